@@ -1,0 +1,501 @@
+//! Request handling: routing, parsing and validating OpenAI requests, and turning an accepted
+//! request into a response.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use aiperf_openai::chat::ChatCompletionRequest;
+use aiperf_openai::completions::{CompletionRequest, Prompt};
+use aiperf_openai::{ErrorBody, Model, ModelList};
+use bytes::Bytes;
+use http::{Method, header};
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use hyper::{Request, Response};
+use rand::SeedableRng;
+use rand_pcg::Pcg64Mcg;
+use serde_json::{Map, Value};
+use tokio::sync::mpsc;
+
+use crate::config::Timing;
+use crate::driver::Admission;
+use crate::plan::{self, Fault, Fnv, LengthRequest, Rejection};
+use crate::record::{Ending, RequestRecord};
+use crate::server::{State, json_response};
+use crate::stream::{Api, Job, Lifecycle, SimBody, TokenSource, TokenStream, complete};
+
+/// Largest request body accepted (a 128k-token prompt is well under this).
+const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
+
+/// Prompts longer than this are tokenized on the blocking pool, not on a network thread.
+const INLINE_TOKENIZE_BYTES: usize = 32 * 1024;
+
+pub(crate) async fn handle(state: Arc<State>, req: Request<Incoming>) -> Response<SimBody> {
+    let arrival = Instant::now();
+    let path = req.uri().path().to_owned();
+    match (req.method(), path.as_str()) {
+        (&Method::GET | &Method::HEAD, "/health" | "/ping") => Response::new(SimBody::empty()),
+        (&Method::GET, "/v1/models") => models(&state),
+        (&Method::GET, "/metrics") => Response::builder()
+            .header(
+                header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )
+            .body(SimBody::full(state.metrics().render()))
+            .expect("static headers are valid"),
+        (&Method::GET, "/version") => json_response(
+            200,
+            format!(
+                "{{\"version\":\"aiperf-sim {}\"}}",
+                env!("CARGO_PKG_VERSION")
+            ),
+        ),
+        (&Method::POST, "/v1/chat/completions") => generate(state, req, Api::Chat, arrival).await,
+        (&Method::POST, "/v1/completions") => generate(state, req, Api::Completions, arrival).await,
+        (
+            _,
+            "/health"
+            | "/ping"
+            | "/v1/models"
+            | "/metrics"
+            | "/version"
+            | "/v1/chat/completions"
+            | "/v1/completions",
+        ) => ApiError::new(
+            405,
+            "MethodNotAllowed",
+            format!("method {} is not allowed on {path}", req.method()),
+        )
+        .into_response(),
+        _ => ApiError::new(404, "NotFoundError", format!("no route for {path}")).into_response(),
+    }
+}
+
+fn models(state: &State) -> Response<SimBody> {
+    let list = ModelList {
+        object: "list".into(),
+        data: state
+            .config()
+            .served_models
+            .iter()
+            .map(|id| Model {
+                id: id.clone(),
+                object: "model".into(),
+                created: state.started_unix(),
+                owned_by: "aiperf-sim".into(),
+                max_model_len: Some(u64::from(state.config().max_model_len)),
+            })
+            .collect(),
+    };
+    json_response(200, serde_json::to_string(&list).expect("plain struct"))
+}
+
+/// A request the server refuses, as an OpenAI-style error.
+#[derive(Debug)]
+struct ApiError {
+    status: u16,
+    kind: &'static str,
+    message: String,
+    param: Option<String>,
+}
+
+impl ApiError {
+    fn new(status: u16, kind: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            kind,
+            message: message.into(),
+            param: None,
+        }
+    }
+
+    fn bad_request(message: impl Into<String>, param: Option<&str>) -> Self {
+        Self {
+            param: param.map(str::to_owned),
+            ..Self::new(400, "BadRequestError", message)
+        }
+    }
+
+    fn into_response(self) -> Response<SimBody> {
+        let body = ErrorBody::new(self.status, self.kind, self.message, self.param.as_deref());
+        json_response(
+            self.status,
+            serde_json::to_string(&body).expect("plain struct"),
+        )
+    }
+}
+
+/// What the API-specific parsing extracts from a generation request.
+struct Parsed {
+    model: String,
+    stream: bool,
+    include_usage: bool,
+    length: LengthRequest,
+    /// Seed of the output, from the prompt text and the request's own `seed`.
+    content_seed: u64,
+}
+
+async fn generate(
+    state: Arc<State>,
+    req: Request<Incoming>,
+    api: Api,
+    arrival: Instant,
+) -> Response<SimBody> {
+    match accept(state, req, api, arrival).await {
+        Ok(response) => response,
+        Err(e) => e.into_response(),
+    }
+}
+
+/// Parses and validates a generation request, then starts answering it.
+async fn accept(
+    state: Arc<State>,
+    req: Request<Incoming>,
+    api: Api,
+    arrival: Instant,
+) -> Result<Response<SimBody>, ApiError> {
+    let body = match Limited::new(req.into_body(), MAX_BODY_BYTES)
+        .collect()
+        .await
+    {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+            return Err(ApiError::new(
+                413,
+                "RequestTooLarge",
+                format!("the request body is larger than {MAX_BODY_BYTES} bytes"),
+            ));
+        }
+        // The client went away while sending the body.
+        Err(_) => {
+            return Err(ApiError::bad_request(
+                "the request body could not be read",
+                None,
+            ));
+        }
+    };
+    let parsed = match api {
+        Api::Chat => parse_chat(&state, body).await?,
+        Api::Completions => parse_completion(&state, body).await?,
+    };
+    if !state.config().served_models.contains(&parsed.model) {
+        return Err(ApiError {
+            param: Some("model".into()),
+            ..ApiError::new(
+                404,
+                "NotFoundError",
+                format!("The model `{}` does not exist.", parsed.model),
+            )
+        });
+    }
+
+    let config = state.config();
+    let mut rng = Pcg64Mcg::seed_from_u64(parsed.content_seed);
+    let output = match plan::plan_output(
+        parsed.length,
+        config.max_model_len,
+        &config.output,
+        api == Api::Chat,
+        &mut rng,
+    ) {
+        Ok(output) => output,
+        Err(Rejection { message, param }) => return Err(ApiError::bad_request(message, param)),
+    };
+    let index = state.next_request();
+    let fault = plan::plan_fault(&config.faults, config.seed, index, output.tokens);
+    let prefix = match api {
+        Api::Chat => "chatcmpl",
+        Api::Completions => "cmpl",
+    };
+    let job = Job {
+        api,
+        request_id: format!("{prefix}-{:016x}", plan::mix(state.started_unix(), index)),
+        model: parsed.model,
+        created: state.started_unix() + arrival.elapsed().as_secs(),
+        stream: parsed.stream,
+        include_usage: parsed.include_usage,
+        prompt_tokens: parsed.length.prompt_tokens,
+        output,
+        fault,
+        arrival,
+        rng,
+    };
+    if let Fault::HttpError { status } = fault {
+        return Ok(injected_error(&state, &job, status));
+    }
+
+    let source = token_source(&state, &job, index).ok_or_else(|| {
+        ApiError::new(
+            503,
+            "ServiceUnavailableError",
+            "the server is shutting down",
+        )
+    })?;
+    let life = Lifecycle::start(Arc::clone(&state), job);
+    let response = if parsed.stream {
+        Response::builder()
+            .header(header::CONTENT_TYPE, "text/event-stream; charset=utf-8")
+            .header(header::CACHE_CONTROL, "no-cache")
+            .body(SimBody::Stream(Box::new(TokenStream::new(life, source))))
+    } else {
+        let body = complete(life, source).await;
+        Response::builder()
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(body)
+    };
+    Ok(response.expect("static headers are valid"))
+}
+
+/// Starts generating: registers with the engine or sets up the fixed clock.
+fn token_source(state: &State, job: &Job, index: u64) -> Option<TokenSource> {
+    let config = state.config();
+    Some(match &config.timing {
+        Timing::Engine(_) => {
+            let (tx, rx) = mpsc::unbounded_channel();
+            let admitted = state.engine()?.submit(Admission {
+                id: index,
+                prompt_tokens: job.prompt_tokens,
+                output_tokens: job.output.tokens,
+                arrival: job.arrival,
+                tokens: tx,
+            });
+            if !admitted {
+                return None;
+            }
+            TokenSource::Engine(rx)
+        }
+        Timing::Fixed { ttft, itl } => TokenSource::Fixed {
+            first: job.arrival + config.scaled(*ttft),
+            itl: config.scaled(*itl),
+            ready: 0,
+            timer: Arc::clone(state.timer()),
+            sleep: None,
+        },
+        Timing::Zero => TokenSource::Immediate,
+    })
+}
+
+fn injected_error(state: &State, job: &Job, status: u16) -> Response<SimBody> {
+    state
+        .metrics()
+        .http_errors_injected
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let clock = state.clock();
+    state.record(|| RequestRecord {
+        request_id: job.request_id.clone(),
+        endpoint: job.api.path(),
+        model: job.model.clone(),
+        stream: job.stream,
+        status,
+        ending: Ending::Error,
+        fault: job.fault.name(),
+        arrival_ns: clock.ns(job.arrival),
+        first_token_ns: None,
+        last_token_ns: None,
+        end_ns: clock.ns(Instant::now()),
+        prompt_tokens: job.prompt_tokens,
+        completion_tokens: 0,
+        reasoning_tokens: 0,
+        tokens_sent: 0,
+    });
+    let (kind, message) = match status {
+        429 => (
+            "RateLimitError",
+            "Rate limit reached (simulated); retry later.",
+        ),
+        503 => (
+            "ServiceUnavailableError",
+            "The server is overloaded (simulated).",
+        ),
+        500..=599 => ("InternalServerError", "Internal server error (simulated)."),
+        _ => ("BadRequestError", "Request rejected (simulated)."),
+    };
+    let mut response = ApiError::new(status, kind, message).into_response();
+    if matches!(status, 429 | 503) {
+        let retry = state.config().faults.retry_after_secs.to_string();
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            retry.parse().expect("digits are a valid header value"),
+        );
+    }
+    response
+}
+
+async fn parse_chat(state: &Arc<State>, body: Bytes) -> Result<Parsed, ApiError> {
+    let req: ChatCompletionRequest = parse_json(&body)?;
+    if req.messages.is_empty() {
+        return Err(ApiError::bad_request(
+            "messages must not be empty",
+            Some("messages"),
+        ));
+    }
+    check_n(req.n)?;
+    reject_unsupported(&req.extra, &["logprobs", "top_logprobs"])?;
+    let mut texts = Vec::with_capacity(req.messages.len());
+    for message in &req.messages {
+        if let Some(content) = &message.content {
+            content.for_each_text(|t| texts.push(t.to_owned()));
+        }
+    }
+    let (prompt_tokens, content_seed) = count_prompt(state, texts, req.seed).await;
+    let cap = match (req.max_completion_tokens, req.max_tokens) {
+        (Some(cap), _) => Some((cap, "max_completion_tokens")),
+        (None, Some(cap)) => Some((cap, "max_tokens")),
+        (None, None) => None,
+    };
+    Ok(Parsed {
+        include_usage: req.include_usage(),
+        stream: req.is_streaming(),
+        model: req.model,
+        length: LengthRequest {
+            prompt_tokens,
+            cap,
+            min_tokens: req.min_tokens,
+            ignore_eos: req.ignore_eos.unwrap_or(false),
+        },
+        content_seed,
+    })
+}
+
+async fn parse_completion(state: &Arc<State>, body: Bytes) -> Result<Parsed, ApiError> {
+    let req: CompletionRequest = parse_json(&body)?;
+    check_n(req.n)?;
+    if req.echo == Some(true) {
+        return Err(ApiError::bad_request(
+            "echo is not supported by the simulator",
+            Some("echo"),
+        ));
+    }
+    reject_unsupported(&req.extra, &["logprobs"])?;
+    let (stream, include_usage) = (req.is_streaming(), req.include_usage());
+    let (prompt_tokens, content_seed) = match req.prompt {
+        Prompt::Text(text) => count_prompt(state, vec![text], req.seed).await,
+        Prompt::Texts(mut texts) if texts.len() == 1 => {
+            count_prompt(state, vec![texts.remove(0)], req.seed).await
+        }
+        Prompt::Tokens(ids) => {
+            let mut h = Fnv::new(state.config().seed ^ req.seed.unwrap_or(0));
+            ids.iter().for_each(|id| h.write(&id.to_le_bytes()));
+            (u32::try_from(ids.len()).unwrap_or(u32::MAX), h.finish())
+        }
+        Prompt::TokenBatches(batch) if batch.len() == 1 => {
+            let mut h = Fnv::new(state.config().seed ^ req.seed.unwrap_or(0));
+            batch[0].iter().for_each(|id| h.write(&id.to_le_bytes()));
+            (
+                u32::try_from(batch[0].len()).unwrap_or(u32::MAX),
+                h.finish(),
+            )
+        }
+        Prompt::Texts(_) | Prompt::TokenBatches(_) => {
+            return Err(ApiError::bad_request(
+                "batched prompts are not supported by the simulator; send one prompt per request",
+                Some("prompt"),
+            ));
+        }
+    };
+    Ok(Parsed {
+        include_usage,
+        stream,
+        model: req.model,
+        length: LengthRequest {
+            prompt_tokens,
+            cap: req.max_tokens.map(|cap| (cap, "max_tokens")),
+            min_tokens: req.min_tokens,
+            ignore_eos: req.ignore_eos.unwrap_or(false),
+        },
+        content_seed,
+    })
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let inner = e.inner();
+        // "missing field `x`" is reported at the parent; name the field itself.
+        let missing = inner
+            .to_string()
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.split('`').next())
+            .map(str::to_owned);
+        let path = e.path().to_string();
+        let param = match (missing, path.as_str()) {
+            (Some(field), ".") => Some(field),
+            (Some(field), parent) => Some(format!("{parent}.{field}")),
+            (None, ".") => None,
+            (None, path) => Some(path.to_owned()),
+        };
+        let message = match (&param, inner.is_data()) {
+            (Some(param), true) => format!("invalid request body: {param}: {inner}"),
+            _ => format!("invalid request body: {inner}"),
+        };
+        ApiError::bad_request(message, param.as_deref())
+    })?;
+    de.end()
+        .map_err(|e| ApiError::bad_request(format!("invalid request body: {e}"), None))?;
+    Ok(value)
+}
+
+fn check_n(n: Option<u32>) -> Result<(), ApiError> {
+    match n {
+        None | Some(1) => Ok(()),
+        Some(n) => Err(ApiError::bad_request(
+            format!("n={n} is not supported by the simulator; only one choice per request (n=1)"),
+            Some("n"),
+        )),
+    }
+}
+
+/// Refuses parameters the simulator cannot honour instead of silently ignoring them.
+fn reject_unsupported(extra: &Map<String, Value>, logprob_fields: &[&str]) -> Result<(), ApiError> {
+    for &field in logprob_fields {
+        match extra.get(field) {
+            None | Some(Value::Null) | Some(Value::Bool(false)) => {}
+            Some(_) => {
+                return Err(ApiError::bad_request(
+                    format!("{field} is not supported by the simulator"),
+                    Some(field),
+                ));
+            }
+        }
+    }
+    if let Some(best_of) = extra.get("best_of").and_then(Value::as_u64)
+        && best_of > 1
+    {
+        return Err(ApiError::bad_request(
+            "best_of > 1 is not supported by the simulator",
+            Some("best_of"),
+        ));
+    }
+    if extra.get("use_beam_search") == Some(&Value::Bool(true)) {
+        return Err(ApiError::bad_request(
+            "beam search is not supported by the simulator",
+            Some("use_beam_search"),
+        ));
+    }
+    Ok(())
+}
+
+/// Counts prompt tokens and derives the content seed from the prompt text.
+async fn count_prompt(state: &Arc<State>, texts: Vec<String>, seed: Option<u64>) -> (u32, u64) {
+    let mut h = Fnv::new(state.config().seed ^ seed.unwrap_or(0));
+    for text in &texts {
+        h.write(text.as_bytes());
+        h.write(&[0]);
+    }
+    let bytes: usize = texts.iter().map(String::len).sum();
+    let count = |state: &State, texts: &[String]| -> u32 {
+        texts
+            .iter()
+            .map(|t| state.tokenizer().count(t))
+            .fold(0u32, u32::saturating_add)
+    };
+    let tokens = if bytes <= INLINE_TOKENIZE_BYTES {
+        count(state, &texts)
+    } else {
+        let state = Arc::clone(state);
+        tokio::task::spawn_blocking(move || count(&state, &texts))
+            .await
+            .unwrap_or(u32::MAX)
+    };
+    (tokens, h.finish())
+}

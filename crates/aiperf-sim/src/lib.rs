@@ -1,0 +1,35 @@
+//! A simulated OpenAI-compatible LLM inference server.
+//!
+//! The server answers `/v1/chat/completions` and `/v1/completions` (streaming or not),
+//! `/v1/models`, `/health` and a Prometheus `/metrics` with vLLM's metric names. Its timing
+//! comes from a seeded model of a continuous-batching engine ([`engine`]), so load produces
+//! the queueing, saturation and latency growth of a real deployment; a `fixed` model and a
+//! zero-latency model serve measurement-accuracy tests and client benchmarks. Fault injection
+//! makes it misbehave on purpose.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), aiperf_sim::SimError> {
+//! let config = aiperf_sim::presets::preset("small").expect("known preset");
+//! let server = aiperf_sim::SimServer::start(config).await?;
+//! println!("serving on {}", server.base_url());
+//! server.shutdown().await
+//! # }
+//! ```
+
+mod api;
+pub mod config;
+mod driver;
+pub mod engine;
+mod metrics;
+mod plan;
+pub mod presets;
+mod record;
+mod server;
+mod stream;
+pub mod timer;
+mod tokens;
+pub mod virtual_time;
+
+pub use config::{ConfigError, FaultConfig, OutputConfig, SimConfig, Timing, TokenizerKind};
+pub use engine::{EngineParams, StepCost};
+pub use server::{Server, SimError, SimServer, serve};
