@@ -1,0 +1,79 @@
+//! Command-line definitions (clap). Nothing outside this module sees clap types: commands
+//! turn these into validated configurations first.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+pub mod sim;
+
+/// Benchmark LLM inference servers that speak the OpenAI API.
+#[derive(Debug, Parser)]
+#[command(name = "aiperf", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the simulated OpenAI-compatible LLM server on its own.
+    #[command(allow_negative_numbers = true)]
+    Sim(Box<sim::SimArgs>),
+}
+
+/// Options every command accepts.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// More log output: `-v` for debug, `-vv` for trace.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    /// Log level (overridden by `-v`).
+    #[arg(long, value_enum, default_value_t = LogLevel::Info, global = true, ignore_case = true)]
+    pub log_level: LogLevel,
+}
+
+impl GlobalArgs {
+    pub fn log_level(&self) -> &'static str {
+        match self.verbose {
+            0 => self.log_level.as_str(),
+            1 => "debug",
+            _ => "trace",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogLevel {
+    Trace,
+    Debug,
+    Info,
+    #[value(alias = "warn")]
+    Warning,
+    Error,
+}
+
+impl LogLevel {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Trace => "trace",
+            Self::Debug => "debug",
+            Self::Info => "info",
+            Self::Warning => "warn",
+            Self::Error => "error",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,56 @@
+//! Helpers shared by the integration tests.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+/// The `aiperf` binary under test.
+pub(crate) fn aiperf() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_aiperf"))
+}
+
+/// Runs `aiperf` with `args` to completion.
+pub(crate) fn run(args: &[&str]) -> Output {
+    aiperf().args(args).output().expect("aiperf runs")
+}
+
+pub(crate) fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+pub(crate) fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Asserts a usage error: exit code 2 and a message that mentions `needle`.
+#[track_caller]
+pub(crate) fn assert_usage_error(args: &[&str], needle: &str) {
+    let output = run(args);
+    let err = stderr(&output);
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "{args:?} should exit 2; stderr: {err}"
+    );
+    assert!(
+        err.contains(needle),
+        "{args:?}: stderr does not mention {needle:?}: {err}"
+    );
+    assert!(!err.contains("panicked"), "{args:?} panicked: {err}");
+}
+
+/// Sends SIGINT, as Ctrl-C does.
+pub(crate) fn interrupt(pid: u32) {
+    let status = Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+}
+
+pub(crate) fn read_lines(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}

@@ -1,0 +1,4 @@
+//! End-to-end tests of the `aiperf` binary, run as users run it.
+
+mod common;
+mod sim;
