@@ -33,3 +33,4 @@ pub mod virtual_time;
 pub use config::{ConfigError, FaultConfig, OutputConfig, SimConfig, Timing, TokenizerKind};
 pub use engine::{EngineParams, StepCost};
 pub use server::{Server, SimError, SimServer, serve};
+pub use tokens::single_token_words;

@@ -212,13 +212,7 @@ impl Fnv {
     }
 }
 
-/// SplitMix64 finaliser of `a` and `b`: well-spread seeds from small counters.
-pub(crate) fn mix(a: u64, b: u64) -> u64 {
-    let mut z = a ^ b.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
+pub(crate) use aiperf_stats::derive_seed as mix;
 
 #[cfg(test)]
 mod tests {

@@ -13,6 +13,12 @@ use crate::config::TokenizerKind;
 
 const VOCAB: &str = include_str!("vocab.txt");
 
+/// Lower-case words that are one token each, with a leading space, in both `o200k_base` and
+/// `cl100k_base`: text made of them tokenizes to exactly one token per word.
+pub fn single_token_words() -> impl Iterator<Item = &'static str> {
+    VOCAB.lines()
+}
+
 /// The single-token words output text is drawn from.
 #[derive(Debug)]
 pub(crate) struct Vocabulary {
@@ -23,7 +29,7 @@ pub(crate) struct Vocabulary {
 impl Vocabulary {
     pub(crate) fn load() -> Self {
         Self {
-            words: VOCAB.lines().map(|w| format!(" {w}")).collect(),
+            words: single_token_words().map(|w| format!(" {w}")).collect(),
         }
     }
 

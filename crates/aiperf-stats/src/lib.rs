@@ -74,6 +74,15 @@ impl Summary {
     }
 }
 
+/// Derives a well-spread seed from a base seed and an index (the SplitMix64 finaliser), so
+/// every stream of random choices (per request, per run, per purpose) gets its own seed.
+pub fn derive_seed(base: u64, index: u64) -> u64 {
+    let mut z = base ^ index.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
 /// Sample standard deviation (`ddof = 1`), for statistics across repeated runs.
 pub fn sample_std(values: &[f64]) -> Option<f64> {
     let n = values.len();
@@ -123,6 +132,14 @@ mod tests {
         assert!(close(s.percentile(50.0).unwrap(), 4.5));
         assert_eq!(s.percentile(42.0), None);
         assert!(Summary::of(&[f64::INFINITY]).is_none());
+    }
+
+    #[test]
+    fn derived_seeds_differ_by_index_and_base() {
+        let seeds: std::collections::HashSet<u64> = (0..1000).map(|i| derive_seed(42, i)).collect();
+        assert_eq!(seeds.len(), 1000);
+        assert_ne!(derive_seed(1, 0), derive_seed(2, 0));
+        assert_eq!(derive_seed(7, 3), derive_seed(7, 3));
     }
 
     #[test]

@@ -4,9 +4,18 @@
 //! the real program in-process.
 
 pub mod cli;
-mod commands;
+pub mod client;
+pub mod collector;
+pub mod commands;
+pub mod config;
+pub mod dataset;
 mod error;
+pub mod export;
+pub mod loadgen;
 pub mod logging;
+pub mod metrics;
+pub mod record;
+pub mod tokenizer;
 
 pub use error::{ExitStatus, UsageError, report_error};
 
@@ -14,5 +23,8 @@ pub use error::{ExitStatus, UsageError, report_error};
 pub async fn run(cli: cli::Cli) -> anyhow::Result<ExitStatus> {
     match cli.command {
         cli::Command::Sim(args) => commands::sim::run(args).await,
+        cli::Command::Profile(args) => {
+            commands::profile::run(args, std::env::args().collect()).await
+        }
     }
 }

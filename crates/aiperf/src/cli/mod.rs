@@ -3,6 +3,7 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+pub mod profile;
 pub mod sim;
 
 /// Benchmark LLM inference servers that speak the OpenAI API.
@@ -17,6 +18,9 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Benchmark an OpenAI-compatible inference server.
+    #[command(allow_negative_numbers = true)]
+    Profile(Box<profile::ProfileArgs>),
     /// Run the simulated OpenAI-compatible LLM server on its own.
     #[command(allow_negative_numbers = true)]
     Sim(Box<sim::SimArgs>),

@@ -1,1 +1,2 @@
-pub(crate) mod sim;
+pub mod profile;
+pub mod sim;

@@ -11,7 +11,7 @@ use anyhow::Context;
 use crate::cli::sim::SimArgs;
 use crate::{ExitStatus, UsageError};
 
-pub(crate) async fn run(args: Box<SimArgs>) -> anyhow::Result<ExitStatus> {
+pub async fn run(args: Box<SimArgs>) -> anyhow::Result<ExitStatus> {
     let config = resolve(&args)?;
     if args.print_config {
         let text = serde_json::to_string_pretty(&config)?;

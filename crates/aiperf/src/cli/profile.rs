@@ -1,0 +1,259 @@
+//! `aiperf profile`: flags, with the names, aliases and defaults of the reference tool.
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+use crate::config::{EndpointType, ExportLevel, ModelSelection};
+use crate::dataset::{DatasetFileKind, Sampling};
+
+/// Benchmark an OpenAI-compatible inference server.
+///
+/// Sends load (a fixed concurrency, or an arrival rate), measures every request (time to
+/// first token, inter-token latency, end-to-end latency, tokens, errors) and writes the
+/// reference tool's artifacts: profile_export_aiperf.{json,csv}, profile_export.jsonl,
+/// inputs.json and run_config.json.
+#[derive(Debug, Args)]
+#[command(after_long_help = "Examples:\n  \
+    aiperf profile --sim --streaming --concurrency 8 --request-count 200\n  \
+    aiperf profile -m Qwen/Qwen3-0.6B -u localhost:8000 --streaming --request-rate 20 \
+    --benchmark-duration 60 --isl 512 --osl 128 --extra-inputs ignore_eos:true")]
+pub struct ProfileArgs {
+    #[command(flatten)]
+    pub endpoint: EndpointArgs,
+    #[command(flatten)]
+    pub tokenizer: TokenizerArgs,
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub load: LoadArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    #[command(flatten)]
+    pub sim: SimArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Endpoint")]
+pub struct EndpointArgs {
+    /// Model name(s) to send in requests (comma-separated for several). Required unless --sim.
+    #[arg(
+        short = 'm',
+        long = "model",
+        visible_alias = "model-names",
+        value_delimiter = ','
+    )]
+    pub models: Vec<String>,
+
+    /// How requests pick among several models.
+    #[arg(long, value_enum, default_value_t = ModelSelection::RoundRobin)]
+    pub model_selection_strategy: ModelSelection,
+
+    /// Server base URL (repeat for several, used round robin). `http://` is added when no
+    /// scheme is given. [default: http://localhost:8000]
+    #[arg(short = 'u', long = "url")]
+    pub urls: Vec<String>,
+
+    /// API shape of the endpoint.
+    #[arg(long, value_enum, default_value_t = EndpointType::Chat)]
+    pub endpoint_type: EndpointType,
+
+    /// Request path, overriding the endpoint type's (/v1/chat/completions, /v1/completions).
+    #[arg(long, visible_alias = "custom-endpoint")]
+    pub endpoint: Option<String>,
+
+    /// Stream responses (server-sent events); needed for time to first token and inter-token
+    /// latency.
+    #[arg(long, overrides_with = "no_streaming")]
+    pub streaming: bool,
+
+    /// Do not stream responses (the default).
+    #[arg(long, overrides_with = "streaming")]
+    pub no_streaming: bool,
+
+    /// Give up on a request after this long, in seconds (connect, send and whole response).
+    #[arg(long, default_value_t = 21600.0)]
+    pub request_timeout_seconds: f64,
+
+    /// API key, sent as `Authorization: Bearer <key>`. Never written to any file.
+    #[arg(long, env = "AIPERF_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
+
+    /// Extra request header, `Name:Value` (repeatable), or a JSON object of headers.
+    #[arg(short = 'H', long = "header")]
+    pub headers: Vec<String>,
+
+    /// Field merged into every request body, `key:value` (repeatable; the value is read as
+    /// JSON when it parses, e.g. `ignore_eos:true`, `min_tokens:64`), or a JSON object.
+    #[arg(long)]
+    pub extra_inputs: Vec<String>,
+
+    /// Count input and output tokens from the server's `usage` instead of the tokenizer.
+    #[arg(long)]
+    pub use_server_token_count: bool,
+
+    /// Send the output cap as `max_tokens` instead of `max_completion_tokens` (chat).
+    #[arg(long)]
+    pub use_legacy_max_tokens: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Tokenizer")]
+pub struct TokenizerArgs {
+    /// Tokenizer for counting tokens: `builtin` (o200k_base, no network), `cl100k_base`, a
+    /// tokenizer.json file or its directory, or a Hugging Face model id. Default: the model
+    /// name when it looks like a hub id (`org/name`) or a local directory, else builtin.
+    #[arg(long)]
+    pub tokenizer: Option<String>,
+
+    /// Hub revision (branch, tag or commit) of the tokenizer.
+    #[arg(long, default_value = "main")]
+    pub tokenizer_revision: String,
+
+    /// Accepted for compatibility; tokenizer.json files never run code.
+    #[arg(long)]
+    pub tokenizer_trust_remote_code: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Input")]
+pub struct InputArgs {
+    /// Mean input length of synthetic prompts, in tokens (comma-separated values sweep).
+    #[arg(long = "isl", visible_aliases = ["synthetic-input-tokens-mean", "prompt-input-tokens-mean"], value_delimiter = ',')]
+    pub isl: Vec<u32>,
+
+    /// Standard deviation of the synthetic input length.
+    #[arg(long = "isl-stddev", visible_aliases = ["synthetic-input-tokens-stddev", "prompt-input-tokens-stddev"], default_value_t = 0.0)]
+    pub isl_stddev: f64,
+
+    /// Mean requested output length (`max_completion_tokens`), in tokens. Unset: the server
+    /// decides (add `--extra-inputs ignore_eos:true` to force exact lengths).
+    #[arg(long = "osl", visible_aliases = ["output-tokens-mean", "prompt-output-tokens-mean"], value_delimiter = ',')]
+    pub osl: Vec<u32>,
+
+    /// Standard deviation of the requested output length.
+    #[arg(long = "osl-stddev", visible_aliases = ["output-tokens-stddev", "prompt-output-tokens-stddev"], default_value_t = 0.0)]
+    pub osl_stddev: f64,
+
+    /// Number of distinct synthetic prompts.
+    #[arg(long, visible_alias = "num-prompts", default_value_t = 100)]
+    pub num_dataset_entries: u32,
+
+    /// Seed of every random choice (prompts, lengths, order, arrivals). Default: random, and
+    /// recorded in run_config.json so the run can be repeated.
+    #[arg(long)]
+    pub random_seed: Option<u64>,
+
+    /// JSON-lines file of prompts, sessions or a trace (needs --custom-dataset-type).
+    #[arg(long)]
+    pub input_file: Option<PathBuf>,
+
+    /// Format of --input-file.
+    #[arg(long, value_enum)]
+    pub custom_dataset_type: Option<DatasetFileKind>,
+
+    /// Order in which prompts are used. Default: shuffle for synthetic prompts, sequential
+    /// for files.
+    #[arg(long, value_enum)]
+    pub dataset_sampling_strategy: Option<Sampling>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[value(rename_all = "snake_case")]
+pub enum ArrivalPattern {
+    Constant,
+    Poisson,
+    Gamma,
+}
+
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Load")]
+pub struct LoadArgs {
+    /// Requests in flight: clients each sending the next request when the previous ends. With
+    /// --request-rate, a ceiling on requests in flight.
+    #[arg(long, value_delimiter = ',')]
+    pub concurrency: Vec<u32>,
+
+    /// Arrivals per second (open loop).
+    #[arg(long, value_delimiter = ',')]
+    pub request_rate: Vec<f64>,
+
+    /// Arrival process of --request-rate. [default: poisson]
+    #[arg(long, visible_alias = "arrival-pattern", value_enum)]
+    pub request_rate_mode: Option<ArrivalPattern>,
+
+    /// Shape of gamma arrivals: 1 is Poisson, below 1 burstier, above 1 smoother.
+    #[arg(long, visible_alias = "vllm-burstiness")]
+    pub arrival_smoothness: Option<f64>,
+
+    /// Requests to send. Default: twice the concurrency (at least 10) in closed loop, ten
+    /// seconds' worth in rate mode, the whole trace in fixed-schedule replay.
+    #[arg(long, visible_alias = "num-requests", value_delimiter = ',')]
+    pub request_count: Vec<u64>,
+
+    /// Stop sending after this many seconds (with --request-count: whichever comes first).
+    #[arg(long, value_delimiter = ',')]
+    pub benchmark_duration: Vec<f64>,
+
+    /// Seconds to wait for in-flight requests after the duration ends (or after Ctrl-C).
+    #[arg(long, default_value_t = 30.0)]
+    pub benchmark_grace_period: f64,
+
+    /// Requests to send before measuring (excluded from all results).
+    #[arg(long, visible_alias = "num-warmup-requests")]
+    pub warmup_request_count: Option<u64>,
+
+    /// Seconds of warmup before measuring (excluded from all results).
+    #[arg(long)]
+    pub warmup_duration: Option<f64>,
+
+    /// Replay a timestamped trace at its timestamps (the default for traces whose rows all
+    /// have timestamps, when no --request-rate is given).
+    #[arg(long, overrides_with = "no_fixed_schedule")]
+    pub fixed_schedule: bool,
+
+    /// Ignore trace timestamps.
+    #[arg(long, overrides_with = "fixed_schedule")]
+    pub no_fixed_schedule: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum UiArg {
+    Simple,
+    None,
+    Dashboard,
+}
+
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Output")]
+pub struct OutputArgs {
+    /// Service-level objectives defining a "good" request, `tag:value` separated by spaces,
+    /// in display units, e.g. "time_to_first_token:200 inter_token_latency:20".
+    #[arg(long)]
+    pub goodput: Vec<String>,
+
+    /// Directory for the artifacts, used as given. Default: artifacts/<model>-openai-<type>-<load>.
+    #[arg(long, visible_alias = "output-artifact-dir")]
+    pub artifact_dir: Option<PathBuf>,
+
+    /// How much to export: summary, records (+ per-request JSONL) or raw (+ raw responses).
+    #[arg(long, visible_alias = "profile-export-level", value_enum, default_value_t = ExportLevel::Records)]
+    pub export_level: ExportLevel,
+
+    /// Progress display: simple (progress bar) or none. Default: simple on a terminal.
+    #[arg(long, visible_alias = "ui-type", value_enum)]
+    pub ui: Option<UiArg>,
+}
+
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Built-in simulator")]
+pub struct SimArgs {
+    /// Start the built-in simulated server in-process on a loopback port and benchmark it
+    /// (optionally naming a preset: llama-8b-h100, llama-70b-h100x4, fixed, zero).
+    #[arg(long, value_name = "PRESET", num_args = 0..=1, default_missing_value = aiperf_sim::presets::DEFAULT_PRESET)]
+    pub sim: Option<String>,
+
+    /// Run the simulator this many times faster than real time.
+    #[arg(long, value_name = "FACTOR")]
+    pub sim_speedup: Option<f64>,
+}

@@ -1,0 +1,709 @@
+//! The collector: one thread that turns raw records into measurements.
+//!
+//! It decodes each response (SSE events or a JSON body), extracts the generated text, the
+//! reasoning text and the server's `usage`, tokenizes, computes the per-request metrics,
+//! appends one line to `profile_export.jsonl` (and the raw export), and keeps the columns the
+//! summary is computed from. None of this runs on the request path.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, TryRecvError};
+
+use aiperf_openai::sse::SseDecoder;
+use bytes::Bytes;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use crate::dataset::Dataset;
+use crate::metrics::{Columns, N_REC, RECORD_METRICS, Rec, Values};
+use crate::record::{Clock, Outcome, Phase, RawRecord};
+use crate::tokenizer::Tokenizer;
+
+/// Live counters for the progress display.
+#[derive(Debug, Default)]
+pub struct Progress {
+    pub warmup_done: AtomicU64,
+    pub done: AtomicU64,
+    pub errors: AtomicU64,
+}
+
+/// What the collector needs to know about the run.
+#[derive(Debug)]
+pub struct CollectorConfig {
+    pub tokenizer: Arc<Tokenizer>,
+    pub dataset: Arc<Dataset>,
+    pub streaming: bool,
+    pub use_server_token_count: bool,
+    /// Report schedule lag and schedule-relative latencies (open-loop modes).
+    pub open_loop: bool,
+    pub clock: Clock,
+    pub records_path: Option<PathBuf>,
+    pub raw_path: Option<PathBuf>,
+    pub progress: Arc<Progress>,
+}
+
+/// Why a request failed, as written to the JSONL `error` field and `error_summary`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ErrorDetails {
+    pub code: Option<u16>,
+    pub kind: String,
+    pub message: String,
+}
+
+impl ErrorDetails {
+    fn new(code: Option<u16>, kind: &str, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            kind: kind.to_owned(),
+            message: message.into(),
+        }
+    }
+
+    pub fn to_json(&self) -> Value {
+        json!({"code": self.code, "type": self.kind, "message": self.message})
+    }
+}
+
+/// Everything the collector measured.
+#[derive(Debug, Default)]
+pub struct Collected {
+    pub columns: Columns,
+    /// Distinct errors with their counts.
+    pub errors: Vec<(ErrorDetails, u64)>,
+    pub warmup_records: u64,
+    /// A problem writing the JSONL files (measurements are still complete in memory).
+    pub write_error: Option<String>,
+}
+
+/// Runs the collector until every sender is dropped.
+pub fn collect(config: &CollectorConfig, rx: &Receiver<RawRecord>) -> Collected {
+    let mut out = Collected::default();
+    let mut errors: std::collections::HashMap<ErrorDetails, u64> = Default::default();
+    let mut records = open(&config.records_path, &mut out.write_error);
+    let mut raw = open(&config.raw_path, &mut out.write_error);
+    let mut pending = 0usize;
+    loop {
+        let record = match rx.try_recv() {
+            Ok(r) => r,
+            Err(TryRecvError::Empty) => {
+                // Idle: make what was written so far visible before blocking.
+                if pending > 0 {
+                    flush(&mut records, &mut out.write_error);
+                    flush(&mut raw, &mut out.write_error);
+                    pending = 0;
+                }
+                match rx.recv() {
+                    Ok(r) => r,
+                    Err(_) => break,
+                }
+            }
+            Err(TryRecvError::Disconnected) => break,
+        };
+        if record.phase == Phase::Warmup {
+            out.warmup_records += 1;
+            config.progress.warmup_done.fetch_add(1, Ordering::Relaxed);
+            continue;
+        }
+        let m = measure(config, &record);
+        let cols = &mut out.columns;
+        let start = record.start_ns;
+        cols.any_first_start_ns = Some(cols.any_first_start_ns.map_or(start, |s| s.min(start)));
+        cols.any_last_end_ns = Some(
+            cols.any_last_end_ns
+                .map_or(record.end_ns, |e| e.max(record.end_ns)),
+        );
+        match &m.error {
+            None => {
+                cols.first_start_ns = Some(cols.first_start_ns.map_or(start, |s| s.min(start)));
+                cols.last_end_ns = Some(
+                    cols.last_end_ns
+                        .map_or(m.last_content_ns, |e| e.max(m.last_content_ns)),
+                );
+                cols.ok.push(m.values);
+                cols.inter_chunk.extend_from_slice(&m.inter_chunk);
+            }
+            Some(e) => {
+                cols.error_isl.push(f64::from(record.input_tokens));
+                if record.outcome == Outcome::Cancelled {
+                    cols.cancelled += 1;
+                }
+                *errors.entry(e.clone()).or_default() += 1;
+                config.progress.errors.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        config.progress.done.fetch_add(1, Ordering::Relaxed);
+        if let Some(w) = records.as_mut() {
+            let line = record_line(config, &record, &m);
+            write_line(w, &line, &mut out.write_error);
+        }
+        if let Some(w) = raw.as_mut() {
+            let line = raw_line(config, &record, &m);
+            write_line(w, &line, &mut out.write_error);
+        }
+        pending += 1;
+        if pending >= 256 {
+            flush(&mut records, &mut out.write_error);
+            flush(&mut raw, &mut out.write_error);
+            pending = 0;
+        }
+    }
+    flush(&mut records, &mut out.write_error);
+    flush(&mut raw, &mut out.write_error);
+    let mut errors: Vec<_> = errors.into_iter().collect();
+    errors.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    out.errors = errors;
+    out
+}
+
+fn open(path: &Option<PathBuf>, error: &mut Option<String>) -> Option<BufWriter<File>> {
+    let path = path.as_ref()?;
+    match File::create(path) {
+        Ok(f) => Some(BufWriter::with_capacity(1 << 16, f)),
+        Err(e) => {
+            error.get_or_insert_with(|| format!("cannot write {}: {e}", path.display()));
+            None
+        }
+    }
+}
+
+/// Writes one whole line with one call, so the file only ever holds complete lines plus at
+/// most one line cut short by a crash.
+fn write_line(w: &mut BufWriter<File>, line: &Value, error: &mut Option<String>) {
+    let mut bytes = serde_json::to_vec(line).expect("JSON values serialize");
+    bytes.push(b'\n');
+    if let Err(e) = w.write_all(&bytes) {
+        error.get_or_insert_with(|| format!("writing records: {e}"));
+    }
+}
+
+fn flush(w: &mut Option<BufWriter<File>>, error: &mut Option<String>) {
+    if let Some(w) = w
+        && let Err(e) = w.flush()
+    {
+        error.get_or_insert_with(|| format!("writing records: {e}"));
+    }
+}
+
+/// The measurements of one request.
+#[derive(Debug)]
+pub struct Measured {
+    pub values: Values,
+    pub inter_chunk: Vec<f64>,
+    pub last_content_ns: u64,
+    pub error: Option<ErrorDetails>,
+}
+
+fn ms(ns: u64) -> f64 {
+    ns as f64 / 1e6
+}
+
+/// Computes every per-request metric of `record`, or why it failed.
+pub fn measure(config: &CollectorConfig, record: &RawRecord) -> Measured {
+    let mut m = Measured {
+        values: [f64::NAN; N_REC],
+        inter_chunk: Vec::new(),
+        last_content_ns: record.end_ns,
+        error: None,
+    };
+    let parsed = match &record.outcome {
+        Outcome::Ok => parse_response(&record.frames, config.streaming),
+        Outcome::Http { status } => Err(http_error(*status, &record.frames)),
+        Outcome::Timeout => Err(ErrorDetails::new(
+            None,
+            "RequestTimeout",
+            format!(
+                "no complete response within --request-timeout-seconds ({:.3} s)",
+                ms(record.end_ns.saturating_sub(record.start_ns)) / 1e3
+            ),
+        )),
+        Outcome::Transport { message } => {
+            Err(ErrorDetails::new(None, "TransportError", message.clone()))
+        }
+        Outcome::Cancelled => Err(ErrorDetails::new(
+            Some(499),
+            "RequestCancellationError",
+            "cancelled before the response was complete (grace period over, or interrupted)",
+        )),
+    };
+    let parsed = match parsed {
+        Ok(p) if p.contents.is_empty() => Err(ErrorDetails::new(
+            None,
+            "EmptyResponse",
+            "the server answered without any generated text",
+        )),
+        other => other,
+    };
+    let p = match parsed {
+        Ok(p) => p,
+        Err(e) => {
+            m.values[Rec::ErrorIsl as usize] = f64::from(record.input_tokens);
+            m.error = Some(e);
+            return m;
+        }
+    };
+
+    let set = |v: &mut Values, r: Rec, x: f64| v[r as usize] = x;
+    let v = &mut m.values;
+    let start = record.start_ns;
+    let first = p.contents[0].0;
+    let last = p.contents[p.contents.len() - 1].0;
+    m.last_content_ns = last;
+
+    let (mut output, mut reasoning) = (String::new(), String::new());
+    for (_, c, r) in &p.contents {
+        output.push_str(c);
+        reasoning.push_str(r);
+    }
+    let usage = p.usage.as_ref();
+    let (isl, out_tokens, reasoning_tokens) = match usage {
+        Some(u) if config.use_server_token_count => {
+            let r = u.reasoning();
+            (
+                u.prompt_tokens
+                    .map_or(f64::from(record.input_tokens), |p| p as f64),
+                u.completion_tokens.unwrap_or(0).saturating_sub(r) as f64,
+                (r > 0).then_some(r as f64),
+            )
+        }
+        _ => (
+            f64::from(record.input_tokens),
+            config.tokenizer.count(&output) as f64,
+            (!reasoning.is_empty()).then(|| config.tokenizer.count(&reasoning) as f64),
+        ),
+    };
+    let osl = out_tokens + reasoning_tokens.unwrap_or(0.0);
+    let latency = ms(last - start);
+    set(v, Rec::InputSequenceLength, isl);
+    set(v, Rec::OutputTokenCount, out_tokens);
+    if let Some(r) = reasoning_tokens {
+        set(v, Rec::ReasoningTokenCount, r);
+    }
+    set(v, Rec::OutputSequenceLength, osl);
+    set(v, Rec::RequestLatency, latency);
+    if latency > 0.0 {
+        set(v, Rec::E2eOutputTokenThroughput, osl / (latency / 1e3));
+    }
+    if config.streaming {
+        let ttft = ms(first - start);
+        set(v, Rec::TimeToFirstToken, ttft);
+        if let Some(second) = p.contents.get(1) {
+            set(v, Rec::TimeToSecondToken, ms(second.0 - first));
+        }
+        if let Some(c) = p.contents.iter().find(|c| !c.1.is_empty()) {
+            set(v, Rec::TimeToFirstOutputToken, ms(c.0 - start));
+        }
+        set(v, Rec::DecodeDuration, latency - ttft);
+        if ttft > 0.0 {
+            set(v, Rec::PrefillThroughputPerUser, isl / (ttft / 1e3));
+        }
+        if osl >= 2.0 {
+            let itl = (latency - ttft) / (osl - 1.0);
+            set(v, Rec::InterTokenLatency, itl);
+            if itl > 0.0 {
+                set(v, Rec::OutputTokenThroughputPerUser, 1e3 / itl);
+            }
+        }
+        m.inter_chunk = p.contents.windows(2).map(|w| ms(w[1].0 - w[0].0)).collect();
+    }
+    if config.open_loop {
+        let scheduled = record.scheduled_ns;
+        set(v, Rec::ScheduleLag, ms(start.saturating_sub(scheduled)));
+        set(
+            v,
+            Rec::ScheduledTimeToFirstToken,
+            ms(first.saturating_sub(scheduled)),
+        );
+        set(
+            v,
+            Rec::ScheduledRequestLatency,
+            ms(last.saturating_sub(scheduled)),
+        );
+    }
+    if let Some(u) = usage {
+        if let Some(x) = u.prompt_tokens {
+            set(v, Rec::UsagePromptTokens, x as f64);
+        }
+        if let Some(x) = u.completion_tokens {
+            set(v, Rec::UsageCompletionTokens, x as f64);
+        }
+        if let Some(x) = u.total_tokens {
+            set(v, Rec::UsageTotalTokens, x as f64);
+        }
+        if u.reasoning() > 0 {
+            set(v, Rec::UsageReasoningTokens, u.reasoning() as f64);
+        }
+    }
+    m
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct UsageLite {
+    prompt_tokens: Option<u64>,
+    completion_tokens: Option<u64>,
+    total_tokens: Option<u64>,
+    completion_tokens_details: Option<Details>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Details {
+    reasoning_tokens: Option<u64>,
+}
+
+impl UsageLite {
+    fn reasoning(&self) -> u64 {
+        self.completion_tokens_details
+            .as_ref()
+            .and_then(|d| d.reasoning_tokens)
+            .unwrap_or(0)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct Body {
+    #[serde(default)]
+    choices: Vec<Choice>,
+    usage: Option<UsageLite>,
+    error: Option<Value>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Choice {
+    delta: Option<Text>,
+    message: Option<Text>,
+    text: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Text {
+    content: Option<String>,
+    reasoning_content: Option<String>,
+    reasoning: Option<String>,
+}
+
+/// A decoded response: content-bearing events (arrival, content, reasoning) and the usage.
+#[derive(Debug, Default)]
+struct Parsed {
+    contents: Vec<(u64, String, String)>,
+    usage: Option<UsageLite>,
+}
+
+fn body_content(body: Body, at: u64, out: &mut Parsed) -> Result<(), ErrorDetails> {
+    if let Some(error) = body.error {
+        let message = error
+            .get("message")
+            .and_then(Value::as_str)
+            .map_or_else(|| error.to_string(), str::to_owned);
+        return Err(ErrorDetails::new(None, "ServerError", message));
+    }
+    if let Some(choice) = body.choices.into_iter().next() {
+        let text = choice.delta.or(choice.message).unwrap_or_default();
+        let content = text.content.or(choice.text).unwrap_or_default();
+        let reasoning = text
+            .reasoning_content
+            .or(text.reasoning)
+            .unwrap_or_default();
+        if !content.is_empty() || !reasoning.is_empty() {
+            out.contents.push((at, content, reasoning));
+        }
+    }
+    if body.usage.is_some() {
+        out.usage = body.usage;
+    }
+    Ok(())
+}
+
+fn snippet(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(120)]);
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn parse_response(frames: &[(u64, Bytes)], streaming: bool) -> Result<Parsed, ErrorDetails> {
+    let mut out = Parsed::default();
+    if !streaming {
+        let body: Vec<u8> = frames.iter().flat_map(|(_, b)| b.iter().copied()).collect();
+        let at = frames.last().map_or(0, |f| f.0);
+        let parsed: Body = serde_json::from_slice(&body).map_err(|e| {
+            ErrorDetails::new(
+                None,
+                "InvalidResponse",
+                format!(
+                    "the response is not a completion JSON object ({e}): {:?}",
+                    snippet(&body)
+                ),
+            )
+        })?;
+        body_content(parsed, at, &mut out)?;
+        return Ok(out);
+    }
+    let stream_error = |message: String| ErrorDetails::new(None, "StreamError", message);
+    let mut decoder = SseDecoder::new();
+    let mut done = false;
+    let mut handle = |data: &str, at: u64, out: &mut Parsed| -> Result<(), ErrorDetails> {
+        if data == "[DONE]" {
+            done = true;
+            return Ok(());
+        }
+        if data.trim().is_empty() {
+            return Ok(());
+        }
+        let body: Body = serde_json::from_str(data).map_err(|e| {
+            stream_error(format!(
+                "malformed JSON in an event ({e}): {:?}",
+                snippet(data.as_bytes())
+            ))
+        })?;
+        body_content(body, at, out)
+    };
+    for (at, bytes) in frames {
+        decoder.feed(bytes);
+        while let Some(event) = decoder
+            .next_event()
+            .map_err(|e| stream_error(e.to_string()))?
+        {
+            handle(&event.data, *at, &mut out)?;
+        }
+    }
+    let last = frames.last().map_or(0, |f| f.0);
+    if let Some(event) = decoder.finish().map_err(|e| stream_error(e.to_string()))? {
+        handle(&event.data, last, &mut out)?;
+    }
+    if frames.is_empty() {
+        return Err(stream_error(
+            "the server closed the stream without sending anything".into(),
+        ));
+    }
+    let _ = done;
+    Ok(out)
+}
+
+/// The assistant's reply text (multi-turn sessions feed it back as history).
+pub fn response_content(frames: &[(u64, Bytes)], streaming: bool) -> String {
+    parse_response(frames, streaming)
+        .map(|p| p.contents.into_iter().map(|c| c.1).collect())
+        .unwrap_or_default()
+}
+
+fn http_error(status: u16, frames: &[(u64, Bytes)]) -> ErrorDetails {
+    let body: Vec<u8> = frames.iter().flat_map(|(_, b)| b.iter().copied()).collect();
+    let reason = http::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("HTTP Error");
+    let message = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|v| {
+            let e = v.get("error").unwrap_or(&v);
+            e.get("message")
+                .or_else(|| e.get("detail"))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .or_else(|| e.as_str().map(str::to_owned))
+        })
+        .unwrap_or_else(|| snippet(&body));
+    ErrorDetails::new(Some(status), reason, message)
+}
+
+fn metadata(config: &CollectorConfig, r: &RawRecord) -> Value {
+    let clock = &config.clock;
+    let conversation_id = config
+        .dataset
+        .conversations
+        .get(r.conversation)
+        .map_or("", |c| c.id.as_str());
+    json!({
+        "request_num": r.request_num,
+        "session_num": r.session_num,
+        "x_request_id": r.x_request_id.to_string(),
+        "x_correlation_id": r.x_correlation_id.to_string(),
+        "conversation_id": conversation_id,
+        "turn_index": r.turn_index,
+        "credit_issued_ns": clock.wall_ns(r.scheduled_ns),
+        "request_start_ns": clock.wall_ns(r.start_ns),
+        "request_ack_ns": r.ack_ns.map(|t| clock.wall_ns(t)),
+        "request_end_ns": clock.wall_ns(r.end_ns),
+        "benchmark_phase": r.phase.name(),
+        "was_cancelled": r.outcome == Outcome::Cancelled,
+        "cancellation_time_ns": (r.outcome == Outcome::Cancelled).then(|| clock.wall_ns(r.end_ns)),
+    })
+}
+
+fn record_line(config: &CollectorConfig, r: &RawRecord, m: &Measured) -> Value {
+    let mut metrics = Map::new();
+    for (i, def) in RECORD_METRICS.iter().enumerate() {
+        let x = m.values[i];
+        if x.is_nan() {
+            continue;
+        }
+        let value = if def.integer {
+            json!(x as u64)
+        } else {
+            json!(x)
+        };
+        metrics.insert(def.tag.into(), json!({"value": value, "unit": def.unit}));
+        if i == Rec::InterTokenLatency as usize && !m.inter_chunk.is_empty() {
+            metrics.insert(
+                "inter_chunk_latency".into(),
+                json!({"value": m.inter_chunk, "unit": "ms"}),
+            );
+        }
+    }
+    let mut line = Map::new();
+    line.insert("metadata".into(), metadata(config, r));
+    line.insert("metrics".into(), Value::Object(metrics));
+    if let Some(e) = &m.error {
+        line.insert("error".into(), e.to_json());
+    }
+    Value::Object(line)
+}
+
+fn raw_line(config: &CollectorConfig, r: &RawRecord, m: &Measured) -> Value {
+    let payload: Value = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
+    let responses: Vec<Value> = r
+        .frames
+        .iter()
+        .map(|(t, b)| json!({"perf_ns": t, "text": String::from_utf8_lossy(b)}))
+        .collect();
+    let mut line = Map::new();
+    line.insert("metadata".into(), metadata(config, r));
+    line.insert("start_perf_ns".into(), json!(r.start_ns));
+    line.insert("payload".into(), payload);
+    line.insert("status".into(), json!(r.status));
+    line.insert("responses".into(), Value::Array(responses));
+    if let Some(e) = &m.error {
+        line.insert("error".into(), e.to_json());
+    }
+    Value::Object(line)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tokenizer::Encoding;
+
+    fn frames(parts: &[(u64, &str)]) -> Vec<(u64, Bytes)> {
+        parts
+            .iter()
+            .map(|(t, s)| (*t, Bytes::from(s.to_string())))
+            .collect()
+    }
+
+    #[test]
+    fn streaming_chunks_become_timed_contents() {
+        let f = frames(&[
+            (
+                10,
+                "data: {\"choices\":[{\"delta\":{\"role\":\"assistant\"}}]}\n\n",
+            ),
+            (
+                20,
+                "data: {\"choices\":[{\"delta\":{\"reasoning_content\":\"hmm\"}}]}\n\ndata: {\"choices\":[{\"delta\":{\"content\":\"Hi\"}}]}\n\n",
+            ),
+            (
+                30,
+                "data: {\"choices\":[{\"delta\":{\"content\":\" there\"}}]}\n\ndata: {\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":2,\"total_tokens\":5}}\n\ndata: [DONE]\n\n",
+            ),
+        ]);
+        let p = parse_response(&f, true).unwrap();
+        let times: Vec<u64> = p.contents.iter().map(|c| c.0).collect();
+        assert_eq!(times, [20, 20, 30]);
+        assert_eq!(p.contents[0].2, "hmm");
+        assert_eq!(p.usage.unwrap().total_tokens, Some(5));
+        assert_eq!(response_content(&f, true), "Hi there");
+    }
+
+    #[test]
+    fn bad_responses_are_typed_errors() {
+        let html = frames(&[(1, "<html><body>Bad Gateway</body></html>")]);
+        assert_eq!(
+            parse_response(&html, false).unwrap_err().kind,
+            "InvalidResponse"
+        );
+        assert_eq!(parse_response(&html, true).unwrap_err().kind, "StreamError");
+        let bad = frames(&[(1, "data: {not json\n\n")]);
+        let e = parse_response(&bad, true).unwrap_err();
+        assert!(e.message.contains("malformed JSON"), "{e:?}");
+        let e = http_error(
+            429,
+            &frames(&[(
+                1,
+                r#"{"error":{"message":"slow down","type":"rate_limit"}}"#,
+            )]),
+        );
+        assert_eq!(
+            (e.code, e.kind.as_str(), e.message.as_str()),
+            (Some(429), "Too Many Requests", "slow down")
+        );
+        let e = http_error(502, &frames(&[(1, "<html>bad gateway</html>")]));
+        assert_eq!(e.message, "<html>bad gateway</html>");
+    }
+
+    #[test]
+    fn metrics_follow_the_definitions() {
+        let tokenizer = Arc::new(Tokenizer::builtin(Encoding::O200kBase));
+        let config = CollectorConfig {
+            tokenizer,
+            dataset: Arc::new(Dataset::new(
+                vec![],
+                crate::dataset::Sampling::Sequential,
+                0,
+            )),
+            streaming: true,
+            use_server_token_count: false,
+            open_loop: true,
+            clock: Clock::new(),
+            records_path: None,
+            raw_path: None,
+            progress: Arc::default(),
+        };
+        let chunk = |t: u64, text: &str| {
+            (
+                t,
+                Bytes::from(format!(
+                    "data: {{\"choices\":[{{\"delta\":{{\"content\":\"{text}\"}}}}]}}\n\n"
+                )),
+            )
+        };
+        let record = RawRecord {
+            phase: Phase::Profiling,
+            request_num: 0,
+            session_num: 0,
+            conversation: 0,
+            turn_index: 0,
+            model: 0,
+            x_request_id: uuid::Uuid::nil(),
+            x_correlation_id: uuid::Uuid::nil(),
+            scheduled_ns: 0,
+            start_ns: 1_000_000,
+            ack_ns: Some(2_000_000),
+            end_ns: 40_000_000,
+            status: Some(200),
+            // " the" " of" " and" " to": one token each; 10 ms to the first, then 5 ms apart.
+            frames: vec![
+                chunk(11_000_000, " the"),
+                chunk(16_000_000, " of"),
+                chunk(21_000_000, " and"),
+                chunk(26_000_000, " to"),
+            ],
+            outcome: Outcome::Ok,
+            body: Bytes::new(),
+            input_tokens: 100,
+        };
+        let m = measure(&config, &record);
+        assert!(m.error.is_none());
+        let v = |r: Rec| m.values[r as usize];
+        assert_eq!(v(Rec::TimeToFirstToken), 10.0);
+        assert_eq!(v(Rec::TimeToSecondToken), 5.0);
+        assert_eq!(v(Rec::RequestLatency), 25.0);
+        assert_eq!(v(Rec::OutputSequenceLength), 4.0);
+        assert_eq!(v(Rec::InterTokenLatency), 5.0);
+        assert_eq!(v(Rec::OutputTokenThroughputPerUser), 200.0);
+        assert_eq!(v(Rec::PrefillThroughputPerUser), 10_000.0);
+        assert_eq!(v(Rec::ScheduleLag), 1.0);
+        assert_eq!(v(Rec::ScheduledRequestLatency), 26.0);
+        assert_eq!(m.inter_chunk, [5.0, 5.0, 5.0]);
+        assert_eq!(m.last_content_ns, 26_000_000);
+    }
+}

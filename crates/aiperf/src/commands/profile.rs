@@ -1,0 +1,364 @@
+//! `aiperf profile`: one benchmark run, end to end.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, SystemTime};
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::cli::profile::ProfileArgs;
+use crate::client::Client;
+use crate::collector::{Collected, CollectorConfig, Progress, collect};
+use crate::config::{
+    ExportLevel, InputConfig, LoadConfig, LoadMode, ProfileConfig, UiMode, resolve,
+};
+use crate::dataset::{self, Dataset};
+use crate::export::{self, RunInfo};
+use crate::loadgen::{Interrupts, LoadContext, PhaseEnd, run_phase};
+use crate::metrics::{MetricResult, summarize};
+use crate::record::{Clock, Phase};
+use crate::tokenizer::Tokenizer;
+use crate::{ExitStatus, UsageError};
+
+pub async fn run(args: Box<ProfileArgs>, argv: Vec<String>) -> anyhow::Result<ExitStatus> {
+    let config = resolve(&args, &argv)?;
+    let interrupts = Interrupts::default();
+    let signals = tokio::spawn(watch_interrupts(interrupts.clone()));
+    let result = run_config(config, &interrupts).await;
+    signals.abort();
+    result.map(|outcome| outcome.status)
+}
+
+/// What a finished run reports back (sweeps and searches will read `metrics`).
+#[derive(Debug)]
+pub struct RunOutcome {
+    pub status: ExitStatus,
+    pub artifact_dir: PathBuf,
+    pub metrics: Vec<MetricResult>,
+}
+
+/// First Ctrl-C: stop sending and drain; second: cancel everything in flight.
+async fn watch_interrupts(interrupts: Interrupts) {
+    if tokio::signal::ctrl_c().await.is_err() {
+        return;
+    }
+    let _ = writeln!(
+        std::io::stderr().lock(),
+        "\nstopping: no new requests; waiting for those in flight (Ctrl-C again to cancel them)"
+    );
+    interrupts.stop.cancel();
+    if tokio::signal::ctrl_c().await.is_ok() {
+        let _ = writeln!(std::io::stderr().lock(), "cancelling requests in flight");
+        interrupts.abort.cancel();
+    }
+}
+
+/// Loads the tokenizer and builds the dataset (CPU work, off the async threads).
+async fn prepare(config: &ProfileConfig) -> anyhow::Result<(Arc<Tokenizer>, Dataset)> {
+    let spec = config.tokenizer.clone();
+    let input = config.input.clone();
+    let seed = config.random_seed;
+    tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+        let tokenizer = Tokenizer::load(&spec)?;
+        let (conversations, sampling) = match &input {
+            InputConfig::Synthetic {
+                entries,
+                isl,
+                osl,
+                sampling,
+            } => (
+                dataset::synthetic(&tokenizer, *entries, *isl, *osl, seed),
+                *sampling,
+            ),
+            InputConfig::File {
+                path,
+                kind,
+                osl,
+                sampling,
+            } => (
+                dataset::load_file(path, *kind, &tokenizer, *osl, seed)?,
+                *sampling,
+            ),
+        };
+        Ok((
+            Arc::new(tokenizer),
+            Dataset::new(conversations, sampling, seed),
+        ))
+    })
+    .await
+    .context("preparing the dataset")?
+}
+
+/// Creates the artifact directory, with an error naming the flag when it cannot be.
+fn create_dir(dir: &Path) -> Result<(), UsageError> {
+    std::fs::create_dir_all(dir).map_err(|e| {
+        UsageError::new(format!(
+            "--artifact-dir: cannot create {}: {e}; choose a writable directory",
+            dir.display()
+        ))
+    })?;
+    let probe = dir.join(".aiperf-write-test");
+    std::fs::write(&probe, b"").map_err(|e| {
+        UsageError::new(format!(
+            "--artifact-dir: cannot write in {}: {e}; choose a writable directory",
+            dir.display()
+        ))
+    })?;
+    let _ = std::fs::remove_file(probe);
+    Ok(())
+}
+
+/// Runs one benchmark described by `config` and writes its artifacts.
+pub async fn run_config(
+    mut config: ProfileConfig,
+    interrupts: &Interrupts,
+) -> anyhow::Result<RunOutcome> {
+    let (tokenizer, dataset) = prepare(&config).await?;
+    let dataset = Arc::new(dataset);
+    let mode = config.load.mode(dataset.has_timestamps());
+    if config.load.fixed_schedule == Some(true) && !dataset.has_timestamps() {
+        return Err(UsageError::new(
+            "--fixed-schedule: every row of --input-file needs a `timestamp` (milliseconds)",
+        )
+        .into());
+    }
+    let mut stop = config.load.stop;
+    if stop.requests.is_none() && stop.duration_secs.is_none() {
+        stop.requests = Some(LoadConfig::default_request_count(
+            mode,
+            dataset.total_turns(),
+        ));
+    }
+
+    // The simulator, when asked for, lives as long as this run.
+    let sim = match &config.sim {
+        Some(target) => {
+            let mut sim_config = aiperf_sim::presets::preset(&target.preset).ok_or_else(|| {
+                UsageError::new(format!("--sim: unknown preset {:?}", target.preset))
+            })?;
+            sim_config.speedup = target.speedup;
+            sim_config.served_models.clone_from(&config.models);
+            let server = aiperf_sim::SimServer::start(sim_config)
+                .await
+                .context("starting the built-in simulator")?;
+            config.endpoint.urls = vec![server.base_url()];
+            tracing::info!(
+                "simulator ({}) listening on {}",
+                target.preset,
+                server.base_url()
+            );
+            Some(server)
+        }
+        None => None,
+    };
+
+    let artifact_dir = config.artifact_dir(mode);
+    create_dir(&artifact_dir)?;
+    let benchmark_id = uuid::Uuid::new_v4().simple().to_string();
+    let inputs = export::inputs_json(&config, &dataset);
+    export::write_atomic(
+        &artifact_dir.join(export::INPUTS_JSON),
+        &serde_json::to_vec_pretty(&inputs)?,
+    )
+    .with_context(|| format!("writing {}", export::INPUTS_JSON))?;
+    export::write_atomic(
+        &artifact_dir.join(export::RUN_CONFIG_JSON),
+        &serde_json::to_vec_pretty(&export::run_config_json(
+            &config,
+            &benchmark_id,
+            &artifact_dir,
+        ))?,
+    )?;
+
+    let clock = Clock::new();
+    let client = Client::new(&config.endpoint, clock).context("building the HTTP client")?;
+    let timer =
+        Arc::new(aiperf_sim::timer::PreciseTimer::new().context("starting the timer thread")?);
+    let progress = Arc::new(Progress::default());
+    let level = config.output.export_level;
+    let collector_config = CollectorConfig {
+        tokenizer,
+        dataset: dataset.clone(),
+        streaming: config.endpoint.streaming,
+        use_server_token_count: config.endpoint.use_server_token_count,
+        open_loop: !matches!(mode, LoadMode::Concurrency { .. }),
+        clock,
+        records_path: (level != ExportLevel::Summary)
+            .then(|| artifact_dir.join(export::RECORDS_JSONL)),
+        raw_path: (level == ExportLevel::Raw).then(|| artifact_dir.join(export::RAW_JSONL)),
+        progress: progress.clone(),
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    let collector = std::thread::Builder::new()
+        .name("aiperf-collector".into())
+        .spawn(move || collect(&collector_config, &rx))
+        .context("starting the collector thread")?;
+
+    let ctx = Arc::new(LoadContext {
+        first_bodies: LoadContext::first_bodies(&dataset, &config.endpoint, &config.models),
+        client,
+        dataset: dataset.clone(),
+        endpoint: config.endpoint.clone(),
+        models: config.models.clone(),
+        model_selection: config.model_selection,
+        seed: config.random_seed,
+        clock,
+        timer,
+        records: tx,
+    });
+    let grace = Duration::from_secs_f64(config.load.grace_period_secs);
+    let start_time = SystemTime::now();
+    tracing::info!(
+        "benchmarking {} at {} with {:?} into {}",
+        config.models.join(", "),
+        config.endpoint.urls.join(", "),
+        mode,
+        artifact_dir.display()
+    );
+
+    if let Some(warmup) = config.load.warmup {
+        let bar = progress_bar(config.ui, warmup.requests, "warmup");
+        let ticker = tick(bar.clone(), progress.clone(), true);
+        let end = run_phase(&ctx, Phase::Warmup, mode, warmup, grace, interrupts).await;
+        ticker.abort();
+        bar.finish_and_clear();
+        tracing::info!("warmup done: {} requests", end.sent);
+    }
+    let mut end = PhaseEnd {
+        sent: 0,
+        cancelled_in_flight: false,
+    };
+    if !interrupts.stop.is_cancelled() {
+        let bar = progress_bar(config.ui, stop.requests, "profiling");
+        let ticker = tick(bar.clone(), progress.clone(), false);
+        end = run_phase(&ctx, Phase::Profiling, mode, stop, grace, interrupts).await;
+        ticker.abort();
+        bar.finish_and_clear();
+    }
+    let end_time = SystemTime::now();
+    drop(ctx);
+    let collected: Collected = tokio::task::spawn_blocking(move || collector.join())
+        .await?
+        .map_err(|_| anyhow::anyhow!("the collector thread panicked"))?;
+    if let Some(server) = sim {
+        let _ = server.shutdown().await;
+    }
+
+    let metrics = summarize(&collected.columns, &config.goodput);
+    let was_cancelled = interrupts.stop.is_cancelled();
+    let info = RunInfo {
+        benchmark_id: &benchmark_id,
+        config: &config,
+        was_cancelled,
+        is_complete: !was_cancelled && !end.cancelled_in_flight,
+        errors: &collected.errors,
+        start: start_time,
+        end: end_time,
+    };
+    let json = export::summary_json(&metrics, &info);
+    export::write_atomic(
+        &artifact_dir.join(export::SUMMARY_JSON),
+        &serde_json::to_vec_pretty(&json)?,
+    )
+    .with_context(|| format!("writing {}", export::SUMMARY_JSON))?;
+    export::write_atomic(
+        &artifact_dir.join(export::SUMMARY_CSV),
+        export::summary_csv(&metrics).as_bytes(),
+    )
+    .with_context(|| format!("writing {}", export::SUMMARY_CSV))?;
+
+    report(&config, &artifact_dir, &metrics, &collected, end)?;
+    let ok = collected.columns.ok.len();
+    let status = if ok == 0 {
+        ExitStatus::Failure
+    } else {
+        ExitStatus::Success
+    };
+    Ok(RunOutcome {
+        status,
+        artifact_dir,
+        metrics,
+    })
+}
+
+fn report(
+    config: &ProfileConfig,
+    dir: &Path,
+    metrics: &[MetricResult],
+    collected: &Collected,
+    end: PhaseEnd,
+) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out)?;
+    write!(out, "{}", export::console_table(metrics))?;
+    let level = config.output.export_level;
+    let ok = collected.columns.ok.len();
+    let errors = collected.columns.errors();
+    if errors > 0 {
+        writeln!(out, "\n{errors} of {} requests failed:", ok + errors)?;
+        for (e, n) in collected.errors.iter().take(10) {
+            let code = e.code.map(|c| format!("{c} ")).unwrap_or_default();
+            writeln!(out, "  {n} × {code}{}: {}", e.kind, e.message)?;
+        }
+    }
+    if end.cancelled_in_flight {
+        writeln!(out, "\nrequests still in flight were cancelled")?;
+    }
+    if let Some(e) = &collected.write_error {
+        writeln!(out, "\nwarning: {e}")?;
+    }
+    writeln!(out)?;
+    for path in export::listed_files(
+        dir,
+        level != ExportLevel::Summary,
+        level == ExportLevel::Raw,
+    ) {
+        writeln!(out, "{}", path.display())?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn progress_bar(ui: UiMode, total: Option<u64>, phase: &str) -> ProgressBar {
+    let target = match ui {
+        UiMode::Simple => ProgressDrawTarget::stderr(),
+        UiMode::None => ProgressDrawTarget::hidden(),
+    };
+    let bar = ProgressBar::with_draw_target(total, target);
+    let template = if total.is_some() {
+        "{prefix} [{elapsed_precise}] {wide_bar} {pos}/{len} ({per_sec}, ETA {eta}) {msg}"
+    } else {
+        "{prefix} [{elapsed_precise}] {spinner} {pos} requests ({per_sec}) {msg}"
+    };
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        bar.set_style(style);
+    }
+    bar.set_prefix(phase.to_owned());
+    bar
+}
+
+/// Copies the collector's counters into the bar a few times a second.
+fn tick(bar: ProgressBar, progress: Arc<Progress>, warmup: bool) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let base = if warmup {
+            0
+        } else {
+            progress.done.load(Ordering::Relaxed)
+        };
+        loop {
+            if warmup {
+                bar.set_position(progress.warmup_done.load(Ordering::Relaxed));
+            } else {
+                bar.set_position(progress.done.load(Ordering::Relaxed) - base);
+                let errors = progress.errors.load(Ordering::Relaxed);
+                if errors > 0 {
+                    bar.set_message(format!("{errors} errors"));
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    })
+}

@@ -1,0 +1,398 @@
+//! The resolved, validated configuration of a benchmark run.
+//!
+//! `cli/` parses flags; [`resolve`] turns them into these types, which the rest of the program
+//! uses and `run_config.json` records. Secrets are wrapped in [`Secret`] so they are never
+//! written anywhere.
+
+mod resolve;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+pub use resolve::{DEFAULT_ISL, parse_goodput, resolve};
+
+use crate::dataset::{DatasetFileKind, LengthDist, Sampling};
+use crate::tokenizer::TokenizerSpec;
+
+/// Everything one `aiperf profile` run needs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ProfileConfig {
+    pub models: Vec<String>,
+    pub model_selection: ModelSelection,
+    pub endpoint: EndpointConfig,
+    pub tokenizer: TokenizerSpec,
+    pub input: InputConfig,
+    /// Seed of every random choice (prompts, lengths, order, arrivals).
+    pub random_seed: u64,
+    pub load: LoadConfig,
+    pub goodput: Vec<GoodputTarget>,
+    pub output: OutputConfig,
+    pub ui: UiMode,
+    /// Benchmark the built-in simulator started in-process.
+    pub sim: Option<SimTarget>,
+    /// The command line, secrets redacted.
+    pub cli_command: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+#[value(rename_all = "snake_case")]
+pub enum ModelSelection {
+    RoundRobin,
+    Random,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum EndpointType {
+    Chat,
+    Completions,
+}
+
+impl EndpointType {
+    pub fn default_path(self) -> &'static str {
+        match self {
+            Self::Chat => "/v1/chat/completions",
+            Self::Completions => "/v1/completions",
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Chat => "chat",
+            Self::Completions => "completions",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EndpointConfig {
+    /// Base URLs, used round robin.
+    pub urls: Vec<String>,
+    #[serde(rename = "type")]
+    pub kind: EndpointType,
+    /// Path appended to each URL.
+    pub path: String,
+    pub streaming: bool,
+    pub timeout_secs: f64,
+    pub api_key: Option<Secret>,
+    pub headers: Vec<Header>,
+    /// Merged into every request body.
+    pub extra_inputs: Map<String, Value>,
+    pub use_server_token_count: bool,
+    pub use_legacy_max_tokens: bool,
+}
+
+impl EndpointConfig {
+    pub fn timeout(&self) -> Duration {
+        Duration::try_from_secs_f64(self.timeout_secs).unwrap_or(Duration::MAX)
+    }
+}
+
+/// An extra request header; values of credential headers are [`Secret`]s.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Header {
+    pub name: String,
+    pub value: HeaderValue,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum HeaderValue {
+    Plain(String),
+    Secret(Secret),
+}
+
+impl HeaderValue {
+    pub fn expose(&self) -> &str {
+        match self {
+            Self::Plain(v) => v,
+            Self::Secret(s) => s.expose(),
+        }
+    }
+}
+
+/// A credential. Debug output and serialization show `<redacted>`; the value is only reachable
+/// through [`expose`](Self::expose), where a request is built.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+pub const REDACTED: &str = "<redacted>";
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(REDACTED)
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(REDACTED)
+    }
+}
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Self)
+    }
+}
+
+/// Where prompts come from.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum InputConfig {
+    Synthetic {
+        entries: u32,
+        isl: LengthDist,
+        osl: Option<LengthDist>,
+        sampling: Sampling,
+    },
+    File {
+        path: PathBuf,
+        kind: DatasetFileKind,
+        osl: Option<LengthDist>,
+        sampling: Sampling,
+    },
+}
+
+/// How requests are paced and when the run stops.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoadConfig {
+    /// Closed-loop concurrency, or the ceiling on requests in flight in rate mode.
+    pub concurrency: Option<u32>,
+    pub request_rate: Option<f64>,
+    pub arrival: Arrival,
+    /// Replay trace timestamps; `None` decides from the dataset (timestamped traces replay).
+    pub fixed_schedule: Option<bool>,
+    pub stop: StopCondition,
+    pub grace_period_secs: f64,
+    pub warmup: Option<StopCondition>,
+}
+
+/// Arrival process of rate mode.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "pattern", rename_all = "snake_case")]
+pub enum Arrival {
+    /// Evenly spaced arrivals.
+    Constant,
+    /// Exponential gaps.
+    Poisson,
+    /// Gamma gaps of shape `smoothness` (1 = Poisson, < 1 burstier, > 1 smoother).
+    Gamma { smoothness: f64 },
+}
+
+/// When a phase stops issuing requests: after a count, after a duration, or whichever comes
+/// first. Neither means the default count.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct StopCondition {
+    pub requests: Option<u64>,
+    pub duration_secs: Option<f64>,
+}
+
+impl StopCondition {
+    pub fn duration(&self) -> Option<Duration> {
+        self.duration_secs
+            .and_then(|s| Duration::try_from_secs_f64(s).ok())
+    }
+}
+
+/// The load pattern a phase runs, decided once the dataset is known.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum LoadMode {
+    /// `concurrency` clients, each sending its next request when the previous one ends.
+    Concurrency { concurrency: u32 },
+    /// Open loop: arrivals on a seeded schedule, optionally capped in flight.
+    Rate {
+        rate: f64,
+        arrival: Arrival,
+        max_concurrency: Option<u32>,
+    },
+    /// Open loop at the dataset's own timestamps.
+    FixedSchedule { max_concurrency: Option<u32> },
+}
+
+impl LoadConfig {
+    pub fn mode(&self, dataset_has_timestamps: bool) -> LoadMode {
+        let replay = self
+            .fixed_schedule
+            .unwrap_or(dataset_has_timestamps && self.request_rate.is_none());
+        match (replay, self.request_rate) {
+            (true, _) => LoadMode::FixedSchedule {
+                max_concurrency: self.concurrency,
+            },
+            (false, Some(rate)) => LoadMode::Rate {
+                rate,
+                arrival: self.arrival,
+                max_concurrency: self.concurrency,
+            },
+            (false, None) => LoadMode::Concurrency {
+                concurrency: self.concurrency.unwrap_or(1),
+            },
+        }
+    }
+
+    /// Requests the profiling phase sends when neither a count nor a duration was given:
+    /// twice the concurrency (at least 10) in closed loop, ten seconds' worth in rate mode,
+    /// every trace row in fixed-schedule replay.
+    pub fn default_request_count(mode: LoadMode, dataset_turns: usize) -> u64 {
+        match mode {
+            LoadMode::Concurrency { concurrency } => (2 * u64::from(concurrency)).max(10),
+            LoadMode::Rate { rate, .. } => ((rate * 10.0).ceil() as u64).max(10),
+            LoadMode::FixedSchedule { .. } => dataset_turns as u64,
+        }
+    }
+}
+
+/// `--goodput tag:value`: a request is "good" when every target holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GoodputTarget {
+    pub tag: String,
+    /// In the metric's display unit (ms for latencies).
+    pub threshold: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OutputConfig {
+    /// `--artifact-dir` as given (used verbatim), or `None` for `artifacts/<derived name>`.
+    pub artifact_dir: Option<PathBuf>,
+    pub export_level: ExportLevel,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum ExportLevel {
+    /// `profile_export_aiperf.{json,csv}` only.
+    Summary,
+    /// Plus `profile_export.jsonl`, one line per request.
+    Records,
+    /// Plus `profile_export_raw.jsonl` with request payloads and raw responses.
+    Raw,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UiMode {
+    /// A progress bar on the terminal (hidden when stderr is not one).
+    Simple,
+    /// Log lines only.
+    None,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SimTarget {
+    pub preset: String,
+    pub speedup: f64,
+}
+
+impl ProfileConfig {
+    /// `artifacts/<model>-openai-<endpoint>-<stimulus>`, the reference tool's naming, unless
+    /// `--artifact-dir` was given.
+    pub fn artifact_dir(&self, mode: LoadMode) -> PathBuf {
+        if let Some(dir) = &self.output.artifact_dir {
+            return dir.clone();
+        }
+        let mut model = self.models[0].replace('/', "_");
+        if self.models.len() > 1 {
+            model.push_str("_multi");
+        }
+        let stimulus = match mode {
+            LoadMode::Concurrency { concurrency } => format!("concurrency{concurrency}"),
+            LoadMode::Rate {
+                rate,
+                max_concurrency: Some(c),
+                ..
+            } => format!("concurrency{c}-request_rate{}", python_float(rate)),
+            LoadMode::Rate { rate, .. } => format!("request_rate{}", python_float(rate)),
+            LoadMode::FixedSchedule { .. } => "fixed_schedule".to_owned(),
+        };
+        PathBuf::from("artifacts").join(format!(
+            "{model}-openai-{}-{stimulus}",
+            self.endpoint.kind.name()
+        ))
+    }
+}
+
+/// Formats a float the way Python's `repr` does for ordinary values (`10.0`, `2.5`).
+pub fn python_float(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e16 {
+        format!("{v:.1}")
+    } else {
+        format!("{v}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn python_float_formatting() {
+        assert_eq!(python_float(10.0), "10.0");
+        assert_eq!(python_float(2.5), "2.5");
+        assert_eq!(python_float(0.1), "0.1");
+    }
+
+    #[test]
+    fn secrets_never_serialize() {
+        let secret = Secret::new("sk-very-secret");
+        assert_eq!(serde_json::to_string(&secret).unwrap(), "\"<redacted>\"");
+        assert_eq!(format!("{secret:?}"), "<redacted>");
+        assert_eq!(secret.expose(), "sk-very-secret");
+    }
+
+    #[test]
+    fn load_mode_follows_the_flags_and_the_dataset() {
+        let load = |concurrency, rate, fixed| LoadConfig {
+            concurrency,
+            request_rate: rate,
+            arrival: Arrival::Poisson,
+            fixed_schedule: fixed,
+            stop: StopCondition::default(),
+            grace_period_secs: 30.0,
+            warmup: None,
+        };
+        assert_eq!(
+            load(None, None, None).mode(false),
+            LoadMode::Concurrency { concurrency: 1 }
+        );
+        assert_eq!(
+            load(Some(4), Some(10.0), None).mode(false),
+            LoadMode::Rate {
+                rate: 10.0,
+                arrival: Arrival::Poisson,
+                max_concurrency: Some(4)
+            }
+        );
+        assert_eq!(
+            load(Some(4), None, None).mode(true),
+            LoadMode::FixedSchedule {
+                max_concurrency: Some(4)
+            }
+        );
+        assert_eq!(
+            load(Some(4), None, Some(false)).mode(true),
+            LoadMode::Concurrency { concurrency: 4 }
+        );
+        assert_eq!(
+            LoadConfig::default_request_count(LoadMode::Concurrency { concurrency: 64 }, 0),
+            128
+        );
+        assert_eq!(
+            LoadConfig::default_request_count(LoadMode::Concurrency { concurrency: 1 }, 0),
+            10
+        );
+    }
+}

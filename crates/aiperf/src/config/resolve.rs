@@ -1,0 +1,785 @@
+//! `aiperf profile` flags → [`ProfileConfig`], with every check that can be made before
+//! anything runs. Each error names the flag and says how to fix it.
+
+use std::path::Path;
+
+use serde_json::{Map, Value};
+
+use super::{
+    Arrival, EndpointConfig, GoodputTarget, Header, HeaderValue, InputConfig, LoadConfig,
+    OutputConfig, ProfileConfig, Secret, SimTarget, StopCondition, UiMode,
+};
+use crate::UsageError;
+use crate::cli::profile::{ArrivalPattern, ProfileArgs, UiArg};
+use crate::dataset::{DatasetFileKind, LengthDist, Sampling};
+use crate::metrics::GOODPUT_METRICS;
+use crate::tokenizer::{Encoding, TokenizerSpec};
+
+/// Default mean input length of synthetic prompts, as the reference tool.
+pub const DEFAULT_ISL: u32 = 550;
+
+/// Validates `args` into a configuration. `argv` is the command line, recorded (with secrets
+/// redacted) in the artifacts.
+pub fn resolve(args: &ProfileArgs, argv: &[String]) -> Result<ProfileConfig, UsageError> {
+    let sim = resolve_sim(args)?;
+    let models = match (&sim, args.endpoint.models.is_empty()) {
+        (_, false) => {
+            if let Some(bad) = args.endpoint.models.iter().find(|m| m.trim().is_empty()) {
+                return Err(UsageError::new(format!(
+                    "--model: empty model name {bad:?}; give names separated by commas"
+                )));
+            }
+            args.endpoint.models.clone()
+        }
+        (Some(sim), true) => {
+            let preset = aiperf_sim::presets::find(&sim.preset).expect("preset checked");
+            vec![preset.model.to_owned()]
+        }
+        (None, true) => {
+            return Err(UsageError::new(
+                "--model is required: name the model the server serves (e.g. -m Qwen/Qwen3-0.6B), \
+                 or add --sim to benchmark the built-in simulator",
+            ));
+        }
+    };
+
+    let endpoint = resolve_endpoint(args, sim.is_some())?;
+    let tokenizer = match (&args.tokenizer.tokenizer, &sim) {
+        (None, Some(_)) => TokenizerSpec::Builtin {
+            encoding: Encoding::O200kBase,
+        },
+        (name, _) => TokenizerSpec::resolve(
+            name.as_deref(),
+            &models[0],
+            &args.tokenizer.tokenizer_revision,
+        ),
+    };
+    let input = resolve_input(args)?;
+    let load = resolve_load(args)?;
+    let goodput = parse_goodput(&args.output.goodput)?;
+    let ui = match args.output.ui {
+        None | Some(UiArg::Simple) => UiMode::Simple,
+        Some(UiArg::None) => UiMode::None,
+        Some(UiArg::Dashboard) => {
+            return Err(UsageError::new(
+                "--ui dashboard: the live dashboard is not available yet; use --ui simple \
+                 (progress bar) or --ui none",
+            ));
+        }
+    };
+    let random_seed = args
+        .input
+        .random_seed
+        .unwrap_or_else(|| uuid::Uuid::new_v4().as_u64_pair().0);
+
+    Ok(ProfileConfig {
+        models,
+        model_selection: args.endpoint.model_selection_strategy,
+        endpoint,
+        tokenizer,
+        input,
+        random_seed,
+        load,
+        goodput,
+        output: OutputConfig {
+            artifact_dir: args.output.artifact_dir.clone(),
+            export_level: args.output.export_level,
+        },
+        ui,
+        sim,
+        cli_command: command_line(argv),
+    })
+}
+
+fn resolve_sim(args: &ProfileArgs) -> Result<Option<SimTarget>, UsageError> {
+    let Some(preset) = &args.sim.sim else {
+        if args.sim.sim_speedup.is_some() {
+            return Err(UsageError::new(
+                "--sim-speedup only applies with --sim; add --sim or drop --sim-speedup",
+            ));
+        }
+        return Ok(None);
+    };
+    let Some(found) = aiperf_sim::presets::find(preset) else {
+        let names: Vec<&str> = aiperf_sim::presets::PRESETS
+            .iter()
+            .map(|p| p.name)
+            .collect();
+        return Err(UsageError::new(format!(
+            "--sim: unknown preset {preset:?}; choose one of {}",
+            names.join(", ")
+        )));
+    };
+    if !args.endpoint.urls.is_empty() {
+        return Err(UsageError::new(
+            "--sim and --url conflict: --sim benchmarks the built-in simulator on a loopback \
+             port; drop one of them",
+        ));
+    }
+    let speedup = args.sim.sim_speedup.unwrap_or(1.0);
+    if !(speedup.is_finite() && speedup > 0.0) {
+        return Err(UsageError::new(format!(
+            "--sim-speedup must be a positive number, got {speedup}"
+        )));
+    }
+    Ok(Some(SimTarget {
+        preset: found.name.to_owned(),
+        speedup,
+    }))
+}
+
+fn resolve_endpoint(args: &ProfileArgs, sim: bool) -> Result<EndpointConfig, UsageError> {
+    let a = &args.endpoint;
+    let urls = if sim {
+        Vec::new() // filled in once the simulator is listening
+    } else if a.urls.is_empty() {
+        vec!["http://localhost:8000".to_owned()]
+    } else {
+        a.urls
+            .iter()
+            .map(|u| normalize_url(u))
+            .collect::<Result<_, _>>()?
+    };
+    let path = match &a.endpoint {
+        Some(p) if p.trim().is_empty() => {
+            return Err(UsageError::new(
+                "--endpoint: empty path; give e.g. /v1/chat/completions",
+            ));
+        }
+        Some(p) if p.starts_with('/') => p.clone(),
+        Some(p) => format!("/{p}"),
+        None => a.endpoint_type.default_path().to_owned(),
+    };
+    if !(a.request_timeout_seconds.is_finite() && a.request_timeout_seconds > 0.0) {
+        return Err(UsageError::new(format!(
+            "--request-timeout-seconds must be a positive number of seconds, got {}",
+            a.request_timeout_seconds
+        )));
+    }
+    let mut headers = Vec::new();
+    for h in &a.headers {
+        headers.extend(parse_headers(h)?);
+    }
+    let mut extra_inputs = Map::new();
+    for e in &a.extra_inputs {
+        for (k, v) in parse_extra_input(e)? {
+            extra_inputs.insert(k, v);
+        }
+    }
+    Ok(EndpointConfig {
+        urls,
+        kind: a.endpoint_type,
+        path,
+        streaming: a.streaming && !a.no_streaming,
+        timeout_secs: a.request_timeout_seconds,
+        api_key: a.api_key.clone().filter(|k| !k.is_empty()).map(Secret::new),
+        headers,
+        extra_inputs,
+        use_server_token_count: a.use_server_token_count,
+        use_legacy_max_tokens: a.use_legacy_max_tokens,
+    })
+}
+
+/// Adds `http://` when no scheme is given and drops a trailing slash.
+fn normalize_url(url: &str) -> Result<String, UsageError> {
+    let url = url.trim();
+    let full = if url.contains("://") {
+        url.to_owned()
+    } else {
+        format!("http://{url}")
+    };
+    let parsed: http::Uri = full.parse().map_err(|e| {
+        UsageError::new(format!(
+            "--url: {url:?} is not a valid URL ({e}); give e.g. http://localhost:8000"
+        ))
+    })?;
+    match parsed.scheme_str() {
+        Some("http" | "https") => {}
+        other => {
+            return Err(UsageError::new(format!(
+                "--url: unsupported scheme {:?} in {url:?}; use http:// or https://",
+                other.unwrap_or("")
+            )));
+        }
+    }
+    if parsed.host().is_none_or(str::is_empty) {
+        return Err(UsageError::new(format!("--url: {url:?} has no host")));
+    }
+    Ok(full.trim_end_matches('/').to_owned())
+}
+
+fn is_credential(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n == "authorization"
+        || n == "proxy-authorization"
+        || n.contains("api-key")
+        || n.contains("apikey")
+        || n.contains("token")
+        || n.contains("secret")
+        || n == "cookie"
+}
+
+fn header(name: &str, value: &str) -> Result<Header, UsageError> {
+    let name = name.trim();
+    if http::HeaderName::from_bytes(name.as_bytes()).is_err() {
+        return Err(UsageError::new(format!(
+            "--header: {name:?} is not a valid header name; use Name:Value"
+        )));
+    }
+    let value = value.trim();
+    if http::HeaderValue::from_str(value).is_err() {
+        return Err(UsageError::new(format!(
+            "--header {name}: the value has characters a header cannot carry"
+        )));
+    }
+    let value = if is_credential(name) {
+        HeaderValue::Secret(Secret::new(value))
+    } else {
+        HeaderValue::Plain(value.to_owned())
+    };
+    Ok(Header {
+        name: name.to_owned(),
+        value,
+    })
+}
+
+fn parse_headers(raw: &str) -> Result<Vec<Header>, UsageError> {
+    if raw.trim_start().starts_with('{') {
+        let obj: Map<String, Value> = serde_json::from_str(raw)
+            .map_err(|e| UsageError::new(format!("--header: not a JSON object of headers: {e}")))?;
+        return obj
+            .iter()
+            .map(|(k, v)| match v {
+                Value::String(s) => header(k, s),
+                other => header(k, &other.to_string()),
+            })
+            .collect();
+    }
+    let Some((name, value)) = raw.split_once(':') else {
+        return Err(UsageError::new(format!(
+            "--header: {raw:?} is not Name:Value (e.g. -H 'X-Team:perf')"
+        )));
+    };
+    Ok(vec![header(name, value)?])
+}
+
+fn parse_extra_input(raw: &str) -> Result<Vec<(String, Value)>, UsageError> {
+    if raw.trim_start().starts_with('{') {
+        let obj: Map<String, Value> = serde_json::from_str(raw)
+            .map_err(|e| UsageError::new(format!("--extra-inputs: not a JSON object: {e}")))?;
+        return Ok(obj.into_iter().collect());
+    }
+    let Some((key, value)) = raw.split_once(':') else {
+        return Err(UsageError::new(format!(
+            "--extra-inputs: {raw:?} is not key:value (e.g. --extra-inputs ignore_eos:true)"
+        )));
+    };
+    let key = key.trim();
+    if key.is_empty() {
+        return Err(UsageError::new(format!(
+            "--extra-inputs: {raw:?} has an empty key"
+        )));
+    }
+    let value = value.trim();
+    let value = serde_json::from_str(value).unwrap_or_else(|_| Value::String(value.to_owned()));
+    Ok(vec![(key.to_owned(), value)])
+}
+
+/// The one value of a flag that will later accept a list (sweeps).
+fn single<T: Copy + std::fmt::Display>(flag: &str, values: &[T]) -> Result<Option<T>, UsageError> {
+    match values {
+        [] => Ok(None),
+        [one] => Ok(Some(*one)),
+        many => Err(UsageError::new(format!(
+            "{flag}: got {} values ({}); parameter sweeps are not supported yet, give one value",
+            many.len(),
+            many.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        ))),
+    }
+}
+
+fn stddev(flag: &str, v: f64) -> Result<f64, UsageError> {
+    if v.is_finite() && v >= 0.0 {
+        Ok(v)
+    } else {
+        Err(UsageError::new(format!(
+            "{flag} must be zero or positive, got {v}"
+        )))
+    }
+}
+
+fn resolve_input(args: &ProfileArgs) -> Result<InputConfig, UsageError> {
+    let a = &args.input;
+    let isl = single("--isl", &a.isl)?;
+    let osl = single("--osl", &a.osl)?;
+    if isl == Some(0) {
+        return Err(UsageError::new("--isl must be at least 1 token"));
+    }
+    if osl == Some(0) {
+        return Err(UsageError::new("--osl must be at least 1 token"));
+    }
+    let isl_stddev = stddev("--isl-stddev", a.isl_stddev)?;
+    let osl_stddev = stddev("--osl-stddev", a.osl_stddev)?;
+    let osl = osl.map(|m| LengthDist {
+        mean: f64::from(m),
+        stddev: osl_stddev,
+    });
+    if let Some(path) = &a.input_file {
+        if !path.is_file() {
+            return Err(UsageError::new(format!(
+                "--input-file: {} does not exist or is not a file",
+                path.display()
+            )));
+        }
+        let kind = match a.custom_dataset_type {
+            Some(kind) => kind,
+            None => sniff_kind(path)?,
+        };
+        return Ok(InputConfig::File {
+            path: path.clone(),
+            kind,
+            osl,
+            sampling: a.dataset_sampling_strategy.unwrap_or(Sampling::Sequential),
+        });
+    }
+    if a.custom_dataset_type.is_some() {
+        return Err(UsageError::new(
+            "--custom-dataset-type needs --input-file: name the file to read",
+        ));
+    }
+    if a.num_dataset_entries == 0 {
+        return Err(UsageError::new("--num-dataset-entries must be at least 1"));
+    }
+    Ok(InputConfig::Synthetic {
+        entries: a.num_dataset_entries,
+        isl: LengthDist {
+            mean: f64::from(isl.unwrap_or(DEFAULT_ISL)),
+            stddev: isl_stddev,
+        },
+        osl,
+        sampling: a.dataset_sampling_strategy.unwrap_or(Sampling::Shuffle),
+    })
+}
+
+/// The dataset type of a file given without `--custom-dataset-type`, from its first row.
+fn sniff_kind(path: &Path) -> Result<DatasetFileKind, UsageError> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        UsageError::new(format!("--input-file: cannot read {}: {e}", path.display()))
+    })?;
+    let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    let row: Map<String, Value> = serde_json::from_str(first).map_err(|e| {
+        UsageError::new(format!(
+            "--input-file: {} line 1 is not a JSON object ({e}); each line should be one \
+             row, or set --custom-dataset-type",
+            path.display()
+        ))
+    })?;
+    Ok(if row.contains_key("turns") {
+        DatasetFileKind::MultiTurn
+    } else if row.contains_key("input_length") || row.contains_key("hash_ids") {
+        DatasetFileKind::MooncakeTrace
+    } else {
+        DatasetFileKind::SingleTurn
+    })
+}
+
+fn resolve_load(args: &ProfileArgs) -> Result<LoadConfig, UsageError> {
+    let a = &args.load;
+    let concurrency = single("--concurrency", &a.concurrency)?;
+    if concurrency == Some(0) {
+        return Err(UsageError::new("--concurrency must be at least 1"));
+    }
+    let request_rate = single("--request-rate", &a.request_rate)?;
+    if let Some(rate) = request_rate
+        && !(rate.is_finite() && rate > 0.0)
+    {
+        return Err(UsageError::new(format!(
+            "--request-rate must be a positive number of requests per second, got {rate}"
+        )));
+    }
+    if let Some(s) = a.arrival_smoothness
+        && !(s.is_finite() && s > 0.0)
+    {
+        return Err(UsageError::new(format!(
+            "--arrival-smoothness must be a positive number, got {s}"
+        )));
+    }
+    let pattern = match (a.request_rate_mode, a.arrival_smoothness) {
+        (Some(ArrivalPattern::Gamma) | None, Some(_)) => ArrivalPattern::Gamma,
+        (Some(other), Some(_)) => {
+            return Err(UsageError::new(format!(
+                "--arrival-smoothness only applies to gamma arrivals, not {other:?}; add \
+                 --arrival-pattern gamma or drop --arrival-smoothness"
+            )));
+        }
+        (Some(p), None) => p,
+        (None, None) => ArrivalPattern::Poisson,
+    };
+    if a.request_rate_mode.is_some() && request_rate.is_none() {
+        return Err(UsageError::new(
+            "--request-rate-mode (--arrival-pattern) needs --request-rate",
+        ));
+    }
+    let arrival = match pattern {
+        ArrivalPattern::Constant => Arrival::Constant,
+        ArrivalPattern::Poisson => Arrival::Poisson,
+        ArrivalPattern::Gamma => Arrival::Gamma {
+            smoothness: a.arrival_smoothness.unwrap_or(1.0),
+        },
+    };
+    let requests = single("--request-count", &a.request_count)?;
+    if requests == Some(0) {
+        return Err(UsageError::new("--request-count must be at least 1"));
+    }
+    let duration = single("--benchmark-duration", &a.benchmark_duration)?;
+    if let Some(d) = duration
+        && !(d.is_finite() && d > 0.0)
+    {
+        return Err(UsageError::new(format!(
+            "--benchmark-duration must be a positive number of seconds, got {d}"
+        )));
+    }
+    if !(a.benchmark_grace_period.is_finite() && a.benchmark_grace_period >= 0.0) {
+        return Err(UsageError::new(format!(
+            "--benchmark-grace-period must be zero or a positive number of seconds, got {}",
+            a.benchmark_grace_period
+        )));
+    }
+    if let Some(d) = a.warmup_duration
+        && !(d.is_finite() && d > 0.0)
+    {
+        return Err(UsageError::new(format!(
+            "--warmup-duration must be a positive number of seconds, got {d}"
+        )));
+    }
+    let warmup = match (a.warmup_request_count.filter(|&n| n > 0), a.warmup_duration) {
+        (None, None) => None,
+        (requests, duration_secs) => Some(StopCondition {
+            requests,
+            duration_secs,
+        }),
+    };
+    let fixed_schedule = match (a.fixed_schedule, a.no_fixed_schedule) {
+        (true, _) => Some(true),
+        (_, true) => Some(false),
+        _ => None,
+    };
+    if fixed_schedule == Some(true) {
+        if args.input.input_file.is_none() {
+            return Err(UsageError::new(
+                "--fixed-schedule replays a trace: add --input-file with timestamped rows",
+            ));
+        }
+        if request_rate.is_some() {
+            return Err(UsageError::new(
+                "--fixed-schedule and --request-rate conflict: the trace's timestamps set the \
+                 pace; drop one of them",
+            ));
+        }
+    }
+    Ok(LoadConfig {
+        concurrency,
+        request_rate,
+        arrival,
+        fixed_schedule,
+        stop: StopCondition {
+            requests,
+            duration_secs: duration,
+        },
+        grace_period_secs: a.benchmark_grace_period,
+        warmup,
+    })
+}
+
+/// `--goodput "time_to_first_token:200 inter_token_latency:20"` (each flag value may hold
+/// several space-separated targets, and the flag may repeat).
+pub fn parse_goodput(values: &[String]) -> Result<Vec<GoodputTarget>, UsageError> {
+    let mut targets: Vec<GoodputTarget> = Vec::new();
+    for item in values.iter().flat_map(|v| v.split_whitespace()) {
+        let Some((tag, value)) = item.split_once(':') else {
+            return Err(UsageError::new(format!(
+                "--goodput: {item:?} is not tag:value (e.g. --goodput \"time_to_first_token:200\")"
+            )));
+        };
+        if !GOODPUT_METRICS.iter().any(|(t, _)| *t == tag) {
+            let known: Vec<&str> = GOODPUT_METRICS.iter().map(|(t, _)| *t).collect();
+            return Err(UsageError::new(format!(
+                "--goodput: unknown metric {tag:?}; choose from {}",
+                known.join(", ")
+            )));
+        }
+        let threshold: f64 = value.parse().ok().filter(|v: &f64| v.is_finite() && *v >= 0.0).ok_or_else(|| {
+            UsageError::new(format!(
+                "--goodput {tag}: {value:?} is not a non-negative number (in the metric's display unit, e.g. ms)"
+            ))
+        })?;
+        if targets.iter().any(|t| t.tag == tag) {
+            return Err(UsageError::new(format!("--goodput: {tag} is given twice")));
+        }
+        targets.push(GoodputTarget {
+            tag: tag.to_owned(),
+            threshold,
+        });
+    }
+    Ok(targets)
+}
+
+/// The command line as a shell would take it, with credentials replaced by `<redacted>`.
+fn command_line(argv: &[String]) -> String {
+    let mut out = Vec::with_capacity(argv.len());
+    let mut redact_next = false;
+    for (i, arg) in argv.iter().enumerate() {
+        let shown = if redact_next {
+            redact_next = false;
+            super::REDACTED.to_owned()
+        } else if let Some((flag, _)) = arg.split_once('=')
+            && flag == "--api-key"
+        {
+            format!("--api-key={}", super::REDACTED)
+        } else if arg == "--api-key" {
+            redact_next = true;
+            arg.clone()
+        } else if i > 0
+            && matches!(argv[i - 1].as_str(), "-H" | "--header")
+            && arg.split_once(':').is_some_and(|(n, _)| is_credential(n))
+        {
+            let (name, _) = arg.split_once(':').unwrap_or((arg, ""));
+            format!("{name}:{}", super::REDACTED)
+        } else {
+            arg.clone()
+        };
+        out.push(shell_quote(&shown));
+    }
+    out.join(" ")
+}
+
+fn shell_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=,@%+".contains(c))
+    {
+        s.to_owned()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::{Cli, Command};
+
+    fn parse(args: &[&str]) -> Result<ProfileConfig, UsageError> {
+        let argv: Vec<String> = ["aiperf", "profile"]
+            .iter()
+            .chain(args)
+            .map(|s| (*s).to_owned())
+            .collect();
+        let cli = Cli::try_parse_from(&argv).map_err(|e| UsageError::new(e.to_string()))?;
+        let Command::Profile(p) = cli.command else {
+            unreachable!()
+        };
+        resolve(&p, &argv)
+    }
+
+    #[test]
+    fn defaults_match_the_reference_tool() {
+        let c = parse(&["-m", "m"]).unwrap();
+        assert_eq!(c.endpoint.urls, ["http://localhost:8000"]);
+        assert_eq!(c.endpoint.path, "/v1/chat/completions");
+        assert!(!c.endpoint.streaming);
+        let InputConfig::Synthetic {
+            isl, osl, entries, ..
+        } = c.input
+        else {
+            panic!()
+        };
+        assert_eq!((isl.mean, osl, entries), (550.0, None, 100));
+        assert_eq!(c.load.grace_period_secs, 30.0);
+        assert_eq!(
+            c.tokenizer,
+            TokenizerSpec::Builtin {
+                encoding: Encoding::O200kBase
+            }
+        );
+    }
+
+    #[test]
+    fn flags_resolve() {
+        let c = parse(&[
+            "-m",
+            "a,b",
+            "-u",
+            "example.com:9000/",
+            "--endpoint-type",
+            "completions",
+            "--streaming",
+            "--api-key",
+            "sk-1",
+            "-H",
+            "X-Team:perf",
+            "-H",
+            "Authorization:Bearer x",
+            "--extra-inputs",
+            "ignore_eos:true",
+            "--extra-inputs",
+            "{\"min_tokens\": 5}",
+            "--request-rate",
+            "20",
+            "--arrival-pattern",
+            "gamma",
+            "--arrival-smoothness",
+            "0.5",
+            "--benchmark-duration",
+            "3",
+            "--goodput",
+            "time_to_first_token:200 inter_token_latency:20",
+            "--random-seed",
+            "7",
+            "--isl",
+            "64",
+            "--osl",
+            "16",
+        ])
+        .unwrap();
+        assert_eq!(c.models, ["a", "b"]);
+        assert_eq!(c.endpoint.urls, ["http://example.com:9000"]);
+        assert_eq!(c.endpoint.path, "/v1/completions");
+        assert!(c.endpoint.streaming);
+        assert_eq!(c.endpoint.extra_inputs["ignore_eos"], Value::Bool(true));
+        assert_eq!(c.endpoint.extra_inputs["min_tokens"], 5);
+        assert!(matches!(
+            c.endpoint.headers[1].value,
+            HeaderValue::Secret(_)
+        ));
+        assert_eq!(c.load.arrival, Arrival::Gamma { smoothness: 0.5 });
+        assert_eq!(c.goodput.len(), 2);
+        assert_eq!(c.random_seed, 7);
+        let text = serde_json::to_string(&c).unwrap();
+        assert!(
+            !text.contains("sk-1") && !text.contains("Bearer x"),
+            "{text}"
+        );
+        assert!(
+            c.cli_command.contains("--api-key '<redacted>'"),
+            "{}",
+            c.cli_command
+        );
+        assert!(
+            c.cli_command.contains("Authorization:<redacted>"),
+            "{}",
+            c.cli_command
+        );
+    }
+
+    #[test]
+    fn sim_picks_the_preset_model_and_builtin_tokenizer() {
+        let c = parse(&["--sim"]).unwrap();
+        assert_eq!(c.models, ["llama-3.1-8b-instruct-sim"]);
+        assert!(c.endpoint.urls.is_empty());
+        assert_eq!(c.sim.unwrap().preset, "llama-8b-h100");
+        let c = parse(&["--sim", "fixed", "-m", "org/name"]).unwrap();
+        assert_eq!(
+            c.tokenizer,
+            TokenizerSpec::Builtin {
+                encoding: Encoding::O200kBase
+            }
+        );
+    }
+
+    #[test]
+    fn bad_values_name_their_flag() {
+        let cases: &[(&[&str], &str)] = &[
+            (&[], "--model is required"),
+            (
+                &["-m", "m", "--concurrency", "0"],
+                "--concurrency must be at least 1",
+            ),
+            (
+                &["-m", "m", "--concurrency", "1,2"],
+                "--concurrency: got 2 values",
+            ),
+            (
+                &["-m", "m", "--request-count", "0"],
+                "--request-count must be at least 1",
+            ),
+            (
+                &["-m", "m", "--request-rate", "0"],
+                "--request-rate must be a positive",
+            ),
+            (
+                &["-m", "m", "--request-rate", "nan"],
+                "--request-rate must be a positive",
+            ),
+            (
+                &["-m", "m", "--benchmark-duration", "-1"],
+                "--benchmark-duration must be",
+            ),
+            (&["-m", "m", "--isl", "0"], "--isl must be at least 1"),
+            (&["-m", "m", "--osl", "0"], "--osl must be at least 1"),
+            (&["-m", "m", "--isl-stddev", "-1"], "--isl-stddev must be"),
+            (
+                &["-m", "m", "--request-timeout-seconds", "0"],
+                "--request-timeout-seconds",
+            ),
+            (&["-m", "m", "-u", "ftp://x"], "--url: unsupported scheme"),
+            (&["-m", "m", "-H", "novalue"], "--header"),
+            (&["-m", "m", "--extra-inputs", "nocolon"], "--extra-inputs"),
+            (
+                &["-m", "m", "--goodput", "ttft:5"],
+                "--goodput: unknown metric",
+            ),
+            (
+                &["-m", "m", "--goodput", "time_to_first_token:x"],
+                "--goodput time_to_first_token",
+            ),
+            (&["-m", "m", "--ui", "dashboard"], "not available yet"),
+            (&["--sim", "nope"], "--sim: unknown preset"),
+            (&["--sim", "-u", "localhost:1"], "--sim and --url conflict"),
+            (
+                &["-m", "m", "--sim-speedup", "2"],
+                "--sim-speedup only applies",
+            ),
+            (
+                &["-m", "m", "--arrival-pattern", "constant"],
+                "needs --request-rate",
+            ),
+            (
+                &[
+                    "-m",
+                    "m",
+                    "--request-rate",
+                    "5",
+                    "--arrival-pattern",
+                    "poisson",
+                    "--arrival-smoothness",
+                    "2",
+                ],
+                "gamma",
+            ),
+            (
+                &["-m", "m", "--input-file", "/nonexistent.jsonl"],
+                "--input-file",
+            ),
+            (
+                &["-m", "m", "--custom-dataset-type", "single_turn"],
+                "needs --input-file",
+            ),
+            (&["-m", "m", "--fixed-schedule"], "--fixed-schedule"),
+            (
+                &["-m", "m", "--num-dataset-entries", "0"],
+                "--num-dataset-entries",
+            ),
+            (&["-m", "m", "--warmup-duration", "0"], "--warmup-duration"),
+        ];
+        for (args, needle) in cases {
+            let err = parse(args).unwrap_err().to_string();
+            assert!(err.contains(needle), "{args:?}: {err}");
+        }
+    }
+}

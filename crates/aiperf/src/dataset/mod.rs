@@ -1,0 +1,228 @@
+//! What gets sent: conversations of one or more turns, from synthetic prompts or input files,
+//! and the order in which the load generator draws them.
+
+mod files;
+pub mod payload;
+pub mod prompts;
+
+use aiperf_stats::derive_seed;
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_distr::{Distribution, Normal};
+use rand_pcg::Pcg64Mcg;
+use serde::{Deserialize, Serialize};
+
+pub use files::{DatasetFileKind, load_file};
+use prompts::PromptGenerator;
+
+use crate::tokenizer::Tokenizer;
+
+/// A conversation: one turn for single-turn datasets, several for multi-turn sessions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Conversation {
+    pub id: String,
+    pub turns: Vec<Turn>,
+}
+
+/// One request's worth of input.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Turn {
+    /// Message content; several texts become several content parts.
+    pub texts: Vec<String>,
+    pub role: String,
+    /// Input tokens of `texts`, counted with the run's tokenizer.
+    pub input_tokens: u32,
+    /// Requested output length (`max_completion_tokens` / `max_tokens`).
+    pub max_tokens: Option<u32>,
+    /// Trace time of the request, milliseconds (fixed-schedule replay).
+    pub timestamp_ms: Option<f64>,
+    /// Pause before this turn, milliseconds (multi-turn sessions).
+    pub delay_ms: Option<f64>,
+}
+
+/// The order in which conversations are used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Sampling {
+    /// In file order, wrapping around.
+    Sequential,
+    /// A seeded permutation, repeated.
+    Shuffle,
+    /// Independent uniform draws.
+    Random,
+}
+
+/// Normal distribution parameters of a length.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct LengthDist {
+    pub mean: f64,
+    pub stddev: f64,
+}
+
+impl LengthDist {
+    /// A seeded sample, rounded, at least 1.
+    pub fn sample(&self, rng: &mut Pcg64Mcg) -> u32 {
+        let value = match Normal::new(self.mean, self.stddev) {
+            Ok(normal) if self.stddev > 0.0 => normal.sample(rng),
+            _ => self.mean,
+        };
+        value.round().clamp(1.0, f64::from(u32::MAX)) as u32
+    }
+}
+
+/// All conversations of a run and how to pick among them.
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    pub conversations: Vec<Conversation>,
+    order: Order,
+}
+
+#[derive(Debug, Clone)]
+enum Order {
+    Sequential,
+    Permutation(Vec<usize>),
+    Random(u64),
+}
+
+impl Dataset {
+    pub fn new(conversations: Vec<Conversation>, sampling: Sampling, seed: u64) -> Self {
+        let order = match sampling {
+            Sampling::Sequential => Order::Sequential,
+            Sampling::Shuffle => {
+                let mut perm: Vec<usize> = (0..conversations.len()).collect();
+                perm.shuffle(&mut Pcg64Mcg::seed_from_u64(seed ^ 0x73_6875_6666));
+                Order::Permutation(perm)
+            }
+            Sampling::Random => Order::Random(seed),
+        };
+        Self {
+            conversations,
+            order,
+        }
+    }
+
+    /// The conversation used by the `credit`-th session of a run. A pure function of
+    /// `credit`, so every worker agrees without sharing state.
+    pub fn index(&self, credit: u64) -> usize {
+        let n = self.conversations.len() as u64;
+        let i = match &self.order {
+            Order::Sequential => credit % n,
+            Order::Permutation(perm) => perm[(credit % n) as usize] as u64,
+            Order::Random(seed) => derive_seed(*seed, credit) % n,
+        };
+        i as usize
+    }
+
+    /// `true` when every first turn carries a trace timestamp (fixed-schedule replay).
+    pub fn has_timestamps(&self) -> bool {
+        !self.conversations.is_empty()
+            && self
+                .conversations
+                .iter()
+                .all(|c| c.turns.first().is_some_and(|t| t.timestamp_ms.is_some()))
+    }
+
+    /// Number of turns over all conversations.
+    pub fn total_turns(&self) -> usize {
+        self.conversations.iter().map(|c| c.turns.len()).sum()
+    }
+}
+
+/// Synthetic single-turn conversations with normally distributed lengths.
+pub fn synthetic(
+    tokenizer: &Tokenizer,
+    entries: u32,
+    isl: LengthDist,
+    osl: Option<LengthDist>,
+    seed: u64,
+) -> Vec<Conversation> {
+    let mut generator = PromptGenerator::new(tokenizer, seed);
+    let mut lengths = Pcg64Mcg::seed_from_u64(seed ^ 0x6c65_6e67_7468);
+    (0..entries)
+        .map(|i| {
+            let input_tokens = isl.sample(&mut lengths);
+            let max_tokens = osl.map(|d| d.sample(&mut lengths));
+            let text = generator.prompt(input_tokens);
+            Conversation {
+                id: conversation_id(seed, u64::from(i)),
+                turns: vec![Turn {
+                    input_tokens: u32::try_from(tokenizer.count(&text)).unwrap_or(u32::MAX),
+                    texts: vec![text],
+                    role: "user".into(),
+                    max_tokens,
+                    timestamp_ms: None,
+                    delay_ms: None,
+                }],
+            }
+        })
+        .collect()
+}
+
+/// A stable, UUID-shaped conversation id derived from the seed.
+pub fn conversation_id(seed: u64, index: u64) -> String {
+    let a = derive_seed(seed, index);
+    let b = derive_seed(a, index ^ 0x5eed);
+    let bytes = (u128::from(a) << 64 | u128::from(b)).to_be_bytes();
+    uuid::Builder::from_random_bytes(bytes)
+        .into_uuid()
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tokenizer::Encoding;
+
+    #[test]
+    fn synthetic_prompts_hit_the_requested_lengths() {
+        let tok = Tokenizer::builtin(Encoding::O200kBase);
+        let isl = LengthDist {
+            mean: 128.0,
+            stddev: 0.0,
+        };
+        let osl = LengthDist {
+            mean: 32.0,
+            stddev: 4.0,
+        };
+        let convs = synthetic(&tok, 20, isl, Some(osl), 1);
+        assert_eq!(convs.len(), 20);
+        for c in &convs {
+            let turn = &c.turns[0];
+            assert_eq!(turn.input_tokens, 128);
+            assert_eq!(tok.count(&turn.texts[0]), 128);
+            assert!(turn.max_tokens.unwrap() >= 1);
+        }
+        let ids: std::collections::HashSet<_> = convs.iter().map(|c| &c.id).collect();
+        assert_eq!(ids.len(), 20, "conversation ids are unique");
+        assert_eq!(synthetic(&tok, 20, isl, Some(osl), 1), convs, "seeded");
+    }
+
+    #[test]
+    fn orders_visit_every_conversation() {
+        let convs: Vec<Conversation> = (0..10)
+            .map(|i| Conversation {
+                id: i.to_string(),
+                turns: vec![],
+            })
+            .collect();
+        for sampling in [Sampling::Sequential, Sampling::Shuffle] {
+            let ds = Dataset::new(convs.clone(), sampling, 5);
+            let mut seen: Vec<usize> = (0..10).map(|c| ds.index(c)).collect();
+            seen.sort_unstable();
+            assert_eq!(seen, (0..10).collect::<Vec<_>>(), "{sampling:?}");
+            assert_eq!(ds.index(3), ds.index(13), "wraps around");
+        }
+        let ds = Dataset::new(convs, Sampling::Random, 5);
+        assert!((0..100).all(|c| ds.index(c) < 10));
+    }
+
+    #[test]
+    fn length_samples_are_at_least_one() {
+        let mut rng = Pcg64Mcg::seed_from_u64(1);
+        let d = LengthDist {
+            mean: 2.0,
+            stddev: 10.0,
+        };
+        assert!((0..1000).all(|_| d.sample(&mut rng) >= 1));
+    }
+}

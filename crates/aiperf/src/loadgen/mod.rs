@@ -1,0 +1,393 @@
+//! The load generator: decides when each request is sent and sends it.
+//!
+//! A phase (warmup, then profiling) runs one [`LoadMode`]:
+//! - closed loop: `concurrency` workers, each starting its next session when the last ends;
+//! - rate: a pacer walks a seeded arrival schedule with the sub-millisecond
+//!   [`PreciseTimer`], optionally capped by a semaphore of `concurrency` permits;
+//! - fixed schedule: the pacer walks the trace's own timestamps.
+//!
+//! Arrivals are never dropped: when the client (or the concurrency cap) is late, the request
+//! still goes out and its record keeps both the scheduled and the actual send time.
+
+pub mod schedule;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::Sender;
+use std::time::Duration;
+
+use aiperf_sim::timer::PreciseTimer;
+use aiperf_stats::derive_seed;
+use bytes::Bytes;
+use serde_json::Value;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::client::Client;
+use crate::collector::response_content;
+use crate::config::{EndpointConfig, LoadMode, ModelSelection, StopCondition};
+use crate::dataset::Dataset;
+use crate::dataset::payload::{message, request_body};
+use crate::record::{Clock, Outcome, Phase, RawRecord};
+
+/// Everything the sending side shares.
+#[derive(Debug)]
+pub struct LoadContext {
+    pub client: Client,
+    pub dataset: Arc<Dataset>,
+    pub endpoint: EndpointConfig,
+    pub models: Vec<String>,
+    pub model_selection: ModelSelection,
+    /// Prebuilt bodies of every conversation's first turn, per model.
+    pub first_bodies: Vec<Vec<Bytes>>,
+    pub seed: u64,
+    pub clock: Clock,
+    pub timer: Arc<PreciseTimer>,
+    pub records: Sender<RawRecord>,
+}
+
+impl LoadContext {
+    /// Builds the first-turn bodies for every conversation and model.
+    pub fn first_bodies(
+        dataset: &Dataset,
+        endpoint: &EndpointConfig,
+        models: &[String],
+    ) -> Vec<Vec<Bytes>> {
+        models
+            .iter()
+            .map(|model| {
+                dataset
+                    .conversations
+                    .iter()
+                    .map(|c| match c.turns.first() {
+                        Some(turn) => Bytes::from(
+                            serde_json::to_vec(&request_body(endpoint, model, turn, &[]))
+                                .expect("JSON values serialize"),
+                        ),
+                        None => Bytes::new(),
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    fn model_for(&self, request_num: u64) -> usize {
+        let n = self.models.len() as u64;
+        match self.model_selection {
+            ModelSelection::RoundRobin => (request_num % n) as usize,
+            ModelSelection::Random => {
+                (derive_seed(self.seed ^ 0x6d6f_64656c, request_num) % n) as usize
+            }
+        }
+    }
+}
+
+/// User interrupts: the first stops sending (in-flight requests get the grace period), the
+/// second cancels everything in flight.
+#[derive(Debug, Clone, Default)]
+pub struct Interrupts {
+    pub stop: CancellationToken,
+    pub abort: CancellationToken,
+}
+
+/// How a phase ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PhaseEnd {
+    /// Requests sent.
+    pub sent: u64,
+    /// In-flight requests were cancelled (grace period over, or a second Ctrl-C).
+    pub cancelled_in_flight: bool,
+}
+
+/// Per-phase counters shared by the issuing tasks.
+#[derive(Debug)]
+struct PhaseState {
+    phase: Phase,
+    limit: Option<u64>,
+    issued: AtomicU64,
+    sessions: AtomicU64,
+    /// Cancelled when no more requests may start (duration over, or user stop).
+    issuing: CancellationToken,
+    /// Cancels requests in flight.
+    abort: CancellationToken,
+    fixed_schedule: bool,
+}
+
+impl PhaseState {
+    /// Claims the next request number, unless the phase is done issuing.
+    fn claim(&self) -> Option<u64> {
+        if self.issuing.is_cancelled() {
+            return None;
+        }
+        let n = self.issued.fetch_add(1, Ordering::Relaxed);
+        match self.limit {
+            Some(limit) if n >= limit => {
+                self.issued.fetch_sub(1, Ordering::Relaxed);
+                None
+            }
+            _ => Some(n),
+        }
+    }
+
+    fn exhausted(&self) -> bool {
+        self.issuing.is_cancelled()
+            || self
+                .limit
+                .is_some_and(|l| self.issued.load(Ordering::Relaxed) >= l)
+    }
+}
+
+/// Runs one phase to completion: issues requests until `stop` (or the user) says so, then
+/// waits for those in flight (up to `grace` when stopped by time or by the user).
+pub async fn run_phase(
+    ctx: &Arc<LoadContext>,
+    phase: Phase,
+    mode: LoadMode,
+    stop: StopCondition,
+    grace: Duration,
+    interrupts: &Interrupts,
+) -> PhaseEnd {
+    let state = Arc::new(PhaseState {
+        phase,
+        limit: stop.requests,
+        issued: AtomicU64::new(0),
+        sessions: AtomicU64::new(0),
+        issuing: interrupts.stop.child_token(),
+        abort: interrupts.abort.child_token(),
+        fixed_schedule: matches!(mode, LoadMode::FixedSchedule { .. }),
+    });
+    let timed_out = CancellationToken::new();
+    let duration_timer = stop.duration().map(|d| {
+        let issuing = state.issuing.clone();
+        let timed_out = timed_out.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(d).await;
+            timed_out.cancel();
+            issuing.cancel();
+        })
+    });
+
+    let tracker = TaskTracker::new();
+    match mode {
+        LoadMode::Concurrency { concurrency } => {
+            // The workers are the requests in flight: the drain below waits for them.
+            for _ in 0..concurrency {
+                tracker.spawn(closed_loop_worker(ctx.clone(), state.clone()));
+            }
+        }
+        LoadMode::Rate {
+            rate,
+            arrival,
+            max_concurrency,
+        } => {
+            let seed = derive_seed(ctx.seed, phase as u64);
+            let offsets = schedule::arrivals(rate, arrival, seed);
+            pace(
+                ctx,
+                &state,
+                &tracker,
+                offsets.map(|o| (o, None)),
+                max_concurrency,
+            )
+            .await;
+        }
+        LoadMode::FixedSchedule { max_concurrency } => {
+            let mut starts: Vec<(f64, usize)> = ctx
+                .dataset
+                .conversations
+                .iter()
+                .enumerate()
+                .filter_map(|(i, c)| c.turns.first()?.timestamp_ms.map(|t| (t, i)))
+                .collect();
+            starts.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let t0 = starts.first().map_or(0.0, |s| s.0);
+            let offsets = starts
+                .into_iter()
+                .map(move |(t, i)| (((t - t0) * 1e6).round() as u64, Some(i)));
+            pace(ctx, &state, &tracker, offsets, max_concurrency).await;
+        }
+    }
+    tracker.close();
+
+    // Drain: wait for everything in flight. After a duration or a user stop, wait at most
+    // the grace period; a second interrupt cancels at once (the abort token is its child).
+    let stopped = async {
+        tokio::select! {
+            () = timed_out.cancelled() => {}
+            () = interrupts.stop.cancelled() => {}
+        }
+        tokio::time::sleep(grace).await;
+    };
+    let mut cancelled_in_flight = false;
+    tokio::select! {
+        () = tracker.wait() => {}
+        () = stopped => {
+            cancelled_in_flight = !tracker.is_empty();
+            state.abort.cancel();
+            tracker.wait().await;
+        }
+    }
+    if interrupts.abort.is_cancelled() {
+        cancelled_in_flight = true;
+    }
+    if let Some(t) = duration_timer {
+        t.abort();
+    }
+    PhaseEnd {
+        sent: state.issued.load(Ordering::Relaxed),
+        cancelled_in_flight,
+    }
+}
+
+async fn closed_loop_worker(ctx: Arc<LoadContext>, state: Arc<PhaseState>) {
+    loop {
+        let scheduled = ctx.clock.now();
+        let Some(first) = state.claim() else { return };
+        let session = state.sessions.fetch_add(1, Ordering::Relaxed);
+        let conversation = ctx.dataset.index(session);
+        if !run_session(&ctx, &state, session, conversation, first, scheduled).await {
+            return;
+        }
+    }
+}
+
+/// Walks `offsets` (nanoseconds from now, optionally naming the conversation) and starts a
+/// session at each.
+async fn pace(
+    ctx: &Arc<LoadContext>,
+    state: &Arc<PhaseState>,
+    tracker: &TaskTracker,
+    offsets: impl Iterator<Item = (u64, Option<usize>)>,
+    max_concurrency: Option<u32>,
+) {
+    let permits = max_concurrency.map(|c| Arc::new(Semaphore::new(c as usize)));
+    let start = ctx.clock.now();
+    for (offset, conversation) in offsets {
+        if state.exhausted() {
+            break;
+        }
+        let scheduled = start + offset;
+        let deadline = ctx.clock.instant(scheduled);
+        if deadline > std::time::Instant::now() {
+            tokio::select! {
+                () = ctx.timer.sleep_until(deadline) => {}
+                () = state.issuing.cancelled() => break,
+            }
+        }
+        let permit = match &permits {
+            Some(sem) => tokio::select! {
+                p = sem.clone().acquire_owned() => p.ok(),
+                () = state.issuing.cancelled() => break,
+            },
+            None => None,
+        };
+        let Some(first) = state.claim() else { break };
+        let session = state.sessions.fetch_add(1, Ordering::Relaxed);
+        let conversation = conversation.unwrap_or_else(|| ctx.dataset.index(session));
+        let (ctx, state) = (ctx.clone(), state.clone());
+        tracker.spawn(async move {
+            run_session(&ctx, &state, session, conversation, first, scheduled).await;
+            drop(permit);
+        });
+    }
+}
+
+/// Sends the turns of one conversation in order. Returns `false` once the phase may not
+/// issue more requests.
+async fn run_session(
+    ctx: &LoadContext,
+    state: &PhaseState,
+    session: u64,
+    conversation: usize,
+    first: u64,
+    first_scheduled: u64,
+) -> bool {
+    let conv = &ctx.dataset.conversations[conversation];
+    let correlation = uuid::Uuid::new_v4();
+    let mut history: Vec<Value> = Vec::new();
+    let mut scheduled = first_scheduled;
+    let mut request_num = first;
+    let session_start = ctx.clock.now();
+    for (turn_index, turn) in conv.turns.iter().enumerate() {
+        if turn_index > 0 {
+            let wait = match (
+                state.fixed_schedule,
+                turn.timestamp_ms,
+                conv.turns[0].timestamp_ms,
+            ) {
+                (true, Some(t), Some(t0)) => {
+                    let at = session_start + ((t - t0).max(0.0) * 1e6) as u64;
+                    Duration::from_nanos(at.saturating_sub(ctx.clock.now()))
+                }
+                _ => Duration::from_secs_f64(turn.delay_ms.unwrap_or(0.0).max(0.0) / 1e3),
+            };
+            if !wait.is_zero() {
+                let deadline = std::time::Instant::now() + wait;
+                tokio::select! {
+                    () = ctx.timer.sleep_until(deadline) => {}
+                    () = state.issuing.cancelled() => return false,
+                }
+            }
+            scheduled = ctx.clock.now();
+            let Some(n) = state.claim() else { return false };
+            request_num = n;
+        }
+        let model = ctx.model_for(request_num);
+        let body = if turn_index == 0 {
+            ctx.first_bodies[model][conversation].clone()
+        } else {
+            Bytes::from(
+                serde_json::to_vec(&request_body(
+                    &ctx.endpoint,
+                    &ctx.models[model],
+                    turn,
+                    &history,
+                ))
+                .expect("JSON values serialize"),
+            )
+        };
+        let request_id = uuid::Uuid::new_v4();
+        let ex = ctx
+            .client
+            .send(
+                request_num,
+                body.clone(),
+                &request_id.to_string(),
+                &correlation.to_string(),
+                &state.abort,
+            )
+            .await;
+        let more = turn_index + 1 < conv.turns.len();
+        let failed = ex.outcome != Outcome::Ok;
+        if more && !failed && ctx.endpoint.kind == crate::config::EndpointType::Chat {
+            history.push(message(&turn.role, &turn.texts));
+            let reply = response_content(&ex.frames, ctx.endpoint.streaming);
+            history.push(message("assistant", &[reply]));
+        }
+        let cancelled = ex.outcome == Outcome::Cancelled;
+        let record = RawRecord {
+            phase: state.phase,
+            request_num,
+            session_num: session,
+            conversation,
+            turn_index,
+            model,
+            x_request_id: request_id,
+            x_correlation_id: correlation,
+            scheduled_ns: scheduled,
+            start_ns: ex.start_ns,
+            ack_ns: ex.ack_ns,
+            end_ns: ex.end_ns,
+            status: ex.status,
+            frames: ex.frames,
+            outcome: ex.outcome,
+            body,
+            input_tokens: turn.input_tokens,
+        };
+        if ctx.records.send(record).is_err() || cancelled {
+            return !cancelled;
+        }
+    }
+    true
+}

@@ -1,0 +1,111 @@
+//! What the hot path captures about one request: timestamps, the response bytes as they
+//! arrived, and how it ended. Everything else (decoding, tokenizing, metrics) happens later,
+//! in the collector.
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+
+/// The run's clock: monotonic nanoseconds since one anchor, plus the wall-clock time of that
+/// anchor so records can carry epoch timestamps without reading the wall clock per request.
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    anchor: Instant,
+    wall_anchor_ns: u64,
+}
+
+impl Clock {
+    pub fn new() -> Self {
+        let wall = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        Self {
+            anchor: Instant::now(),
+            wall_anchor_ns: u64::try_from(wall.as_nanos()).unwrap_or(u64::MAX),
+        }
+    }
+
+    /// Monotonic nanoseconds since the anchor.
+    pub fn now(&self) -> u64 {
+        self.ns_at(Instant::now())
+    }
+
+    pub fn ns_at(&self, instant: Instant) -> u64 {
+        u64::try_from(instant.saturating_duration_since(self.anchor).as_nanos()).unwrap_or(u64::MAX)
+    }
+
+    pub fn instant(&self, ns: u64) -> Instant {
+        self.anchor + Duration::from_nanos(ns)
+    }
+
+    /// Converts a monotonic timestamp to nanoseconds since the Unix epoch.
+    pub fn wall_ns(&self, ns: u64) -> u64 {
+        self.wall_anchor_ns.saturating_add(ns)
+    }
+}
+
+impl Default for Clock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Warmup records are measured but never reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    Warmup,
+    Profiling,
+}
+
+impl Phase {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Warmup => "warmup",
+            Self::Profiling => "profiling",
+        }
+    }
+}
+
+/// How a request ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// A 2xx response read to the end (its content is judged later, by the collector).
+    Ok,
+    /// A non-2xx status; `body` holds what the server said.
+    Http { status: u16 },
+    /// `--request-timeout-seconds` passed.
+    Timeout,
+    /// Connecting, sending or reading failed.
+    Transport { message: String },
+    /// Stopped by the end of the grace period or by Ctrl-C.
+    Cancelled,
+}
+
+/// One request as the hot path saw it. Times are [`Clock`] nanoseconds.
+#[derive(Debug)]
+pub struct RawRecord {
+    pub phase: Phase,
+    /// Order of sending within its phase.
+    pub request_num: u64,
+    /// The session (conversation run) it belongs to, in order of starting.
+    pub session_num: u64,
+    /// Index of the conversation in the dataset.
+    pub conversation: usize,
+    pub turn_index: usize,
+    pub model: usize,
+    pub x_request_id: uuid::Uuid,
+    pub x_correlation_id: uuid::Uuid,
+    /// When the request was meant to be sent (the schedule), and when its credit was issued.
+    pub scheduled_ns: u64,
+    pub start_ns: u64,
+    pub ack_ns: Option<u64>,
+    pub end_ns: u64,
+    pub status: Option<u16>,
+    /// Response body frames with their arrival times.
+    pub frames: Vec<(u64, Bytes)>,
+    pub outcome: Outcome,
+    /// The request body (kept for `--export-level raw` and for failed-request ISL).
+    pub body: Bytes,
+    /// Input tokens of the prompt, known from the dataset.
+    pub input_tokens: u32,
+}

@@ -1,0 +1,304 @@
+//! Tokenizers: OpenAI's BPE encodings built in (no network), Hugging Face `tokenizer.json`
+//! files from disk, and Hugging Face hub ids fetched through the hub client.
+//!
+//! Tokenizing happens when prompts are built and after responses arrive, never on the
+//! request path.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use tiktoken_rs::CoreBPE;
+
+use crate::UsageError;
+
+/// Which tokenizer to load, as resolved from `--tokenizer` and `--model`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum TokenizerSpec {
+    /// A built-in OpenAI encoding.
+    Builtin { encoding: Encoding },
+    /// A `tokenizer.json` file, or a directory holding one.
+    File { path: PathBuf },
+    /// A Hugging Face hub repository.
+    Hub { repo: String, revision: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Encoding {
+    O200kBase,
+    Cl100kBase,
+}
+
+impl Encoding {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::O200kBase => "o200k_base",
+            Self::Cl100kBase => "cl100k_base",
+        }
+    }
+}
+
+impl TokenizerSpec {
+    /// Resolves `--tokenizer` (or its absence) for the first `--model`.
+    ///
+    /// Without `--tokenizer`, a model name shaped like a hub id (`org/name`) or naming a local
+    /// directory is used as the tokenizer, as the reference tool does; any other model name is
+    /// a placeholder (`mock-model`, `gpt-4o`, a simulator model) and gets `o200k_base`.
+    pub fn resolve(tokenizer: Option<&str>, model: &str, revision: &str) -> Self {
+        let name = match tokenizer {
+            Some(name) => name,
+            None if Path::new(model).is_dir() || looks_like_hub_id(model) => model,
+            None => {
+                return Self::Builtin {
+                    encoding: Encoding::O200kBase,
+                };
+            }
+        };
+        match name {
+            "builtin" | "o200k_base" => Self::Builtin {
+                encoding: Encoding::O200kBase,
+            },
+            "cl100k_base" => Self::Builtin {
+                encoding: Encoding::Cl100kBase,
+            },
+            _ if Path::new(name).exists()
+                || name.ends_with(".json")
+                || name.starts_with('.')
+                || name.starts_with('/') =>
+            {
+                Self::File {
+                    path: PathBuf::from(name),
+                }
+            }
+            _ => Self::Hub {
+                repo: name.to_owned(),
+                revision: revision.to_owned(),
+            },
+        }
+    }
+
+    /// A short human-readable name (for logs and `input_config`).
+    pub fn display_name(&self) -> String {
+        match self {
+            Self::Builtin { encoding } => encoding.name().to_owned(),
+            Self::File { path } => path.display().to_string(),
+            Self::Hub { repo, .. } => repo.clone(),
+        }
+    }
+}
+
+fn looks_like_hub_id(name: &str) -> bool {
+    let mut parts = name.split('/');
+    let (Some(org), Some(repo), None) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    let ok = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    };
+    ok(org) && ok(repo)
+}
+
+/// A loaded tokenizer.
+pub enum Tokenizer {
+    Bpe {
+        name: &'static str,
+        bpe: &'static CoreBPE,
+    },
+    Hf {
+        name: String,
+        tokenizer: Box<tokenizers::Tokenizer>,
+    },
+}
+
+impl std::fmt::Debug for Tokenizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Tokenizer({})", self.name())
+    }
+}
+
+impl Tokenizer {
+    /// Loads the tokenizer `spec` names. Errors name `--tokenizer` and say what to do.
+    pub fn load(spec: &TokenizerSpec) -> Result<Self, UsageError> {
+        match spec {
+            TokenizerSpec::Builtin { encoding } => Ok(Self::builtin(*encoding)),
+            TokenizerSpec::File { path } => {
+                let file = if path.is_dir() {
+                    path.join("tokenizer.json")
+                } else {
+                    path.clone()
+                };
+                if !file.is_file() {
+                    return Err(UsageError::new(format!(
+                        "--tokenizer: {} does not exist (give a tokenizer.json file, a directory \
+                         holding one, a Hugging Face model id, or `builtin`)",
+                        file.display()
+                    )));
+                }
+                Self::from_file(&file, path.display().to_string())
+            }
+            TokenizerSpec::Hub { repo, revision } => {
+                let file = fetch_from_hub(repo, revision)?;
+                Self::from_file(&file, repo.clone())
+            }
+        }
+    }
+
+    pub fn builtin(encoding: Encoding) -> Self {
+        let bpe = match encoding {
+            Encoding::O200kBase => tiktoken_rs::o200k_base_singleton(),
+            Encoding::Cl100kBase => tiktoken_rs::cl100k_base_singleton(),
+        };
+        Self::Bpe {
+            name: encoding.name(),
+            bpe,
+        }
+    }
+
+    fn from_file(file: &Path, name: String) -> Result<Self, UsageError> {
+        let tokenizer = tokenizers::Tokenizer::from_file(file).map_err(|e| {
+            UsageError::new(format!(
+                "--tokenizer: {} is not a valid tokenizer.json: {e}",
+                file.display()
+            ))
+        })?;
+        Ok(Self::Hf {
+            name,
+            tokenizer: Box::new(tokenizer),
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        match self {
+            Self::Bpe { name, .. } => name,
+            Self::Hf { name, .. } => name,
+        }
+    }
+
+    pub fn encode(&self, text: &str) -> Vec<u32> {
+        match self {
+            Self::Bpe { bpe, .. } => bpe.encode_ordinary(text),
+            Self::Hf { tokenizer, .. } => tokenizer
+                .encode_fast(text, false)
+                .map(|e| e.get_ids().to_vec())
+                .unwrap_or_default(),
+        }
+    }
+
+    pub fn decode(&self, ids: &[u32]) -> String {
+        match self {
+            Self::Bpe { bpe, .. } => bpe
+                .decode_bytes(ids)
+                .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+                .unwrap_or_default(),
+            Self::Hf { tokenizer, .. } => tokenizer.decode(ids, false).unwrap_or_default(),
+        }
+    }
+
+    /// Number of tokens in `text` (no special tokens added).
+    pub fn count(&self, text: &str) -> usize {
+        if text.is_empty() {
+            return 0;
+        }
+        self.encode(text).len()
+    }
+}
+
+/// Downloads (or finds in the local Hugging Face cache) `tokenizer.json` of `repo`.
+fn fetch_from_hub(repo: &str, revision: &str) -> Result<PathBuf, UsageError> {
+    let api = hf_hub::api::sync::ApiBuilder::from_env()
+        .with_progress(false)
+        .build()
+        .map_err(|e| {
+            UsageError::new(format!("--tokenizer: cannot use the Hugging Face hub: {e}"))
+        })?;
+    let repo_ref = hf_hub::Repo::with_revision(
+        repo.to_owned(),
+        hf_hub::RepoType::Model,
+        revision.to_owned(),
+    );
+    api.repo(repo_ref).get("tokenizer.json").map_err(|e| {
+        UsageError::new(format!(
+            "--tokenizer: cannot get the tokenizer of {repo:?} from the Hugging Face hub ({e}). \
+             Without network access, pass a local tokenizer.json or its directory with \
+             --tokenizer PATH, or use --tokenizer builtin; for a gated model set HF_TOKEN."
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholder_models_get_the_builtin_encoding() {
+        let builtin = TokenizerSpec::Builtin {
+            encoding: Encoding::O200kBase,
+        };
+        for model in [
+            "mock-model",
+            "gpt-4o",
+            "llama-3.1-8b-instruct-sim",
+            "granite4:350m",
+        ] {
+            assert_eq!(
+                TokenizerSpec::resolve(None, model, "main"),
+                builtin,
+                "{model}"
+            );
+        }
+        assert_eq!(
+            TokenizerSpec::resolve(None, "Qwen/Qwen3-0.6B", "main"),
+            TokenizerSpec::Hub {
+                repo: "Qwen/Qwen3-0.6B".into(),
+                revision: "main".into()
+            }
+        );
+        assert_eq!(
+            TokenizerSpec::resolve(Some("builtin"), "Qwen/Qwen3-0.6B", "main"),
+            builtin
+        );
+        assert_eq!(
+            TokenizerSpec::resolve(Some("cl100k_base"), "m", "main"),
+            TokenizerSpec::Builtin {
+                encoding: Encoding::Cl100kBase
+            }
+        );
+        assert!(matches!(
+            TokenizerSpec::resolve(Some("./tok/tokenizer.json"), "m", "main"),
+            TokenizerSpec::File { .. }
+        ));
+    }
+
+    #[test]
+    fn builtin_round_trips() {
+        let tok = Tokenizer::builtin(Encoding::O200kBase);
+        let ids = tok.encode("hello world, how are you?");
+        assert_eq!(tok.decode(&ids), "hello world, how are you?");
+        assert_eq!(tok.count(""), 0);
+        assert_eq!(tok.count(" the the the"), 3);
+    }
+
+    #[test]
+    fn missing_file_is_a_usage_error_naming_the_flag() {
+        let err = Tokenizer::load(&TokenizerSpec::File {
+            path: "/nonexistent/tokenizer.json".into(),
+        })
+        .unwrap_err();
+        assert!(err.to_string().starts_with("--tokenizer:"), "{err}");
+    }
+
+    #[test]
+    fn invalid_file_is_a_usage_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("tokenizer.json");
+        std::fs::write(&file, "{not a tokenizer").unwrap();
+        let err = Tokenizer::load(&TokenizerSpec::File { path: file }).unwrap_err();
+        assert!(
+            err.to_string().contains("not a valid tokenizer.json"),
+            "{err}"
+        );
+    }
+}
