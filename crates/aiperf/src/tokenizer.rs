@@ -208,12 +208,16 @@ impl Tokenizer {
 
 /// Downloads (or finds in the local Hugging Face cache) `tokenizer.json` of `repo`.
 fn fetch_from_hub(repo: &str, revision: &str) -> Result<PathBuf, UsageError> {
-    let api = hf_hub::api::sync::ApiBuilder::from_env()
-        .with_progress(false)
-        .build()
-        .map_err(|e| {
-            UsageError::new(format!("--tokenizer: cannot use the Hugging Face hub: {e}"))
-        })?;
+    let mut builder = hf_hub::api::sync::ApiBuilder::from_env().with_progress(false);
+    // The hub client reads the token saved by `huggingface-cli login`; HF_TOKEN wins.
+    if let Ok(token) = std::env::var("HF_TOKEN")
+        && !token.is_empty()
+    {
+        builder = builder.with_token(Some(token));
+    }
+    let api = builder.build().map_err(|e| {
+        UsageError::new(format!("--tokenizer: cannot use the Hugging Face hub: {e}"))
+    })?;
     let repo_ref = hf_hub::Repo::with_revision(
         repo.to_owned(),
         hf_hub::RepoType::Model,

@@ -212,7 +212,7 @@ pub async fn run_config(
     let grace = Duration::from_secs_f64(config.load.grace_period_secs);
     let start_time = SystemTime::now();
     tracing::info!(
-        "benchmarking {} at {} with {:?} into {}",
+        "benchmarking {} at {} with {} into {}",
         config.models.join(", "),
         config.endpoint.urls.join(", "),
         mode,

@@ -224,6 +224,35 @@ pub enum LoadMode {
     FixedSchedule { max_concurrency: Option<u32> },
 }
 
+impl std::fmt::Display for LoadMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let cap = |f: &mut std::fmt::Formatter<'_>, c: &Option<u32>| match c {
+            Some(c) => write!(f, ", at most {c} in flight"),
+            None => Ok(()),
+        };
+        match self {
+            Self::Concurrency { concurrency } => write!(f, "concurrency {concurrency}"),
+            Self::Rate {
+                rate,
+                arrival,
+                max_concurrency,
+            } => {
+                let pattern = match arrival {
+                    Arrival::Constant => "constant".to_owned(),
+                    Arrival::Poisson => "poisson".to_owned(),
+                    Arrival::Gamma { smoothness } => format!("gamma, smoothness {smoothness}"),
+                };
+                write!(f, "{rate} requests/s ({pattern})")?;
+                cap(f, max_concurrency)
+            }
+            Self::FixedSchedule { max_concurrency } => {
+                write!(f, "the trace's timestamps")?;
+                cap(f, max_concurrency)
+            }
+        }
+    }
+}
+
 impl LoadConfig {
     pub fn mode(&self, dataset_has_timestamps: bool) -> LoadMode {
         let replay = self

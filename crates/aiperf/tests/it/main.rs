@@ -1,4 +1,5 @@
 //! End-to-end tests of the `aiperf` binary, run as users run it.
 
 mod common;
+mod profile;
 mod sim;
