@@ -340,25 +340,30 @@ fn progress_bar(ui: UiMode, total: Option<u64>, phase: &str) -> ProgressBar {
     bar
 }
 
-/// Copies the collector's counters into the bar a few times a second.
+/// Copies the collector's counters into the bar a few times a second; when no bar is drawn
+/// (`--ui none`, or stderr is not a terminal), logs a progress line every ten seconds instead.
 fn tick(bar: ProgressBar, progress: Arc<Progress>, warmup: bool) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let base = if warmup {
-            0
-        } else {
-            progress.done.load(Ordering::Relaxed)
-        };
+        let phase = if warmup { "warmup" } else { "profiling" };
+        let base = progress.done.load(Ordering::Relaxed);
+        let mut last_log = std::time::Instant::now();
         loop {
-            if warmup {
-                bar.set_position(progress.warmup_done.load(Ordering::Relaxed));
-            } else {
-                bar.set_position(progress.done.load(Ordering::Relaxed) - base);
-                let errors = progress.errors.load(Ordering::Relaxed);
-                if errors > 0 {
-                    bar.set_message(format!("{errors} errors"));
-                }
-            }
             tokio::time::sleep(Duration::from_millis(200)).await;
+            let done = if warmup {
+                progress.warmup_done.load(Ordering::Relaxed)
+            } else {
+                progress.done.load(Ordering::Relaxed) - base
+            };
+            let errors = progress.errors.load(Ordering::Relaxed);
+            bar.set_position(done);
+            if errors > 0 && !warmup {
+                bar.set_message(format!("{errors} errors"));
+            }
+            if bar.is_hidden() && last_log.elapsed() >= Duration::from_secs(10) {
+                last_log = std::time::Instant::now();
+                let total = bar.length().map(|t| format!("/{t}")).unwrap_or_default();
+                tracing::info!("{phase}: {done}{total} requests done, {errors} errors");
+            }
         }
     })
 }
