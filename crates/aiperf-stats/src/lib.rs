@@ -4,6 +4,11 @@
 //! (`numpy.percentile(..., method="linear")`), so results match the Python tools users
 //! compare against.
 
+mod confidence;
+pub mod sweep;
+
+pub use confidence::{Confidence, t_critical};
+
 /// The percentiles every metric reports, as in the reference tool's exports.
 pub const REPORTED_PERCENTILES: [f64; 9] = [1.0, 5.0, 10.0, 25.0, 50.0, 75.0, 90.0, 95.0, 99.0];
 

@@ -15,6 +15,7 @@ pub mod loadgen;
 pub mod logging;
 pub mod metrics;
 pub mod record;
+pub mod sweep;
 pub mod tokenizer;
 
 pub use error::{ExitStatus, UsageError, report_error};

@@ -30,6 +30,8 @@ pub struct ProfileArgs {
     #[command(flatten)]
     pub output: OutputArgs,
     #[command(flatten)]
+    pub multi: MultiRunArgs,
+    #[command(flatten)]
     pub sim: SimArgs,
 }
 
@@ -243,6 +245,70 @@ pub struct OutputArgs {
     /// Progress display: simple (progress bar) or none. Default: simple on a terminal.
     #[arg(long, visible_alias = "ui-type", value_enum)]
     pub ui: Option<UiArg>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SweepTypeArg {
+    /// Every combination of the listed values (Cartesian product).
+    Grid,
+    /// The i-th value of every list together (all lists the same length).
+    Zip,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SweepModeArg {
+    /// Run the whole sweep once per trial.
+    Repeated,
+    /// Run every trial of one value before moving to the next.
+    Independent,
+}
+
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Repeated runs and sweeps")]
+pub struct MultiRunArgs {
+    /// Run the benchmark (or every sweep value) this many times (1-10) and report confidence
+    /// intervals across runs.
+    #[arg(long, default_value_t = 1)]
+    pub num_profile_runs: u32,
+
+    /// Confidence level of the intervals across runs, between 0 and 1.
+    #[arg(long, default_value_t = 0.95)]
+    pub confidence_level: f64,
+
+    /// Seconds to wait between runs (repeated mode: between whole sweeps).
+    #[arg(long, default_value_t = 0.0)]
+    pub profile_run_cooldown_seconds: f64,
+
+    /// Warm up only before the first run of each sweep value.
+    #[arg(long, default_value_t = true, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub profile_run_disable_warmup_after_first: bool,
+
+    /// Use seed 42 for repeated runs and sweeps when --random-seed is not given, so results
+    /// are reproducible.
+    #[arg(long, default_value_t = true, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub set_consistent_seed: bool,
+
+    /// How several swept flags combine.
+    #[arg(long, value_enum, default_value_t = SweepTypeArg::Grid)]
+    pub sweep_type: SweepTypeArg,
+
+    /// Order of sweep values and trials when both are used.
+    #[arg(long, value_enum, default_value_t = SweepModeArg::Repeated)]
+    pub parameter_sweep_mode: SweepModeArg,
+
+    /// Seconds to wait between sweep values.
+    #[arg(long, default_value_t = 0.0)]
+    pub parameter_sweep_cooldown_seconds: f64,
+
+    /// Use the same seed for every sweep value (default: base seed + value index).
+    #[arg(long)]
+    pub parameter_sweep_same_seed: bool,
+
+    /// Continue a sweep or repeated run in the same artifact directory, skipping runs that
+    /// completed (re-running the same command resumes too; --resume also refuses a
+    /// directory that holds a different plan).
+    #[arg(long)]
+    pub resume: bool,
 }
 
 #[derive(Debug, Args)]

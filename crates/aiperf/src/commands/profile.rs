@@ -27,17 +27,37 @@ pub async fn run(args: Box<ProfileArgs>, argv: Vec<String>) -> anyhow::Result<Ex
     let config = resolve(&args, &argv)?;
     let interrupts = Interrupts::default();
     let signals = tokio::spawn(watch_interrupts(interrupts.clone()));
-    let result = run_config(config, &interrupts).await;
+    let result = if config.sweep.is_some() || config.multi_run.num_runs > 1 {
+        crate::sweep::run(config, &interrupts).await
+    } else {
+        run_config(config, &interrupts, RunOptions::default())
+            .await
+            .map(|outcome| outcome.status)
+    };
     signals.abort();
-    result.map(|outcome| outcome.status)
+    result
 }
 
-/// What a finished run reports back (sweeps and searches will read `metrics`).
+/// How a run is embedded in a larger plan (a sweep or repeated runs).
+#[derive(Debug, Default, Clone)]
+pub struct RunOptions {
+    /// No console summary (the caller prints its own line per run).
+    pub quiet: bool,
+    /// A tokenizer already loaded for an earlier run of the same plan.
+    pub tokenizer: Option<Arc<Tokenizer>>,
+}
+
+/// What a finished run reports back.
 #[derive(Debug)]
 pub struct RunOutcome {
     pub status: ExitStatus,
     pub artifact_dir: PathBuf,
     pub metrics: Vec<MetricResult>,
+    /// The `profile_export_aiperf.json` document.
+    pub summary: serde_json::Value,
+    pub was_cancelled: bool,
+    /// Why the run counts as failed (every request failed), in one line.
+    pub error: Option<String>,
 }
 
 /// First Ctrl-C: stop sending and drain; second: cancel everything in flight.
@@ -57,12 +77,18 @@ async fn watch_interrupts(interrupts: Interrupts) {
 }
 
 /// Loads the tokenizer and builds the dataset (CPU work, off the async threads).
-async fn prepare(config: &ProfileConfig) -> anyhow::Result<(Arc<Tokenizer>, Dataset)> {
+pub async fn prepare(
+    config: &ProfileConfig,
+    tokenizer: Option<Arc<Tokenizer>>,
+) -> anyhow::Result<(Arc<Tokenizer>, Dataset)> {
     let spec = config.tokenizer.clone();
     let input = config.input.clone();
     let seed = config.random_seed;
     tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-        let tokenizer = Tokenizer::load(&spec)?;
+        let tokenizer = match tokenizer {
+            Some(t) => t,
+            None => Arc::new(Tokenizer::load(&spec)?),
+        };
         let (conversations, sampling) = match &input {
             InputConfig::Synthetic {
                 entries,
@@ -83,10 +109,7 @@ async fn prepare(config: &ProfileConfig) -> anyhow::Result<(Arc<Tokenizer>, Data
                 *sampling,
             ),
         };
-        Ok((
-            Arc::new(tokenizer),
-            Dataset::new(conversations, sampling, seed),
-        ))
+        Ok((tokenizer, Dataset::new(conversations, sampling, seed)))
     })
     .await
     .context("preparing the dataset")?
@@ -115,8 +138,9 @@ fn create_dir(dir: &Path) -> Result<(), UsageError> {
 pub async fn run_config(
     mut config: ProfileConfig,
     interrupts: &Interrupts,
+    options: RunOptions,
 ) -> anyhow::Result<RunOutcome> {
-    let (tokenizer, dataset) = prepare(&config).await?;
+    let (tokenizer, dataset) = prepare(&config, options.tokenizer.clone()).await?;
     let dataset = Arc::new(dataset);
     let mode = config.load.mode(dataset.has_timestamps());
     if config.load.fixed_schedule == Some(true) && !dataset.has_timestamps() {
@@ -270,17 +294,30 @@ pub async fn run_config(
     )
     .with_context(|| format!("writing {}", export::SUMMARY_CSV))?;
 
-    report(&config, &artifact_dir, &metrics, &collected, end)?;
+    if !options.quiet {
+        report(&config, &artifact_dir, &metrics, &collected, end)?;
+    }
     let ok = collected.columns.ok.len();
-    let status = if ok == 0 {
-        ExitStatus::Failure
+    let (status, error) = if ok == 0 {
+        let errors = collected.columns.errors();
+        let error = match collected.errors.first() {
+            Some((e, n)) => format!(
+                "all {errors} requests failed ({n} × {}: {})",
+                e.kind, e.message
+            ),
+            None => "no request was sent".to_owned(),
+        };
+        (ExitStatus::Failure, Some(error))
     } else {
-        ExitStatus::Success
+        (ExitStatus::Success, None)
     };
     Ok(RunOutcome {
         status,
         artifact_dir,
         metrics,
+        summary: json,
+        was_cancelled,
+        error,
     })
 }
 

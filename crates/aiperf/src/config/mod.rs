@@ -15,6 +15,7 @@ use serde_json::{Map, Value};
 pub use resolve::{DEFAULT_ISL, parse_goodput, resolve};
 
 use crate::dataset::{DatasetFileKind, LengthDist, Sampling};
+use crate::sweep::plan::{MultiRunConfig, SweepConfig};
 use crate::tokenizer::TokenizerSpec;
 
 /// Everything one `aiperf profile` run needs.
@@ -33,6 +34,12 @@ pub struct ProfileConfig {
     pub ui: UiMode,
     /// Benchmark the built-in simulator started in-process.
     pub sim: Option<SimTarget>,
+    /// Repeated runs (`--num-profile-runs`).
+    pub multi_run: MultiRunConfig,
+    /// A parameter sweep, when a sweepable flag got several values.
+    pub sweep: Option<SweepConfig>,
+    /// `--resume`: continue the plan in the artifact directory, refusing a different one.
+    pub resume: bool,
     /// The command line, secrets redacted.
     pub cli_command: String,
 }
@@ -337,6 +344,13 @@ impl ProfileConfig {
         if self.models.len() > 1 {
             model.push_str("_multi");
         }
+        if let Some(sweep) = &self.sweep {
+            return PathBuf::from("artifacts").join(format!(
+                "{model}-openai-{}-{}",
+                self.endpoint.kind.name(),
+                sweep_stimulus(sweep, &self.load)
+            ));
+        }
         let stimulus = match mode {
             LoadMode::Concurrency { concurrency } => format!("concurrency{concurrency}"),
             LoadMode::Rate {
@@ -352,6 +366,38 @@ impl ProfileConfig {
             self.endpoint.kind.name()
         ))
     }
+}
+
+/// `concurrency_sweep`, `request_rate10.0-isl_sweep`: the load part of a sweep's directory
+/// name, each swept flag named `<flag>_sweep`.
+fn sweep_stimulus(sweep: &SweepConfig, load: &LoadConfig) -> String {
+    use crate::sweep::plan::Param;
+    let swept = |p: Param| sweep.params.iter().any(|s| s.param == p);
+    let mut parts = Vec::new();
+    if swept(Param::Concurrency) {
+        parts.push("concurrency_sweep".to_owned());
+    } else if let Some(c) = load.concurrency {
+        parts.push(format!("concurrency{c}"));
+    }
+    if swept(Param::RequestRate) {
+        parts.push("request_rate_sweep".to_owned());
+    } else if let Some(r) = load.request_rate {
+        parts.push(format!("request_rate{}", python_float(r)));
+    }
+    for p in [
+        Param::Isl,
+        Param::Osl,
+        Param::RequestCount,
+        Param::BenchmarkDuration,
+    ] {
+        if swept(p) {
+            parts.push(format!("{}_sweep", p.name()));
+        }
+    }
+    if parts.is_empty() {
+        parts.push("concurrency1".to_owned());
+    }
+    parts.join("-")
 }
 
 /// Formats a float the way Python's `repr` does for ordinary values (`10.0`, `2.5`).

@@ -11,8 +11,10 @@ use super::{
 };
 use crate::UsageError;
 use crate::cli::profile::{ArrivalPattern, ProfileArgs, UiArg};
+use crate::cli::profile::{SweepModeArg, SweepTypeArg};
 use crate::dataset::{DatasetFileKind, LengthDist, Sampling};
 use crate::metrics::GOODPUT_METRICS;
+use crate::sweep::plan::{MultiRunConfig, Param, SweepConfig, SweepKind, SweepMode, SweepParam};
 use crate::tokenizer::{Encoding, TokenizerSpec};
 
 /// Default mean input length of synthetic prompts, as the reference tool.
@@ -57,6 +59,15 @@ pub fn resolve(args: &ProfileArgs, argv: &[String]) -> Result<ProfileConfig, Usa
     let input = resolve_input(args)?;
     let load = resolve_load(args)?;
     let goodput = parse_goodput(&args.output.goodput)?;
+    let sweep = resolve_sweep(args)?;
+    let multi_run = resolve_multi_run(args)?;
+    let repeated = sweep.is_some() || multi_run.num_runs > 1;
+    if repeated && args.output.ui == Some(UiArg::Dashboard) {
+        return Err(UsageError::new(
+            "--ui dashboard: Dashboard UI is not supported with parameter sweeps due to terminal \
+             control limitations. Please use '--ui simple' or '--ui none' instead.",
+        ));
+    }
     let ui = match args.output.ui {
         None | Some(UiArg::Simple) => UiMode::Simple,
         Some(UiArg::None) => UiMode::None,
@@ -67,10 +78,11 @@ pub fn resolve(args: &ProfileArgs, argv: &[String]) -> Result<ProfileConfig, Usa
             ));
         }
     };
-    let random_seed = args
-        .input
-        .random_seed
-        .unwrap_or_else(|| uuid::Uuid::new_v4().as_u64_pair().0);
+    let random_seed = match args.input.random_seed {
+        Some(seed) => seed,
+        None if repeated && args.multi.set_consistent_seed => 42,
+        None => uuid::Uuid::new_v4().as_u64_pair().0,
+    };
 
     Ok(ProfileConfig {
         models,
@@ -87,6 +99,9 @@ pub fn resolve(args: &ProfileArgs, argv: &[String]) -> Result<ProfileConfig, Usa
         },
         ui,
         sim,
+        multi_run,
+        sweep,
+        resume: args.multi.resume,
         cli_command: command_line(argv),
     })
 }
@@ -285,20 +300,139 @@ fn parse_extra_input(raw: &str) -> Result<Vec<(String, Value)>, UsageError> {
     Ok(vec![(key.to_owned(), value)])
 }
 
-/// The one value of a flag that will later accept a list (sweeps).
-fn single<T: Copy + std::fmt::Display>(flag: &str, values: &[T]) -> Result<Option<T>, UsageError> {
-    match values {
-        [] => Ok(None),
-        [one] => Ok(Some(*one)),
-        many => Err(UsageError::new(format!(
-            "{flag}: got {} values ({}); parameter sweeps are not supported yet, give one value",
-            many.len(),
-            many.iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(",")
-        ))),
+/// The first value of a flag that accepts a list; a list of several is a sweep, built and
+/// validated by [`resolve_sweep`], and the first value is the base configuration.
+fn first<T: Copy>(values: &[T]) -> Option<T> {
+    values.first().copied()
+}
+
+/// The swept flags (those given several values), each value checked.
+fn resolve_sweep(args: &ProfileArgs) -> Result<Option<SweepConfig>, UsageError> {
+    let (i, l) = (&args.input, &args.load);
+    let as_f64 = |v: &[u32]| v.iter().map(|&x| f64::from(x)).collect::<Vec<f64>>();
+    let lists: [(Param, Vec<f64>); 6] = [
+        (Param::Isl, as_f64(&i.isl)),
+        (Param::Osl, as_f64(&i.osl)),
+        (Param::Concurrency, as_f64(&l.concurrency)),
+        (Param::BenchmarkDuration, l.benchmark_duration.clone()),
+        (Param::RequestRate, l.request_rate.clone()),
+        (
+            Param::RequestCount,
+            l.request_count.iter().map(|&x| x as f64).collect(),
+        ),
+    ];
+    let mut params = Vec::new();
+    for (param, values) in lists {
+        if values.len() < 2 {
+            continue;
+        }
+        let list = values
+            .iter()
+            .map(|v| param.format(*v))
+            .collect::<Vec<_>>()
+            .join(",");
+        let flag = param.flag();
+        for v in &values {
+            let ok = if param.integer() {
+                *v >= 1.0
+            } else {
+                v.is_finite() && *v > 0.0
+            };
+            if !ok {
+                return Err(UsageError::new(format!(
+                    "{flag}: every sweep value must be positive, got {} in {list}",
+                    param.format(*v)
+                )));
+            }
+        }
+        for (k, v) in values.iter().enumerate() {
+            if values[..k].contains(v) {
+                return Err(UsageError::new(format!(
+                    "{flag}: value {} appears twice in {list}; each sweep value must be distinct",
+                    param.format(*v)
+                )));
+            }
+        }
+        params.push(SweepParam { param, values });
     }
+    if params.is_empty() {
+        return Ok(None);
+    }
+    let m = &args.multi;
+    let kind = match m.sweep_type {
+        SweepTypeArg::Grid => SweepKind::Grid,
+        SweepTypeArg::Zip => SweepKind::Zip,
+    };
+    if kind == SweepKind::Zip {
+        let n = params[0].values.len();
+        if params.iter().any(|p| p.values.len() != n) {
+            let lens: Vec<String> = params
+                .iter()
+                .map(|p| format!("{} has {}", p.param.flag(), p.values.len()))
+                .collect();
+            return Err(UsageError::new(format!(
+                "--sweep-type zip pairs values by position, so every swept flag needs the same \
+                 number of values ({})",
+                lens.join(", ")
+            )));
+        }
+    }
+    if params.iter().any(|p| p.param == Param::Isl) && args.input.input_file.is_some() {
+        return Err(UsageError::new(
+            "--isl with several values sweeps synthetic prompt lengths; it cannot apply to \
+             --input-file prompts",
+        ));
+    }
+    cooldown(
+        "--parameter-sweep-cooldown-seconds",
+        m.parameter_sweep_cooldown_seconds,
+    )?;
+    Ok(Some(SweepConfig {
+        params,
+        kind,
+        mode: match m.parameter_sweep_mode {
+            SweepModeArg::Repeated => SweepMode::Repeated,
+            SweepModeArg::Independent => SweepMode::Independent,
+        },
+        cooldown_secs: m.parameter_sweep_cooldown_seconds,
+        same_seed: m.parameter_sweep_same_seed,
+    }))
+}
+
+fn cooldown(flag: &str, secs: f64) -> Result<(), UsageError> {
+    if secs.is_finite() && (0.0..=86_400.0).contains(&secs) {
+        Ok(())
+    } else {
+        Err(UsageError::new(format!(
+            "{flag} must be between 0 and 86400 seconds, got {secs}"
+        )))
+    }
+}
+
+fn resolve_multi_run(args: &ProfileArgs) -> Result<MultiRunConfig, UsageError> {
+    let m = &args.multi;
+    if !(1..=10).contains(&m.num_profile_runs) {
+        return Err(UsageError::new(format!(
+            "--num-profile-runs must be between 1 and 10, got {}",
+            m.num_profile_runs
+        )));
+    }
+    if !(m.confidence_level > 0.0 && m.confidence_level < 1.0) {
+        return Err(UsageError::new(format!(
+            "--confidence-level must be between 0 and 1 (e.g. 0.95), got {}",
+            m.confidence_level
+        )));
+    }
+    cooldown(
+        "--profile-run-cooldown-seconds",
+        m.profile_run_cooldown_seconds,
+    )?;
+    Ok(MultiRunConfig {
+        num_runs: m.num_profile_runs,
+        confidence_level: m.confidence_level,
+        cooldown_secs: m.profile_run_cooldown_seconds,
+        warmup_first_only: m.profile_run_disable_warmup_after_first,
+    })
 }
 
 fn stddev(flag: &str, v: f64) -> Result<f64, UsageError> {
@@ -313,8 +447,8 @@ fn stddev(flag: &str, v: f64) -> Result<f64, UsageError> {
 
 fn resolve_input(args: &ProfileArgs) -> Result<InputConfig, UsageError> {
     let a = &args.input;
-    let isl = single("--isl", &a.isl)?;
-    let osl = single("--osl", &a.osl)?;
+    let isl = first(&a.isl);
+    let osl = first(&a.osl);
     if isl == Some(0) {
         return Err(UsageError::new("--isl must be at least 1 token"));
     }
@@ -388,11 +522,11 @@ fn sniff_kind(path: &Path) -> Result<DatasetFileKind, UsageError> {
 
 fn resolve_load(args: &ProfileArgs) -> Result<LoadConfig, UsageError> {
     let a = &args.load;
-    let concurrency = single("--concurrency", &a.concurrency)?;
+    let concurrency = first(&a.concurrency);
     if concurrency == Some(0) {
         return Err(UsageError::new("--concurrency must be at least 1"));
     }
-    let request_rate = single("--request-rate", &a.request_rate)?;
+    let request_rate = first(&a.request_rate);
     if let Some(rate) = request_rate
         && !(rate.is_finite() && rate > 0.0)
     {
@@ -430,11 +564,11 @@ fn resolve_load(args: &ProfileArgs) -> Result<LoadConfig, UsageError> {
             smoothness: a.arrival_smoothness.unwrap_or(1.0),
         },
     };
-    let requests = single("--request-count", &a.request_count)?;
+    let requests = first(&a.request_count);
     if requests == Some(0) {
         return Err(UsageError::new("--request-count must be at least 1"));
     }
-    let duration = single("--benchmark-duration", &a.benchmark_duration)?;
+    let duration = first(&a.benchmark_duration);
     if let Some(d) = duration
         && !(d.is_finite() && d > 0.0)
     {
@@ -678,6 +812,54 @@ mod tests {
     }
 
     #[test]
+    fn lists_become_sweeps_with_a_consistent_seed() {
+        let c = parse(&[
+            "-m",
+            "m",
+            "--concurrency",
+            "4,1",
+            "--isl",
+            "128,512",
+            "--osl",
+            "64",
+        ])
+        .unwrap();
+        let sweep = c.sweep.unwrap();
+        let params: Vec<_> = sweep
+            .params
+            .iter()
+            .map(|p| (p.param, p.values.clone()))
+            .collect();
+        assert_eq!(
+            params,
+            [
+                (Param::Isl, vec![128.0, 512.0]),
+                (Param::Concurrency, vec![4.0, 1.0])
+            ],
+            "canonical order, values as given"
+        );
+        assert_eq!(c.random_seed, 42);
+        assert_eq!(
+            c.load.concurrency,
+            Some(4),
+            "the base takes the first value"
+        );
+        let c = parse(&["-m", "m", "--num-profile-runs", "3", "--random-seed", "9"]).unwrap();
+        assert_eq!((c.multi_run.num_runs, c.random_seed), (3, 9));
+        assert!(c.sweep.is_none());
+        let c = parse(&[
+            "-m",
+            "m",
+            "--num-profile-runs",
+            "3",
+            "--set-consistent-seed",
+            "false",
+        ])
+        .unwrap();
+        assert_eq!(c.multi_run.num_runs, 3);
+    }
+
+    #[test]
     fn sim_picks_the_preset_model_and_builtin_tokenizer() {
         let c = parse(&["--sim"]).unwrap();
         assert_eq!(c.models, ["llama-3.1-8b-instruct-sim"]);
@@ -701,8 +883,60 @@ mod tests {
                 "--concurrency must be at least 1",
             ),
             (
-                &["-m", "m", "--concurrency", "1,2"],
-                "--concurrency: got 2 values",
+                &["-m", "m", "--concurrency", "1,0"],
+                "--concurrency: every sweep value must be positive",
+            ),
+            (
+                &["-m", "m", "--concurrency", "1,2,1"],
+                "--concurrency: value 1 appears twice",
+            ),
+            (
+                &["-m", "m", "--request-rate", "1,-2"],
+                "--request-rate: every sweep value",
+            ),
+            (
+                &[
+                    "-m",
+                    "m",
+                    "--concurrency",
+                    "1,2",
+                    "--isl",
+                    "1,2,3",
+                    "--sweep-type",
+                    "zip",
+                ],
+                "same number of values",
+            ),
+            (
+                &["-m", "m", "--concurrency", "1,2", "--ui", "dashboard"],
+                "not supported with parameter sweeps",
+            ),
+            (
+                &["-m", "m", "--num-profile-runs", "11"],
+                "--num-profile-runs must be between 1 and 10",
+            ),
+            (
+                &["-m", "m", "--num-profile-runs", "0"],
+                "--num-profile-runs",
+            ),
+            (
+                &["-m", "m", "--confidence-level", "1"],
+                "--confidence-level",
+            ),
+            (
+                &["-m", "m", "--profile-run-cooldown-seconds", "1e18"],
+                "--profile-run-cooldown-seconds",
+            ),
+            (
+                &[
+                    "-m",
+                    "m",
+                    "--parameter-sweep-cooldown-seconds",
+                    "-1",
+                    "--concurrency",
+                    "1,2",
+                ],
+                "--parameter-sweep-cooldown-seconds",
             ),
             (
                 &["-m", "m", "--request-count", "0"],

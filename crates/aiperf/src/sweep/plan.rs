@@ -1,0 +1,456 @@
+//! The plan of a sweep or of repeated runs: which cells (parameter combinations) exist, in
+//! which order runs happen, where each writes, and which seed it uses. Pure: no I/O.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use crate::config::{ProfileConfig, python_float};
+use crate::dataset::LengthDist;
+
+/// A flag that accepts a list of values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Param {
+    // Declared in the order of the reference tool's canonical paths (datasets.* before
+    // phases.*, alphabetical), which orders directory names and the product.
+    Isl,
+    Osl,
+    Concurrency,
+    BenchmarkDuration,
+    RequestRate,
+    RequestCount,
+}
+
+impl Param {
+    /// The name used in directory names, `parameters` objects and CSV headers.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Isl => "isl",
+            Self::Osl => "osl",
+            Self::Concurrency => "concurrency",
+            Self::BenchmarkDuration => "benchmark_duration",
+            Self::RequestRate => "request_rate",
+            Self::RequestCount => "request_count",
+        }
+    }
+
+    pub fn flag(self) -> &'static str {
+        match self {
+            Self::Isl => "--isl",
+            Self::Osl => "--osl",
+            Self::Concurrency => "--concurrency",
+            Self::BenchmarkDuration => "--benchmark-duration",
+            Self::RequestRate => "--request-rate",
+            Self::RequestCount => "--request-count",
+        }
+    }
+
+    /// Whether values are integers (printed without a decimal point).
+    pub fn integer(self) -> bool {
+        !matches!(self, Self::BenchmarkDuration | Self::RequestRate)
+    }
+
+    /// A value as the reference tool prints it: `10` for integers, `5.0` for floats.
+    pub fn format(self, v: f64) -> String {
+        if self.integer() {
+            format!("{}", v as u64)
+        } else {
+            python_float(v)
+        }
+    }
+
+    pub fn json(self, v: f64) -> Value {
+        if self.integer() {
+            json!(v as u64)
+        } else {
+            json!(v)
+        }
+    }
+
+    /// Sets this parameter of `config` to `v`.
+    pub fn apply(self, config: &mut ProfileConfig, v: f64) {
+        use crate::config::InputConfig;
+        match self {
+            Self::Concurrency => config.load.concurrency = Some(v as u32),
+            Self::RequestRate => config.load.request_rate = Some(v),
+            Self::RequestCount => config.load.stop.requests = Some(v as u64),
+            Self::BenchmarkDuration => config.load.stop.duration_secs = Some(v),
+            Self::Isl => {
+                if let InputConfig::Synthetic { isl, .. } = &mut config.input {
+                    isl.mean = v;
+                }
+            }
+            Self::Osl => {
+                let set = |osl: &mut Option<LengthDist>| match osl {
+                    Some(d) => d.mean = v,
+                    None => {
+                        *osl = Some(LengthDist {
+                            mean: v,
+                            stddev: 0.0,
+                        });
+                    }
+                };
+                match &mut config.input {
+                    InputConfig::Synthetic { osl, .. } | InputConfig::File { osl, .. } => set(osl),
+                }
+            }
+        }
+    }
+}
+
+/// One swept flag and its values, in the order given.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepParam {
+    pub param: Param,
+    pub values: Vec<f64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SweepKind {
+    Grid,
+    Zip,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SweepMode {
+    Repeated,
+    Independent,
+}
+
+impl SweepMode {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Repeated => "repeated",
+            Self::Independent => "independent",
+        }
+    }
+}
+
+/// A parameter sweep.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepConfig {
+    /// Swept flags, in canonical order.
+    pub params: Vec<SweepParam>,
+    pub kind: SweepKind,
+    pub mode: SweepMode,
+    pub cooldown_secs: f64,
+    pub same_seed: bool,
+}
+
+/// Repeated runs (trials).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MultiRunConfig {
+    pub num_runs: u32,
+    pub confidence_level: f64,
+    pub cooldown_secs: f64,
+    /// Warm up only in the first trial of each cell.
+    pub warmup_first_only: bool,
+}
+
+impl Default for MultiRunConfig {
+    fn default() -> Self {
+        Self {
+            num_runs: 1,
+            confidence_level: 0.95,
+            cooldown_secs: 0.0,
+            warmup_first_only: true,
+        }
+    }
+}
+
+/// One parameter combination of a sweep.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cell {
+    pub index: usize,
+    pub values: Vec<(Param, f64)>,
+}
+
+impl Cell {
+    /// `concurrency_10`, `isl_128__osl_128__concurrency_1`.
+    pub fn dir_name(&self) -> String {
+        self.values
+            .iter()
+            .map(|(p, v)| format!("{}_{}", p.name(), p.format(*v)))
+            .collect::<Vec<_>>()
+            .join("__")
+    }
+
+    /// `concurrency=10, isl=128`.
+    pub fn label(&self) -> String {
+        self.values
+            .iter()
+            .map(|(p, v)| format!("{}={}", p.name(), p.format(*v)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// `{"concurrency": 10, "isl": 128}`.
+    pub fn parameters(&self) -> Map<String, Value> {
+        self.values
+            .iter()
+            .map(|(p, v)| (p.name().to_owned(), p.json(*v)))
+            .collect()
+    }
+}
+
+/// The cells of `sweep`: the Cartesian product (first parameter outermost) or the zip.
+pub fn cells(sweep: &SweepConfig) -> Vec<Cell> {
+    let combos: Vec<Vec<(Param, f64)>> = match sweep.kind {
+        SweepKind::Zip => {
+            let n = sweep
+                .params
+                .iter()
+                .map(|p| p.values.len())
+                .min()
+                .unwrap_or(0);
+            (0..n)
+                .map(|i| {
+                    sweep
+                        .params
+                        .iter()
+                        .map(|p| (p.param, p.values[i]))
+                        .collect()
+                })
+                .collect()
+        }
+        SweepKind::Grid => sweep.params.iter().fold(vec![Vec::new()], |acc, p| {
+            acc.iter()
+                .flat_map(|prefix| {
+                    p.values.iter().map(move |&v| {
+                        let mut c = prefix.clone();
+                        c.push((p.param, v));
+                        c
+                    })
+                })
+                .collect()
+        }),
+    };
+    combos
+        .into_iter()
+        .enumerate()
+        .map(|(index, values)| Cell { index, values })
+        .collect()
+}
+
+/// One benchmark run of the plan.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannedRun {
+    /// Index into the cells (`None` for repeated runs without a sweep).
+    pub cell: Option<usize>,
+    /// 0-based trial.
+    pub trial: u32,
+    /// Where it writes, relative to the artifact directory.
+    pub dir: PathBuf,
+    /// `run_0002`, or `concurrency=10` / `concurrency=10, trial 2` in sweeps.
+    pub label: String,
+}
+
+/// `run_0001`, `trial_0003`: 1-based, four digits.
+pub fn numbered(prefix: &str, zero_based: u32) -> String {
+    format!("{prefix}_{:04}", zero_based + 1)
+}
+
+/// Every run, in execution order.
+pub fn runs(cells: &[Cell], sweep: Option<&SweepConfig>, trials: u32) -> Vec<PlannedRun> {
+    let Some(sweep) = sweep else {
+        return (0..trials)
+            .map(|t| PlannedRun {
+                cell: None,
+                trial: t,
+                dir: PathBuf::from("profile_runs").join(numbered("run", t)),
+                label: numbered("run", t),
+            })
+            .collect();
+    };
+    let run = |cell: &Cell, t: u32| {
+        let dir = match (trials, sweep.mode) {
+            (1, _) => PathBuf::from(cell.dir_name()),
+            (_, SweepMode::Repeated) => PathBuf::from("profile_runs")
+                .join(numbered("trial", t))
+                .join(cell.dir_name()),
+            (_, SweepMode::Independent) => PathBuf::from(cell.dir_name())
+                .join("profile_runs")
+                .join(numbered("trial", t)),
+        };
+        let label = if trials == 1 {
+            cell.label()
+        } else {
+            format!("{}, trial {}", cell.label(), t + 1)
+        };
+        PlannedRun {
+            cell: Some(cell.index),
+            trial: t,
+            dir,
+            label,
+        }
+    };
+    match sweep.mode {
+        SweepMode::Repeated => (0..trials)
+            .flat_map(|t| cells.iter().map(move |c| (c, t)))
+            .map(|(c, t)| run(c, t))
+            .collect(),
+        SweepMode::Independent => cells
+            .iter()
+            .flat_map(|c| (0..trials).map(move |t| (c, t)))
+            .map(|(c, t)| run(c, t))
+            .collect(),
+    }
+}
+
+/// Where the confidence aggregate of a cell (or of repeated runs) goes, relative to the
+/// artifact directory.
+pub fn aggregate_dir(cell: Option<&Cell>, mode: SweepMode) -> PathBuf {
+    match (cell, mode) {
+        (None, _) => PathBuf::from("aggregate"),
+        (Some(c), SweepMode::Repeated) => PathBuf::from("aggregate").join(c.dir_name()),
+        (Some(c), SweepMode::Independent) => PathBuf::from(c.dir_name()).join("aggregate"),
+    }
+}
+
+/// Where the sweep aggregate goes: under `aggregate/` when trials were repeated sweep-wise.
+pub fn sweep_aggregate_dir(trials: u32, mode: SweepMode) -> PathBuf {
+    if trials > 1 && mode == SweepMode::Repeated {
+        PathBuf::from("aggregate").join("sweep_aggregate")
+    } else {
+        PathBuf::from("sweep_aggregate")
+    }
+}
+
+/// The seed of a cell's runs: the base plus the cell index, unless every cell shares it.
+pub fn cell_seed(base: u64, cell: usize, same_seed: bool) -> u64 {
+    if same_seed {
+        base
+    } else {
+        base.wrapping_add(cell as u64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sweep(params: &[(Param, &[f64])], kind: SweepKind, mode: SweepMode) -> SweepConfig {
+        SweepConfig {
+            params: params
+                .iter()
+                .map(|(p, v)| SweepParam {
+                    param: *p,
+                    values: v.to_vec(),
+                })
+                .collect(),
+            kind,
+            mode,
+            cooldown_secs: 0.0,
+            same_seed: false,
+        }
+    }
+
+    #[test]
+    fn grid_and_zip_cells_and_names() {
+        let s = sweep(
+            &[
+                (Param::Isl, &[128.0, 512.0]),
+                (Param::Concurrency, &[1.0, 4.0]),
+            ],
+            SweepKind::Grid,
+            SweepMode::Repeated,
+        );
+        let c = cells(&s);
+        let names: Vec<String> = c.iter().map(Cell::dir_name).collect();
+        assert_eq!(
+            names,
+            [
+                "isl_128__concurrency_1",
+                "isl_128__concurrency_4",
+                "isl_512__concurrency_1",
+                "isl_512__concurrency_4"
+            ]
+        );
+        assert_eq!(c[1].label(), "isl=128, concurrency=4");
+        assert_eq!(
+            serde_json::to_string(&c[1].parameters()).unwrap(),
+            r#"{"isl":128,"concurrency":4}"#
+        );
+        let z = sweep(
+            &[
+                (Param::Isl, &[128.0, 512.0]),
+                (Param::RequestRate, &[5.0, 10.5]),
+            ],
+            SweepKind::Zip,
+            SweepMode::Repeated,
+        );
+        let names: Vec<String> = cells(&z).iter().map(Cell::dir_name).collect();
+        assert_eq!(
+            names,
+            ["isl_128__request_rate_5.0", "isl_512__request_rate_10.5"]
+        );
+    }
+
+    #[test]
+    fn run_order_and_layout_follow_the_mode() {
+        let s = sweep(
+            &[(Param::Concurrency, &[1.0, 2.0])],
+            SweepKind::Grid,
+            SweepMode::Repeated,
+        );
+        let c = cells(&s);
+        let dirs = |runs: Vec<PlannedRun>| -> Vec<String> {
+            runs.iter().map(|r| r.dir.display().to_string()).collect()
+        };
+        assert_eq!(
+            dirs(runs(&c, Some(&s), 2)),
+            [
+                "profile_runs/trial_0001/concurrency_1",
+                "profile_runs/trial_0001/concurrency_2",
+                "profile_runs/trial_0002/concurrency_1",
+                "profile_runs/trial_0002/concurrency_2"
+            ]
+        );
+        let i = SweepConfig {
+            mode: SweepMode::Independent,
+            ..s.clone()
+        };
+        assert_eq!(
+            dirs(runs(&c, Some(&i), 2)),
+            [
+                "concurrency_1/profile_runs/trial_0001",
+                "concurrency_1/profile_runs/trial_0002",
+                "concurrency_2/profile_runs/trial_0001",
+                "concurrency_2/profile_runs/trial_0002"
+            ]
+        );
+        assert_eq!(
+            dirs(runs(&c, Some(&s), 1)),
+            ["concurrency_1", "concurrency_2"]
+        );
+        assert_eq!(
+            dirs(runs(&[], None, 2)),
+            ["profile_runs/run_0001", "profile_runs/run_0002"]
+        );
+        assert_eq!(
+            aggregate_dir(Some(&c[0]), SweepMode::Repeated),
+            PathBuf::from("aggregate/concurrency_1")
+        );
+        assert_eq!(
+            aggregate_dir(Some(&c[0]), SweepMode::Independent),
+            PathBuf::from("concurrency_1/aggregate")
+        );
+        assert_eq!(
+            sweep_aggregate_dir(3, SweepMode::Repeated),
+            PathBuf::from("aggregate/sweep_aggregate")
+        );
+        assert_eq!(
+            sweep_aggregate_dir(1, SweepMode::Repeated),
+            PathBuf::from("sweep_aggregate")
+        );
+        assert_eq!(
+            sweep_aggregate_dir(3, SweepMode::Independent),
+            PathBuf::from("sweep_aggregate")
+        );
+        assert_eq!((cell_seed(42, 3, false), cell_seed(42, 3, true)), (45, 42));
+    }
+}
