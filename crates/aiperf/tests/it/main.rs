@@ -3,3 +3,4 @@
 mod common;
 mod profile;
 mod sim;
+mod sweep;
