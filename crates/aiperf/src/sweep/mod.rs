@@ -509,3 +509,82 @@ fn print_sweep_table(summary: &SweepSummary<'_>, dir: &Path) -> anyhow::Result<(
     writeln!(out, "{}", dir.join(aggregate::SWEEP_CSV).display())?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::plan::{Param, SweepConfig, SweepKind, SweepParam};
+    use super::*;
+
+    fn config(mode: SweepMode) -> ProfileConfig {
+        use clap::Parser;
+        let cli =
+            crate::cli::Cli::try_parse_from(["aiperf", "profile", "--sim", "--concurrency", "1,2"])
+                .unwrap();
+        let crate::cli::Command::Profile(args) = cli.command else {
+            unreachable!()
+        };
+        let mut c = crate::config::resolve(&args, &[]).unwrap();
+        c.sweep = Some(SweepConfig {
+            params: vec![SweepParam {
+                param: Param::Concurrency,
+                values: vec![1.0, 2.0],
+            }],
+            kind: SweepKind::Grid,
+            mode,
+            cooldown_secs: 3.0,
+            same_seed: false,
+        });
+        c.multi_run.num_runs = 2;
+        c.multi_run.cooldown_secs = 7.0;
+        c
+    }
+
+    #[test]
+    fn cooldowns_separate_the_right_runs() {
+        for (mode, expected) in [
+            // repeated: c1 t1, c2 t1 | c1 t2, c2 t2
+            (SweepMode::Repeated, [3.0, 7.0, 3.0]),
+            // independent: c1 t1, c1 t2 | c2 t1, c2 t2
+            (SweepMode::Independent, [7.0, 3.0, 7.0]),
+        ] {
+            let c = config(mode);
+            let cells = plan::cells(c.sweep.as_ref().unwrap());
+            let runs = plan::runs(&cells, c.sweep.as_ref(), 2);
+            let gaps: Vec<f64> = runs
+                .windows(2)
+                .map(|w| cooldown_before(&c, &w[0], &w[1]).as_secs_f64())
+                .collect();
+            assert_eq!(gaps, expected, "{mode:?}");
+        }
+    }
+
+    #[test]
+    fn runs_get_their_cell_values_seed_and_warmup() {
+        let mut c = config(SweepMode::Repeated);
+        c.load.warmup = Some(crate::config::StopCondition {
+            requests: Some(3),
+            duration_secs: None,
+        });
+        let cells = plan::cells(c.sweep.as_ref().unwrap());
+        let runs = plan::runs(&cells, c.sweep.as_ref(), 2);
+        let second_cell_trial_two = &runs[3];
+        let cfg = run_config_for(
+            &c,
+            Some(&cells[1]),
+            second_cell_trial_two,
+            Path::new("d"),
+            42,
+        );
+        assert_eq!(cfg.load.concurrency, Some(2));
+        assert_eq!(cfg.random_seed, 43);
+        assert!(cfg.load.warmup.is_none(), "warmup only in the first trial");
+        assert!(cfg.sweep.is_none() && cfg.multi_run.num_runs == 1);
+        let first = run_config_for(&c, Some(&cells[0]), &runs[0], Path::new("d"), 42);
+        assert!(first.load.warmup.is_some());
+        c.sweep.as_mut().unwrap().same_seed = true;
+        assert_eq!(
+            run_config_for(&c, Some(&cells[1]), &runs[1], Path::new("d"), 42).random_seed,
+            42
+        );
+    }
+}

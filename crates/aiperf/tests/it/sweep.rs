@@ -356,8 +356,10 @@ fn run_python_examples(cwd: &Path) {
     let full = std::env::var("AIPERF_TEST_PYTHON").is_ok() || (has("matplotlib") && has("pandas"));
     if !full {
         script.clear();
-        eprintln!(
-            "matplotlib/pandas not found for {python}: running examples 1-3 and 6-8 only (set AIPERF_TEST_PYTHON)"
+        // Visible with --nocapture: which examples this interpreter could not run.
+        let _ = std::io::Write::write_all(
+            &mut std::io::stderr(),
+            format!("matplotlib/pandas not found for {python}: running examples 1-3 and 6-8 only (set AIPERF_TEST_PYTHON)\n").as_bytes(),
         );
     }
     for n in 1..=8 {
