@@ -5,6 +5,7 @@
 //! compare against.
 
 mod confidence;
+pub mod fit;
 pub mod sweep;
 
 pub use confidence::{Confidence, t_critical};

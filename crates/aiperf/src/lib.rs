@@ -14,6 +14,7 @@ pub mod export;
 pub mod loadgen;
 pub mod logging;
 pub mod metrics;
+pub mod recipes;
 pub mod record;
 pub mod sweep;
 pub mod tokenizer;
