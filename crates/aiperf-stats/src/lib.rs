@@ -6,6 +6,7 @@
 
 mod confidence;
 pub mod fit;
+pub mod search;
 pub mod sweep;
 
 pub use confidence::{Confidence, t_critical};
