@@ -16,6 +16,7 @@ pub mod logging;
 pub mod metrics;
 pub mod recipes;
 pub mod record;
+pub mod search;
 pub mod sweep;
 pub mod tokenizer;
 
@@ -25,6 +26,7 @@ pub use error::{ExitStatus, UsageError, report_error};
 pub async fn run(cli: cli::Cli) -> anyhow::Result<ExitStatus> {
     match cli.command {
         cli::Command::Sim(args) => commands::sim::run(args).await,
+        cli::Command::Recipes(args) => commands::recipes::run(&args),
         cli::Command::Profile(args) => {
             commands::profile::run(args, std::env::args().collect()).await
         }

@@ -71,6 +71,10 @@ pub trait Planner: std::fmt::Debug {
     fn tell(&mut self, observation: Observation);
     /// Why the search stopped (once `ask` returned `None`).
     fn convergence_reason(&self) -> Option<&'static str>;
+    /// Whether observation `idx` contradicted a monotone SLA boundary.
+    fn non_monotonic(&self, _idx: usize) -> bool {
+        false
+    }
     /// For one-dimensional SLA searches: the bracket found so far.
     fn boundary(&self) -> Option<Boundary> {
         None

@@ -238,6 +238,14 @@ impl Planner for MonotonicPlanner {
         self.reason
     }
 
+    fn non_monotonic(&self, idx: usize) -> bool {
+        self.bracket
+            .non_monotonic
+            .get(idx)
+            .copied()
+            .unwrap_or(false)
+    }
+
     fn boundary(&self) -> Option<Boundary> {
         Some(Boundary {
             feasible_max: self.bracket.feasible_max,

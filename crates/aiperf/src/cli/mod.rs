@@ -21,9 +21,17 @@ pub enum Command {
     /// Benchmark an OpenAI-compatible inference server.
     #[command(allow_negative_numbers = true)]
     Profile(Box<profile::ProfileArgs>),
+    /// List the built-in search recipes, or print one (a template for your own).
+    Recipes(RecipesArgs),
     /// Run the simulated OpenAI-compatible LLM server on its own.
     #[command(allow_negative_numbers = true)]
     Sim(Box<sim::SimArgs>),
+}
+
+#[derive(Debug, Args)]
+pub struct RecipesArgs {
+    /// Print this recipe's definition (TOML) instead of the list.
+    pub name: Option<String>,
 }
 
 /// Options every command accepts.

@@ -1,2 +1,3 @@
 pub mod profile;
+pub mod recipes;
 pub mod sim;

@@ -27,7 +27,9 @@ pub async fn run(args: Box<ProfileArgs>, argv: Vec<String>) -> anyhow::Result<Ex
     let config = resolve(&args, &argv)?;
     let interrupts = Interrupts::default();
     let signals = tokio::spawn(watch_interrupts(interrupts.clone()));
-    let result = if config.sweep.is_some() || config.multi_run.num_runs > 1 {
+    let result = if config.search.is_some() {
+        crate::search::run(config, &interrupts).await
+    } else if config.sweep.is_some() || config.multi_run.num_runs > 1 {
         crate::sweep::run(config, &interrupts).await
     } else {
         run_config(config, &interrupts, RunOptions::default())

@@ -40,6 +40,12 @@ pub struct ProfileConfig {
     pub sweep: Option<SweepConfig>,
     /// `--resume`: continue the plan in the artifact directory, refusing a different one.
     pub resume: bool,
+    /// An adaptive search (`--search-*` flags or a search recipe).
+    pub search: Option<crate::search::config::SearchConfig>,
+    /// A recipe's post-processing of the sweep aggregate.
+    pub post_process: Option<crate::recipes::post_process::PostProcessSpec>,
+    /// The recipe this run expands.
+    pub recipe: Option<String>,
     /// The command line, secrets redacted.
     pub cli_command: String,
 }
@@ -343,6 +349,21 @@ impl ProfileConfig {
         let mut model = self.models[0].replace('/', "_");
         if self.models.len() > 1 {
             model.push_str("_multi");
+        }
+        if let Some(recipe) = &self.recipe {
+            let name = std::path::Path::new(recipe)
+                .file_stem()
+                .map_or_else(|| recipe.clone(), |s| s.to_string_lossy().into_owned());
+            return PathBuf::from("artifacts").join(format!(
+                "{model}-openai-{}-{name}",
+                self.endpoint.kind.name()
+            ));
+        }
+        if self.search.is_some() {
+            return PathBuf::from("artifacts").join(format!(
+                "{model}-openai-{}-search",
+                self.endpoint.kind.name()
+            ));
         }
         if let Some(sweep) = &self.sweep {
             return PathBuf::from("artifacts").join(format!(

@@ -14,6 +14,7 @@ use crate::cli::profile::{ArrivalPattern, ProfileArgs, UiArg};
 use crate::cli::profile::{SweepModeArg, SweepTypeArg};
 use crate::dataset::{DatasetFileKind, LengthDist, Sampling};
 use crate::metrics::GOODPUT_METRICS;
+use crate::search::config::SearchConfig;
 use crate::sweep::plan::{MultiRunConfig, Param, SweepConfig, SweepKind, SweepMode, SweepParam};
 use crate::tokenizer::{Encoding, TokenizerSpec};
 
@@ -58,10 +59,25 @@ pub fn resolve(args: &ProfileArgs, argv: &[String]) -> Result<ProfileConfig, Usa
     };
     let input = resolve_input(args)?;
     let load = resolve_load(args)?;
-    let goodput = parse_goodput(&args.output.goodput)?;
+    let mut goodput = parse_goodput(&args.output.goodput)?;
     let sweep = resolve_sweep(args)?;
     let multi_run = resolve_multi_run(args)?;
-    let repeated = sweep.is_some() || multi_run.num_runs > 1;
+    let recipe = match &args.recipe.search_recipe {
+        Some(name) => {
+            let r = crate::recipes::load(name)?;
+            let streaming = args.endpoint.streaming && !args.endpoint.no_streaming;
+            Some(crate::recipes::expand(&r, args, streaming)?)
+        }
+        None => None,
+    };
+    let (sweep, mut search) = match &recipe {
+        Some(e) => (e.sweep.clone(), e.search.clone()),
+        None => {
+            let search = resolve_search(args, sweep.as_ref())?;
+            (sweep, search)
+        }
+    };
+    let repeated = sweep.is_some() || multi_run.num_runs > 1 || search.is_some();
     if repeated && args.output.ui == Some(UiArg::Dashboard) {
         return Err(UsageError::new(
             "--ui dashboard: Dashboard UI is not supported with parameter sweeps due to terminal \
@@ -83,7 +99,18 @@ pub fn resolve(args: &ProfileArgs, argv: &[String]) -> Result<ProfileConfig, Usa
         None if repeated && args.multi.set_consistent_seed => 42,
         None => uuid::Uuid::new_v4().as_u64_pair().0,
     };
+    if let Some(s) = search.as_mut()
+        && args.search.search_random_seed.is_none()
+    {
+        s.seed = random_seed;
+    }
 
+    if let Some(e) = &recipe {
+        for g in &e.goodput {
+            goodput.retain(|t| t.tag != g.tag);
+            goodput.push(g.clone());
+        }
+    }
     Ok(ProfileConfig {
         models,
         model_selection: args.endpoint.model_selection_strategy,
@@ -102,6 +129,9 @@ pub fn resolve(args: &ProfileArgs, argv: &[String]) -> Result<ProfileConfig, Usa
         multi_run,
         sweep,
         resume: args.multi.resume,
+        search,
+        post_process: recipe.as_ref().and_then(|e| e.post_process.clone()),
+        recipe: recipe.as_ref().map(|e| e.name.clone()),
         cli_command: command_line(argv),
     })
 }
@@ -396,6 +426,133 @@ fn resolve_sweep(args: &ProfileArgs) -> Result<Option<SweepConfig>, UsageError> 
         },
         cooldown_secs: m.parameter_sweep_cooldown_seconds,
         same_seed: m.parameter_sweep_same_seed,
+    }))
+}
+
+/// The explicit `--search-*` flags.
+fn resolve_search(
+    args: &ProfileArgs,
+    sweep: Option<&SweepConfig>,
+) -> Result<Option<SearchConfig>, UsageError> {
+    use crate::cli::profile::{DirectionArg, PlannerArg};
+    use crate::search::config::{Objective, PlannerKind, parse_sla, parse_space};
+    let a = &args.search;
+    if a.search_space.is_empty() {
+        let given = [
+            ("--search-metric", a.search_metric.is_some()),
+            ("--search-direction", a.search_direction.is_some()),
+            ("--search-max-iterations", a.search_max_iterations.is_some()),
+            ("--search-planner", a.search_planner.is_some()),
+            ("--search-stat", a.search_stat.is_some()),
+            ("--search-initial-points", a.search_initial_points.is_some()),
+        ];
+        if let Some((flag, _)) = given.iter().find(|g| g.1)
+            && args.recipe.search_recipe.is_none()
+        {
+            return Err(UsageError::new(format!(
+                "{flag} needs --search-space: say what to search, e.g. --search-space concurrency:1,1000:int"
+            )));
+        }
+        return Ok(None);
+    }
+    if let Some(sweep) = sweep {
+        return Err(UsageError::new(format!(
+            "--search-space cannot be combined with a parameter sweep ({} with several values): a \
+             search chooses the values itself",
+            sweep.params[0].param.flag()
+        )));
+    }
+    let space = a
+        .search_space
+        .iter()
+        .map(|s| parse_space(s))
+        .collect::<Result<Vec<_>, _>>()?;
+    for (i, d) in space.iter().enumerate() {
+        if space[..i].iter().any(|e| e.param == d.param) {
+            return Err(UsageError::new(format!(
+                "--search-space: {} is given twice",
+                d.param.name()
+            )));
+        }
+    }
+    let metric = a.search_metric.clone().ok_or_else(|| {
+        UsageError::new("--search-space needs --search-metric (e.g. output_token_throughput)")
+    })?;
+    let maximize = match a.search_direction {
+        Some(DirectionArg::Maximize) => true,
+        Some(DirectionArg::Minimize) => false,
+        None => {
+            return Err(UsageError::new(
+                "--search-space needs --search-direction maximize|minimize",
+            ));
+        }
+    };
+    let max_iterations = a
+        .search_max_iterations
+        .ok_or_else(|| UsageError::new("--search-space needs --search-max-iterations (2-200)"))?;
+    if !(2..=200).contains(&max_iterations) {
+        return Err(UsageError::new(format!(
+            "--search-max-iterations must be between 2 and 200, got {max_iterations}"
+        )));
+    }
+    let planner = match a.search_planner.unwrap_or(PlannerArg::Bayesian) {
+        PlannerArg::Bayesian | PlannerArg::Optuna => PlannerKind::Bayesian,
+        PlannerArg::MonotonicSla => PlannerKind::MonotonicSla,
+        PlannerArg::SmoothIsotonic => PlannerKind::SmoothIsotonic,
+        PlannerArg::Grid => PlannerKind::Grid,
+    };
+    let initial_points = a.search_initial_points.unwrap_or(5);
+    if planner == PlannerKind::Bayesian && initial_points >= max_iterations {
+        return Err(UsageError::new(format!(
+            "--search-initial-points ({initial_points}) must be below --search-max-iterations \
+             ({max_iterations})"
+        )));
+    }
+    let sla = a
+        .search_sla
+        .iter()
+        .map(|s| parse_sla(s))
+        .collect::<Result<Vec<_>, _>>()?;
+    if planner.is_sla_1d() {
+        if space.len() != 1 || !space[0].integer {
+            return Err(UsageError::new(format!(
+                "--search-planner {}: searches exactly one integer dimension (e.g. \
+                 --search-space concurrency:1,1000:int)",
+                planner.name()
+            )));
+        }
+        if sla.is_empty() {
+            return Err(UsageError::new(format!(
+                "--search-planner {}: finds an SLA boundary, so it needs at least one --search-sla",
+                planner.name()
+            )));
+        }
+    }
+    if !(a.search_precision > 0.0 && a.search_precision < 1.0) {
+        return Err(UsageError::new(format!(
+            "--search-precision must be between 0 and 1, got {}",
+            a.search_precision
+        )));
+    }
+    Ok(Some(SearchConfig {
+        space,
+        objective: Objective {
+            metric,
+            stat: a.search_stat.clone().unwrap_or_else(|| "avg".into()),
+            maximize,
+        },
+        max_iterations,
+        initial_points,
+        // Default: the run's base seed (42 unless --random-seed), so re-running the command
+        // resumes the same search.
+        seed: a.search_random_seed.unwrap_or(0),
+        planner,
+        sla,
+        stability: a.search_stability_trials.max(1),
+        precision: a.search_precision,
+        growth: 4.0,
+        grid_steps: 8,
+        recipe: None,
     }))
 }
 

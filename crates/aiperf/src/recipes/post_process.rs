@@ -632,3 +632,62 @@ mod tests {
         );
     }
 }
+
+/// A post-processing step: a handler, its parameters, and the file it writes under
+/// `sweep_aggregate/`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PostProcessSpec {
+    pub handler: String,
+    pub output: String,
+    #[serde(default)]
+    pub params: Value,
+}
+
+/// The handlers a recipe may name.
+pub const HANDLERS: &[&str] = &[
+    "degradation_knee",
+    "prefill_curve",
+    "decode_itl_surface",
+    "pareto_sweep",
+    "sla_breach",
+];
+
+/// Runs the handler `spec` names on a sweep aggregate.
+pub fn run(spec: &PostProcessSpec, doc: &Value) -> Result<Value, PostProcessError> {
+    fn params<T: serde::de::DeserializeOwned>(
+        spec: &PostProcessSpec,
+    ) -> Result<T, PostProcessError> {
+        serde_json::from_value(spec.params.clone())
+            .map_err(|e| PostProcessError(format!("parameters of handler {:?}: {e}", spec.handler)))
+    }
+    match spec.handler.as_str() {
+        "degradation_knee" => degradation_knee(doc, &params(spec)?),
+        "prefill_curve" => prefill_curve(doc, &params(spec)?),
+        "decode_itl_surface" => decode_itl_surface(doc, &params(spec)?),
+        "pareto_sweep" => pareto_sweep(doc, &params(spec)?),
+        "sla_breach" => sla_breach(doc, &params(spec)?),
+        other => err(format!(
+            "unknown post-process handler {other:?}; known: {}",
+            HANDLERS.join(", ")
+        )),
+    }
+}
+
+/// Runs `spec` and writes its file, or `post_process_errors.json` when it fails (the sweep
+/// itself still counts as a success). Returns the path written.
+pub fn run_and_write(
+    spec: &PostProcessSpec,
+    doc: &Value,
+    dir: &std::path::Path,
+) -> std::io::Result<std::path::PathBuf> {
+    let (path, body) = match run(spec, doc) {
+        Ok(v) => (dir.join(&spec.output), v),
+        Err(e) => (
+            dir.join("post_process_errors.json"),
+            json!([{"handler": spec.handler, "output_filename": spec.output, "error": e.0, "type": "PostProcessError"}]),
+        ),
+    };
+    let bytes = serde_json::to_vec_pretty(&body).map_err(std::io::Error::other)?;
+    crate::export::write_atomic(&path, &bytes)?;
+    Ok(path)
+}

@@ -160,6 +160,8 @@ fn run_config_for(
     }
     cfg.output.artifact_dir = Some(dir.to_path_buf());
     cfg.sweep = None;
+    cfg.post_process = None;
+    cfg.recipe = None;
     cfg.multi_run = plan::MultiRunConfig::default();
     cfg
 }
@@ -393,6 +395,10 @@ fn write_aggregates(
         aggregate::sweep_csv(&doc, &sweep.params).as_bytes(),
     )?;
     print_sweep_table(&summary, &dir)?;
+    if let Some(spec) = &config.post_process {
+        let path = crate::recipes::post_process::run_and_write(spec, &doc, &dir)?;
+        writeln!(std::io::stdout().lock(), "{}", path.display())?;
+    }
     Ok(all_failed.len())
 }
 

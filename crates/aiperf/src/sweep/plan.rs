@@ -36,6 +36,38 @@ impl Param {
         }
     }
 
+    /// The reference tool's configuration path of the parameter (search histories use it).
+    pub fn path(self) -> &'static str {
+        match self {
+            Self::Isl => "datasets.main.prompts.isl",
+            Self::Osl => "datasets.main.prompts.osl",
+            Self::Concurrency => "phases.profiling.concurrency",
+            Self::BenchmarkDuration => "phases.profiling.duration",
+            Self::RequestRate => "phases.profiling.rate",
+            Self::RequestCount => "phases.profiling.requests",
+        }
+    }
+
+    /// The parameter a `--search-space` path or alias names.
+    pub fn parse(name: &str) -> Option<Self> {
+        let name = name.trim();
+        let name = name.strip_suffix(".mean").unwrap_or(name);
+        [
+            Self::Isl,
+            Self::Osl,
+            Self::Concurrency,
+            Self::BenchmarkDuration,
+            Self::RequestRate,
+            Self::RequestCount,
+        ]
+        .into_iter()
+        .find(|p| {
+            name == p.name()
+                || name == p.path()
+                || name == p.path().rsplit('.').next().unwrap_or("")
+        })
+    }
+
     pub fn flag(self) -> &'static str {
         match self {
             Self::Isl => "--isl",
