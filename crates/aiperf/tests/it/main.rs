@@ -2,5 +2,6 @@
 
 mod common;
 mod profile;
+mod search;
 mod sim;
 mod sweep;
