@@ -27,6 +27,11 @@ pub struct SmoothIsotonicPlanner {
     reason: Option<&'static str>,
     cliff: bool,
     fallbacks: usize,
+    /// Extra probes at the final passing value, to estimate the boundary's uncertainty.
+    replicates: u32,
+    replicates_left: Option<u32>,
+    seed: u64,
+    ci: Option<(f64, f64)>,
 }
 
 impl SmoothIsotonicPlanner {
@@ -48,7 +53,60 @@ impl SmoothIsotonicPlanner {
             reason: None,
             cliff: false,
             fallbacks: 0,
+            replicates: 0,
+            replicates_left: None,
+            seed: 0,
+            ci: None,
         }
+    }
+
+    /// Re-probes the final passing value `replicates` times once the bracket has converged
+    /// (same configuration and seed: common random numbers), and reports a bootstrap
+    /// confidence interval of the boundary.
+    pub fn with_replicates(mut self, replicates: u32, seed: u64) -> Self {
+        self.replicates = replicates.min(20);
+        self.seed = seed;
+        self
+    }
+
+    /// A 95 % bootstrap interval of the boundary: resample the (value, margin) observations,
+    /// refit the monotone curve, take its root; the 2.5th and 97.5th percentiles of the roots.
+    fn bootstrap_ci(&self) -> Option<(f64, f64)> {
+        use rand::{RngExt, SeedableRng};
+        let n = self.margins.len();
+        let distinct = {
+            let mut xs: Vec<f64> = self.margins.iter().map(|m| m.0).collect();
+            xs.sort_by(f64::total_cmp);
+            xs.dedup();
+            xs.len()
+        };
+        if n < 4 || distinct < 3 {
+            return None;
+        }
+        let (lo, hi) = self
+            .margins
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), m| {
+                (a.min(m.0), b.max(m.0))
+            });
+        let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(self.seed ^ 0x626f_6f74);
+        let mut roots = Vec::new();
+        for _ in 0..1000 {
+            let sample: Vec<(f64, f64)> = (0..n)
+                .map(|_| self.margins[rng.random_range(0..n)])
+                .collect();
+            if let Some(r) = root_of(&sample, lo, hi) {
+                roots.push(r);
+            }
+        }
+        if roots.len() < 100 {
+            return None;
+        }
+        roots.sort_by(f64::total_cmp);
+        Some((
+            crate::percentile_sorted(&roots, 2.5)?,
+            crate::percentile_sorted(&roots, 97.5)?,
+        ))
     }
 
     pub fn non_monotonic(&self, idx: usize) -> bool {
@@ -116,7 +174,18 @@ impl Planner for SmoothIsotonicPlanner {
             return Some(vec![x]);
         }
         let x = match self.bracket.next("smooth_isotonic") {
+            Next::Done("smooth_isotonic_precision_reached")
+                if self.replicates > 0 && self.replicates_left != Some(0) =>
+            {
+                let left = self.replicates_left.unwrap_or(self.replicates);
+                self.replicates_left = Some(left - 1);
+                match self.bracket.feasible_max {
+                    Some((x, _)) => x,
+                    None => return None,
+                }
+            }
             Next::Done(reason) => {
+                self.ci = self.bootstrap_ci();
                 self.reason = Some(
                     if self.cliff && reason == "smooth_isotonic_precision_reached" {
                         "smooth_isotonic_cliff_precision_reached"
@@ -200,9 +269,32 @@ impl Planner for SmoothIsotonicPlanner {
             feasible_max: self.bracket.feasible_max,
             infeasible_min: self.bracket.infeasible_min,
             cliff: self.cliff,
-            ci: None,
+            ci: self.ci,
         })
     }
+}
+
+/// The root of the isotonic-PCHIP curve through `points` inside `[lo, hi]`.
+fn root_of(points: &[(f64, f64)], lo: f64, hi: f64) -> Option<f64> {
+    let mut xs: Vec<f64> = points.iter().map(|m| m.0).collect();
+    xs.sort_by(f64::total_cmp);
+    xs.dedup();
+    if xs.len() < 2 {
+        return None;
+    }
+    let means: Vec<f64> = xs
+        .iter()
+        .map(|x| {
+            let v: Vec<f64> = points.iter().filter(|m| m.0 == *x).map(|m| m.1).collect();
+            v.iter().sum::<f64>() / v.len() as f64
+        })
+        .collect();
+    let weights: Vec<f64> = xs
+        .iter()
+        .map(|x| points.iter().filter(|m| m.0 == *x).count() as f64)
+        .collect();
+    let fitted = isotonic_increasing(&means, &weights);
+    Pchip::new(&xs, &fitted)?.root(lo, hi)
 }
 
 #[cfg(test)]
@@ -245,6 +337,29 @@ mod tests {
         assert_eq!(
             s.convergence_reason(),
             Some("smooth_isotonic_precision_reached")
+        );
+    }
+
+    #[test]
+    fn replicates_give_a_boundary_interval() {
+        // A noisy linear margin around a boundary at 437 (deterministic pseudo-noise).
+        let noisy = |x: f64| {
+            let noise = ((x * 12.9898).sin() * 43_758.545_3).fract() * 0.04 - 0.02;
+            (20.0 + 0.4 * x) / (20.0 + 0.4 * 437.0) - 1.0 + noise
+        };
+        let mut s = SmoothIsotonicPlanner::new(1.0, 1000.0, 4.0, 0.01, 1, 60).with_replicates(5, 7);
+        let probes = run(&mut s, noisy);
+        let b = s.boundary().unwrap();
+        let (lo, hi) = b.ci.expect("an interval");
+        assert!(
+            lo <= hi && lo > 300.0 && hi < 600.0,
+            "{lo}..{hi} via {probes:?}"
+        );
+        let last = *probes.last().unwrap();
+        assert_eq!(
+            probes.iter().filter(|p| **p == last).count(),
+            6,
+            "five replicates of the final value"
         );
     }
 

@@ -388,6 +388,11 @@ pub struct SearchArgs {
     #[arg(long, default_value_t = 1)]
     pub search_stability_trials: u32,
 
+    /// smooth_isotonic: re-probe the final passing value this many times (at most 20) for a
+    /// confidence interval of the boundary.
+    #[arg(long, default_value_t = 0)]
+    pub search_replicates: u32,
+
     /// Relative width at which the SLA planners stop narrowing the boundary.
     #[arg(long, default_value_t = 0.05)]
     pub search_precision: f64,

@@ -549,6 +549,7 @@ fn resolve_search(
         planner,
         sla,
         stability: a.search_stability_trials.max(1),
+        replicates: a.search_replicates.min(20),
         precision: a.search_precision,
         growth: 4.0,
         grid_steps: 8,

@@ -579,6 +579,7 @@ pub fn expand(
             planner,
             sla,
             stability: s.search_stability_trials.max(1),
+            replicates: s.search_replicates.min(20),
             precision: s.search_precision,
             growth: 4.0,
             grid_steps: 8,

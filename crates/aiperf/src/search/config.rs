@@ -69,6 +69,9 @@ pub struct SearchConfig {
     pub sla: Vec<SlaFilter>,
     /// Agreeing verdicts per value (SLA planners).
     pub stability: u32,
+    /// Replicate probes of the final boundary value (smooth-isotonic).
+    #[serde(default)]
+    pub replicates: u32,
     /// Relative bracket width at which SLA planners stop.
     pub precision: f64,
     /// Growth factor of the SLA planners' exponential probe.

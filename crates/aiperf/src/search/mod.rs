@@ -71,14 +71,17 @@ fn build_planner(s: &SearchConfig) -> Box<dyn Planner + Send> {
             s.stability,
             max,
         )),
-        PlannerKind::SmoothIsotonic => Box::new(SmoothIsotonicPlanner::new(
-            dims[0].lo,
-            dims[0].hi,
-            s.growth,
-            s.precision,
-            s.stability,
-            max,
-        )),
+        PlannerKind::SmoothIsotonic => Box::new(
+            SmoothIsotonicPlanner::new(
+                dims[0].lo,
+                dims[0].hi,
+                s.growth,
+                s.precision,
+                s.stability,
+                max,
+            )
+            .with_replicates(s.replicates, s.seed),
+        ),
         PlannerKind::Grid => {
             let axes: Vec<Vec<f64>> = s
                 .space
