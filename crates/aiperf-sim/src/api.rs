@@ -154,6 +154,11 @@ async fn accept(
     api: Api,
     arrival: Instant,
 ) -> Result<Response<SimBody>, ApiError> {
+    let client_request_id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.chars().take(128).collect::<String>());
     let body = match Limited::new(req.into_body(), MAX_BODY_BYTES)
         .collect()
         .await
@@ -210,6 +215,7 @@ async fn accept(
     let job = Job {
         api,
         request_id: format!("{prefix}-{:016x}", plan::mix(state.started_unix(), index)),
+        client_request_id,
         model: parsed.model,
         created: state.started_unix() + arrival.elapsed().as_secs(),
         stream: parsed.stream,
@@ -283,6 +289,7 @@ fn injected_error(state: &State, job: &Job, status: u16) -> Response<SimBody> {
     let clock = state.clock();
     state.record(|| RequestRecord {
         request_id: job.request_id.clone(),
+        client_request_id: job.client_request_id.clone(),
         endpoint: job.api.path(),
         model: job.model.clone(),
         stream: job.stream,

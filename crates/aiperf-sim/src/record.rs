@@ -54,6 +54,9 @@ pub(crate) enum Ending {
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct RequestRecord {
     pub(crate) request_id: String,
+    /// The client's `X-Request-ID`, when it sent one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) client_request_id: Option<String>,
     pub(crate) endpoint: &'static str,
     pub(crate) model: String,
     pub(crate) stream: bool,

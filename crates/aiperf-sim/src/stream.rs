@@ -84,6 +84,8 @@ impl TokenSource {
 pub(crate) struct Job {
     pub(crate) api: Api,
     pub(crate) request_id: String,
+    /// The client's `X-Request-ID` header, to join client and server records.
+    pub(crate) client_request_id: Option<String>,
     pub(crate) model: String,
     pub(crate) created: u64,
     pub(crate) stream: bool,
@@ -180,6 +182,7 @@ impl Lifecycle {
         let clock = self.state.clock();
         self.state.record(|| RequestRecord {
             request_id: job.request_id.clone(),
+            client_request_id: job.client_request_id.clone(),
             endpoint: job.api.path(),
             model: job.model.clone(),
             stream: job.stream,

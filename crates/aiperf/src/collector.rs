@@ -111,6 +111,10 @@ pub fn collect(config: &CollectorConfig, rx: &Receiver<RawRecord>) -> Collected 
         let cols = &mut out.columns;
         let start = record.start_ns;
         cols.any_first_start_ns = Some(cols.any_first_start_ns.map_or(start, |s| s.min(start)));
+        cols.any_last_start_ns = Some(cols.any_last_start_ns.map_or(start, |s| s.max(start)));
+        let sched = record.scheduled_ns;
+        cols.first_scheduled_ns = Some(cols.first_scheduled_ns.map_or(sched, |s| s.min(sched)));
+        cols.last_scheduled_ns = Some(cols.last_scheduled_ns.map_or(sched, |s| s.max(sched)));
         cols.any_last_end_ns = Some(
             cols.any_last_end_ns
                 .map_or(record.end_ns, |e| e.max(record.end_ns)),

@@ -54,6 +54,8 @@ pub struct RunInfo<'a> {
     pub errors: &'a [(ErrorDetails, u64)],
     pub start: SystemTime,
     pub end: SystemTime,
+    /// The client's self-audit (`client_audit`).
+    pub audit: Option<Value>,
 }
 
 /// ISO 8601 UTC with microseconds, e.g. `2026-11-24T06:19:25.620316+00:00`.
@@ -175,6 +177,9 @@ pub fn summary_json(metrics: &[MetricResult], info: &RunInfo<'_>) -> Value {
     o.insert("error_summary".into(), error_summary(info.errors));
     o.insert("start_time".into(), json!(iso_time(info.start)));
     o.insert("end_time".into(), json!(iso_time(info.end)));
+    if let Some(a) = &info.audit {
+        o.insert("client_audit".into(), a.clone());
+    }
     for m in metrics.iter().filter(|m| !DECLARED.contains(&m.tag)) {
         o.insert(m.tag.into(), metric_block(m));
     }

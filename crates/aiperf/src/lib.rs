@@ -3,6 +3,7 @@
 //! [`run`] executes a parsed command line; `main.rs` is only a shell around it, so tests drive
 //! the real program in-process.
 
+pub mod audit;
 pub mod cli;
 pub mod client;
 pub mod collector;

@@ -190,6 +190,11 @@ pub struct Columns {
     pub last_end_ns: Option<u64>,
     pub any_first_start_ns: Option<u64>,
     pub any_last_end_ns: Option<u64>,
+    /// Latest send of any request (for the achieved sending rate).
+    pub any_last_start_ns: Option<u64>,
+    /// Earliest and latest intended send (the schedule's own rate).
+    pub first_scheduled_ns: Option<u64>,
+    pub last_scheduled_ns: Option<u64>,
 }
 
 impl Columns {
@@ -563,6 +568,9 @@ mod tests {
             last_end_ns: Some(2_000_000_000),
             any_first_start_ns: Some(0),
             any_last_end_ns: Some(2_000_000_000),
+            any_last_start_ns: Some(1_000_000_000),
+            first_scheduled_ns: None,
+            last_scheduled_ns: None,
         };
         let goodput = vec![GoodputTarget {
             tag: "time_to_first_token".into(),

@@ -257,6 +257,7 @@ pub async fn run_config(
         sent: 0,
         cancelled_in_flight: false,
     };
+    let stopwatch = crate::audit::Stopwatch::start();
     if !interrupts.stop.is_cancelled() {
         let bar = progress_bar(config.ui, stop.requests, "profiling");
         let ticker = tick(bar.clone(), progress.clone(), false);
@@ -274,6 +275,29 @@ pub async fn run_config(
     }
 
     let metrics = summarize(&collected.columns, &config.goodput);
+    let lag_p99 = metrics
+        .iter()
+        .find(|m| m.tag == "schedule_lag")
+        .and_then(|m| match &m.value {
+            crate::metrics::Value::Dist(d) => d.summary.percentile(99.0),
+            crate::metrics::Value::Scalar(_) => None,
+        });
+    let cols = &collected.columns;
+    let audit = crate::audit::audit(
+        stopwatch,
+        (cols.ok.len() + cols.errors()) as u64,
+        config.sim.is_some(),
+        match mode {
+            LoadMode::Rate { rate, .. } => Some(rate),
+            _ => None,
+        },
+        (cols.any_first_start_ns, cols.any_last_start_ns),
+        (cols.first_scheduled_ns, cols.last_scheduled_ns),
+        lag_p99,
+    );
+    for w in &audit.warnings {
+        tracing::warn!("{w}");
+    }
     let was_cancelled = interrupts.stop.is_cancelled();
     let info = RunInfo {
         benchmark_id: &benchmark_id,
@@ -283,6 +307,7 @@ pub async fn run_config(
         errors: &collected.errors,
         start: start_time,
         end: end_time,
+        audit: Some(audit.to_json()),
     };
     let json = export::summary_json(&metrics, &info);
     export::write_atomic(
@@ -297,7 +322,7 @@ pub async fn run_config(
     .with_context(|| format!("writing {}", export::SUMMARY_CSV))?;
 
     if !options.quiet {
-        report(&config, &artifact_dir, &metrics, &collected, end)?;
+        report(&config, &artifact_dir, &metrics, &collected, end, &audit)?;
     }
     let ok = collected.columns.ok.len();
     let (status, error) = if ok == 0 {
@@ -329,6 +354,7 @@ fn report(
     metrics: &[MetricResult],
     collected: &Collected,
     end: PhaseEnd,
+    audit: &crate::audit::Audit,
 ) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(out)?;
@@ -345,6 +371,10 @@ fn report(
     }
     if end.cancelled_in_flight {
         writeln!(out, "\nrequests still in flight were cancelled")?;
+    }
+    writeln!(out, "\n{}", audit.summary())?;
+    for w in &audit.warnings {
+        writeln!(out, "warning: {w}")?;
     }
     if let Some(e) = &collected.write_error {
         writeln!(out, "\nwarning: {e}")?;
