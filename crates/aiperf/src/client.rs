@@ -94,6 +94,42 @@ impl Client {
         })
     }
 
+    /// Opens `n` connections to each target ahead of the benchmark (cheap `GET /v1/models`
+    /// requests, answered or not), so that the first requests' latencies measure the server,
+    /// not TCP (and TLS) connection setup. Failures are ignored: the benchmark itself reports
+    /// an unreachable server.
+    pub async fn preconnect(&self, n: usize) {
+        let mut tasks = tokio::task::JoinSet::new();
+        for target in &self.targets {
+            let Some(authority) = target.authority().cloned() else {
+                continue;
+            };
+            let scheme = target.scheme_str().unwrap_or("http").to_owned();
+            for _ in 0..n {
+                let uri = format!("{scheme}://{authority}/v1/models");
+                let mut builder = http::Request::get(uri);
+                if let Some(h) = builder.headers_mut() {
+                    h.clone_from(&self.headers);
+                    h.remove(CONTENT_TYPE);
+                }
+                let Ok(request) = builder.body(Full::new(Bytes::new())) else {
+                    continue;
+                };
+                let inner = self.inner.clone();
+                tasks.spawn(async move {
+                    let fut = async {
+                        if let Ok(response) = inner.request(request).await {
+                            // Read the body so the connection returns to the pool.
+                            let _ = response.into_body().collect().await;
+                        }
+                    };
+                    let _ = tokio::time::timeout(Duration::from_secs(5), fut).await;
+                });
+            }
+        }
+        while tasks.join_next().await.is_some() {}
+    }
+
     /// Sends `body` to the `index`-th target (round robin over `--url`) and reads the whole
     /// response, unless `cancel` fires first.
     pub async fn send(

@@ -14,7 +14,7 @@ use std::sync::mpsc::{Receiver, TryRecvError};
 
 use aiperf_openai::sse::SseDecoder;
 use bytes::Bytes;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::dataset::Dataset;
@@ -140,8 +140,7 @@ pub fn collect(config: &CollectorConfig, rx: &Receiver<RawRecord>) -> Collected 
         }
         config.progress.done.fetch_add(1, Ordering::Relaxed);
         if let Some(w) = records.as_mut() {
-            let line = record_line(config, &record, &m);
-            write_line(w, &line, &mut out.write_error);
+            write_record_line(w, config, &record, &m, &mut out.write_error);
         }
         if let Some(w) = raw.as_mut() {
             let line = raw_line(config, &record, &m);
@@ -175,8 +174,8 @@ fn open(path: &Option<PathBuf>, error: &mut Option<String>) -> Option<BufWriter<
 
 /// Writes one whole line with one call, so the file only ever holds complete lines plus at
 /// most one line cut short by a crash.
-fn write_line(w: &mut BufWriter<File>, line: &Value, error: &mut Option<String>) {
-    let mut bytes = serde_json::to_vec(line).expect("JSON values serialize");
+fn write_line<T: Serialize>(w: &mut BufWriter<File>, line: &T, error: &mut Option<String>) {
+    let mut bytes = serde_json::to_vec(line).expect("records serialize");
     bytes.push(b'\n');
     if let Err(e) = w.write_all(&bytes) {
         error.get_or_insert_with(|| format!("writing records: {e}"));
@@ -510,60 +509,147 @@ fn http_error(status: u16, frames: &[(u64, Bytes)]) -> ErrorDetails {
     ErrorDetails::new(Some(status), reason, message)
 }
 
-fn metadata(config: &CollectorConfig, r: &RawRecord) -> Value {
+/// The `metadata` object of a JSONL line, serialized without building a JSON tree.
+#[derive(Serialize)]
+struct Metadata<'a> {
+    request_num: u64,
+    session_num: u64,
+    x_request_id: &'a str,
+    x_correlation_id: &'a str,
+    conversation_id: &'a str,
+    turn_index: usize,
+    credit_issued_ns: u64,
+    request_start_ns: u64,
+    request_ack_ns: Option<u64>,
+    request_end_ns: u64,
+    benchmark_phase: &'static str,
+    was_cancelled: bool,
+    cancellation_time_ns: Option<u64>,
+}
+
+fn metadata<'a>(
+    config: &'a CollectorConfig,
+    r: &RawRecord,
+    ids: &'a (String, String),
+) -> Metadata<'a> {
     let clock = &config.clock;
-    let conversation_id = config
-        .dataset
-        .conversations
-        .get(r.conversation)
-        .map_or("", |c| c.id.as_str());
-    json!({
-        "request_num": r.request_num,
-        "session_num": r.session_num,
-        "x_request_id": r.x_request_id.to_string(),
-        "x_correlation_id": r.x_correlation_id.to_string(),
-        "conversation_id": conversation_id,
-        "turn_index": r.turn_index,
-        "credit_issued_ns": clock.wall_ns(r.scheduled_ns),
-        "request_start_ns": clock.wall_ns(r.start_ns),
-        "request_ack_ns": r.ack_ns.map(|t| clock.wall_ns(t)),
-        "request_end_ns": clock.wall_ns(r.end_ns),
-        "benchmark_phase": r.phase.name(),
-        "was_cancelled": r.outcome == Outcome::Cancelled,
-        "cancellation_time_ns": (r.outcome == Outcome::Cancelled).then(|| clock.wall_ns(r.end_ns)),
+    let cancelled = r.outcome == Outcome::Cancelled;
+    Metadata {
+        request_num: r.request_num,
+        session_num: r.session_num,
+        x_request_id: &ids.0,
+        x_correlation_id: &ids.1,
+        conversation_id: config
+            .dataset
+            .conversations
+            .get(r.conversation)
+            .map_or("", |c| c.id.as_str()),
+        turn_index: r.turn_index,
+        credit_issued_ns: clock.wall_ns(r.scheduled_ns),
+        request_start_ns: clock.wall_ns(r.start_ns),
+        request_ack_ns: r.ack_ns.map(|t| clock.wall_ns(t)),
+        request_end_ns: clock.wall_ns(r.end_ns),
+        benchmark_phase: r.phase.name(),
+        was_cancelled: cancelled,
+        cancellation_time_ns: cancelled.then(|| clock.wall_ns(r.end_ns)),
+    }
+}
+
+fn ids(r: &RawRecord) -> (String, String) {
+    (r.x_request_id.to_string(), r.x_correlation_id.to_string())
+}
+
+/// The per-request metrics of a JSONL line, in catalogue order.
+struct Metrics<'a>(&'a Measured);
+
+impl Serialize for Metrics<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        #[derive(Serialize)]
+        struct Entry<T> {
+            value: T,
+            unit: &'static str,
+        }
+        let m = self.0;
+        let mut map = s.serialize_map(None)?;
+        for (i, def) in RECORD_METRICS.iter().enumerate() {
+            let x = m.values[i];
+            if x.is_nan() {
+                continue;
+            }
+            if def.integer {
+                map.serialize_entry(
+                    def.tag,
+                    &Entry {
+                        value: x as u64,
+                        unit: def.unit,
+                    },
+                )?;
+            } else {
+                map.serialize_entry(
+                    def.tag,
+                    &Entry {
+                        value: x,
+                        unit: def.unit,
+                    },
+                )?;
+            }
+            if i == Rec::InterTokenLatency as usize && !m.inter_chunk.is_empty() {
+                map.serialize_entry(
+                    "inter_chunk_latency",
+                    &Entry {
+                        value: &m.inter_chunk,
+                        unit: "ms",
+                    },
+                )?;
+            }
+        }
+        map.end()
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorRef<'a> {
+    code: Option<u16>,
+    #[serde(rename = "type")]
+    kind: &'a str,
+    message: &'a str,
+}
+
+#[derive(Serialize)]
+struct RecordLine<'a> {
+    metadata: Metadata<'a>,
+    metrics: Metrics<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<ErrorRef<'a>>,
+}
+
+fn error_ref(m: &Measured) -> Option<ErrorRef<'_>> {
+    m.error.as_ref().map(|e| ErrorRef {
+        code: e.code,
+        kind: &e.kind,
+        message: &e.message,
     })
 }
 
-fn record_line(config: &CollectorConfig, r: &RawRecord, m: &Measured) -> Value {
-    let mut metrics = Map::new();
-    for (i, def) in RECORD_METRICS.iter().enumerate() {
-        let x = m.values[i];
-        if x.is_nan() {
-            continue;
-        }
-        let value = if def.integer {
-            json!(x as u64)
-        } else {
-            json!(x)
-        };
-        metrics.insert(def.tag.into(), json!({"value": value, "unit": def.unit}));
-        if i == Rec::InterTokenLatency as usize && !m.inter_chunk.is_empty() {
-            metrics.insert(
-                "inter_chunk_latency".into(),
-                json!({"value": m.inter_chunk, "unit": "ms"}),
-            );
-        }
-    }
-    let mut line = Map::new();
-    line.insert("metadata".into(), metadata(config, r));
-    line.insert("metrics".into(), Value::Object(metrics));
-    if let Some(e) = &m.error {
-        line.insert("error".into(), e.to_json());
-    }
-    Value::Object(line)
+fn write_record_line(
+    w: &mut BufWriter<File>,
+    config: &CollectorConfig,
+    r: &RawRecord,
+    m: &Measured,
+    error: &mut Option<String>,
+) {
+    let ids = ids(r);
+    let line = RecordLine {
+        metadata: metadata(config, r, &ids),
+        metrics: Metrics(m),
+        error: error_ref(m),
+    };
+    write_line(w, &line, error);
 }
 
 fn raw_line(config: &CollectorConfig, r: &RawRecord, m: &Measured) -> Value {
+    let ids = ids(r);
     let payload: Value = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
     let responses: Vec<Value> = r
         .frames
@@ -571,7 +657,10 @@ fn raw_line(config: &CollectorConfig, r: &RawRecord, m: &Measured) -> Value {
         .map(|(t, b)| json!({"perf_ns": t, "text": String::from_utf8_lossy(b)}))
         .collect();
     let mut line = Map::new();
-    line.insert("metadata".into(), metadata(config, r));
+    line.insert(
+        "metadata".into(),
+        serde_json::to_value(metadata(config, r, &ids)).unwrap_or_default(),
+    );
     line.insert("start_perf_ns".into(), json!(r.start_ns));
     line.insert("payload".into(), payload);
     line.insert("status".into(), json!(r.status));

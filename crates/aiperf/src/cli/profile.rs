@@ -85,6 +85,11 @@ pub struct EndpointArgs {
     #[arg(long, env = "AIPERF_API_KEY", hide_env_values = true)]
     pub api_key: Option<String>,
 
+    /// Open the connections the load needs before measuring (default), so the first requests
+    /// do not include TCP/TLS setup; `--connection-warmup false` measures cold connections.
+    #[arg(long, default_value_t = true, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub connection_warmup: bool,
+
     /// Extra request header, `Name:Value` (repeatable), or a JSON object of headers.
     #[arg(short = 'H', long = "header")]
     pub headers: Vec<String>,

@@ -234,7 +234,20 @@ pub async fn run_config(
         clock,
         timer,
         records: tx,
+        ids: crate::loadgen::IdSource::default(),
     });
+    if config.endpoint.connection_warmup {
+        let connections = match mode {
+            LoadMode::Concurrency { concurrency } => Some(concurrency),
+            LoadMode::Rate {
+                max_concurrency, ..
+            }
+            | LoadMode::FixedSchedule { max_concurrency } => max_concurrency,
+        };
+        if let Some(n) = connections {
+            ctx.client.preconnect(n as usize).await;
+        }
+    }
     let grace = Duration::from_secs_f64(config.load.grace_period_secs);
     let start_time = SystemTime::now();
     tracing::info!(

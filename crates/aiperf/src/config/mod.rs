@@ -97,6 +97,9 @@ pub struct EndpointConfig {
     pub extra_inputs: Map<String, Value>,
     pub use_server_token_count: bool,
     pub use_legacy_max_tokens: bool,
+    /// Open the connections the load needs before measuring.
+    #[serde(default)]
+    pub connection_warmup: bool,
 }
 
 impl EndpointConfig {

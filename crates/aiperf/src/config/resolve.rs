@@ -222,6 +222,7 @@ fn resolve_endpoint(args: &ProfileArgs, sim: bool) -> Result<EndpointConfig, Usa
         extra_inputs,
         use_server_token_count: a.use_server_token_count,
         use_legacy_max_tokens: a.use_legacy_max_tokens,
+        connection_warmup: a.connection_warmup,
     })
 }
 

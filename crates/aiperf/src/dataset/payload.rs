@@ -79,6 +79,7 @@ mod tests {
             extra_inputs: Map::new(),
             use_server_token_count: false,
             use_legacy_max_tokens: false,
+            connection_warmup: true,
         }
     }
 

@@ -45,6 +45,35 @@ pub struct LoadContext {
     pub clock: Clock,
     pub timer: Arc<PreciseTimer>,
     pub records: Sender<RawRecord>,
+    /// Source of request and correlation ids (see [`LoadContext::new_id`]).
+    pub ids: IdSource,
+}
+
+/// Version-4 UUIDs without a system call each: a random base drawn once, mixed with a
+/// counter (the ids only need to be unique, not secret).
+#[derive(Debug)]
+pub struct IdSource {
+    base: u64,
+    next: AtomicU64,
+}
+
+impl Default for IdSource {
+    fn default() -> Self {
+        Self {
+            base: uuid::Uuid::new_v4().as_u64_pair().0,
+            next: AtomicU64::new(0),
+        }
+    }
+}
+
+impl IdSource {
+    pub fn next(&self) -> uuid::Uuid {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        let hi = derive_seed(self.base, n);
+        let lo = derive_seed(hi, n ^ 0x7575_6964);
+        uuid::Builder::from_random_bytes((u128::from(hi) << 64 | u128::from(lo)).to_be_bytes())
+            .into_uuid()
+    }
 }
 
 impl LoadContext {
@@ -304,7 +333,7 @@ async fn run_session(
     first_scheduled: u64,
 ) -> bool {
     let conv = &ctx.dataset.conversations[conversation];
-    let correlation = uuid::Uuid::new_v4();
+    let correlation = ctx.ids.next();
     let mut history: Vec<Value> = Vec::new();
     let mut scheduled = first_scheduled;
     let mut request_num = first;
@@ -347,7 +376,7 @@ async fn run_session(
                 .expect("JSON values serialize"),
             )
         };
-        let request_id = uuid::Uuid::new_v4();
+        let request_id = ctx.ids.next();
         let ex = ctx
             .client
             .send(
