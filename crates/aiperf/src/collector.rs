@@ -5,12 +5,14 @@
 //! appends one line to `profile_export.jsonl` (and the raw export), and keeps the columns the
 //! summary is computed from. None of this runs on the request path.
 
+use std::borrow::Cow;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, TryRecvError};
+use std::time::{Duration, Instant};
 
 use aiperf_openai::sse::SseDecoder;
 use bytes::Bytes;
@@ -78,6 +80,11 @@ pub struct Collected {
     pub write_error: Option<String>,
 }
 
+/// How often an idle collector looks for records while a run is busy.
+const POLL: Duration = Duration::from_micros(500);
+/// After this long without records, the collector blocks until the next one.
+const QUIET: Duration = Duration::from_millis(50);
+
 /// Runs the collector until every sender is dropped.
 pub fn collect(config: &CollectorConfig, rx: &Receiver<RawRecord>) -> Collected {
     let mut out = Collected::default();
@@ -85,18 +92,33 @@ pub fn collect(config: &CollectorConfig, rx: &Receiver<RawRecord>) -> Collected 
     let mut records = open(&config.records_path, &mut out.write_error);
     let mut raw = open(&config.raw_path, &mut out.write_error);
     let mut pending = 0usize;
+    let mut idle_since: Option<Instant> = None;
     loop {
         let record = match rx.try_recv() {
-            Ok(r) => r,
+            Ok(r) => {
+                idle_since = None;
+                r
+            }
             Err(TryRecvError::Empty) => {
-                // Idle: make what was written so far visible before blocking.
+                // Idle: make what was written so far visible.
                 if pending > 0 {
                     flush(&mut records, &mut out.write_error);
                     flush(&mut raw, &mut out.write_error);
                     pending = 0;
                 }
+                // While records keep coming, poll every POLL rather than block: a blocked
+                // receiver costs every sender a futex wake-up (a system call and a thread
+                // switch per request). After a quiet spell, block.
+                let since = *idle_since.get_or_insert_with(Instant::now);
+                if since.elapsed() < QUIET {
+                    std::thread::sleep(POLL);
+                    continue;
+                }
                 match rx.recv() {
-                    Ok(r) => r,
+                    Ok(r) => {
+                        idle_since = None;
+                        r
+                    }
                     Err(_) => break,
                 }
             }
@@ -232,7 +254,7 @@ pub fn measure(config: &CollectorConfig, record: &RawRecord) -> Measured {
         )),
     };
     let parsed = match parsed {
-        Ok(p) if p.contents.is_empty() => Err(ErrorDetails::new(
+        Ok(p) if p.times.is_empty() => Err(ErrorDetails::new(
             None,
             "EmptyResponse",
             "the server answered without any generated text",
@@ -251,15 +273,11 @@ pub fn measure(config: &CollectorConfig, record: &RawRecord) -> Measured {
     let set = |v: &mut Values, r: Rec, x: f64| v[r as usize] = x;
     let v = &mut m.values;
     let start = record.start_ns;
-    let first = p.contents[0].0;
-    let last = p.contents[p.contents.len() - 1].0;
+    let first = p.times[0].0;
+    let last = p.times[p.times.len() - 1].0;
     m.last_content_ns = last;
 
-    let (mut output, mut reasoning) = (String::new(), String::new());
-    for (_, c, r) in &p.contents {
-        output.push_str(c);
-        reasoning.push_str(r);
-    }
+    let (output, reasoning) = (&p.output, &p.reasoning);
     let usage = p.usage.as_ref();
     let (isl, out_tokens, reasoning_tokens) = match usage {
         Some(u) if config.use_server_token_count => {
@@ -273,8 +291,8 @@ pub fn measure(config: &CollectorConfig, record: &RawRecord) -> Measured {
         }
         _ => (
             f64::from(record.input_tokens),
-            config.tokenizer.count(&output) as f64,
-            (!reasoning.is_empty()).then(|| config.tokenizer.count(&reasoning) as f64),
+            config.tokenizer.count(output) as f64,
+            (!reasoning.is_empty()).then(|| config.tokenizer.count(reasoning) as f64),
         ),
     };
     let osl = out_tokens + reasoning_tokens.unwrap_or(0.0);
@@ -292,10 +310,10 @@ pub fn measure(config: &CollectorConfig, record: &RawRecord) -> Measured {
     if config.streaming {
         let ttft = ms(first - start);
         set(v, Rec::TimeToFirstToken, ttft);
-        if let Some(second) = p.contents.get(1) {
+        if let Some(second) = p.times.get(1) {
             set(v, Rec::TimeToSecondToken, ms(second.0 - first));
         }
-        if let Some(c) = p.contents.iter().find(|c| !c.1.is_empty()) {
+        if let Some(c) = p.times.iter().find(|c| c.1) {
             set(v, Rec::TimeToFirstOutputToken, ms(c.0 - start));
         }
         set(v, Rec::DecodeDuration, latency - ttft);
@@ -309,7 +327,7 @@ pub fn measure(config: &CollectorConfig, record: &RawRecord) -> Measured {
                 set(v, Rec::OutputTokenThroughputPerUser, 1e3 / itl);
             }
         }
-        m.inter_chunk = p.contents.windows(2).map(|w| ms(w[1].0 - w[0].0)).collect();
+        m.inter_chunk = p.times.windows(2).map(|w| ms(w[1].0 - w[0].0)).collect();
     }
     if config.open_loop {
         let scheduled = record.scheduled_ns;
@@ -364,36 +382,71 @@ impl UsageLite {
     }
 }
 
+/// One response body or SSE chunk. Strings borrow from the input unless they hold escapes,
+/// and only the first choice is kept: parsing a chunk allocates almost nothing.
 #[derive(Debug, Deserialize)]
-struct Body {
-    #[serde(default)]
-    choices: Vec<Choice>,
+struct Body<'a> {
+    #[serde(default, borrow, deserialize_with = "first_choice")]
+    choices: Option<Choice<'a>>,
     usage: Option<UsageLite>,
     error: Option<Value>,
 }
 
 #[derive(Debug, Deserialize)]
-struct Choice {
-    delta: Option<Text>,
-    message: Option<Text>,
-    text: Option<String>,
+struct Choice<'a> {
+    #[serde(borrow)]
+    delta: Option<Text<'a>>,
+    #[serde(borrow)]
+    message: Option<Text<'a>>,
+    #[serde(borrow)]
+    text: Option<Cow<'a, str>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
-struct Text {
-    content: Option<String>,
-    reasoning_content: Option<String>,
-    reasoning: Option<String>,
+struct Text<'a> {
+    #[serde(borrow)]
+    content: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    reasoning_content: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    reasoning: Option<Cow<'a, str>>,
 }
 
-/// A decoded response: content-bearing events (arrival, content, reasoning) and the usage.
+/// Deserializes the first element of `choices` and skips the rest.
+fn first_choice<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Choice<'de>>, D::Error> {
+    struct Visit;
+    impl<'de> serde::de::Visitor<'de> for Visit {
+        type Value = Option<Choice<'de>>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a list of choices")
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> Result<Self::Value, A::Error> {
+            let first = seq.next_element::<Choice<'de>>()?;
+            while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+            Ok(first)
+        }
+    }
+    d.deserialize_any(Visit)
+}
+
+/// A decoded response: when each content-bearing event arrived (and whether it carried
+/// output, not only reasoning), the concatenated output and reasoning, and the usage.
 #[derive(Debug, Default)]
 struct Parsed {
-    contents: Vec<(u64, String, String)>,
+    /// (arrival, carries non-reasoning output).
+    times: Vec<(u64, bool)>,
+    output: String,
+    reasoning: String,
     usage: Option<UsageLite>,
 }
 
-fn body_content(body: Body, at: u64, out: &mut Parsed) -> Result<(), ErrorDetails> {
+fn body_content(body: Body<'_>, at: u64, out: &mut Parsed) -> Result<(), ErrorDetails> {
     if let Some(error) = body.error {
         let message = error
             .get("message")
@@ -401,7 +454,7 @@ fn body_content(body: Body, at: u64, out: &mut Parsed) -> Result<(), ErrorDetail
             .map_or_else(|| error.to_string(), str::to_owned);
         return Err(ErrorDetails::new(None, "ServerError", message));
     }
-    if let Some(choice) = body.choices.into_iter().next() {
+    if let Some(choice) = body.choices {
         let text = choice.delta.or(choice.message).unwrap_or_default();
         let content = text.content.or(choice.text).unwrap_or_default();
         let reasoning = text
@@ -409,7 +462,9 @@ fn body_content(body: Body, at: u64, out: &mut Parsed) -> Result<(), ErrorDetail
             .or(text.reasoning)
             .unwrap_or_default();
         if !content.is_empty() || !reasoning.is_empty() {
-            out.contents.push((at, content, reasoning));
+            out.times.push((at, !content.is_empty()));
+            out.output.push_str(&content);
+            out.reasoning.push_str(&reasoning);
         }
     }
     if body.usage.is_some() {
@@ -428,7 +483,7 @@ fn parse_response(frames: &[(u64, Bytes)], streaming: bool) -> Result<Parsed, Er
     if !streaming {
         let body: Vec<u8> = frames.iter().flat_map(|(_, b)| b.iter().copied()).collect();
         let at = frames.last().map_or(0, |f| f.0);
-        let parsed: Body = serde_json::from_slice(&body).map_err(|e| {
+        let parsed: Body<'_> = serde_json::from_slice(&body).map_err(|e| {
             ErrorDetails::new(
                 None,
                 "InvalidResponse",
@@ -452,7 +507,7 @@ fn parse_response(frames: &[(u64, Bytes)], streaming: bool) -> Result<Parsed, Er
         if data.trim().is_empty() {
             return Ok(());
         }
-        let body: Body = serde_json::from_str(data).map_err(|e| {
+        let body: Body<'_> = serde_json::from_str(data).map_err(|e| {
             stream_error(format!(
                 "malformed JSON in an event ({e}): {:?}",
                 snippet(data.as_bytes())
@@ -485,7 +540,7 @@ fn parse_response(frames: &[(u64, Bytes)], streaming: bool) -> Result<Parsed, Er
 /// The assistant's reply text (multi-turn sessions feed it back as history).
 pub fn response_content(frames: &[(u64, Bytes)], streaming: bool) -> String {
     parse_response(frames, streaming)
-        .map(|p| p.contents.into_iter().map(|c| c.1).collect())
+        .map(|p| p.output)
         .unwrap_or_default()
 }
 
@@ -700,9 +755,10 @@ mod tests {
             ),
         ]);
         let p = parse_response(&f, true).unwrap();
-        let times: Vec<u64> = p.contents.iter().map(|c| c.0).collect();
+        let times: Vec<u64> = p.times.iter().map(|c| c.0).collect();
         assert_eq!(times, [20, 20, 30]);
-        assert_eq!(p.contents[0].2, "hmm");
+        assert_eq!(p.reasoning, "hmm");
+        assert_eq!(p.times[0], (20, false), "a reasoning-only event");
         assert_eq!(p.usage.unwrap().total_tokens, Some(5));
         assert_eq!(response_content(&f, true), "Hi there");
     }

@@ -283,43 +283,72 @@ async fn closed_loop_worker(ctx: Arc<LoadContext>, state: Arc<PhaseState>) {
 
 /// Walks `offsets` (nanoseconds from now, optionally naming the conversation) and starts a
 /// session at each.
+///
+/// The pacer runs on a thread of its own: it sleeps until each arrival (`nanosleep`, tens of
+/// microseconds late at worst), then hands the session to the runtime. One wake-up per arrival,
+/// instead of a timer future whose completion wakes an async task, keeps the cost per arrival
+/// low enough for tens of thousands of arrivals per second; when it is behind, due arrivals go
+/// out back to back without sleeping.
 async fn pace(
     ctx: &Arc<LoadContext>,
     state: &Arc<PhaseState>,
     tracker: &TaskTracker,
-    offsets: impl Iterator<Item = (u64, Option<usize>)>,
+    offsets: impl Iterator<Item = (u64, Option<usize>)> + Send + 'static,
     max_concurrency: Option<u32>,
 ) {
     let permits = max_concurrency.map(|c| Arc::new(Semaphore::new(c as usize)));
-    let start = ctx.clock.now();
-    for (offset, conversation) in offsets {
-        if state.exhausted() {
-            break;
-        }
-        let scheduled = start + offset;
-        let deadline = ctx.clock.instant(scheduled);
-        if deadline > std::time::Instant::now() {
-            tokio::select! {
-                () = ctx.timer.sleep_until(deadline) => {}
-                () = state.issuing.cancelled() => break,
+    let handle = tokio::runtime::Handle::current();
+    let (ctx, state, tracker) = (ctx.clone(), state.clone(), tracker.clone());
+    let pacer = tokio::task::spawn_blocking(move || {
+        let start = ctx.clock.now();
+        for (offset, conversation) in offsets {
+            if state.exhausted() {
+                break;
             }
+            let scheduled = start + offset;
+            let deadline = ctx.clock.instant(scheduled);
+            loop {
+                let now = std::time::Instant::now();
+                if now >= deadline || state.issuing.is_cancelled() {
+                    break;
+                }
+                // Wake at least every 10 ms to notice a stop.
+                std::thread::sleep((deadline - now).min(std::time::Duration::from_millis(10)));
+            }
+            if state.issuing.is_cancelled() {
+                break;
+            }
+            let permit = match &permits {
+                Some(sem) => {
+                    let sem = sem.clone();
+                    let issuing = state.issuing.clone();
+                    let acquired = handle.block_on(async move {
+                        tokio::select! {
+                            p = sem.acquire_owned() => p.ok(),
+                            () = issuing.cancelled() => None,
+                        }
+                    });
+                    match acquired {
+                        Some(p) => Some(p),
+                        None => break,
+                    }
+                }
+                None => None,
+            };
+            let Some(first) = state.claim() else { break };
+            let session = state.sessions.fetch_add(1, Ordering::Relaxed);
+            let conversation = conversation.unwrap_or_else(|| ctx.dataset.index(session));
+            let (ctx, state) = (ctx.clone(), state.clone());
+            tracker.spawn_on(
+                async move {
+                    run_session(&ctx, &state, session, conversation, first, scheduled).await;
+                    drop(permit);
+                },
+                &handle,
+            );
         }
-        let permit = match &permits {
-            Some(sem) => tokio::select! {
-                p = sem.clone().acquire_owned() => p.ok(),
-                () = state.issuing.cancelled() => break,
-            },
-            None => None,
-        };
-        let Some(first) = state.claim() else { break };
-        let session = state.sessions.fetch_add(1, Ordering::Relaxed);
-        let conversation = conversation.unwrap_or_else(|| ctx.dataset.index(session));
-        let (ctx, state) = (ctx.clone(), state.clone());
-        tracker.spawn(async move {
-            run_session(&ctx, &state, session, conversation, first, scheduled).await;
-            drop(permit);
-        });
-    }
+    });
+    let _ = pacer.await;
 }
 
 /// Sends the turns of one conversation in order. Returns `false` once the phase may not
