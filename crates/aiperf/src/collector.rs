@@ -395,6 +395,8 @@ struct Body<'a> {
 #[derive(Debug, Deserialize)]
 struct Choice<'a> {
     #[serde(borrow)]
+    finish_reason: Option<Cow<'a, str>>,
+    #[serde(borrow)]
     delta: Option<Text<'a>>,
     #[serde(borrow)]
     message: Option<Text<'a>>,
@@ -444,6 +446,8 @@ struct Parsed {
     output: String,
     reasoning: String,
     usage: Option<UsageLite>,
+    /// A choice said why it finished (`finish_reason`).
+    finished: bool,
 }
 
 fn body_content(body: Body<'_>, at: u64, out: &mut Parsed) -> Result<(), ErrorDetails> {
@@ -455,6 +459,7 @@ fn body_content(body: Body<'_>, at: u64, out: &mut Parsed) -> Result<(), ErrorDe
         return Err(ErrorDetails::new(None, "ServerError", message));
     }
     if let Some(choice) = body.choices {
+        out.finished |= choice.finish_reason.is_some();
         let text = choice.delta.or(choice.message).unwrap_or_default();
         let content = text.content.or(choice.text).unwrap_or_default();
         let reasoning = text
@@ -533,7 +538,18 @@ fn parse_response(frames: &[(u64, Bytes)], streaming: bool) -> Result<Parsed, Er
             "the server closed the stream without sending anything".into(),
         ));
     }
-    let _ = done;
+    // OpenAI-compatible streams end with `data: [DONE]`; a stream that stops without it and
+    // without any finish_reason was cut short, even if the connection closed cleanly.
+    if !done && !out.finished && !out.times.is_empty() {
+        return Err(ErrorDetails::new(
+            None,
+            "IncompleteStream",
+            format!(
+                "the stream ended after {} content events without a finish_reason or data: [DONE]",
+                out.times.len()
+            ),
+        ));
+    }
     Ok(out)
 }
 
@@ -764,6 +780,28 @@ mod tests {
     }
 
     #[test]
+    fn truncated_streams_are_errors_unless_finished() {
+        let cut = frames(&[(
+            1,
+            "data: {\"choices\":[{\"delta\":{\"content\":\"Hi\"}}]}\n\n",
+        )]);
+        assert_eq!(
+            parse_response(&cut, true).unwrap_err().kind,
+            "IncompleteStream"
+        );
+        let finished = frames(&[(
+            1,
+            "data: {\"choices\":[{\"delta\":{\"content\":\"Hi\"},\"finish_reason\":\"stop\"}]}\n\n",
+        )]);
+        assert!(
+            parse_response(&finished, true).is_ok(),
+            "a finish_reason without [DONE] is complete"
+        );
+        let no_choices = frames(&[(1, "data: {\"choices\":[]}\n\ndata: [DONE]\n\n")]);
+        assert!(parse_response(&no_choices, true).unwrap().times.is_empty());
+    }
+
+    #[test]
     fn bad_responses_are_typed_errors() {
         let html = frames(&[(1, "<html><body>Bad Gateway</body></html>")]);
         assert_eq!(
@@ -835,6 +873,7 @@ mod tests {
                 chunk(16_000_000, " of"),
                 chunk(21_000_000, " and"),
                 chunk(26_000_000, " to"),
+                (30_000_000, Bytes::from_static(b"data: [DONE]\n\n")),
             ],
             outcome: Outcome::Ok,
             body: Bytes::new(),

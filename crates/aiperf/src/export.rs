@@ -56,6 +56,8 @@ pub struct RunInfo<'a> {
     pub end: SystemTime,
     /// The client's self-audit (`client_audit`).
     pub audit: Option<Value>,
+    /// Why the run was stopped early (`--failed-request-threshold`).
+    pub abort_reason: Option<String>,
 }
 
 /// ISO 8601 UTC with microseconds, e.g. `2026-11-24T06:19:25.620316+00:00`.
@@ -179,6 +181,9 @@ pub fn summary_json(metrics: &[MetricResult], info: &RunInfo<'_>) -> Value {
     o.insert("end_time".into(), json!(iso_time(info.end)));
     if let Some(a) = &info.audit {
         o.insert("client_audit".into(), a.clone());
+    }
+    if let Some(r) = &info.abort_reason {
+        o.insert("abort_reason".into(), json!(r));
     }
     for m in metrics.iter().filter(|m| !DECLARED.contains(&m.tag)) {
         o.insert(m.tag.into(), metric_block(m));

@@ -218,6 +218,12 @@ pub struct LoadArgs {
     #[arg(long)]
     pub warmup_duration: Option<f64>,
 
+    /// Abort the run once this many requests failed (1 or more), or once this share of the
+    /// completed requests failed (below 1; judged after 10 requests). Everything measured is
+    /// still written, and the run exits 1.
+    #[arg(long)]
+    pub failed_request_threshold: Option<f64>,
+
     /// Replay a timestamped trace at its timestamps (the default for traces whose rows all
     /// have timestamps, when no --request-rate is given).
     #[arg(long, overrides_with = "no_fixed_schedule")]

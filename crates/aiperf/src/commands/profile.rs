@@ -78,6 +78,36 @@ async fn watch_interrupts(interrupts: Interrupts) {
     }
 }
 
+/// Stops the run once failures pass `threshold` (a count, or a share of completed requests
+/// when below 1); returns why.
+async fn watch_failures(
+    threshold: f64,
+    progress: Arc<Progress>,
+    interrupts: Interrupts,
+) -> Option<String> {
+    let base_done = progress.done.load(Ordering::Relaxed);
+    let base_errors = progress.errors.load(Ordering::Relaxed);
+    loop {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let done = progress.done.load(Ordering::Relaxed) - base_done;
+        let errors = progress.errors.load(Ordering::Relaxed) - base_errors;
+        let hit = if threshold >= 1.0 {
+            errors as f64 >= threshold
+        } else {
+            done >= 10 && errors as f64 / done as f64 >= threshold
+        };
+        if hit {
+            let reason = format!(
+                "aborted: {errors} of {done} requests failed, reaching --failed-request-threshold {threshold}"
+            );
+            tracing::warn!("{reason}");
+            interrupts.stop.cancel();
+            interrupts.abort.cancel();
+            return Some(reason);
+        }
+    }
+}
+
 /// Loads the tokenizer and builds the dataset (CPU work, off the async threads).
 pub async fn prepare(
     config: &ProfileConfig,
@@ -271,10 +301,27 @@ pub async fn run_config(
         cancelled_in_flight: false,
     };
     let stopwatch = crate::audit::Stopwatch::start();
+    let mut abort_reason: Option<String> = None;
     if !interrupts.stop.is_cancelled() {
         let bar = progress_bar(config.ui, stop.requests, "profiling");
         let ticker = tick(bar.clone(), progress.clone(), false);
-        end = run_phase(&ctx, Phase::Profiling, mode, stop, grace, interrupts).await;
+        // The run's own stop signals: the user's, plus the failed-request threshold.
+        let run_interrupts = Interrupts {
+            stop: interrupts.stop.child_token(),
+            abort: interrupts.abort.child_token(),
+        };
+        let watcher = config.load.failed_request_threshold.map(|threshold| {
+            tokio::spawn(watch_failures(
+                threshold,
+                progress.clone(),
+                run_interrupts.clone(),
+            ))
+        });
+        end = run_phase(&ctx, Phase::Profiling, mode, stop, grace, &run_interrupts).await;
+        if let Some(w) = watcher {
+            w.abort();
+            abort_reason = w.await.ok().flatten();
+        }
         ticker.abort();
         bar.finish_and_clear();
     }
@@ -316,11 +363,12 @@ pub async fn run_config(
         benchmark_id: &benchmark_id,
         config: &config,
         was_cancelled,
-        is_complete: !was_cancelled && !end.cancelled_in_flight,
+        is_complete: !was_cancelled && !end.cancelled_in_flight && abort_reason.is_none(),
         errors: &collected.errors,
         start: start_time,
         end: end_time,
         audit: Some(audit.to_json()),
+        abort_reason: abort_reason.clone(),
     };
     let json = export::summary_json(&metrics, &info);
     export::write_atomic(
@@ -336,9 +384,14 @@ pub async fn run_config(
 
     if !options.quiet {
         report(&config, &artifact_dir, &metrics, &collected, end, &audit)?;
+        if let Some(reason) = &abort_reason {
+            writeln!(std::io::stdout().lock(), "\n{reason}")?;
+        }
     }
     let ok = collected.columns.ok.len();
-    let (status, error) = if ok == 0 {
+    let (status, error) = if let Some(reason) = &abort_reason {
+        (ExitStatus::Failure, Some(reason.clone()))
+    } else if ok == 0 {
         let errors = collected.columns.errors();
         let error = match collected.errors.first() {
             Some((e, n)) => format!(

@@ -196,6 +196,9 @@ pub struct LoadConfig {
     pub stop: StopCondition,
     pub grace_period_secs: f64,
     pub warmup: Option<StopCondition>,
+    /// Abort after this many failures (≥ 1) or this failed share (< 1).
+    #[serde(default)]
+    pub failed_request_threshold: Option<f64>,
 }
 
 /// Arrival process of rate mode.
@@ -462,6 +465,7 @@ mod tests {
             stop: StopCondition::default(),
             grace_period_secs: 30.0,
             warmup: None,
+            failed_request_threshold: None,
         };
         assert_eq!(
             load(None, None, None).mode(false),

@@ -784,6 +784,14 @@ fn resolve_load(args: &ProfileArgs) -> Result<LoadConfig, UsageError> {
         },
         grace_period_secs: a.benchmark_grace_period,
         warmup,
+        failed_request_threshold: match a.failed_request_threshold {
+            Some(t) if !(t.is_finite() && t > 0.0) => {
+                return Err(UsageError::new(format!(
+                    "--failed-request-threshold must be a positive count (e.g. 50) or a share below 1 (e.g. 0.1), got {t}"
+                )));
+            }
+            other => other,
+        },
     })
 }
 
