@@ -895,3 +895,38 @@ mod tests {
         assert_eq!(m.last_content_ns, 26_000_000);
     }
 }
+
+#[cfg(test)]
+mod fuzz {
+    //! Fuzzing response decoding: whatever a server sends, the result is measurements or a
+    //! typed error, never a panic.
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn any_response_decodes_or_fails_cleanly(
+            frames in proptest::collection::vec(
+                prop_oneof![
+                    Just(b"data: {\"choices\":[{\"delta\":{\"content\":\"x\"}}]}\n\n".to_vec()),
+                    Just(b"data: [DONE]\n\n".to_vec()),
+                    Just(b"data: {\"choices\":null,\"usage\":{\"prompt_tokens\":-1}}\n\n".to_vec()),
+                    Just(b"data: {\"error\":{\"message\":7}}\n\n".to_vec()),
+                    proptest::collection::vec(any::<u8>(), 0..24),
+                ],
+                0..6,
+            ),
+            streaming in any::<bool>(),
+        ) {
+            let frames: Vec<(u64, Bytes)> = frames.into_iter().enumerate().map(|(i, b)| (i as u64, Bytes::from(b))).collect();
+            match parse_response(&frames, streaming) {
+                Ok(p) => prop_assert!(p.times.windows(2).all(|w| w[0].0 <= w[1].0)),
+                Err(e) => prop_assert!(!e.kind.is_empty() && !e.message.is_empty()),
+            }
+        }
+    }
+}

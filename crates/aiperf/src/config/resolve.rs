@@ -611,6 +611,12 @@ fn resolve_input(args: &ProfileArgs) -> Result<InputConfig, UsageError> {
     if isl == Some(0) {
         return Err(UsageError::new("--isl must be at least 1 token"));
     }
+    let max = crate::dataset::prompts::MAX_PROMPT_TOKENS;
+    if let Some(too_long) = a.isl.iter().find(|v| **v > max) {
+        return Err(UsageError::new(format!(
+            "--isl {too_long} is larger than the supported {max} tokens"
+        )));
+    }
     if osl == Some(0) {
         return Err(UsageError::new("--osl must be at least 1 token"));
     }

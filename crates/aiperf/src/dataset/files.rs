@@ -15,7 +15,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::prompts::{PromptGenerator, TRACE_BLOCK_TOKENS};
+use super::prompts::{MAX_PROMPT_TOKENS, PromptGenerator, TRACE_BLOCK_TOKENS};
 use super::{Conversation, LengthDist, Turn, conversation_id};
 use crate::UsageError;
 use crate::tokenizer::Tokenizer;
@@ -238,6 +238,25 @@ impl Loader<'_, '_> {
     }
 
     fn trace_turn(&mut self, line: usize, row: TraceRow) -> Result<Turn, UsageError> {
+        if let Some(length) = row.input_length
+            && length > MAX_PROMPT_TOKENS
+        {
+            return Err(self.error(
+                line,
+                format!(
+                    "input_length {length} is larger than the supported {MAX_PROMPT_TOKENS} tokens"
+                ),
+            ));
+        }
+        if row.hash_ids.as_ref().is_some_and(|ids| {
+            ids.len() as u64 * u64::from(TRACE_BLOCK_TOKENS)
+                > u64::from(MAX_PROMPT_TOKENS) + u64::from(TRACE_BLOCK_TOKENS)
+        }) {
+            return Err(self.error(
+                line,
+                "too many hash_ids: the prompt would exceed the supported length",
+            ));
+        }
         let text = match (row.text_input, row.input_length, &row.hash_ids) {
             (Some(text), _, _) => text,
             (None, Some(length), Some(ids)) if !ids.is_empty() => {
@@ -432,5 +451,48 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("cannot read /nonexistent.jsonl"));
+    }
+}
+
+#[cfg(test)]
+mod fuzz {
+    //! Fuzzing the input-file loaders: any file content gives rows or an error naming the
+    //! file, never a panic.
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::tokenizer::Encoding;
+
+    /// Lines that are often almost-valid rows of each format.
+    fn line() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("{\"text\": \"hello\"}".to_owned()),
+            Just("{\"texts\": []}".to_owned()),
+            Just("{\"turns\": [{\"text\": \"a\", \"delay\": -1}]}".to_owned()),
+            Just("{\"timestamp\": 5, \"input_length\": 10, \"hash_ids\": [1]}".to_owned()),
+            Just("{\"input_length\": 4294967295, \"hash_ids\": [1, 2, 3]}".to_owned()),
+            Just("{\"timestamp\": 1e308, \"input_length\": 1}".to_owned()),
+            "\\{\"[a-z_]{1,12}\": (null|true|-?[0-9]{1,6}|\"[a-z]{0,5}\"|\\[\\])\\}",
+            "[^\n]{0,30}",
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        #[test]
+        fn loaders_never_panic(lines in proptest::collection::vec(line(), 0..6)) {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("f.jsonl");
+            std::fs::write(&path, lines.join("\n")).unwrap();
+            let tok = Tokenizer::builtin(Encoding::O200kBase);
+            for kind in [DatasetFileKind::SingleTurn, DatasetFileKind::MultiTurn, DatasetFileKind::MooncakeTrace] {
+                match load_file(&path, kind, &tok, None, 1) {
+                    Ok(convs) => prop_assert!(!convs.is_empty()),
+                    Err(e) => prop_assert!(e.to_string().starts_with("--input-file:"), "{}", e),
+                }
+            }
+        }
     }
 }

@@ -140,7 +140,7 @@ pub fn synthetic(
     let mut lengths = Pcg64Mcg::seed_from_u64(seed ^ 0x6c65_6e67_7468);
     (0..entries)
         .map(|i| {
-            let input_tokens = isl.sample(&mut lengths);
+            let input_tokens = isl.sample(&mut lengths).min(prompts::MAX_PROMPT_TOKENS);
             let max_tokens = osl.map(|d| d.sample(&mut lengths));
             let text = generator.prompt(input_tokens);
             Conversation {

@@ -14,6 +14,10 @@ use crate::tokenizer::Tokenizer;
 /// Words in the corpus; long enough that windows rarely overlap.
 const CORPUS_WORDS: usize = 60_000;
 
+/// The longest synthetic prompt, in tokens (well past any model's context window; building a
+/// longer one would only exhaust memory).
+pub const MAX_PROMPT_TOKENS: u32 = 1_000_000;
+
 /// Tokens per block of a trace's `hash_ids` (the mooncake trace convention).
 pub const TRACE_BLOCK_TOKENS: u32 = 512;
 

@@ -3,6 +3,7 @@
 mod common;
 mod faults;
 mod profile;
+mod reliability;
 mod search;
 mod sim;
 mod sweep;
