@@ -164,18 +164,37 @@ impl Client {
             outcome: Outcome::Ok,
         };
         let deadline = tokio::time::Instant::now() + self.timeout;
+        // Sized for a typical streamed answer, so it rarely grows.
+        let mut buf = bytes::BytesMut::with_capacity(4096);
+        let mut marks: Vec<(u64, usize)> = Vec::with_capacity(32);
         let outcome = tokio::select! {
             biased;
             () = cancel.cancelled() => Outcome::Cancelled,
             () = tokio::time::sleep_until(deadline) => Outcome::Timeout,
-            outcome = self.exchange(request, &mut ex) => outcome,
+            outcome = self.exchange(request, &mut ex, &mut buf, &mut marks) => outcome,
         };
         ex.end_ns = self.clock.now();
         ex.outcome = outcome;
+        let body = buf.freeze();
+        let mut start = 0;
+        ex.frames = marks
+            .into_iter()
+            .map(|(at, end)| {
+                let frame = body.slice(start..end);
+                start = end;
+                (at, frame)
+            })
+            .collect();
         ex
     }
 
-    async fn exchange(&self, request: http::Request<Full<Bytes>>, ex: &mut Exchange) -> Outcome {
+    async fn exchange(
+        &self,
+        request: http::Request<Full<Bytes>>,
+        ex: &mut Exchange,
+        buf: &mut bytes::BytesMut,
+        marks: &mut Vec<(u64, usize)>,
+    ) -> Outcome {
         let response = match self.inner.request(request).await {
             Ok(r) => r,
             Err(e) => {
@@ -194,7 +213,11 @@ impl Client {
                     if let Ok(data) = frame.into_data()
                         && !data.is_empty()
                     {
-                        ex.frames.push((self.clock.now(), data));
+                        let at = self.clock.now();
+                        // Copy into one buffer per response: keeping hyper's frames would pin
+                        // its read buffers (kilobytes each) for as long as the record lives.
+                        buf.extend_from_slice(&data);
+                        marks.push((at, buf.len()));
                     }
                 }
                 Some(Err(e)) => {

@@ -25,6 +25,7 @@ use crate::{ExitStatus, UsageError};
 
 pub async fn run(args: Box<ProfileArgs>, argv: Vec<String>) -> anyhow::Result<ExitStatus> {
     let config = resolve(&args, &argv)?;
+    check_file_limit(&config);
     let interrupts = Interrupts::default();
     let signals = tokio::spawn(watch_interrupts(interrupts.clone()));
     let result = if config.search.is_some() {
@@ -60,6 +61,23 @@ pub struct RunOutcome {
     pub was_cancelled: bool,
     /// Why the run counts as failed (every request failed), in one line.
     pub error: Option<String>,
+}
+
+/// Raises the open-file limit to the hard limit (each connection is a file descriptor) and
+/// warns when the load needs more than that.
+fn check_file_limit(config: &ProfileConfig) {
+    let limit = rlimit::increase_nofile_limit(u64::MAX).unwrap_or(0);
+    let connections = u64::from(config.load.concurrency.unwrap_or(1));
+    // The client's sockets, the in-process simulator's, and some for files and the runtime.
+    let needed = connections * if config.sim.is_some() { 2 } else { 1 } + 64;
+    if limit > 0 && needed > limit {
+        tracing::warn!(
+            "--concurrency {connections} needs about {needed} open files but the limit is {limit}; \
+             connections beyond it will fail (raise the hard limit, e.g. `ulimit -n {needed}`)"
+        );
+    } else {
+        tracing::debug!("open-file limit {limit}");
+    }
 }
 
 /// First Ctrl-C: stop sending and drain; second: cancel everything in flight.

@@ -18,6 +18,10 @@ pub async fn run(args: Box<SimArgs>) -> anyhow::Result<ExitStatus> {
         writeln!(std::io::stdout().lock(), "{text}")?;
         return Ok(ExitStatus::Success);
     }
+    // Every client connection is a file descriptor: allow as many as the hard limit does.
+    if let Ok(limit) = rlimit::increase_nofile_limit(u64::MAX) {
+        tracing::debug!("open-file limit {limit}");
+    }
     let addr = SocketAddr::new(args.host, args.port);
     let summary = describe(&args.preset, &config);
     let server = tokio::task::spawn_blocking(move || Server::new(config))
