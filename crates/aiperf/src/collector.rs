@@ -38,6 +38,8 @@ pub struct CollectorConfig {
     pub tokenizer: Arc<Tokenizer>,
     pub dataset: Arc<Dataset>,
     pub streaming: bool,
+    /// `--request-timeout-seconds`, for the timeout message.
+    pub timeout_secs: f64,
     pub use_server_token_count: bool,
     /// Report schedule lag and schedule-relative latencies (open-loop modes).
     pub open_loop: bool,
@@ -239,9 +241,10 @@ pub fn measure(config: &CollectorConfig, record: &RawRecord) -> Measured {
         Outcome::Timeout => Err(ErrorDetails::new(
             None,
             "RequestTimeout",
+            // The same text for every timeout, so error_summary groups them.
             format!(
-                "no complete response within --request-timeout-seconds ({:.3} s)",
-                ms(record.end_ns.saturating_sub(record.start_ns)) / 1e3
+                "no complete response within --request-timeout-seconds ({} s)",
+                config.timeout_secs
             ),
         )),
         Outcome::Transport { message } => {
@@ -838,6 +841,7 @@ mod tests {
                 0,
             )),
             streaming: true,
+            timeout_secs: 10.0,
             use_server_token_count: false,
             open_loop: true,
             clock: Clock::new(),

@@ -257,6 +257,7 @@ pub async fn run_config(
         tokenizer,
         dataset: dataset.clone(),
         streaming: config.endpoint.streaming,
+        timeout_secs: config.endpoint.timeout_secs,
         use_server_token_count: config.endpoint.use_server_token_count,
         open_loop: !matches!(mode, LoadMode::Concurrency { .. }),
         clock,
