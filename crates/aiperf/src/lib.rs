@@ -15,6 +15,7 @@ pub mod export;
 pub mod loadgen;
 pub mod logging;
 pub mod metrics;
+pub mod plot;
 pub mod recipes;
 pub mod record;
 pub mod search;
@@ -28,6 +29,12 @@ pub async fn run(cli: cli::Cli) -> anyhow::Result<ExitStatus> {
     match cli.command {
         cli::Command::Sim(args) => commands::sim::run(args).await,
         cli::Command::Recipes(args) => commands::recipes::run(&args),
+        cli::Command::Plot(args) => {
+            let report = plot::plot(&args.path, args.output.as_deref())?;
+            use std::io::Write;
+            writeln!(std::io::stdout().lock(), "{}", report.display())?;
+            Ok(ExitStatus::Success)
+        }
         cli::Command::Profile(args) => {
             commands::profile::run(args, std::env::args().collect()).await
         }

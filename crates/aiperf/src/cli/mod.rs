@@ -21,11 +21,22 @@ pub enum Command {
     /// Benchmark an OpenAI-compatible inference server.
     #[command(allow_negative_numbers = true)]
     Profile(Box<profile::ProfileArgs>),
+    /// Charts and a self-contained HTML report from the artifacts of a run, a sweep or a search.
+    Plot(PlotArgs),
     /// List the built-in search recipes, or print one (a template for your own).
     Recipes(RecipesArgs),
     /// Run the simulated OpenAI-compatible LLM server on its own.
     #[command(allow_negative_numbers = true)]
     Sim(Box<sim::SimArgs>),
+}
+
+#[derive(Debug, Args)]
+pub struct PlotArgs {
+    /// A results directory: a run, repeated runs, a sweep or a search.
+    pub path: std::path::PathBuf,
+    /// Where to write the charts and report.html. [default: PATH/plots]
+    #[arg(long)]
+    pub output: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]

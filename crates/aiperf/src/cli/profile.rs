@@ -257,6 +257,15 @@ pub struct OutputArgs {
     #[arg(long, visible_alias = "profile-export-level", value_enum, default_value_t = ExportLevel::Records)]
     pub export_level: ExportLevel,
 
+    /// Write charts and plots/report.html when the run, sweep or search ends (on by default
+    /// for the curve recipes).
+    #[arg(long, overrides_with = "no_auto_plot")]
+    pub auto_plot: bool,
+
+    /// Do not write the report at the end.
+    #[arg(long, overrides_with = "auto_plot")]
+    pub no_auto_plot: bool,
+
     /// Progress display: simple (progress bar) or none. Default: simple on a terminal.
     #[arg(long, visible_alias = "ui-type", value_enum)]
     pub ui: Option<UiArg>,

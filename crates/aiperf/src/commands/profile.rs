@@ -28,6 +28,16 @@ pub async fn run(args: Box<ProfileArgs>, argv: Vec<String>) -> anyhow::Result<Ex
     check_file_limit(&config);
     let interrupts = Interrupts::default();
     let signals = tokio::spawn(watch_interrupts(interrupts.clone()));
+    let recipe_plots = config
+        .recipe
+        .as_deref()
+        .and_then(|r| crate::recipes::load(r).ok())
+        .is_some_and(|r| r.auto_plot);
+    let auto_plot = (args.output.auto_plot || recipe_plots) && !args.output.no_auto_plot;
+    let plot_dir = auto_plot.then(|| {
+        let has_timestamps = false;
+        config.artifact_dir(config.load.mode(has_timestamps))
+    });
     let result = if config.search.is_some() {
         crate::search::run(config, &interrupts).await
     } else if config.sweep.is_some() || config.multi_run.num_runs > 1 {
@@ -38,6 +48,14 @@ pub async fn run(args: Box<ProfileArgs>, argv: Vec<String>) -> anyhow::Result<Ex
             .map(|outcome| outcome.status)
     };
     signals.abort();
+    if let (Ok(_), Some(dir)) = (&result, plot_dir)
+        && dir.is_dir()
+    {
+        match crate::plot::plot(&dir, None) {
+            Ok(report) => writeln!(std::io::stdout().lock(), "{}", report.display())?,
+            Err(e) => tracing::warn!("--auto-plot: {e:#}"),
+        }
+    }
     result
 }
 

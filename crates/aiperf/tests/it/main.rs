@@ -2,6 +2,7 @@
 
 mod common;
 mod faults;
+mod plot;
 mod profile;
 mod reliability;
 mod search;
