@@ -30,6 +30,24 @@ pub struct Progress {
     pub warmup_done: AtomicU64,
     pub done: AtomicU64,
     pub errors: AtomicU64,
+    pub output_tokens: AtomicU64,
+    /// The latest requests (for live displays): capped at [`WINDOW`].
+    pub recent: std::sync::Mutex<std::collections::VecDeque<Sample>>,
+    /// Failures so far, by type.
+    pub error_kinds: std::sync::Mutex<Vec<(String, u64)>>,
+}
+
+/// How many recent requests a live display summarizes.
+pub const WINDOW: usize = 2000;
+
+/// One finished request, as a live display sees it (milliseconds; NaN when not applicable).
+#[derive(Debug, Clone, Copy)]
+pub struct Sample {
+    pub ttft: f64,
+    pub itl: f64,
+    pub latency: f64,
+    pub schedule_lag: f64,
+    pub ok: bool,
 }
 
 /// What the collector needs to know about the run.
@@ -163,6 +181,37 @@ pub fn collect(config: &CollectorConfig, rx: &Receiver<RawRecord>) -> Collected 
             }
         }
         config.progress.done.fetch_add(1, Ordering::Relaxed);
+        {
+            let v = &m.values;
+            let osl = v[Rec::OutputSequenceLength as usize];
+            if !osl.is_nan() {
+                config
+                    .progress
+                    .output_tokens
+                    .fetch_add(osl as u64, Ordering::Relaxed);
+            }
+            let sample = Sample {
+                ttft: v[Rec::TimeToFirstToken as usize],
+                itl: v[Rec::InterTokenLatency as usize],
+                latency: v[Rec::RequestLatency as usize],
+                schedule_lag: v[Rec::ScheduleLag as usize],
+                ok: m.error.is_none(),
+            };
+            if let Ok(mut recent) = config.progress.recent.lock() {
+                if recent.len() >= WINDOW {
+                    recent.pop_front();
+                }
+                recent.push_back(sample);
+            }
+            if let Some(e) = &m.error
+                && let Ok(mut kinds) = config.progress.error_kinds.lock()
+            {
+                match kinds.iter_mut().find(|k| k.0 == e.kind) {
+                    Some(k) => k.1 += 1,
+                    None => kinds.push((e.kind.clone(), 1)),
+                }
+            }
+        }
         if let Some(w) = records.as_mut() {
             write_record_line(w, config, &record, &m, &mut out.write_error);
         }

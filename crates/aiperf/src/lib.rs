@@ -9,6 +9,7 @@ pub mod client;
 pub mod collector;
 pub mod commands;
 pub mod config;
+pub mod dashboard;
 pub mod dataset;
 mod error;
 pub mod export;

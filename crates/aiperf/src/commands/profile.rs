@@ -354,7 +354,26 @@ pub async fn run_config(
                 run_interrupts.clone(),
             ))
         });
+        let dashboard = (config.ui == UiMode::Dashboard && !options.quiet)
+            .then(|| {
+                let title = format!(
+                    "aiperf: {} at {} ({mode})",
+                    config.models.join(", "),
+                    config.endpoint.urls.join(", ")
+                );
+                crate::dashboard::Dashboard::start(
+                    title,
+                    progress.clone(),
+                    stop.requests,
+                    interrupts.clone(),
+                )
+            })
+            .transpose()
+            .context("starting the dashboard")?;
         end = run_phase(&ctx, Phase::Profiling, mode, stop, grace, &run_interrupts).await;
+        if let Some(d) = dashboard {
+            d.finish();
+        }
         if let Some(w) = watcher {
             w.abort();
             abort_reason = w.await.ok().flatten();
@@ -497,7 +516,7 @@ fn report(
 fn progress_bar(ui: UiMode, total: Option<u64>, phase: &str) -> ProgressBar {
     let target = match ui {
         UiMode::Simple => ProgressDrawTarget::stderr(),
-        UiMode::None => ProgressDrawTarget::hidden(),
+        UiMode::None | UiMode::Dashboard => ProgressDrawTarget::hidden(),
     };
     let bar = ProgressBar::with_draw_target(total, target);
     let template = if total.is_some() {

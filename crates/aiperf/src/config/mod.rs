@@ -337,6 +337,8 @@ pub enum UiMode {
     Simple,
     /// Log lines only.
     None,
+    /// A live terminal dashboard (single runs).
+    Dashboard,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -85,14 +85,14 @@ pub fn resolve(args: &ProfileArgs, argv: &[String]) -> Result<ProfileConfig, Usa
         ));
     }
     let ui = match args.output.ui {
-        None | Some(UiArg::Simple) => UiMode::Simple,
+        Some(UiArg::Simple) => UiMode::Simple,
         Some(UiArg::None) => UiMode::None,
-        Some(UiArg::Dashboard) => {
-            return Err(UsageError::new(
-                "--ui dashboard: the live dashboard is not available yet; use --ui simple \
-                 (progress bar) or --ui none",
-            ));
+        Some(UiArg::Dashboard) => UiMode::Dashboard,
+        // The dashboard on a terminal for a single run; sweeps print a line per run.
+        None if !repeated && std::io::IsTerminal::is_terminal(&std::io::stderr()) => {
+            UiMode::Dashboard
         }
+        None => UiMode::Simple,
     };
     let random_seed = match args.input.random_seed {
         Some(seed) => seed,
@@ -1145,7 +1145,6 @@ mod tests {
                 &["-m", "m", "--goodput", "time_to_first_token:x"],
                 "--goodput time_to_first_token",
             ),
-            (&["-m", "m", "--ui", "dashboard"], "not available yet"),
             (&["--sim", "nope"], "--sim: unknown preset"),
             (&["--sim", "-u", "localhost:1"], "--sim and --url conflict"),
             (

@@ -1,6 +1,7 @@
 //! End-to-end tests of the `aiperf` binary, run as users run it.
 
 mod common;
+mod dashboard;
 mod faults;
 mod plot;
 mod profile;

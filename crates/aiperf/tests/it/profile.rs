@@ -550,10 +550,7 @@ fn bad_input_is_a_usage_error_naming_the_flag() {
             &["profile", "--sim", "-u", "localhost:8000"],
             "--sim and --url conflict",
         ),
-        (
-            &["profile", "--sim", "--ui", "dashboard"],
-            "not available yet",
-        ),
+        (&["profile", "--sim", "--ui", "fancy"], "--ui"),
         (
             &["profile", "--sim", "--export-level", "everything"],
             "--export-level",

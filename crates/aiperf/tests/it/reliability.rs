@@ -306,7 +306,11 @@ fn bad_input_table() {
         ),
         (vec!["--goodput", "latency:5"], "--goodput"),
         (vec!["--goodput", "time_to_first_token"], "--goodput"),
-        (vec!["--ui", "dashboard"], "--ui dashboard"),
+        (vec!["--ui", "fancy"], "--ui"),
+        (
+            vec!["--ui", "dashboard", "--concurrency", "1,2"],
+            "Dashboard UI is not supported with parameter sweeps",
+        ),
         (vec!["--export-level", "all"], "--export-level"),
         (vec!["-u", "localhost:1"], "--sim and --url conflict"),
         (vec!["--extra-inputs", "novalue"], "--extra-inputs"),
