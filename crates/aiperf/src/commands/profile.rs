@@ -34,10 +34,6 @@ pub async fn run(args: Box<ProfileArgs>, argv: Vec<String>) -> anyhow::Result<Ex
         .and_then(|r| crate::recipes::load(r).ok())
         .is_some_and(|r| r.auto_plot);
     let auto_plot = (args.output.auto_plot || recipe_plots) && !args.output.no_auto_plot;
-    let plot_dir = auto_plot.then(|| {
-        let has_timestamps = false;
-        config.artifact_dir(config.load.mode(has_timestamps))
-    });
     let result = if config.search.is_some() {
         crate::search::run(config, &interrupts).await
     } else if config.sweep.is_some() || config.multi_run.num_runs > 1 {
@@ -45,18 +41,17 @@ pub async fn run(args: Box<ProfileArgs>, argv: Vec<String>) -> anyhow::Result<Ex
     } else {
         run_config(config, &interrupts, RunOptions::default())
             .await
-            .map(|outcome| outcome.status)
+            .map(|outcome| (outcome.status, outcome.artifact_dir))
     };
     signals.abort();
-    if let (Ok(_), Some(dir)) = (&result, plot_dir)
-        && dir.is_dir()
-    {
+    let (status, dir) = result?;
+    if auto_plot && dir.is_dir() {
         match crate::plot::plot(&dir, None) {
             Ok(report) => writeln!(std::io::stdout().lock(), "{}", report.display())?,
             Err(e) => tracing::warn!("--auto-plot: {e:#}"),
         }
     }
-    result
+    Ok(status)
 }
 
 /// How a run is embedded in a larger plan (a sweep or repeated runs).

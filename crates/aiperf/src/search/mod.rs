@@ -218,7 +218,11 @@ fn fingerprint(config: &ProfileConfig) -> Value {
 }
 
 /// Runs the search `config.search` describes.
-pub async fn run(config: ProfileConfig, interrupts: &Interrupts) -> anyhow::Result<ExitStatus> {
+/// Returns how it ended and the artifact directory it wrote.
+pub async fn run(
+    config: ProfileConfig,
+    interrupts: &Interrupts,
+) -> anyhow::Result<(ExitStatus, PathBuf)> {
     let s = config.search.clone().expect("a search configuration");
     let (tokenizer, dataset) = prepare(&config, None).await?;
     let base = config.artifact_dir(config.load.mode(dataset.has_timestamps()));
@@ -345,13 +349,12 @@ pub async fn run(config: ProfileConfig, interrupts: &Interrupts) -> anyhow::Resu
             "\nstopped early; run the same command again to resume"
         )?;
     }
-    Ok(
-        if iterations.is_empty() || failed_iterations == iterations.len() || stopped {
-            ExitStatus::Failure
-        } else {
-            ExitStatus::Success
-        },
-    )
+    let status = if iterations.is_empty() || failed_iterations == iterations.len() || stopped {
+        ExitStatus::Failure
+    } else {
+        ExitStatus::Success
+    };
+    Ok((status, base))
 }
 
 fn failed(label: &str, cell: &Cell, error: &str) -> FailedRun {

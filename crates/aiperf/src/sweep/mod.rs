@@ -9,7 +9,7 @@ pub mod aggregate;
 pub mod plan;
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -36,7 +36,11 @@ enum RunResult {
 }
 
 /// Runs a sweep and/or repeated runs described by `config`.
-pub async fn run(config: ProfileConfig, interrupts: &Interrupts) -> anyhow::Result<ExitStatus> {
+/// Returns how it ended and the artifact directory it wrote.
+pub async fn run(
+    config: ProfileConfig,
+    interrupts: &Interrupts,
+) -> anyhow::Result<(ExitStatus, PathBuf)> {
     let trials = config.multi_run.num_runs;
     let cells = config.sweep.as_ref().map(plan::cells).unwrap_or_default();
     let runs = plan::runs(&cells, config.sweep.as_ref(), trials);
@@ -132,11 +136,12 @@ pub async fn run(config: ProfileConfig, interrupts: &Interrupts) -> anyhow::Resu
             runs.len()
         )?;
     }
-    Ok(if failed > 0 || not_run > 0 {
+    let status = if failed > 0 || not_run > 0 {
         ExitStatus::Failure
     } else {
         ExitStatus::Success
-    })
+    };
+    Ok((status, base))
 }
 
 /// The configuration of one planned run: the cell's values, its seed, its directory.
