@@ -21,6 +21,7 @@ pub mod recipes;
 pub mod record;
 pub mod search;
 pub mod sweep;
+pub mod telemetry;
 pub mod tokenizer;
 
 pub use error::{ExitStatus, UsageError, report_error};

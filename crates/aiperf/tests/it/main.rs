@@ -9,3 +9,4 @@ mod reliability;
 mod search;
 mod sim;
 mod sweep;
+mod telemetry;

@@ -1,0 +1,4 @@
+//! Server metrics and GPU telemetry: what the server and its GPUs report about themselves,
+//! scraped from Prometheus endpoints.
+
+pub mod prometheus;
