@@ -21,6 +21,8 @@ pub const RECORDS_JSONL: &str = "profile_export.jsonl";
 pub const RAW_JSONL: &str = "profile_export_raw.jsonl";
 pub const INPUTS_JSON: &str = "inputs.json";
 pub const RUN_CONFIG_JSON: &str = "run_config.json";
+pub const SERVER_METRICS_JSON: &str = "server_metrics_export.json";
+pub const SERVER_METRICS_CSV: &str = "server_metrics_export.csv";
 
 pub const SCHEMA_VERSION: &str = "1.1";
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -345,6 +347,11 @@ pub fn listed_files(dir: &Path, records: bool, raw: bool) -> Vec<PathBuf> {
     }
     files.push(dir.join(INPUTS_JSON));
     files.push(dir.join(RUN_CONFIG_JSON));
+    for f in [SERVER_METRICS_JSON, SERVER_METRICS_CSV] {
+        if dir.join(f).is_file() {
+            files.push(dir.join(f));
+        }
+    }
     files
 }
 

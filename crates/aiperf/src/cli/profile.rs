@@ -257,6 +257,19 @@ pub struct OutputArgs {
     #[arg(long, visible_alias = "profile-export-level", value_enum, default_value_t = ExportLevel::Records)]
     pub export_level: ExportLevel,
 
+    /// Prometheus endpoint(s) of the server to scrape during the run (repeatable). The
+    /// endpoint's `<url>/metrics` is scraped by default; failures are counted, never fatal.
+    #[arg(long, visible_alias = "server-metrics-url", num_args = 1..)]
+    pub server_metrics: Vec<String>,
+
+    /// Do not scrape server metrics.
+    #[arg(long)]
+    pub no_server_metrics: bool,
+
+    /// Milliseconds between server-metrics scrapes.
+    #[arg(long, default_value_t = 100.0)]
+    pub server_metrics_interval_ms: f64,
+
     /// Write charts and plots/report.html when the run, sweep or search ends (on by default
     /// for the curve recipes).
     #[arg(long, overrides_with = "no_auto_plot")]

@@ -139,6 +139,35 @@ async fn watch_failures(
     }
 }
 
+/// The Prometheus endpoints to scrape: the target's `/metrics` plus `--server-metrics`.
+fn server_metrics_urls(config: &ProfileConfig) -> Option<Vec<String>> {
+    let sm = &config.output.server_metrics;
+    if !sm.enabled {
+        return None;
+    }
+    let mut urls: Vec<String> = config
+        .endpoint
+        .urls
+        .iter()
+        .map(|u| format!("{u}/metrics"))
+        .collect();
+    for u in &sm.urls {
+        // A bare server address gets the conventional path; a URL with a path is used as given.
+        let has_path = u
+            .parse::<http::Uri>()
+            .is_ok_and(|p| !matches!(p.path(), "" | "/"));
+        let u = if has_path {
+            u.clone()
+        } else {
+            format!("{u}/metrics")
+        };
+        if !urls.contains(&u) {
+            urls.push(u);
+        }
+    }
+    (!urls.is_empty()).then_some(urls)
+}
+
 /// Loads the tokenizer and builds the dataset (CPU work, off the async threads).
 pub async fn prepare(
     config: &ProfileConfig,
@@ -334,6 +363,7 @@ pub async fn run_config(
     };
     let stopwatch = crate::audit::Stopwatch::start();
     let mut abort_reason: Option<String> = None;
+    let mut scrapes: Option<Vec<crate::telemetry::scrape::EndpointScrapes>> = None;
     if !interrupts.stop.is_cancelled() {
         let bar = progress_bar(config.ui, stop.requests, "profiling");
         let ticker = tick(bar.clone(), progress.clone(), false);
@@ -365,7 +395,19 @@ pub async fn run_config(
             })
             .transpose()
             .context("starting the dashboard")?;
+        let scraper = server_metrics_urls(&config).map(|urls| {
+            let stop = tokio_util::sync::CancellationToken::new();
+            let interval = Duration::from_secs_f64(config.output.server_metrics.interval_ms / 1e3);
+            (
+                stop.clone(),
+                tokio::spawn(crate::telemetry::scrape::scrape(urls, interval, stop)),
+            )
+        });
         end = run_phase(&ctx, Phase::Profiling, mode, stop, grace, &run_interrupts).await;
+        if let Some((stop, task)) = scraper {
+            stop.cancel();
+            scrapes = task.await.ok();
+        }
         if let Some(d) = dashboard {
             d.finish();
         }
@@ -432,6 +474,33 @@ pub async fn run_config(
         export::summary_csv(&metrics).as_bytes(),
     )
     .with_context(|| format!("writing {}", export::SUMMARY_CSV))?;
+    if let Some(scrapes) = &scrapes {
+        let doc = crate::telemetry::scrape::export(
+            scrapes,
+            &benchmark_id,
+            &export::iso_time(start_time),
+            &export::iso_time(end_time),
+        );
+        export::write_atomic(
+            &artifact_dir.join(export::SERVER_METRICS_JSON),
+            &serde_json::to_vec_pretty(&doc)?,
+        )?;
+        export::write_atomic(
+            &artifact_dir.join(export::SERVER_METRICS_CSV),
+            crate::telemetry::scrape::export_csv(&doc).as_bytes(),
+        )?;
+        for e in scrapes.iter().filter(|e| e.snapshots.is_empty()) {
+            tracing::info!(
+                "server metrics: no scrape of {} succeeded ({} failed{})",
+                e.url,
+                e.failures,
+                e.last_error
+                    .as_deref()
+                    .map(|m| format!(": {m}"))
+                    .unwrap_or_default()
+            );
+        }
+    }
 
     if !options.quiet {
         report(&config, &artifact_dir, &metrics, &collected, end, &audit)?;

@@ -317,6 +317,17 @@ pub struct OutputConfig {
     /// `--artifact-dir` as given (used verbatim), or `None` for `artifacts/<derived name>`.
     pub artifact_dir: Option<PathBuf>,
     pub export_level: ExportLevel,
+    #[serde(default)]
+    pub server_metrics: ServerMetricsConfig,
+}
+
+/// Scraping the server's Prometheus metrics during the run.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ServerMetricsConfig {
+    pub enabled: bool,
+    /// Endpoints given with `--server-metrics` (the target's `/metrics` is added).
+    pub urls: Vec<String>,
+    pub interval_ms: f64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]

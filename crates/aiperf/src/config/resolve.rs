@@ -123,6 +123,7 @@ pub fn resolve(args: &ProfileArgs, argv: &[String]) -> Result<ProfileConfig, Usa
         output: OutputConfig {
             artifact_dir: args.output.artifact_dir.clone(),
             export_level: args.output.export_level,
+            server_metrics: resolve_server_metrics(args)?,
         },
         ui,
         sim,
@@ -133,6 +134,30 @@ pub fn resolve(args: &ProfileArgs, argv: &[String]) -> Result<ProfileConfig, Usa
         post_process: recipe.as_ref().and_then(|e| e.post_process.clone()),
         recipe: recipe.as_ref().map(|e| e.name.clone()),
         cli_command: command_line(argv),
+    })
+}
+
+fn resolve_server_metrics(
+    args: &ProfileArgs,
+) -> Result<crate::config::ServerMetricsConfig, UsageError> {
+    let o = &args.output;
+    let interval = o.server_metrics_interval_ms;
+    if !(interval.is_finite() && interval >= 1.0) {
+        return Err(UsageError::new(format!(
+            "--server-metrics-interval-ms must be at least 1 millisecond, got {interval}"
+        )));
+    }
+    let urls = o
+        .server_metrics
+        .iter()
+        .map(|u| {
+            normalize_url(u).map_err(|e| UsageError::new(e.0.replace("--url", "--server-metrics")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(crate::config::ServerMetricsConfig {
+        enabled: !o.no_server_metrics,
+        urls,
+        interval_ms: interval,
     })
 }
 

@@ -2,3 +2,4 @@
 //! scraped from Prometheus endpoints.
 
 pub mod prometheus;
+pub mod scrape;

@@ -31,13 +31,15 @@ fn files(dir: &Path) -> BTreeSet<String> {
     out
 }
 
-const RUN_FILES: [&str; 6] = [
+const RUN_FILES: [&str; 8] = [
     ".aiperf_results_ready.json",
     "inputs.json",
     "profile_export.jsonl",
     "profile_export_aiperf.csv",
     "profile_export_aiperf.json",
     "run_config.json",
+    "server_metrics_export.csv",
+    "server_metrics_export.json",
 ];
 
 fn run_files(prefix: &str) -> Vec<String> {

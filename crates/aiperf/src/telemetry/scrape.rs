@@ -1,0 +1,446 @@
+//! Server metrics: scrape Prometheus endpoints during the profiling phase and summarize each
+//! series (`server_metrics_export.{json,csv}`). A scrape that fails is counted, never fatal.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use serde_json::{Map, Value, json};
+use tokio_util::sync::CancellationToken;
+
+use super::prometheus::{Family, Kind, parse};
+
+/// One successful scrape.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub at: Instant,
+    pub families: Vec<Family>,
+}
+
+/// Everything scraped from one endpoint.
+#[derive(Debug, Clone)]
+pub struct EndpointScrapes {
+    pub url: String,
+    pub snapshots: Vec<Snapshot>,
+    pub failures: u64,
+    pub last_error: Option<String>,
+    pub fetch_latency_ms: Vec<f64>,
+}
+
+/// Scrapes `urls` every `interval` until `stop` fires.
+pub async fn scrape(
+    urls: Vec<String>,
+    interval: Duration,
+    stop: CancellationToken,
+) -> Vec<EndpointScrapes> {
+    let client: Client<HttpConnector, Empty<Bytes>> =
+        Client::builder(TokioExecutor::new()).build_http();
+    let mut out: Vec<EndpointScrapes> = urls
+        .into_iter()
+        .map(|url| EndpointScrapes {
+            url,
+            snapshots: Vec::new(),
+            failures: 0,
+            last_error: None,
+            fetch_latency_ms: Vec::new(),
+        })
+        .collect();
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            () = stop.cancelled() => break,
+        }
+        for e in &mut out {
+            let started = Instant::now();
+            let fetched = tokio::select! {
+                r = fetch(&client, &e.url) => r,
+                () = stop.cancelled() => return out,
+            };
+            match fetched {
+                Ok(text) => match parse(&text) {
+                    Ok(families) => {
+                        e.fetch_latency_ms
+                            .push(started.elapsed().as_secs_f64() * 1e3);
+                        e.snapshots.push(Snapshot {
+                            at: started,
+                            families,
+                        });
+                    }
+                    Err(err) => {
+                        e.failures += 1;
+                        e.last_error = Some(format!("not Prometheus text format: {err}"));
+                    }
+                },
+                Err(err) => {
+                    e.failures += 1;
+                    e.last_error = Some(err);
+                }
+            }
+        }
+    }
+    out
+}
+
+async fn fetch(client: &Client<HttpConnector, Empty<Bytes>>, url: &str) -> Result<String, String> {
+    let uri: hyper::Uri = url.parse().map_err(|e| format!("bad URL: {e}"))?;
+    let fut = async {
+        let response = client.get(uri).await.map_err(|e| e.to_string())?;
+        if !response.status().is_success() {
+            return Err(format!("HTTP {}", response.status()));
+        }
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| e.to_string())?
+            .to_bytes();
+        String::from_utf8(body.to_vec()).map_err(|_| "the body is not UTF-8".to_owned())
+    };
+    tokio::time::timeout(Duration::from_secs(2), fut)
+        .await
+        .map_err(|_| "no answer within 2 s".to_owned())?
+}
+
+fn labels_key(labels: &[(String, String)], skip: &str) -> String {
+    labels
+        .iter()
+        .filter(|(k, _)| k != skip)
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn labels_json(labels: &[(String, String)], skip: &str) -> Value {
+    Value::Object(
+        labels
+            .iter()
+            .filter(|(k, _)| k != skip)
+            .map(|(k, v)| (k.clone(), json!(v)))
+            .collect(),
+    )
+}
+
+fn finite(v: f64) -> Value {
+    if v.is_finite() { json!(v) } else { Value::Null }
+}
+
+/// A unit inferred from the metric name's suffix, as the reference tool does.
+fn unit(name: &str) -> &'static str {
+    let n = name.trim_end_matches("_total");
+    if n.ends_with("_seconds") {
+        "seconds"
+    } else if n.ends_with("_bytes") {
+        "bytes"
+    } else if n.ends_with("_tokens") || n.contains("tokens") {
+        "tokens"
+    } else if n.ends_with("_perc") || n.ends_with("_percent") || n.ends_with("_ratio") {
+        "ratio"
+    } else {
+        ""
+    }
+}
+
+type Labels = Vec<(String, String)>;
+/// One scrape of one series: (sample-name suffix, `le`/`quantile` bound, value).
+type Points = Vec<(String, Option<String>, f64)>;
+
+/// Per-series statistics of one family over the snapshots of one endpoint.
+fn family_series(name: &str, kind: Kind, url: &str, snaps: &[Snapshot]) -> Vec<Value> {
+    let elapsed = match (snaps.first(), snaps.last()) {
+        (Some(a), Some(b)) => b.at.duration_since(a.at).as_secs_f64(),
+        _ => 0.0,
+    };
+    // series key → (labels, values over time by sample name suffix)
+    let mut series: BTreeMap<String, (Labels, Vec<Points>)> = BTreeMap::new();
+    for snap in snaps {
+        let Some(fam) = snap.families.iter().find(|f| f.name == name) else {
+            continue;
+        };
+        let mut per_key: BTreeMap<String, Vec<(String, Option<String>, f64)>> = BTreeMap::new();
+        for s in &fam.samples {
+            let key = labels_key(
+                &s.labels,
+                if kind == Kind::Histogram {
+                    "le"
+                } else {
+                    "quantile"
+                },
+            );
+            let bound = s
+                .label("le")
+                .or_else(|| s.label("quantile"))
+                .map(str::to_owned);
+            let suffix = s.name.strip_prefix(name).unwrap_or("").to_owned();
+            per_key
+                .entry(key.clone())
+                .or_default()
+                .push((suffix, bound, s.value));
+            series.entry(key).or_insert_with(|| {
+                (
+                    s.labels
+                        .iter()
+                        .filter(|(k, _)| k != "le" && k != "quantile")
+                        .cloned()
+                        .collect(),
+                    Vec::new(),
+                )
+            });
+        }
+        for (key, samples) in per_key {
+            if let Some(entry) = series.get_mut(&key) {
+                entry.1.push(samples);
+            }
+        }
+    }
+    series
+        .into_values()
+        .map(|(labels, over_time)| {
+            let value_of = |snap: &[(String, Option<String>, f64)], suffix: &str| {
+                snap.iter().find(|(s, b, _)| s == suffix && b.is_none()).map(|x| x.2)
+            };
+            let stats = match kind {
+                Kind::Gauge | Kind::Untyped => {
+                    let v: Vec<f64> = over_time.iter().filter_map(|s| value_of(s, "")).collect();
+                    let summary = aiperf_stats::Summary::of(&v);
+                    let mut o = Map::new();
+                    if let Some(s) = summary {
+                        o.insert("avg".into(), finite(s.mean));
+                        o.insert("min".into(), finite(s.min));
+                        o.insert("max".into(), finite(s.max));
+                        o.insert("std".into(), aiperf_stats::sample_std(&v).map_or(Value::Null, finite));
+                        for (p, x) in aiperf_stats::REPORTED_PERCENTILES.iter().zip(s.percentiles) {
+                            o.insert(format!("p{p}"), finite(x));
+                        }
+                        o.insert("count".into(), json!(s.count));
+                    }
+                    Value::Object(o)
+                }
+                Kind::Counter => {
+                    let v: Vec<f64> = over_time.iter().filter_map(|s| value_of(s, "").or_else(|| value_of(s, "_total"))).collect();
+                    let total = match (v.first(), v.last()) {
+                        (Some(a), Some(b)) => (b - a).max(0.0),
+                        _ => 0.0,
+                    };
+                    json!({"total": total, "rate": if elapsed > 0.0 { finite(total / elapsed) } else { Value::Null }})
+                }
+                Kind::Histogram | Kind::Summary => {
+                    let first = over_time.first().cloned().unwrap_or_default();
+                    let last = over_time.last().cloned().unwrap_or_default();
+                    let delta = |suffix: &str| match (value_of(&first, suffix), value_of(&last, suffix)) {
+                        (Some(a), Some(b)) => Some((b - a).max(0.0)),
+                        _ => None,
+                    };
+                    let count = delta("_count").unwrap_or(0.0);
+                    let sum = delta("_sum").unwrap_or(0.0);
+                    let mut o = Map::new();
+                    o.insert("count".into(), json!(count));
+                    o.insert("sum".into(), finite(sum));
+                    o.insert("avg".into(), if count > 0.0 { finite(sum / count) } else { Value::Null });
+                    if kind == Kind::Histogram {
+                        let buckets: Map<String, Value> = last
+                            .iter()
+                            .filter(|(s, b, _)| s == "_bucket" && b.is_some())
+                            .map(|(_, b, v)| {
+                                let before = first.iter().find(|(s, b2, _)| s == "_bucket" && b2 == b).map_or(0.0, |x| x.2);
+                                (b.clone().unwrap_or_default(), json!((v - before).max(0.0)))
+                            })
+                            .collect();
+                        o.insert("buckets".into(), Value::Object(buckets));
+                    } else {
+                        let q: Map<String, Value> = last
+                            .iter()
+                            .filter(|(_, b, _)| b.is_some())
+                            .map(|(_, b, v)| (b.clone().unwrap_or_default(), finite(*v)))
+                            .collect();
+                        o.insert("quantiles".into(), Value::Object(q));
+                    }
+                    Value::Object(o)
+                }
+            };
+            json!({"endpoint_url": url, "labels": labels_json(&labels, ""), "stats": stats})
+        })
+        .collect()
+}
+
+/// The `server_metrics_export.json` document.
+pub fn export(scrapes: &[EndpointScrapes], benchmark_id: &str, start: &str, end: &str) -> Value {
+    let mut metrics: BTreeMap<String, (Kind, Option<String>, Vec<Value>)> = BTreeMap::new();
+    for e in scrapes {
+        let names: Vec<(String, Kind, Option<String>)> = e
+            .snapshots
+            .last()
+            .map(|s| {
+                s.families
+                    .iter()
+                    .map(|f| (f.name.clone(), f.kind, f.help.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        for (name, kind, help) in names {
+            let series = family_series(&name, kind, &e.url, &e.snapshots);
+            let entry = metrics
+                .entry(name)
+                .or_insert_with(|| (kind, help, Vec::new()));
+            entry.2.extend(series);
+        }
+    }
+    let endpoint_info: Map<String, Value> = scrapes
+        .iter()
+        .map(|e| {
+            let n = e.snapshots.len();
+            let interval = match (e.snapshots.first(), e.snapshots.last()) {
+                (Some(a), Some(b)) if n > 1 => finite(b.at.duration_since(a.at).as_secs_f64() * 1e3 / (n - 1) as f64),
+                _ => Value::Null,
+            };
+            let latency = if e.fetch_latency_ms.is_empty() {
+                Value::Null
+            } else {
+                finite(e.fetch_latency_ms.iter().sum::<f64>() / e.fetch_latency_ms.len() as f64)
+            };
+            (
+                e.url.clone(),
+                json!({"total_fetches": n as u64 + e.failures, "successful_fetches": n, "failed_fetches": e.failures,
+                       "last_error": e.last_error, "avg_fetch_latency_ms": latency, "avg_update_interval_ms": interval}),
+            )
+        })
+        .collect();
+    json!({
+        "schema_version": "1.0",
+        "aiperf_version": env!("CARGO_PKG_VERSION"),
+        "benchmark_id": benchmark_id,
+        "summary": {
+            "endpoints_configured": scrapes.iter().map(|e| e.url.clone()).collect::<Vec<_>>(),
+            "endpoints_successful": scrapes.iter().filter(|e| !e.snapshots.is_empty()).map(|e| e.url.clone()).collect::<Vec<_>>(),
+            "start_time": start,
+            "end_time": end,
+            "endpoint_info": endpoint_info,
+        },
+        "metrics": metrics.into_iter().map(|(name, (kind, help, series))| {
+            let unit = unit(&name);
+            (name, json!({"type": kind.name(), "description": help, "unit": unit, "series": series}))
+        }).collect::<Map<String, Value>>(),
+    })
+}
+
+/// `server_metrics_export.csv`: one row per series and statistic.
+pub fn export_csv(doc: &Value) -> String {
+    let mut out = String::from("Metric,Type,Endpoint,Labels,Stat,Value\n");
+    let field = |s: &str| {
+        if s.contains([',', '"', '\n']) {
+            format!("\"{}\"", s.replace('"', "\"\""))
+        } else {
+            s.to_owned()
+        }
+    };
+    if let Some(metrics) = doc["metrics"].as_object() {
+        for (name, m) in metrics {
+            for s in m["series"].as_array().into_iter().flatten() {
+                let labels = s["labels"]
+                    .as_object()
+                    .map(|l| {
+                        l.iter()
+                            .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
+                            .collect::<Vec<_>>()
+                            .join(";")
+                    })
+                    .unwrap_or_default();
+                for (stat, v) in s["stats"].as_object().into_iter().flatten() {
+                    if let Some(x) = v.as_f64() {
+                        out.push_str(&format!(
+                            "{},{},{},{},{},{x}\n",
+                            field(name),
+                            m["type"].as_str().unwrap_or(""),
+                            field(s["endpoint_url"].as_str().unwrap_or("")),
+                            field(&labels),
+                            stat
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snap(at: Instant, text: &str) -> Snapshot {
+        Snapshot {
+            at,
+            families: parse(text).unwrap(),
+        }
+    }
+
+    #[test]
+    fn series_statistics_follow_the_metric_type() {
+        let t0 = Instant::now();
+        let body = |running: f64, tokens: f64, count: f64, sum: f64, b1: f64| {
+            format!(
+                "# TYPE g gauge\ng{{m=\"a\"}} {running}\n# TYPE c counter\nc_total {tokens}\n# TYPE h histogram\n\
+                 h_bucket{{le=\"1\"}} {b1}\nh_bucket{{le=\"+Inf\"}} {count}\nh_sum {sum}\nh_count {count}\n"
+            )
+        };
+        let scrapes = vec![EndpointScrapes {
+            url: "http://x/metrics".into(),
+            snapshots: vec![
+                snap(t0, &body(1.0, 100.0, 10.0, 5.0, 4.0)),
+                snap(
+                    t0 + Duration::from_secs(1),
+                    &body(3.0, 150.0, 14.0, 9.0, 6.0),
+                ),
+                snap(
+                    t0 + Duration::from_secs(2),
+                    &body(5.0, 300.0, 20.0, 11.0, 9.0),
+                ),
+            ],
+            failures: 1,
+            last_error: Some("HTTP 500".into()),
+            fetch_latency_ms: vec![1.0, 2.0, 3.0],
+        }];
+        let doc = export(&scrapes, "id", "s", "e");
+        let g = &doc["metrics"]["g"]["series"][0];
+        assert_eq!(g["labels"], json!({"m": "a"}));
+        assert_eq!(
+            (
+                g["stats"]["avg"].as_f64(),
+                g["stats"]["max"].as_f64(),
+                g["stats"]["std"].as_f64()
+            ),
+            (Some(3.0), Some(5.0), Some(2.0))
+        );
+        let c = &doc["metrics"]["c"]["series"][0]["stats"];
+        assert_eq!(
+            (c["total"].as_f64(), c["rate"].as_f64()),
+            (Some(200.0), Some(100.0))
+        );
+        let h = &doc["metrics"]["h"]["series"][0]["stats"];
+        assert_eq!(
+            (h["count"].as_f64(), h["sum"].as_f64(), h["avg"].as_f64()),
+            (Some(10.0), Some(6.0), Some(0.6))
+        );
+        assert_eq!(h["buckets"], json!({"1": 5.0, "+Inf": 10.0}));
+        let info = &doc["summary"]["endpoint_info"]["http://x/metrics"];
+        assert_eq!(
+            (
+                info["total_fetches"].as_u64(),
+                info["failed_fetches"].as_u64()
+            ),
+            (Some(4), Some(1))
+        );
+        assert_eq!(info["avg_update_interval_ms"].as_f64(), Some(1000.0));
+        let csv = export_csv(&doc);
+        assert!(csv.starts_with("Metric,Type,Endpoint,Labels,Stat,Value\n"));
+        assert!(
+            csv.contains("c,counter,http://x/metrics,,total,200\n"),
+            "{csv}"
+        );
+    }
+}
