@@ -95,7 +95,6 @@ pub struct Collected {
     pub columns: Columns,
     /// Distinct errors with their counts.
     pub errors: Vec<(ErrorDetails, u64)>,
-    pub warmup_records: u64,
     /// A problem writing the JSONL files (measurements are still complete in memory).
     pub write_error: Option<String>,
 }
@@ -145,7 +144,6 @@ pub fn collect(config: &CollectorConfig, rx: &Receiver<RawRecord>) -> Collected 
             Err(TryRecvError::Disconnected) => break,
         };
         if record.phase == Phase::Warmup {
-            out.warmup_records += 1;
             config.progress.warmup_done.fetch_add(1, Ordering::Relaxed);
             continue;
         }
@@ -912,7 +910,6 @@ mod tests {
             session_num: 0,
             conversation: 0,
             turn_index: 0,
-            model: 0,
             x_request_id: uuid::Uuid::nil(),
             x_correlation_id: uuid::Uuid::nil(),
             scheduled_ns: 0,

@@ -75,6 +75,11 @@ fn finite(v: f64) -> Option<Value> {
     v.is_finite().then(|| json!(v))
 }
 
+/// A number for a JSON document: non-finite values are written as `null`.
+pub fn json_number(v: f64) -> Value {
+    finite(v).unwrap_or(Value::Null)
+}
+
 /// The stat block of one metric, keys in the reference order.
 fn metric_block(m: &MetricResult) -> Value {
     let mut o = Map::new();
@@ -200,7 +205,8 @@ fn csv_name(m: &MetricResult) -> String {
     }
 }
 
-fn csv_field(s: &str) -> String {
+/// Quotes a CSV field when it needs it.
+pub fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {

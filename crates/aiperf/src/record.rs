@@ -92,7 +92,6 @@ pub struct RawRecord {
     /// Index of the conversation in the dataset.
     pub conversation: usize,
     pub turn_index: usize,
-    pub model: usize,
     pub x_request_id: uuid::Uuid,
     pub x_correlation_id: uuid::Uuid,
     /// When the request was meant to be sent (the schedule), and when its credit was issued.

@@ -430,7 +430,6 @@ async fn run_session(
             session_num: session,
             conversation,
             turn_index,
-            model,
             x_request_id: request_id,
             x_correlation_id: correlation,
             scheduled_ns: scheduled,

@@ -3,6 +3,7 @@
 //! `pareto_sweep.json` and `sla_breach.json`. Each handler is a pure function of the
 //! `profile_export_aiperf_sweep.json` document.
 
+use crate::export::json_number as finite;
 use aiperf_stats::fit::polyfit;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -17,10 +18,6 @@ pub struct PostProcessError(pub String);
 
 fn err<T>(message: impl Into<String>) -> Result<T, PostProcessError> {
     Err(PostProcessError(message.into()))
-}
-
-fn finite(v: f64) -> Value {
-    if v.is_finite() { json!(v) } else { Value::Null }
 }
 
 /// The value of `<tag>_<stat>` in a cell (its mean across trials).

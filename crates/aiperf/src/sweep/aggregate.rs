@@ -3,6 +3,7 @@
 //! (`profile_export_aiperf_sweep.{json,csv}`: per-cell metrics, best configurations, Pareto
 //! frontier, trends).
 
+use crate::export::{csv_field, json_number as finite};
 use aiperf_stats::Confidence;
 use aiperf_stats::sweep::{argmax, argmin, pareto_optimal, trend};
 use serde_json::{Map, Value, json};
@@ -44,10 +45,6 @@ pub fn flatten(summary: &Value) -> Flat {
 
 pub fn lookup(flat: &Flat, key: &str) -> Option<f64> {
     flat.iter().find(|(k, _, _)| k == key).map(|(_, v, _)| *v)
-}
-
-fn finite(v: f64) -> Value {
-    if v.is_finite() { json!(v) } else { Value::Null }
 }
 
 /// Confidence statistics of every `<tag>_<stat>` across `runs`, in first-seen order.
@@ -147,14 +144,6 @@ fn num(v: &Value, decimals: usize) -> String {
         Some(x) if x > 0.0 => "inf".into(),
         Some(_) => "-inf".into(),
         None => String::new(),
-    }
-}
-
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_owned()
     }
 }
 

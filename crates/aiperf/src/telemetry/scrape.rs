@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use crate::export::json_number as finite;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
 use hyper_util::client::legacy::Client;
@@ -124,10 +125,6 @@ fn labels_json(labels: &[(String, String)], skip: &str) -> Value {
             .map(|(k, v)| (k.clone(), json!(v)))
             .collect(),
     )
-}
-
-fn finite(v: f64) -> Value {
-    if v.is_finite() { json!(v) } else { Value::Null }
 }
 
 /// A unit inferred from the metric name's suffix, as the reference tool does.
@@ -331,13 +328,6 @@ pub fn export(scrapes: &[EndpointScrapes], benchmark_id: &str, start: &str, end:
 /// `server_metrics_export.csv`: one row per series and statistic.
 pub fn export_csv(doc: &Value) -> String {
     let mut out = String::from("Metric,Type,Endpoint,Labels,Stat,Value\n");
-    let field = |s: &str| {
-        if s.contains([',', '"', '\n']) {
-            format!("\"{}\"", s.replace('"', "\"\""))
-        } else {
-            s.to_owned()
-        }
-    };
     if let Some(metrics) = doc["metrics"].as_object() {
         for (name, m) in metrics {
             for s in m["series"].as_array().into_iter().flatten() {
@@ -354,10 +344,10 @@ pub fn export_csv(doc: &Value) -> String {
                     if let Some(x) = v.as_f64() {
                         out.push_str(&format!(
                             "{},{},{},{},{},{x}\n",
-                            field(name),
+                            crate::export::csv_field(name),
                             m["type"].as_str().unwrap_or(""),
-                            field(s["endpoint_url"].as_str().unwrap_or("")),
-                            field(&labels),
+                            crate::export::csv_field(s["endpoint_url"].as_str().unwrap_or("")),
+                            crate::export::csv_field(&labels),
                             stat
                         ));
                     }
