@@ -359,6 +359,30 @@ pub struct SimTarget {
 }
 
 impl ProfileConfig {
+    /// One benchmark of a larger plan (a sweep cell, a trial, a search iteration): this
+    /// configuration with `values` applied, writing into `dir`, with the plan itself removed.
+    pub fn single_run(
+        &self,
+        values: &[(crate::sweep::plan::Param, f64)],
+        dir: &std::path::Path,
+        warmup: bool,
+    ) -> Self {
+        let mut cfg = self.clone();
+        for (param, value) in values {
+            param.apply(&mut cfg, *value);
+        }
+        if !warmup {
+            cfg.load.warmup = None;
+        }
+        cfg.output.artifact_dir = Some(dir.to_path_buf());
+        cfg.sweep = None;
+        cfg.search = None;
+        cfg.post_process = None;
+        cfg.recipe = None;
+        cfg.multi_run = crate::sweep::plan::MultiRunConfig::default();
+        cfg
+    }
+
     /// `artifacts/<model>-openai-<endpoint>-<stimulus>`, the reference tool's naming, unless
     /// `--artifact-dir` was given.
     pub fn artifact_dir(&self, mode: LoadMode) -> PathBuf {

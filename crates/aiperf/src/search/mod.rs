@@ -284,19 +284,8 @@ pub async fn run(
         let mut failures = Vec::new();
         for t in 0..trials {
             let run_dir = dir.join("profile_runs").join(plan::numbered("run", t));
-            let mut cfg = config.clone();
-            for (p, v) in &cell.values {
-                p.apply(&mut cfg, *v);
-            }
-            if (idx > 0 || t > 0) && config.multi_run.warmup_first_only {
-                cfg.load.warmup = None;
-            }
-            cfg.output.artifact_dir = Some(run_dir.clone());
-            cfg.sweep = None;
-            cfg.search = None;
-            cfg.post_process = None;
-            cfg.recipe = None;
-            cfg.multi_run = plan::MultiRunConfig::default();
+            let warmup = (idx == 0 && t == 0) || !config.multi_run.warmup_first_only;
+            let cfg = config.single_run(&cell.values, &run_dir, warmup);
             let options = RunOptions {
                 quiet: true,
                 tokenizer: Some(tokenizer.clone()),

@@ -152,22 +152,13 @@ fn run_config_for(
     dir: &Path,
     base_seed: u64,
 ) -> ProfileConfig {
-    let mut cfg = config.clone();
+    let warmup = run.trial == 0 || !config.multi_run.warmup_first_only;
+    let values = cell.map_or(&[][..], |c| c.values.as_slice());
+    let mut cfg = config.single_run(values, dir, warmup);
     if let Some(cell) = cell {
-        for (param, value) in &cell.values {
-            param.apply(&mut cfg, *value);
-        }
         let same = config.sweep.as_ref().is_some_and(|s| s.same_seed);
         cfg.random_seed = plan::cell_seed(base_seed, cell.index, same);
     }
-    if run.trial > 0 && config.multi_run.warmup_first_only {
-        cfg.load.warmup = None;
-    }
-    cfg.output.artifact_dir = Some(dir.to_path_buf());
-    cfg.sweep = None;
-    cfg.post_process = None;
-    cfg.recipe = None;
-    cfg.multi_run = plan::MultiRunConfig::default();
     cfg
 }
 
