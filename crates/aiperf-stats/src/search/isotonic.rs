@@ -5,7 +5,7 @@
 //! (a cliff: e.g. KV-cache exhaustion), the curve says nothing useful and it falls back to
 //! bisection.
 
-use super::monotonic::{Bracket, Next, Tally, midpoint};
+use super::monotonic::{Bracket, Next, midpoint};
 use super::{Boundary, Observation, Planner};
 use crate::fit::{Pchip, isotonic_increasing};
 
@@ -18,8 +18,6 @@ const CLIFF_JUMP: f64 = 1.0;
 #[derive(Debug, Clone)]
 pub struct SmoothIsotonicPlanner {
     bracket: Bracket,
-    tally: Tally,
-    max_iterations: usize,
     /// (x, binding margin) of every observation with a measured margin.
     margins: Vec<(f64, f64)>,
     pending: Option<f64>,
@@ -44,9 +42,7 @@ impl SmoothIsotonicPlanner {
         max_iterations: usize,
     ) -> Self {
         Self {
-            bracket: Bracket::new(lo, hi, growth, precision),
-            tally: Tally::new(stability),
-            max_iterations,
+            bracket: Bracket::new(lo, hi, growth, precision, stability, max_iterations),
             margins: Vec::new(),
             pending: None,
             asked: None,
@@ -209,7 +205,7 @@ impl Planner for SmoothIsotonicPlanner {
                 }
             },
         };
-        if self.bracket.observations >= self.max_iterations {
+        if self.bracket.exhausted() {
             self.reason = Some("max_iterations");
             return None;
         }
@@ -219,8 +215,6 @@ impl Planner for SmoothIsotonicPlanner {
 
     fn tell(&mut self, observation: Observation) {
         let x = self.asked.take().unwrap_or(observation.x[0]);
-        let idx = self.bracket.observations;
-        self.bracket.observations += 1;
         let binding = observation
             .margins
             .iter()
@@ -229,15 +223,11 @@ impl Planner for SmoothIsotonicPlanner {
         if binding.is_finite() {
             self.margins.push((x, binding));
         }
-        let mut contradicts = false;
-        match self.tally.add(x, observation.feasible) {
-            Some(verdict) => {
-                self.pending = None;
-                contradicts = self.bracket.record(x, verdict, idx);
-            }
-            None => self.pending = Some(x),
+        self.pending = self.bracket.observe(x, observation.feasible);
+        // A value whose verdict has not latched when the budget is spent stays undecided.
+        if self.pending.is_some() && self.bracket.exhausted() {
+            self.reason = Some("max_iterations");
         }
-        self.bracket.non_monotonic.push(contradicts);
         // Cliff detection on the latest bracket.
         if let (Some((p, _)), Some((f, _))) =
             (self.bracket.feasible_max, self.bracket.infeasible_min)
@@ -361,6 +351,24 @@ mod tests {
             6,
             "five replicates of the final value"
         );
+    }
+
+    #[test]
+    fn the_budget_holds_while_a_verdict_has_not_latched() {
+        // Verdicts alternate: with a stability window of 2, two observations decide nothing.
+        let mut s = SmoothIsotonicPlanner::new(1.0, 1000.0, 4.0, 0.01, 2, 2);
+        let mut n = 0;
+        while let Some(x) = s.ask() {
+            n += 1;
+            s.tell(Observation {
+                x,
+                objective: None,
+                feasible: n % 2 == 0,
+                margins: vec![],
+            });
+        }
+        assert_eq!(n, 2);
+        assert_eq!(s.convergence_reason(), Some("max_iterations"));
     }
 
     #[test]

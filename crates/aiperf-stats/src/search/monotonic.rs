@@ -18,6 +18,8 @@ pub(crate) struct Bracket {
     pub(crate) infeasible_min: Option<(f64, usize)>,
     pub(crate) observations: usize,
     pub(crate) non_monotonic: Vec<bool>,
+    tally: Tally,
+    max_iterations: usize,
 }
 
 /// What the bracket wants next.
@@ -33,8 +35,17 @@ pub(crate) enum Next {
 }
 
 impl Bracket {
-    pub(crate) fn new(lo: f64, hi: f64, growth: f64, precision: f64) -> Self {
+    pub(crate) fn new(
+        lo: f64,
+        hi: f64,
+        growth: f64,
+        precision: f64,
+        stability: u32,
+        max_iterations: usize,
+    ) -> Self {
         Self {
+            tally: Tally::new(stability),
+            max_iterations,
             lo: lo.round().max(1.0),
             hi: hi.round(),
             growth,
@@ -44,6 +55,24 @@ impl Bracket {
             observations: 0,
             non_monotonic: Vec::new(),
         }
+    }
+
+    /// Counts an observation at `x`, latching its verdict once the stability window agrees;
+    /// returns the value to ask again while it has not.
+    pub(crate) fn observe(&mut self, x: f64, feasible: bool) -> Option<f64> {
+        let idx = self.observations;
+        self.observations += 1;
+        let (pending, contradicts) = match self.tally.add(x, feasible) {
+            Some(verdict) => (None, self.record(x, verdict, idx)),
+            None => (Some(x), false),
+        };
+        self.non_monotonic.push(contradicts);
+        pending
+    }
+
+    /// The observation budget is spent.
+    pub(crate) fn exhausted(&self) -> bool {
+        self.observations >= self.max_iterations
     }
 
     /// Records a latched verdict at `x` from observation `idx`; returns whether it contradicts
@@ -149,8 +178,6 @@ impl Tally {
 #[derive(Debug, Clone)]
 pub struct MonotonicPlanner {
     bracket: Bracket,
-    tally: Tally,
-    max_iterations: usize,
     /// A value whose verdict has not latched yet is asked again.
     pending: Option<f64>,
     asked: Option<f64>,
@@ -169,9 +196,7 @@ impl MonotonicPlanner {
         max_iterations: usize,
     ) -> Self {
         Self {
-            bracket: Bracket::new(lo, hi, growth, precision),
-            tally: Tally::new(stability),
-            max_iterations,
+            bracket: Bracket::new(lo, hi, growth, precision, stability, max_iterations),
             pending: None,
             asked: None,
             reason: None,
@@ -208,7 +233,7 @@ impl Planner for MonotonicPlanner {
                 infeasible,
             } => midpoint(feasible, infeasible),
         };
-        if self.bracket.observations >= self.max_iterations {
+        if self.bracket.exhausted() {
             self.reason = Some("max_iterations");
             return None;
         }
@@ -218,18 +243,9 @@ impl Planner for MonotonicPlanner {
 
     fn tell(&mut self, observation: Observation) {
         let x = self.asked.take().unwrap_or(observation.x[0]);
-        let idx = self.bracket.observations;
-        self.bracket.observations += 1;
-        let mut contradicts = false;
-        match self.tally.add(x, observation.feasible) {
-            Some(verdict) => {
-                self.pending = None;
-                contradicts = self.bracket.record(x, verdict, idx);
-            }
-            None => self.pending = Some(x),
-        }
-        self.bracket.non_monotonic.push(contradicts);
-        if self.pending.is_some() && self.bracket.observations >= self.max_iterations {
+        self.pending = self.bracket.observe(x, observation.feasible);
+        // A value whose verdict has not latched when the budget is spent stays undecided.
+        if self.pending.is_some() && self.bracket.exhausted() {
             self.reason = Some("max_iterations");
         }
     }
@@ -348,7 +364,7 @@ mod tests {
         tell(&mut q, false); // 2
         assert!(!q.non_monotonic(1));
         assert_eq!(q.ask(), None, "gap of one: done");
-        let mut r = Bracket::new(1.0, 64.0, 2.0, 0.05);
+        let mut r = Bracket::new(1.0, 64.0, 2.0, 0.05, 1, 100);
         r.record(8.0, true, 0);
         r.record(16.0, false, 1);
         assert!(
