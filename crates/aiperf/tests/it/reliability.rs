@@ -396,6 +396,16 @@ fn bad_input_table() {
             "--search-direction",
         ),
         (vec!["--sim-speedup", "0"], "--sim-speedup"),
+        (
+            vec!["--server-metrics", "ftp://host/metrics"],
+            "--server-metrics",
+        ),
+        (
+            vec!["--server-metrics-interval-ms", "0"],
+            "--server-metrics-interval-ms",
+        ),
+        (vec!["--connection-warmup", "maybe"], "--connection-warmup"),
+        (vec!["--search-replicates", "-1"], "--search-replicates"),
         (vec!["--model", ""], "--model"),
     ];
     let mut cases = cases;
