@@ -43,6 +43,13 @@ pub(crate) async fn handle(state: Arc<State>, req: Request<Incoming>) -> Respons
             )
             .body(SimBody::full(state.metrics().render()))
             .expect("static headers are valid"),
+        (&Method::GET, "/dcgm/metrics") => Response::builder()
+            .header(
+                header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )
+            .body(SimBody::full(state.metrics().render_dcgm()))
+            .expect("static headers are valid"),
         (&Method::GET, "/version") => json_response(
             200,
             format!(
@@ -58,6 +65,7 @@ pub(crate) async fn handle(state: Arc<State>, req: Request<Incoming>) -> Respons
             | "/ping"
             | "/v1/models"
             | "/metrics"
+            | "/dcgm/metrics"
             | "/version"
             | "/v1/chat/completions"
             | "/v1/completions",

@@ -34,6 +34,9 @@ pub struct SimConfig {
     pub record_requests: Option<PathBuf>,
     /// How long shutdown waits for in-flight requests before dropping them.
     pub shutdown_grace: Duration,
+    /// The simulated GPUs behind `/dcgm/metrics`.
+    #[serde(default)]
+    pub gpus: crate::gpu::GpuConfig,
 }
 
 /// The latency model.
@@ -208,6 +211,28 @@ impl SimConfig {
             ));
         }
         self.validate_faults()?;
+        let g = &self.gpus;
+        if !(1..=64).contains(&g.count) {
+            return Err(ConfigError::new(
+                "--dcgm-num-gpus",
+                format!("must be between 1 and 64, got {}", g.count),
+            ));
+        }
+        if !(g.idle_watts.is_finite() && g.idle_watts >= 0.0) {
+            return Err(ConfigError::new(
+                "--gpu-idle-watts",
+                format!("must be a non-negative number, got {}", g.idle_watts),
+            ));
+        }
+        if !(g.max_watts.is_finite() && g.max_watts > g.idle_watts) {
+            return Err(ConfigError::new(
+                "--gpu-max-watts",
+                format!(
+                    "must be above the idle draw ({} W), got {}",
+                    g.idle_watts, g.max_watts
+                ),
+            ));
+        }
         match &self.timing {
             Timing::Engine(params) => params.validate(self.max_model_len),
             Timing::Fixed { .. } | Timing::Zero => Ok(()),

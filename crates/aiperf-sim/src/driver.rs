@@ -67,6 +67,7 @@ async fn drive(
     let mut step_start = Instant::now();
     loop {
         if engine.is_idle() {
+            metrics.gpus.idle(Instant::now());
             let Some(first) = rx.recv().await else { return };
             admit(&mut engine, &mut slots, first);
             step_start = Instant::now();
@@ -86,6 +87,7 @@ async fn drive(
             continue;
         };
         publish(&engine, &metrics);
+        metrics.gpus.step(step_start, &outcome.work);
         for id in &outcome.admitted {
             if let Some(slot) = slots.get(id) {
                 let queued = step_start.saturating_duration_since(slot.arrival);

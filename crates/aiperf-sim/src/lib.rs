@@ -1,7 +1,8 @@
 //! A simulated OpenAI-compatible LLM inference server.
 //!
 //! The server answers `/v1/chat/completions` and `/v1/completions` (streaming or not),
-//! `/v1/models`, `/health` and a Prometheus `/metrics` with vLLM's metric names. Its timing
+//! `/v1/models`, `/health`, a Prometheus `/metrics` with vLLM's metric names and
+//! `/dcgm/metrics`, GPU telemetry in the DCGM exporter's format ([`gpu`]). Its timing
 //! comes from a seeded model of a continuous-batching engine ([`engine`]), so load produces
 //! the queueing, saturation and latency growth of a real deployment; a `fixed` model and a
 //! zero-latency model serve measurement-accuracy tests and client benchmarks. Fault injection
@@ -20,6 +21,7 @@ mod api;
 pub mod config;
 mod driver;
 pub mod engine;
+pub mod gpu;
 mod metrics;
 mod plan;
 pub mod presets;
@@ -32,5 +34,6 @@ pub mod virtual_time;
 
 pub use config::{ConfigError, FaultConfig, OutputConfig, SimConfig, Timing, TokenizerKind};
 pub use engine::{EngineParams, StepCost};
+pub use gpu::GpuConfig;
 pub use server::{Server, SimError, SimServer, serve};
 pub use tokens::single_token_words;

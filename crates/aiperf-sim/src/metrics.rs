@@ -103,10 +103,12 @@ pub(crate) struct Metrics {
     pub(crate) prompt_len: Histogram,
     pub(crate) generation_len: Histogram,
     engine_mode: bool,
+    /// The simulated GPUs (`/dcgm/metrics`).
+    pub(crate) gpus: crate::gpu::Gpus,
 }
 
 impl Metrics {
-    pub(crate) fn new(model: &str, engine_mode: bool) -> Self {
+    pub(crate) fn new(model: &str, engine_mode: bool, gpus: crate::gpu::Gpus) -> Self {
         Self {
             model: model.replace('\\', "\\\\").replace('"', "\\\""),
             in_flight: AtomicI64::new(0),
@@ -128,6 +130,7 @@ impl Metrics {
             prompt_len: Histogram::new(TOKEN_BUCKETS),
             generation_len: Histogram::new(TOKEN_BUCKETS),
             engine_mode,
+            gpus,
         }
     }
 
@@ -138,6 +141,15 @@ impl Metrics {
             Finished::Abort => &self.success_abort,
         }
         .fetch_add(1, Relaxed);
+    }
+
+    /// The simulated GPUs' telemetry in the DCGM exporter's format.
+    pub(crate) fn render_dcgm(&self) -> String {
+        let now = std::time::Instant::now();
+        if !self.engine_mode {
+            self.gpus.load(now, self.in_flight.load(Relaxed));
+        }
+        self.gpus.render(now, "aiperf-sim")
     }
 
     /// The Prometheus text exposition of every metric.
@@ -278,9 +290,13 @@ impl Metrics {
 mod tests {
     use super::*;
 
+    fn test_gpus() -> crate::gpu::Gpus {
+        crate::gpu::Gpus::new(crate::gpu::GpuConfig::default(), 0)
+    }
+
     #[test]
     fn histogram_buckets_are_cumulative() {
-        let m = Metrics::new("m", false);
+        let m = Metrics::new("m", false, test_gpus());
         m.ttft.observe(0.003);
         m.ttft.observe(0.02);
         m.ttft.observe(5000.0);
@@ -310,7 +326,7 @@ mod tests {
 
     #[test]
     fn every_sample_line_belongs_to_a_declared_metric() {
-        let m = Metrics::new("a \"quoted\" model", true);
+        let m = Metrics::new("a \"quoted\" model", true, test_gpus());
         m.finished(Finished::Length);
         let text = m.render();
         let mut declared = std::collections::HashSet::new();

@@ -31,6 +31,7 @@ use std::time::Duration;
 
 use crate::config::{FaultConfig, OutputConfig, SimConfig, Timing, TokenizerKind};
 use crate::engine::{EngineParams, StepCost};
+use crate::gpu::GpuConfig;
 
 /// A named starting point for [`SimConfig`].
 #[derive(Debug, Clone, Copy)]
@@ -140,6 +141,10 @@ pub fn preset(name: &str) -> Option<SimConfig> {
         seed: 0,
         record_requests: None,
         shutdown_grace: Duration::from_secs(5),
+        gpus: GpuConfig {
+            count: if p.name == "llama-70b-h100x4" { 4 } else { 1 },
+            ..GpuConfig::default()
+        },
     })
 }
 

@@ -160,6 +160,7 @@ impl Server {
         let metrics = Arc::new(Metrics::new(
             &config.served_models[0],
             matches!(config.timing, Timing::Engine(_)),
+            crate::gpu::Gpus::new(config.gpus.clone(), config.seed),
         ));
         let (engine, driver) = match &config.timing {
             Timing::Engine(params) => {

@@ -23,6 +23,8 @@ pub const INPUTS_JSON: &str = "inputs.json";
 pub const RUN_CONFIG_JSON: &str = "run_config.json";
 pub const SERVER_METRICS_JSON: &str = "server_metrics_export.json";
 pub const SERVER_METRICS_CSV: &str = "server_metrics_export.csv";
+pub const SERVER_METRICS_JSONL: &str = "server_metrics_export.jsonl";
+pub const GPU_TELEMETRY_JSONL: &str = "gpu_telemetry_export.jsonl";
 
 pub const SCHEMA_VERSION: &str = "1.1";
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -60,6 +62,8 @@ pub struct RunInfo<'a> {
     pub audit: Option<Value>,
     /// Why the run was stopped early (`--failed-request-threshold`).
     pub abort_reason: Option<String>,
+    /// `telemetry_data`, when GPU telemetry was collected.
+    pub telemetry: Option<Value>,
 }
 
 /// ISO 8601 UTC with microseconds, e.g. `2026-11-24T06:19:25.620316+00:00`.
@@ -191,6 +195,9 @@ pub fn summary_json(metrics: &[MetricResult], info: &RunInfo<'_>) -> Value {
     }
     if let Some(r) = &info.abort_reason {
         o.insert("abort_reason".into(), json!(r));
+    }
+    if let Some(t) = &info.telemetry {
+        o.insert("telemetry_data".into(), t.clone());
     }
     for m in metrics.iter().filter(|m| !DECLARED.contains(&m.tag)) {
         o.insert(m.tag.into(), metric_block(m));
@@ -342,6 +349,24 @@ pub fn console_table(metrics: &[MetricResult]) -> String {
     format!("{:^width$}\n{body}\n", "aiperf | LLM Metrics")
 }
 
+/// What the server and its GPUs reported, one line each (empty when nothing was collected).
+pub fn server_and_gpu_lines(metrics: &[MetricResult]) -> String {
+    let mut out = String::new();
+    for m in metrics
+        .iter()
+        .filter(|m| m.tag.starts_with("server_") || m.tag.starts_with("nvidia_"))
+    {
+        if let MValue::Scalar(v) = m.value {
+            out.push_str(&format!("{:<34} {:>12} {}\n", m.header, grouped(v), m.unit));
+        }
+    }
+    if out.is_empty() {
+        out
+    } else {
+        format!("\nServer and GPU telemetry\n{out}")
+    }
+}
+
 /// Paths of a run's artifacts, in the order they are listed to the user.
 pub fn listed_files(dir: &Path, records: bool, raw: bool) -> Vec<PathBuf> {
     let mut files = vec![dir.join(SUMMARY_JSON), dir.join(SUMMARY_CSV)];
@@ -353,7 +378,12 @@ pub fn listed_files(dir: &Path, records: bool, raw: bool) -> Vec<PathBuf> {
     }
     files.push(dir.join(INPUTS_JSON));
     files.push(dir.join(RUN_CONFIG_JSON));
-    for f in [SERVER_METRICS_JSON, SERVER_METRICS_CSV] {
+    for f in [
+        SERVER_METRICS_JSON,
+        SERVER_METRICS_CSV,
+        SERVER_METRICS_JSONL,
+        GPU_TELEMETRY_JSONL,
+    ] {
         if dir.join(f).is_file() {
             files.push(dir.join(f));
         }

@@ -270,6 +270,26 @@ pub struct OutputArgs {
     #[arg(long, default_value_t = 100.0)]
     pub server_metrics_interval_ms: f64,
 
+    /// Server-metrics files to write: json, csv, jsonl (every scrape, identical runs
+    /// collapsed).
+    #[arg(long, value_delimiter = ',', num_args = 1.., default_values = ["json", "csv"])]
+    pub server_metrics_formats: Vec<String>,
+
+    /// DCGM exporter endpoint(s) to scrape for GPU telemetry during the run (power, energy,
+    /// utilisation, memory, temperature per GPU). http://localhost:9400/metrics and :9401 are
+    /// tried by default; with --sim, the simulator's /dcgm/metrics. `dashboard` is accepted
+    /// for compatibility (the summary always shows the telemetry).
+    #[arg(long, visible_alias = "gpu-telemetry-url", num_args = 0.., value_name = "URL")]
+    pub gpu_telemetry: Option<Vec<String>>,
+
+    /// Do not collect GPU telemetry.
+    #[arg(long)]
+    pub no_gpu_telemetry: bool,
+
+    /// Milliseconds between GPU-telemetry scrapes.
+    #[arg(long, default_value_t = 330.0)]
+    pub gpu_telemetry_interval_ms: f64,
+
     /// Write charts and plots/report.html when the run, sweep or search ends (on by default
     /// for the curve recipes).
     #[arg(long, overrides_with = "no_auto_plot")]

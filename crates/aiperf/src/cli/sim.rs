@@ -40,8 +40,9 @@ fn parse_tokenizer(name: &str) -> Result<TokenizerKind, String> {
 
 /// Run the simulated OpenAI-compatible LLM server.
 ///
-/// Serves /v1/chat/completions and /v1/completions (streaming or not), /v1/models, /health
-/// and Prometheus /metrics with vLLM's metric names. Latency comes from a model of a
+/// Serves /v1/chat/completions and /v1/completions (streaming or not), /v1/models, /health,
+/// Prometheus /metrics with vLLM's metric names and /dcgm/metrics, simulated GPU telemetry in
+/// the DCGM exporter's format (power follows the load). Latency comes from a model of a
 /// continuous-batching engine, so load produces queueing, saturation and rising latency.
 /// Ctrl-C stops it cleanly (in-flight responses get the grace period to finish).
 #[derive(Debug, Args)]
@@ -108,6 +109,30 @@ pub struct SimArgs {
 
     #[command(flatten)]
     pub faults: FaultArgs,
+
+    #[command(flatten)]
+    pub gpus: GpuArgs,
+}
+
+/// The simulated GPUs behind /dcgm/metrics.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "GPU telemetry (/dcgm/metrics)")]
+pub struct GpuArgs {
+    /// Number of GPUs reported (the load is shared between them). Default: the preset's.
+    #[arg(long)]
+    pub dcgm_num_gpus: Option<u32>,
+
+    /// GPU model name reported in the modelName label.
+    #[arg(long)]
+    pub dcgm_gpu_name: Option<String>,
+
+    /// Power draw of an idle GPU, in watts.
+    #[arg(long)]
+    pub gpu_idle_watts: Option<f64>,
+
+    /// Power draw at full load (the power limit), in watts.
+    #[arg(long)]
+    pub gpu_max_watts: Option<f64>,
 }
 
 /// Output length and content.

@@ -168,6 +168,87 @@ fn server_metrics_urls(config: &ProfileConfig) -> Option<Vec<String>> {
     (!urls.is_empty()).then_some(urls)
 }
 
+/// The DCGM exporter endpoints to scrape: those given, the in-process simulator's, and the
+/// default local exporter ports when they answer.
+async fn gpu_telemetry_urls(
+    config: &ProfileConfig,
+    sim: Option<&aiperf_sim::SimServer>,
+) -> Option<Vec<String>> {
+    let g = &config.output.gpu_telemetry;
+    if !g.enabled {
+        return None;
+    }
+    let mut urls = g.urls.clone();
+    if let Some(server) = sim {
+        let url = format!("{}/dcgm/metrics", server.base_url());
+        if !urls.contains(&url) {
+            urls.push(url);
+        }
+    } else {
+        for url in crate::config::GpuTelemetryConfig::DEFAULT_URLS {
+            if !urls.iter().any(|u| u == url)
+                && crate::telemetry::scrape::reachable(url, Duration::from_millis(500)).await
+            {
+                urls.push(url.to_owned());
+            }
+        }
+    }
+    (!urls.is_empty()).then_some(urls)
+}
+
+/// A scraper running in the background until `stop` is cancelled.
+struct Scraper {
+    stop: tokio_util::sync::CancellationToken,
+    task: tokio::task::JoinHandle<Vec<crate::telemetry::scrape::EndpointScrapes>>,
+}
+
+impl Scraper {
+    /// Starts scraping and returns once the baseline scrape is taken.
+    async fn start(urls: Vec<String>, interval_ms: f64) -> Self {
+        let stop = tokio_util::sync::CancellationToken::new();
+        let interval = Duration::from_secs_f64(interval_ms / 1e3);
+        let (ready, baseline) = tokio::sync::oneshot::channel();
+        let task = tokio::spawn(crate::telemetry::scrape::scrape(
+            urls,
+            interval,
+            stop.clone(),
+            ready,
+        ));
+        let _ = baseline.await;
+        Self { stop, task }
+    }
+
+    async fn finish(self) -> Option<Vec<crate::telemetry::scrape::EndpointScrapes>> {
+        self.stop.cancel();
+        self.task.await.ok()
+    }
+}
+
+/// Logs the endpoints that never answered (never fatal).
+fn log_unreachable(what: &str, scrapes: &[crate::telemetry::scrape::EndpointScrapes]) {
+    for e in scrapes.iter().filter(|e| e.snapshots.is_empty()) {
+        tracing::info!(
+            "{what}: no scrape of {} succeeded ({} failed{})",
+            e.url,
+            e.failures,
+            e.last_error
+                .as_deref()
+                .map(|m| format!(": {m}"))
+                .unwrap_or_default()
+        );
+    }
+}
+
+fn scalar(metrics: &[MetricResult], tag: &str) -> Option<f64> {
+    metrics
+        .iter()
+        .find(|m| m.tag == tag)
+        .and_then(|m| match m.value {
+            crate::metrics::Value::Scalar(v) => Some(v),
+            crate::metrics::Value::Dist(_) => None,
+        })
+}
+
 /// Loads the tokenizer and builds the dataset (CPU work, off the async threads).
 pub async fn prepare(
     config: &ProfileConfig,
@@ -364,6 +445,8 @@ pub async fn run_config(
     let stopwatch = crate::audit::Stopwatch::start();
     let mut abort_reason: Option<String> = None;
     let mut scrapes: Option<Vec<crate::telemetry::scrape::EndpointScrapes>> = None;
+    let mut gpu_scrapes: Option<Vec<crate::telemetry::scrape::EndpointScrapes>> = None;
+    let gpu_urls = gpu_telemetry_urls(&config, sim.as_ref()).await;
     if !interrupts.stop.is_cancelled() {
         let bar = progress_bar(config.ui, stop.requests, "profiling");
         let ticker = tick(bar.clone(), progress.clone(), false);
@@ -395,18 +478,22 @@ pub async fn run_config(
             })
             .transpose()
             .context("starting the dashboard")?;
-        let scraper = server_metrics_urls(&config).map(|urls| {
-            let stop = tokio_util::sync::CancellationToken::new();
-            let interval = Duration::from_secs_f64(config.output.server_metrics.interval_ms / 1e3);
-            (
-                stop.clone(),
-                tokio::spawn(crate::telemetry::scrape::scrape(urls, interval, stop)),
-            )
-        });
+        let scraper = match server_metrics_urls(&config) {
+            Some(urls) => {
+                Some(Scraper::start(urls, config.output.server_metrics.interval_ms).await)
+            }
+            None => None,
+        };
+        let gpu_scraper = match gpu_urls {
+            Some(urls) => Some(Scraper::start(urls, config.output.gpu_telemetry.interval_ms).await),
+            None => None,
+        };
         end = run_phase(&ctx, Phase::Profiling, mode, stop, grace, &run_interrupts).await;
-        if let Some((stop, task)) = scraper {
-            stop.cancel();
-            scrapes = task.await.ok();
+        if let Some(s) = scraper {
+            scrapes = s.finish().await;
+        }
+        if let Some(s) = gpu_scraper {
+            gpu_scrapes = s.finish().await;
         }
         if let Some(d) = dashboard {
             d.finish();
@@ -427,7 +514,7 @@ pub async fn run_config(
         let _ = server.shutdown().await;
     }
 
-    let metrics = summarize(&collected.columns, &config.goodput);
+    let mut metrics = summarize(&collected.columns, &config.goodput);
     let lag_p99 = metrics
         .iter()
         .find(|m| m.tag == "schedule_lag")
@@ -451,6 +538,57 @@ pub async fn run_config(
     for w in &audit.warnings {
         tracing::warn!("{w}");
     }
+    let (start_iso, end_iso) = (export::iso_time(start_time), export::iso_time(end_time));
+    if let Some(scrapes) = &scrapes {
+        let doc = crate::telemetry::scrape::export(scrapes, &benchmark_id, &start_iso, &end_iso);
+        metrics.extend(crate::telemetry::scrape::key_figures(&doc));
+        export::write_atomic(
+            &artifact_dir.join(export::SERVER_METRICS_JSON),
+            &serde_json::to_vec_pretty(&doc)?,
+        )?;
+        export::write_atomic(
+            &artifact_dir.join(export::SERVER_METRICS_CSV),
+            crate::telemetry::scrape::export_csv(&doc).as_bytes(),
+        )?;
+        if config.output.server_metrics.jsonl {
+            export::write_atomic(
+                &artifact_dir.join(export::SERVER_METRICS_JSONL),
+                &crate::telemetry::scrape::export_jsonl(scrapes),
+            )?;
+        }
+        log_unreachable("server metrics", scrapes);
+    }
+    let gpus = gpu_scrapes.as_deref().map(crate::telemetry::gpu::collect);
+    let telemetry_data = gpus
+        .as_deref()
+        .map(|g| crate::telemetry::gpu::telemetry_data(g, &start_iso, &end_iso));
+    if let (Some(gpus), Some(raw)) = (&gpus, &gpu_scrapes) {
+        let efficiency = crate::telemetry::gpu::efficiency(
+            gpus,
+            scalar(&metrics, "total_osl"),
+            scalar(&metrics, "output_token_throughput"),
+        );
+        metrics.extend(efficiency);
+        if gpus.iter().any(|e| !e.gpus.is_empty()) {
+            export::write_atomic(
+                &artifact_dir.join(export::GPU_TELEMETRY_JSONL),
+                &crate::telemetry::gpu::export_jsonl(raw),
+            )?;
+        }
+        for e in raw.iter().filter(|e| {
+            !e.snapshots.is_empty()
+                && !e
+                    .snapshots
+                    .iter()
+                    .any(|s| crate::telemetry::gpu::is_dcgm(&s.families))
+        }) {
+            tracing::warn!(
+                "GPU telemetry: {} answers but exposes no DCGM_FI_* fields; is it a DCGM exporter?",
+                e.url
+            );
+        }
+        log_unreachable("GPU telemetry", raw);
+    }
     let was_cancelled = interrupts.stop.is_cancelled();
     let info = RunInfo {
         benchmark_id: &benchmark_id,
@@ -462,6 +600,7 @@ pub async fn run_config(
         end: end_time,
         audit: Some(audit.to_json()),
         abort_reason: abort_reason.clone(),
+        telemetry: telemetry_data,
     };
     let json = export::summary_json(&metrics, &info);
     export::write_atomic(
@@ -471,39 +610,24 @@ pub async fn run_config(
     .with_context(|| format!("writing {}", export::SUMMARY_JSON))?;
     export::write_atomic(
         &artifact_dir.join(export::SUMMARY_CSV),
-        export::summary_csv(&metrics).as_bytes(),
+        (export::summary_csv(&metrics)
+            + &gpus
+                .as_deref()
+                .map(crate::telemetry::gpu::csv_section)
+                .unwrap_or_default())
+            .as_bytes(),
     )
     .with_context(|| format!("writing {}", export::SUMMARY_CSV))?;
-    if let Some(scrapes) = &scrapes {
-        let doc = crate::telemetry::scrape::export(
-            scrapes,
-            &benchmark_id,
-            &export::iso_time(start_time),
-            &export::iso_time(end_time),
-        );
-        export::write_atomic(
-            &artifact_dir.join(export::SERVER_METRICS_JSON),
-            &serde_json::to_vec_pretty(&doc)?,
-        )?;
-        export::write_atomic(
-            &artifact_dir.join(export::SERVER_METRICS_CSV),
-            crate::telemetry::scrape::export_csv(&doc).as_bytes(),
-        )?;
-        for e in scrapes.iter().filter(|e| e.snapshots.is_empty()) {
-            tracing::info!(
-                "server metrics: no scrape of {} succeeded ({} failed{})",
-                e.url,
-                e.failures,
-                e.last_error
-                    .as_deref()
-                    .map(|m| format!(": {m}"))
-                    .unwrap_or_default()
-            );
-        }
-    }
-
     if !options.quiet {
-        report(&config, &artifact_dir, &metrics, &collected, end, &audit)?;
+        report(
+            &config,
+            &artifact_dir,
+            &metrics,
+            gpus.as_deref(),
+            &collected,
+            end,
+            &audit,
+        )?;
         if let Some(reason) = &abort_reason {
             writeln!(std::io::stdout().lock(), "\n{reason}")?;
         }
@@ -538,6 +662,7 @@ fn report(
     config: &ProfileConfig,
     dir: &Path,
     metrics: &[MetricResult],
+    gpus: Option<&[crate::telemetry::gpu::Endpoint]>,
     collected: &Collected,
     end: PhaseEnd,
     audit: &crate::audit::Audit,
@@ -545,6 +670,10 @@ fn report(
     let mut out = std::io::stdout().lock();
     writeln!(out)?;
     write!(out, "{}", export::console_table(metrics))?;
+    write!(out, "{}", export::server_and_gpu_lines(metrics))?;
+    if let Some(table) = gpus.and_then(crate::telemetry::gpu::console_table) {
+        write!(out, "\n{table}")?;
+    }
     let level = config.output.export_level;
     let ok = collected.columns.ok.len();
     let errors = collected.columns.errors();

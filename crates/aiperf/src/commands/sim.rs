@@ -117,6 +117,14 @@ fn resolve(args: &SimArgs) -> Result<SimConfig, UsageError> {
     set(&mut config.output.stddev_tokens, out.output_tokens_stddev);
     set(&mut config.output.reasoning_ratio, out.reasoning_ratio);
 
+    let g = &args.gpus;
+    set(&mut config.gpus.count, g.dcgm_num_gpus);
+    if let Some(name) = &g.dcgm_gpu_name {
+        config.gpus.name.clone_from(name);
+    }
+    set(&mut config.gpus.idle_watts, g.gpu_idle_watts);
+    set(&mut config.gpus.max_watts, g.gpu_max_watts);
+
     let f = &args.faults;
     let faults = &mut config.faults;
     set(&mut faults.error_rate, f.error_rate);

@@ -319,6 +319,26 @@ pub struct OutputConfig {
     pub export_level: ExportLevel,
     #[serde(default)]
     pub server_metrics: ServerMetricsConfig,
+    #[serde(default)]
+    pub gpu_telemetry: GpuTelemetryConfig,
+}
+
+/// Collecting GPU telemetry from DCGM exporters during the run.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct GpuTelemetryConfig {
+    pub enabled: bool,
+    /// Endpoints given with `--gpu-telemetry`, scraped whether or not they answer.
+    pub urls: Vec<String>,
+    pub interval_ms: f64,
+}
+
+impl GpuTelemetryConfig {
+    /// DCGM exporter endpoints tried by default (the exporter's port and the one often used
+    /// next to it); they are kept only when they answer.
+    pub const DEFAULT_URLS: [&'static str; 2] = [
+        "http://localhost:9400/metrics",
+        "http://localhost:9401/metrics",
+    ];
 }
 
 /// Scraping the server's Prometheus metrics during the run.
@@ -328,6 +348,9 @@ pub struct ServerMetricsConfig {
     /// Endpoints given with `--server-metrics` (the target's `/metrics` is added).
     pub urls: Vec<String>,
     pub interval_ms: f64,
+    /// Also write `server_metrics_export.jsonl`, every scrape.
+    #[serde(default)]
+    pub jsonl: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]

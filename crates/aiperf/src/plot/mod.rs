@@ -102,6 +102,25 @@ fn single_run(dir: &Path, out: &Path, report: &mut Report) {
         }
     }
     let mut html = table(&["metric", "unit", "avg", "p50", "p90", "p99"], &rows);
+    let server_rows: Vec<Vec<String>> = summary
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(tag, b)| {
+            (tag.starts_with("server_") || tag.starts_with("nvidia_")) && b["avg"].is_number()
+        })
+        .map(|(tag, b)| {
+            vec![
+                tag.clone(),
+                b["unit"].as_str().unwrap_or("").to_owned(),
+                num(&b["avg"]),
+            ]
+        })
+        .collect();
+    if !server_rows.is_empty() {
+        html.push_str("<h3>Server and GPU telemetry</h3>");
+        html.push_str(&table(&["metric", "unit", "value"], &server_rows));
+    }
     let records: Vec<Value> = std::fs::read_to_string(dir.join("profile_export.jsonl"))
         .map(|t| {
             t.lines()
@@ -198,6 +217,46 @@ fn single_run(dir: &Path, out: &Path, report: &mut Report) {
                 "run_latency_percentiles",
             )));
         }
+        // GPU power next to the load, one line per GPU.
+        let samples: Vec<Value> = std::fs::read_to_string(dir.join("gpu_telemetry_export.jsonl"))
+            .map(|t| {
+                t.lines()
+                    .filter_map(|l| serde_json::from_str(l).ok())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut per_gpu: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
+        for s in &samples {
+            let (Some(t), Some(w)) = (
+                s["timestamp_ns"].as_u64(),
+                s["metrics"]["nvidia_power_usage"].as_f64(),
+            ) else {
+                continue;
+            };
+            let name = format!(
+                "{} GPU {}",
+                s["endpoint_url"].as_str().unwrap_or(""),
+                s["gpu_index"]
+            );
+            let point = (t.saturating_sub(t0) as f64 / 1e9, w);
+            match per_gpu.iter_mut().find(|g| g.0 == name) {
+                Some(g) => g.1.push(point),
+                None => per_gpu.push((name, vec![point])),
+            }
+        }
+        if !per_gpu.is_empty() {
+            let chart = Chart {
+                title: "GPU power over time".into(),
+                x_label: "seconds since the first request".into(),
+                y_label: "W".into(),
+                series: per_gpu
+                    .into_iter()
+                    .map(|(name, pts)| Series::line(&name, pts))
+                    .collect(),
+                ..Chart::default()
+            };
+            html.push_str(&chart_or_note(chart::render(&chart, out, "run_gpu_power")));
+        }
     }
     report.add("Run", html);
 }
@@ -240,6 +299,30 @@ type BandPoint = (f64, f64, Option<(f64, f64)>);
 type YOf = Box<dyn Fn(&Value) -> Option<f64>>;
 
 /// A sweep: throughput and latency against the swept parameter, and the Pareto frontier.
+/// What the server and its GPUs reported, per sweep cell: (key, title, unit, charted).
+const SERVER_FIGURES: [(&str, &str, &str, bool); 5] = [
+    (
+        "server_running_requests_avg",
+        "Server running requests",
+        "requests",
+        true,
+    ),
+    (
+        "server_waiting_requests_avg",
+        "Server waiting requests",
+        "requests",
+        false,
+    ),
+    ("server_kv_cache_usage_avg", "KV-cache usage", "%", true),
+    ("nvidia_total_gpu_power_avg", "Total GPU power", "W", true),
+    (
+        "nvidia_energy_per_output_token_avg",
+        "Energy per output token",
+        "mJ/token",
+        true,
+    ),
+];
+
 fn sweep(doc: &Value, out: &Path, report: &mut Report) {
     let params: Vec<String> = doc["metadata"]["sweep_parameters"]
         .as_array()
@@ -288,7 +371,12 @@ fn sweep(doc: &Value, out: &Path, report: &mut Report) {
         && xs.iter().copied().fold(f64::NEG_INFINITY, f64::max)
             / xs.iter().copied().fold(f64::INFINITY, f64::min)
             >= 8.0;
+    let has = |key: &str| cells.iter().any(|c| c["metrics"][key].is_object());
     let mut html = String::new();
+    let server_charts = SERVER_FIGURES
+        .iter()
+        .filter(|(key, _, _, charted)| *charted && has(key))
+        .map(|(key, title, unit, _)| (*key, *title, *unit));
     for (key, title, y) in [
         ("request_throughput_avg", "Request throughput", "requests/s"),
         (
@@ -305,7 +393,10 @@ fn sweep(doc: &Value, out: &Path, report: &mut Report) {
             },
             "ms",
         ),
-    ] {
+    ]
+    .into_iter()
+    .chain(server_charts)
+    {
         let series: Vec<Series> = groups
             .iter()
             .map(|(name, cs)| {
@@ -411,10 +502,12 @@ fn sweep(doc: &Value, out: &Path, report: &mut Report) {
         }
     }
     html.push_str(&table(&["", "configuration", "value", "unit"], &rows));
+    let figures: Vec<&(&str, &str, &str, bool)> =
+        SERVER_FIGURES.iter().filter(|f| has(f.0)).collect();
     let cell_rows: Vec<Vec<String>> = cells
         .iter()
         .map(|c| {
-            vec![
+            let mut row = vec![
                 c["parameters"].to_string(),
                 num(&c["metrics"]["request_throughput_avg"]["mean"]),
                 num(&c["metrics"][latency_key]["mean"]),
@@ -423,18 +516,24 @@ fn sweep(doc: &Value, out: &Path, report: &mut Report) {
                 } else {
                     String::new()
                 },
-            ]
+            ];
+            row.extend(figures.iter().map(|f| num(&c["metrics"][f.0]["mean"])));
+            row
         })
         .collect();
-    html.push_str(&table(
-        &[
-            "configuration",
-            "requests/s",
-            &format!("{latency_key} (ms)"),
-            "Pareto optimal",
-        ],
-        &cell_rows,
-    ));
+    let latency_header = format!("{latency_key} (ms)");
+    let figure_headers: Vec<String> = figures
+        .iter()
+        .map(|(_, title, unit, _)| format!("{title} ({unit})"))
+        .collect();
+    let mut header = vec![
+        "configuration",
+        "requests/s",
+        latency_header.as_str(),
+        "Pareto optimal",
+    ];
+    header.extend(figure_headers.iter().map(String::as_str));
+    html.push_str(&table(&header, &cell_rows));
     report.add("Sweep", html);
 }
 

@@ -1,5 +1,6 @@
 //! Server metrics and GPU telemetry: what the server and its GPUs report about themselves,
 //! scraped from Prometheus endpoints.
 
+pub mod gpu;
 pub mod prometheus;
 pub mod scrape;

@@ -321,6 +321,305 @@ untyped_thing 1
 http_requests_total{method="post"} 1027 # {trace_id="abc"} 1 1.6e9
 "#;
 
+    /// Expositions in the shapes real servers emit, each with what must come out of it:
+    /// (family, kind, number of samples, one (sample name, label, value) to check).
+    type Expect = (
+        &'static str,
+        Kind,
+        usize,
+        (&'static str, Option<(&'static str, &'static str)>, f64),
+    );
+
+    const REAL_WORLD: &[(&str, &str, &[Expect])] = &[
+        (
+            "vLLM v1 (engine label, _created samples, counters with _total)",
+            r#"# HELP vllm:num_requests_running Number of requests in model execution batches.
+# TYPE vllm:num_requests_running gauge
+vllm:num_requests_running{engine="0",model_name="meta-llama/Llama-3.1-8B-Instruct"} 12.0
+# HELP vllm:generation_tokens_total Number of generation tokens processed.
+# TYPE vllm:generation_tokens_total counter
+vllm:generation_tokens_total{engine="0",model_name="meta-llama/Llama-3.1-8B-Instruct"} 51234.0
+# HELP vllm:generation_tokens_created Number of generation tokens processed.
+# TYPE vllm:generation_tokens_created gauge
+vllm:generation_tokens_created{engine="0",model_name="meta-llama/Llama-3.1-8B-Instruct"} 1.7321e+09
+# HELP vllm:time_to_first_token_seconds Histogram of time to first token in seconds.
+# TYPE vllm:time_to_first_token_seconds histogram
+vllm:time_to_first_token_seconds_bucket{engine="0",le="0.001",model_name="meta-llama/Llama-3.1-8B-Instruct"} 0.0
+vllm:time_to_first_token_seconds_bucket{engine="0",le="0.1",model_name="meta-llama/Llama-3.1-8B-Instruct"} 80.0
+vllm:time_to_first_token_seconds_bucket{engine="0",le="+Inf",model_name="meta-llama/Llama-3.1-8B-Instruct"} 100.0
+vllm:time_to_first_token_seconds_count{engine="0",model_name="meta-llama/Llama-3.1-8B-Instruct"} 100.0
+vllm:time_to_first_token_seconds_sum{engine="0",model_name="meta-llama/Llama-3.1-8B-Instruct"} 6.25
+# HELP vllm:time_to_first_token_seconds_created Histogram of time to first token in seconds.
+# TYPE vllm:time_to_first_token_seconds_created gauge
+vllm:time_to_first_token_seconds_created{engine="0",model_name="meta-llama/Llama-3.1-8B-Instruct"} 1.7321e+09
+"#,
+            &[
+                (
+                    "vllm:num_requests_running",
+                    Kind::Gauge,
+                    1,
+                    ("vllm:num_requests_running", Some(("engine", "0")), 12.0),
+                ),
+                (
+                    "vllm:generation_tokens_total",
+                    Kind::Counter,
+                    1,
+                    ("vllm:generation_tokens_total", None, 51234.0),
+                ),
+                (
+                    "vllm:time_to_first_token_seconds",
+                    Kind::Histogram,
+                    5,
+                    (
+                        "vllm:time_to_first_token_seconds_bucket",
+                        Some(("le", "0.1")),
+                        80.0,
+                    ),
+                ),
+            ],
+        ),
+        (
+            "SGLang (untyped-looking names, per-model labels)",
+            r#"# HELP sglang:num_running_reqs The number of running requests.
+# TYPE sglang:num_running_reqs gauge
+sglang:num_running_reqs{model_name="Qwen/Qwen2.5-7B-Instruct"} 7.0
+# HELP sglang:num_queue_reqs The number of requests in the waiting queue.
+# TYPE sglang:num_queue_reqs gauge
+sglang:num_queue_reqs{model_name="Qwen/Qwen2.5-7B-Instruct"} 2.0
+# HELP sglang:token_usage The token usage.
+# TYPE sglang:token_usage gauge
+sglang:token_usage{model_name="Qwen/Qwen2.5-7B-Instruct"} 0.18
+# HELP sglang:prompt_tokens_total Number of prefill tokens processed.
+# TYPE sglang:prompt_tokens_total counter
+sglang:prompt_tokens_total{model_name="Qwen/Qwen2.5-7B-Instruct"} 880123.0
+# HELP sglang:e2e_request_latency_seconds Histogram of End-to-end request latency in seconds
+# TYPE sglang:e2e_request_latency_seconds histogram
+sglang:e2e_request_latency_seconds_sum{model_name="Qwen/Qwen2.5-7B-Instruct"} 412.5
+sglang:e2e_request_latency_seconds_bucket{le="0.1",model_name="Qwen/Qwen2.5-7B-Instruct"} 0.0
+sglang:e2e_request_latency_seconds_bucket{le="+Inf",model_name="Qwen/Qwen2.5-7B-Instruct"} 300.0
+sglang:e2e_request_latency_seconds_count{model_name="Qwen/Qwen2.5-7B-Instruct"} 300.0
+"#,
+            &[
+                (
+                    "sglang:num_queue_reqs",
+                    Kind::Gauge,
+                    1,
+                    ("sglang:num_queue_reqs", None, 2.0),
+                ),
+                (
+                    "sglang:token_usage",
+                    Kind::Gauge,
+                    1,
+                    (
+                        "sglang:token_usage",
+                        Some(("model_name", "Qwen/Qwen2.5-7B-Instruct")),
+                        0.18,
+                    ),
+                ),
+                (
+                    "sglang:prompt_tokens_total",
+                    Kind::Counter,
+                    1,
+                    ("sglang:prompt_tokens_total", None, 880_123.0),
+                ),
+                (
+                    "sglang:e2e_request_latency_seconds",
+                    Kind::Histogram,
+                    4,
+                    ("sglang:e2e_request_latency_seconds_sum", None, 412.5),
+                ),
+            ],
+        ),
+        (
+            "DCGM exporter (upper-case labels, counters without _total, two GPUs)",
+            r#"# HELP DCGM_FI_DEV_SM_CLOCK SM clock frequency (in MHz).
+# TYPE DCGM_FI_DEV_SM_CLOCK gauge
+DCGM_FI_DEV_SM_CLOCK{gpu="0",UUID="GPU-5a1b2c3d-0000-1111-2222-333344445555",pci_bus_id="00000000:18:00.0",device="nvidia0",modelName="NVIDIA H100 80GB HBM3",Hostname="gpu-node-7",DCGM_FI_DRIVER_VERSION="550.54.15"} 1980
+DCGM_FI_DEV_SM_CLOCK{gpu="1",UUID="GPU-6b2c3d4e-0000-1111-2222-333344445555",pci_bus_id="00000000:2A:00.0",device="nvidia1",modelName="NVIDIA H100 80GB HBM3",Hostname="gpu-node-7",DCGM_FI_DRIVER_VERSION="550.54.15"} 1980
+# HELP DCGM_FI_DEV_POWER_USAGE Power draw (in W).
+# TYPE DCGM_FI_DEV_POWER_USAGE gauge
+DCGM_FI_DEV_POWER_USAGE{gpu="0",UUID="GPU-5a1b2c3d-0000-1111-2222-333344445555",pci_bus_id="00000000:18:00.0",device="nvidia0",modelName="NVIDIA H100 80GB HBM3",Hostname="gpu-node-7",DCGM_FI_DRIVER_VERSION="550.54.15"} 412.337000
+DCGM_FI_DEV_POWER_USAGE{gpu="1",UUID="GPU-6b2c3d4e-0000-1111-2222-333344445555",pci_bus_id="00000000:2A:00.0",device="nvidia1",modelName="NVIDIA H100 80GB HBM3",Hostname="gpu-node-7",DCGM_FI_DRIVER_VERSION="550.54.15"} 98.104000
+# HELP DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION Total energy consumption since boot (in mJ).
+# TYPE DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION counter
+DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION{gpu="0",UUID="GPU-5a1b2c3d-0000-1111-2222-333344445555",pci_bus_id="00000000:18:00.0",device="nvidia0",modelName="NVIDIA H100 80GB HBM3",Hostname="gpu-node-7",DCGM_FI_DRIVER_VERSION="550.54.15"} 5213377912
+DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION{gpu="1",UUID="GPU-6b2c3d4e-0000-1111-2222-333344445555",pci_bus_id="00000000:2A:00.0",device="nvidia1",modelName="NVIDIA H100 80GB HBM3",Hostname="gpu-node-7",DCGM_FI_DRIVER_VERSION="550.54.15"} 4988120055
+# HELP DCGM_FI_PROF_SM_ACTIVE The ratio of cycles an SM has at least 1 warp assigned (in %).
+# TYPE DCGM_FI_PROF_SM_ACTIVE gauge
+DCGM_FI_PROF_SM_ACTIVE{gpu="0",UUID="GPU-5a1b2c3d-0000-1111-2222-333344445555",pci_bus_id="00000000:18:00.0",device="nvidia0",modelName="NVIDIA H100 80GB HBM3",Hostname="gpu-node-7",container="vllm",namespace="llm",pod="vllm-0"} 0.731250
+"#,
+            &[
+                (
+                    "DCGM_FI_DEV_SM_CLOCK",
+                    Kind::Gauge,
+                    2,
+                    ("DCGM_FI_DEV_SM_CLOCK", Some(("gpu", "1")), 1980.0),
+                ),
+                (
+                    "DCGM_FI_DEV_POWER_USAGE",
+                    Kind::Gauge,
+                    2,
+                    (
+                        "DCGM_FI_DEV_POWER_USAGE",
+                        Some(("UUID", "GPU-6b2c3d4e-0000-1111-2222-333344445555")),
+                        98.104,
+                    ),
+                ),
+                (
+                    "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION",
+                    Kind::Counter,
+                    2,
+                    (
+                        "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION",
+                        Some(("gpu", "0")),
+                        5_213_377_912.0,
+                    ),
+                ),
+                (
+                    "DCGM_FI_PROF_SM_ACTIVE",
+                    Kind::Gauge,
+                    1,
+                    ("DCGM_FI_PROF_SM_ACTIVE", Some(("pod", "vllm-0")), 0.73125),
+                ),
+            ],
+        ),
+        (
+            "node exporter and Go runtime (summary, escapes, scientific notation, special values)",
+            "# HELP go_gc_duration_seconds A summary of the pause duration of garbage collection cycles.\n\
+# TYPE go_gc_duration_seconds summary\n\
+go_gc_duration_seconds{quantile=\"0\"} 2.1958e-05\n\
+go_gc_duration_seconds{quantile=\"0.5\"} 4.3107e-05\n\
+go_gc_duration_seconds{quantile=\"1\"} 0.000517962\n\
+go_gc_duration_seconds_sum 0.512317716\n\
+go_gc_duration_seconds_count 8907\n\
+# HELP node_cpu_seconds_total Seconds the CPUs spent in each mode.\n\
+# TYPE node_cpu_seconds_total counter\n\
+node_cpu_seconds_total{cpu=\"0\",mode=\"idle\"} 1.21930817e+06\n\
+node_cpu_seconds_total{cpu=\"0\",mode=\"user\"} 86315.27\n\
+# HELP node_filesystem_avail_bytes Filesystem space available to non-root users in bytes.\n\
+# TYPE node_filesystem_avail_bytes gauge\n\
+node_filesystem_avail_bytes{device=\"/dev/nvme0n1p2\",fstype=\"ext4\",mountpoint=\"/var/lib/a \\\"quoted\\\" dir\\\\x\"} 3.9e+11\n\
+# HELP node_hwmon_temp_celsius Hardware monitor for temperature (input)\n\
+# TYPE node_hwmon_temp_celsius gauge\n\
+node_hwmon_temp_celsius{chip=\"platform_coretemp_0\",sensor=\"temp1\"} NaN\n\
+node_hwmon_temp_crit_celsius{chip=\"platform_coretemp_0\",sensor=\"temp1\"} +Inf\n\
+# HELP node_textfile_scrape_error 1 if there was an error opening or reading a file, 0 otherwise\n\
+# TYPE node_textfile_scrape_error gauge\n\
+node_textfile_scrape_error 0\n",
+            &[
+                (
+                    "go_gc_duration_seconds",
+                    Kind::Summary,
+                    5,
+                    (
+                        "go_gc_duration_seconds",
+                        Some(("quantile", "0.5")),
+                        4.3107e-05,
+                    ),
+                ),
+                (
+                    "node_cpu_seconds_total",
+                    Kind::Counter,
+                    2,
+                    (
+                        "node_cpu_seconds_total",
+                        Some(("mode", "idle")),
+                        1.219_308_17e6,
+                    ),
+                ),
+                (
+                    "node_filesystem_avail_bytes",
+                    Kind::Gauge,
+                    1,
+                    (
+                        "node_filesystem_avail_bytes",
+                        Some(("mountpoint", "/var/lib/a \"quoted\" dir\\x")),
+                        3.9e11,
+                    ),
+                ),
+                (
+                    "node_hwmon_temp_crit_celsius",
+                    Kind::Untyped,
+                    1,
+                    ("node_hwmon_temp_crit_celsius", None, f64::INFINITY),
+                ),
+                (
+                    "node_textfile_scrape_error",
+                    Kind::Gauge,
+                    1,
+                    ("node_textfile_scrape_error", None, 0.0),
+                ),
+            ],
+        ),
+        (
+            "OpenMetrics-style (counters declared without _total, # EOF, exemplars)",
+            "# TYPE dynamo_frontend_requests counter\n\
+# HELP dynamo_frontend_requests Total number of LLM requests processed\n\
+dynamo_frontend_requests_total{model=\"llama\",request_type=\"stream\",status=\"success\"} 1024 # {trace_id=\"7f3c\"} 1 1732000000.5\n\
+dynamo_frontend_requests_created{model=\"llama\",request_type=\"stream\",status=\"success\"} 1732000000\n\
+# TYPE dynamo_frontend_inflight_requests gauge\n\
+dynamo_frontend_inflight_requests{model=\"llama\"} 16\n\
+# EOF\n",
+            &[
+                (
+                    "dynamo_frontend_requests",
+                    Kind::Counter,
+                    1,
+                    (
+                        "dynamo_frontend_requests_total",
+                        Some(("status", "success")),
+                        1024.0,
+                    ),
+                ),
+                (
+                    "dynamo_frontend_inflight_requests",
+                    Kind::Gauge,
+                    1,
+                    ("dynamo_frontend_inflight_requests", None, 16.0),
+                ),
+            ],
+        ),
+    ];
+
+    #[test]
+    fn real_world_expositions_parse() {
+        for (what, text, expected) in REAL_WORLD {
+            let families = parse(text).unwrap_or_else(|e| panic!("{what}: {e}"));
+            for (name, kind, count, (sample, label, value)) in expected.iter() {
+                let f = families
+                    .iter()
+                    .find(|f| f.name == *name)
+                    .unwrap_or_else(|| panic!("{what}: no family {name} in {families:#?}"));
+                assert_eq!((f.kind, f.samples.len()), (*kind, *count), "{what}: {name}");
+                let s = f
+                    .samples
+                    .iter()
+                    .find(|s| s.name == *sample && label.is_none_or(|(k, v)| s.label(k) == Some(v)))
+                    .unwrap_or_else(|| panic!("{what}: no sample {sample} {label:?} in {f:#?}"));
+                assert!(
+                    s.value == *value || (s.value - value).abs() <= 1e-9 * value.abs(),
+                    "{what}: {sample} = {} (expected {value})",
+                    s.value
+                );
+            }
+            // `_created` samples are timestamps, not data: they never appear.
+            assert!(
+                families
+                    .iter()
+                    .flat_map(|f| &f.samples)
+                    .all(|s| !s.name.ends_with("_created")),
+                "{what}"
+            );
+        }
+        // The NaN reading is kept as NaN (statistics skip it), not dropped or zeroed.
+        let node = parse(REAL_WORLD[3].1).unwrap();
+        let temp = node
+            .iter()
+            .find(|f| f.name == "node_hwmon_temp_celsius")
+            .unwrap();
+        assert!(temp.samples[0].value.is_nan());
+    }
+
     #[test]
     fn families_group_their_samples() {
         let f = parse(VLLM).unwrap();

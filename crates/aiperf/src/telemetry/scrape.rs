@@ -19,6 +19,10 @@ use super::prometheus::{Family, Kind, parse};
 #[derive(Debug, Clone)]
 pub struct Snapshot {
     pub at: Instant,
+    /// Wall-clock time of the request, in nanoseconds since the Unix epoch.
+    pub unix_ns: u64,
+    /// How long the endpoint took to answer.
+    pub latency: Duration,
     pub families: Vec<Family>,
 }
 
@@ -32,11 +36,16 @@ pub struct EndpointScrapes {
     pub fetch_latency_ms: Vec<f64>,
 }
 
-/// Scrapes `urls` every `interval` until `stop` fires.
+/// How long the last scrape, taken when the run stops, may take.
+const FINAL_SCRAPE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Scrapes `urls` every `interval` until `stop` fires, then once more so counters cover the
+/// whole window. `ready` fires after the first round, the baseline taken before the load starts.
 pub async fn scrape(
     urls: Vec<String>,
     interval: Duration,
     stop: CancellationToken,
+    ready: tokio::sync::oneshot::Sender<()>,
 ) -> Vec<EndpointScrapes> {
     let client: Client<HttpConnector, Empty<Bytes>> =
         Client::builder(TokioExecutor::new()).build_http();
@@ -50,45 +59,77 @@ pub async fn scrape(
             fetch_latency_ms: Vec::new(),
         })
         .collect();
+    for e in &mut out {
+        scrape_once(&client, e, Duration::from_secs(2)).await;
+    }
+    let _ = ready.send(());
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    ticker.reset();
     loop {
         tokio::select! {
             _ = ticker.tick() => {}
             () = stop.cancelled() => break,
         }
         for e in &mut out {
-            let started = Instant::now();
-            let fetched = tokio::select! {
-                r = fetch(&client, &e.url) => r,
-                () = stop.cancelled() => return out,
-            };
-            match fetched {
-                Ok(text) => match parse(&text) {
-                    Ok(families) => {
-                        e.fetch_latency_ms
-                            .push(started.elapsed().as_secs_f64() * 1e3);
-                        e.snapshots.push(Snapshot {
-                            at: started,
-                            families,
-                        });
-                    }
-                    Err(err) => {
-                        e.failures += 1;
-                        e.last_error = Some(format!("not Prometheus text format: {err}"));
-                    }
-                },
-                Err(err) => {
-                    e.failures += 1;
-                    e.last_error = Some(err);
-                }
+            tokio::select! {
+                () = scrape_once(&client, e, Duration::from_secs(2)) => {}
+                () = stop.cancelled() => break,
             }
         }
+    }
+    for e in &mut out {
+        scrape_once(&client, e, FINAL_SCRAPE_TIMEOUT).await;
     }
     out
 }
 
-async fn fetch(client: &Client<HttpConnector, Empty<Bytes>>, url: &str) -> Result<String, String> {
+/// Whether `url` answers with Prometheus text within `timeout` (for endpoints that are tried
+/// by default and dropped quietly when nothing listens).
+pub async fn reachable(url: &str, timeout: Duration) -> bool {
+    let client: Client<HttpConnector, Empty<Bytes>> =
+        Client::builder(TokioExecutor::new()).build_http();
+    matches!(fetch(&client, url, timeout).await, Ok(text) if parse(&text).is_ok())
+}
+
+async fn scrape_once(
+    client: &Client<HttpConnector, Empty<Bytes>>,
+    e: &mut EndpointScrapes,
+    timeout: Duration,
+) {
+    let started = Instant::now();
+    let unix_ns = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    match fetch(client, &e.url, timeout).await {
+        Ok(text) => match parse(&text) {
+            Ok(families) => {
+                let latency = started.elapsed();
+                e.fetch_latency_ms.push(latency.as_secs_f64() * 1e3);
+                e.snapshots.push(Snapshot {
+                    at: started,
+                    unix_ns,
+                    latency,
+                    families,
+                });
+            }
+            Err(err) => {
+                e.failures += 1;
+                e.last_error = Some(format!("not Prometheus text format: {err}"));
+            }
+        },
+        Err(err) => {
+            e.failures += 1;
+            e.last_error = Some(err);
+        }
+    }
+}
+
+async fn fetch(
+    client: &Client<HttpConnector, Empty<Bytes>>,
+    url: &str,
+    timeout: Duration,
+) -> Result<String, String> {
     let uri: hyper::Uri = url.parse().map_err(|e| format!("bad URL: {e}"))?;
     let fut = async {
         let response = client.get(uri).await.map_err(|e| e.to_string())?;
@@ -103,9 +144,9 @@ async fn fetch(client: &Client<HttpConnector, Empty<Bytes>>, url: &str) -> Resul
             .to_bytes();
         String::from_utf8(body.to_vec()).map_err(|_| "the body is not UTF-8".to_owned())
     };
-    tokio::time::timeout(Duration::from_secs(2), fut)
+    tokio::time::timeout(timeout, fut)
         .await
-        .map_err(|_| "no answer within 2 s".to_owned())?
+        .map_err(|_| format!("no answer within {} ms", timeout.as_millis()))?
 }
 
 fn labels_key(labels: &[(String, String)], skip: &str) -> String {
@@ -141,6 +182,26 @@ fn unit(name: &str) -> &'static str {
     } else {
         ""
     }
+}
+
+/// Statistics of a sampled gauge: avg, min, max, std (ddof 1, as the reference tool), the
+/// reported percentiles and the sample count; empty when there are no samples.
+pub fn gauge_stats(v: &[f64]) -> Map<String, Value> {
+    let mut o = Map::new();
+    if let Some(s) = aiperf_stats::Summary::of(v) {
+        o.insert("avg".into(), finite(s.mean));
+        o.insert("min".into(), finite(s.min));
+        o.insert("max".into(), finite(s.max));
+        o.insert(
+            "std".into(),
+            aiperf_stats::sample_std(v).map_or(Value::Null, finite),
+        );
+        for (p, x) in aiperf_stats::REPORTED_PERCENTILES.iter().zip(s.percentiles) {
+            o.insert(format!("p{p}"), finite(x));
+        }
+        o.insert("count".into(), json!(s.count));
+    }
+    o
 }
 
 type Labels = Vec<(String, String)>;
@@ -204,19 +265,7 @@ fn family_series(name: &str, kind: Kind, url: &str, snaps: &[Snapshot]) -> Vec<V
             let stats = match kind {
                 Kind::Gauge | Kind::Untyped => {
                     let v: Vec<f64> = over_time.iter().filter_map(|s| value_of(s, "")).collect();
-                    let summary = aiperf_stats::Summary::of(&v);
-                    let mut o = Map::new();
-                    if let Some(s) = summary {
-                        o.insert("avg".into(), finite(s.mean));
-                        o.insert("min".into(), finite(s.min));
-                        o.insert("max".into(), finite(s.max));
-                        o.insert("std".into(), aiperf_stats::sample_std(&v).map_or(Value::Null, finite));
-                        for (p, x) in aiperf_stats::REPORTED_PERCENTILES.iter().zip(s.percentiles) {
-                            o.insert(format!("p{p}"), finite(x));
-                        }
-                        o.insert("count".into(), json!(s.count));
-                    }
-                    Value::Object(o)
+                    Value::Object(gauge_stats(&v))
                 }
                 Kind::Counter => {
                     let v: Vec<f64> = over_time.iter().filter_map(|s| value_of(s, "").or_else(|| value_of(s, "_total"))).collect();
@@ -325,6 +374,71 @@ pub fn export(scrapes: &[EndpointScrapes], benchmark_id: &str, start: &str, end:
     })
 }
 
+/// The server's key figures, per engine vocabulary: (tag, header, unit, scale, metric names
+/// in order of preference). Series of one metric (engines, endpoints) are summed, except the
+/// KV-cache usage, which is averaged.
+const KEY_FIGURES: [(&str, &str, &str, f64, &[&str]); 3] = [
+    (
+        "server_running_requests",
+        "Server Running Requests",
+        "requests",
+        1.0,
+        &["vllm:num_requests_running", "sglang:num_running_reqs"],
+    ),
+    (
+        "server_waiting_requests",
+        "Server Waiting Requests",
+        "requests",
+        1.0,
+        &["vllm:num_requests_waiting", "sglang:num_queue_reqs"],
+    ),
+    (
+        "server_kv_cache_usage",
+        "Server KV-Cache Usage",
+        "%",
+        100.0,
+        &[
+            "vllm:kv_cache_usage_perc",
+            "vllm:gpu_cache_usage_perc",
+            "sglang:token_usage",
+        ],
+    ),
+];
+
+/// Time-averaged running and waiting requests and KV-cache use as the server reported them,
+/// from a `server_metrics_export.json` document; figures the server does not export are left out.
+pub fn key_figures(doc: &Value) -> Vec<crate::metrics::MetricResult> {
+    KEY_FIGURES
+        .iter()
+        .filter_map(|(tag, header, unit, scale, names)| {
+            let series = names.iter().find_map(|n| {
+                doc["metrics"][*n]["series"]
+                    .as_array()
+                    .filter(|s| !s.is_empty())
+            })?;
+            let avgs: Vec<f64> = series
+                .iter()
+                .filter_map(|s| s["stats"]["avg"].as_f64())
+                .collect();
+            if avgs.is_empty() {
+                return None;
+            }
+            let total: f64 = avgs.iter().sum();
+            let value = if *tag == "server_kv_cache_usage" {
+                total / avgs.len() as f64
+            } else {
+                total
+            };
+            Some(crate::metrics::MetricResult {
+                tag,
+                header,
+                unit,
+                value: crate::metrics::Value::Scalar(value * scale),
+            })
+        })
+        .collect()
+}
+
 /// `server_metrics_export.csv`: one row per series and statistic.
 pub fn export_csv(doc: &Value) -> String {
     let mut out = String::from("Metric,Type,Endpoint,Labels,Stat,Value\n");
@@ -358,6 +472,88 @@ pub fn export_csv(doc: &Value) -> String {
     out
 }
 
+/// The families of one snapshot as the raw JSONL shows them: per metric, one entry per
+/// series with its labels and either `value`, or `histogram`/`summary` with `sum` and `count`.
+fn snapshot_metrics(families: &[Family]) -> Map<String, Value> {
+    families
+        .iter()
+        .map(|f| {
+            let mut series: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
+            for s in &f.samples {
+                let bound = match f.kind {
+                    Kind::Histogram => s.label("le"),
+                    Kind::Summary => s.label("quantile"),
+                    _ => None,
+                };
+                let skip = if f.kind == Kind::Histogram {
+                    "le"
+                } else {
+                    "quantile"
+                };
+                let entry = series
+                    .entry(labels_key(&s.labels, skip))
+                    .or_insert_with(|| {
+                        let mut o = Map::new();
+                        o.insert("labels".into(), labels_json(&s.labels, skip));
+                        o
+                    });
+                let suffix = s.name.strip_prefix(f.name.as_str()).unwrap_or("");
+                match (bound, suffix) {
+                    (Some(b), _) => {
+                        let key = if f.kind == Kind::Histogram {
+                            "histogram"
+                        } else {
+                            "summary"
+                        };
+                        if let Value::Object(m) = entry.entry(key).or_insert_with(|| json!({})) {
+                            m.insert(b.to_owned(), finite(s.value));
+                        }
+                    }
+                    (None, "_sum") => {
+                        entry.insert("sum".into(), finite(s.value));
+                    }
+                    (None, "_count") => {
+                        entry.insert("count".into(), finite(s.value));
+                    }
+                    _ => {
+                        entry.insert("value".into(), finite(s.value));
+                    }
+                }
+            }
+            (
+                f.name.clone(),
+                Value::Array(series.into_values().map(Value::Object).collect()),
+            )
+        })
+        .collect()
+}
+
+/// `server_metrics_export.jsonl`: one line per scrape, runs of identical scrapes collapsed to
+/// their first and last line.
+pub fn export_jsonl(scrapes: &[EndpointScrapes]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for e in scrapes {
+        let n = e.snapshots.len();
+        for (i, snap) in e.snapshots.iter().enumerate() {
+            let same_as = |j: usize| e.snapshots[j].families == snap.families;
+            // Inside a run of identical scrapes: neither its first nor its last line.
+            if i > 0 && i + 1 < n && same_as(i - 1) && same_as(i + 1) {
+                continue;
+            }
+            let line = json!({
+                "endpoint_url": e.url,
+                "timestamp_ns": snap.unix_ns,
+                "endpoint_latency_ns": snap.latency.as_nanos() as u64,
+                "metrics": snapshot_metrics(&snap.families),
+            });
+            // Serializing a `Value` cannot fail.
+            let _ = serde_json::to_writer(&mut out, &line);
+            out.push(b'\n');
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -365,8 +561,38 @@ mod tests {
     fn snap(at: Instant, text: &str) -> Snapshot {
         Snapshot {
             at,
+            unix_ns: 0,
+            latency: Duration::ZERO,
             families: parse(text).unwrap(),
         }
+    }
+
+    #[test]
+    fn raw_lines_collapse_runs_of_identical_scrapes() {
+        let t0 = Instant::now();
+        let body = |v: u32| format!("# TYPE g gauge\ng {v}\n");
+        let snapshots = [1, 2, 2, 2, 2, 3]
+            .iter()
+            .enumerate()
+            .map(|(i, v)| snap(t0 + Duration::from_secs(i as u64), &body(*v)))
+            .collect();
+        let scrapes = [EndpointScrapes {
+            url: "u".into(),
+            snapshots,
+            failures: 0,
+            last_error: None,
+            fetch_latency_ms: vec![],
+        }];
+        let raw = String::from_utf8(export_jsonl(&scrapes)).unwrap();
+        let values: Vec<f64> = raw
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<Value>(l).unwrap()["metrics"]["g"][0]["value"]
+                    .as_f64()
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(values, [1.0, 2.0, 2.0, 3.0]);
     }
 
     #[test]
@@ -426,6 +652,40 @@ mod tests {
             (Some(4), Some(1))
         );
         assert_eq!(info["avg_update_interval_ms"].as_f64(), Some(1000.0));
+        let raw = String::from_utf8(export_jsonl(&scrapes)).unwrap();
+        let lines: Vec<Value> = raw
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 3);
+        assert_eq!(
+            lines[2]["metrics"]["g"][0],
+            json!({"labels": {"m": "a"}, "value": 5.0})
+        );
+        assert_eq!(
+            lines[0]["metrics"]["h"][0],
+            json!({"labels": {}, "histogram": {"1": 4.0, "+Inf": 10.0}, "sum": 5.0, "count": 10.0})
+        );
+        let figures = key_figures(&json!({"metrics": {
+            "vllm:num_requests_running": {"series": [{"stats": {"avg": 3.0}}, {"stats": {"avg": 4.0}}]},
+            "vllm:gpu_cache_usage_perc": {"series": [{"stats": {"avg": 0.25}}, {"stats": {"avg": 0.75}}]},
+            "sglang:num_queue_reqs": {"series": [{"stats": {"avg": 2.0}}]}
+        }}));
+        let got: Vec<(&str, f64)> = figures
+            .iter()
+            .map(|m| match m.value {
+                crate::metrics::Value::Scalar(v) => (m.tag, v),
+                crate::metrics::Value::Dist(_) => (m.tag, f64::NAN),
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("server_running_requests", 7.0),
+                ("server_waiting_requests", 2.0),
+                ("server_kv_cache_usage", 50.0)
+            ]
+        );
         let csv = export_csv(&doc);
         assert!(csv.starts_with("Metric,Type,Endpoint,Labels,Stat,Value\n"));
         assert!(

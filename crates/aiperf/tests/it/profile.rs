@@ -206,10 +206,14 @@ fn artifact_shapes_are_stable() {
         .collect();
     insta::assert_snapshot!("summary_json_shape", shape.join("\n"));
     let csv = std::fs::read_to_string(dir.join("profile_export_aiperf.csv")).unwrap();
-    let rows: Vec<&str> = csv
+    // The metric sections, then the GPU section (whose first column is the endpoint).
+    let (metrics, gpu) = csv.split_once("\n\n\n").unwrap();
+    let mut rows: Vec<&str> = metrics
         .lines()
         .map(|l| l.split(',').next().unwrap_or(""))
         .collect();
+    rows.push("--- GPU section: Metric column ---");
+    rows.extend(gpu.lines().map(|l| l.split(',').nth(5).unwrap_or("")));
     insta::assert_snapshot!("summary_csv_rows", rows.join("\n"));
     let record = &read_lines(&dir.join("profile_export.jsonl"))[0];
     let keys: Vec<String> = ["metadata", "metrics"]

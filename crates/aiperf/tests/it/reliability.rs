@@ -405,6 +405,16 @@ fn bad_input_table() {
             "--server-metrics-interval-ms",
         ),
         (vec!["--connection-warmup", "maybe"], "--connection-warmup"),
+        (vec!["--gpu-telemetry", "pynvml"], "--gpu-telemetry"),
+        (vec!["--gpu-telemetry", "ftp://x"], "--gpu-telemetry"),
+        (
+            vec!["--gpu-telemetry-interval-ms", "0"],
+            "--gpu-telemetry-interval-ms",
+        ),
+        (
+            vec!["--server-metrics-formats", "parquet"],
+            "--server-metrics-formats",
+        ),
         (vec!["--search-replicates", "-1"], "--search-replicates"),
         (vec!["--model", ""], "--model"),
     ];

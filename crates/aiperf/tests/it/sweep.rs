@@ -31,8 +31,9 @@ fn files(dir: &Path) -> BTreeSet<String> {
     out
 }
 
-const RUN_FILES: [&str; 8] = [
+const RUN_FILES: [&str; 9] = [
     ".aiperf_results_ready.json",
+    "gpu_telemetry_export.jsonl",
     "inputs.json",
     "profile_export.jsonl",
     "profile_export_aiperf.csv",

@@ -61,10 +61,17 @@ fn server_metrics_are_scraped_during_runs() {
         &dead,
         "--server-metrics-interval-ms",
         "20",
+        "--server-metrics-formats",
+        "json,csv,jsonl",
+        "--no-gpu-telemetry",
         "--artifact-dir",
         dir.to_str().unwrap(),
     ]);
     assert!(output.status.success(), "{}", stderr(&output));
+    // GPU telemetry was turned off: no telemetry anywhere.
+    let summary = read_json(&dir.join("profile_export_aiperf.json"));
+    assert!(summary.get("telemetry_data").is_none());
+    assert!(!dir.join("gpu_telemetry_export.jsonl").exists());
     let doc = read_json(&dir.join("server_metrics_export.json"));
     let configured = doc["summary"]["endpoints_configured"].as_array().unwrap();
     assert_eq!(configured.len(), 2);
@@ -87,8 +94,22 @@ fn server_metrics_are_scraped_during_runs() {
         stats["max"].as_f64().unwrap() >= 1.0 && stats["max"].as_f64().unwrap() <= 4.0,
         "{stats}"
     );
+    // The baseline scrape precedes the load and the last one follows it, so the server's
+    // token counter rose by exactly the tokens the client received.
     let tokens = &doc["metrics"]["vllm:generation_tokens_total"]["series"][0]["stats"];
-    assert!(tokens["total"].as_f64().unwrap() > 0.0, "{tokens}");
+    assert_eq!(
+        tokens["total"].as_f64(),
+        summary["total_osl"]["avg"].as_f64(),
+        "{tokens}"
+    );
+    assert_eq!(summary["server_running_requests"]["unit"], "requests");
+    let raw = std::fs::read_to_string(dir.join("server_metrics_export.jsonl")).unwrap();
+    let first: serde_json::Value = serde_json::from_str(raw.lines().next().unwrap()).unwrap();
+    assert!(first["timestamp_ns"].as_u64().unwrap() > 0);
+    assert!(
+        first["metrics"]["vllm:num_requests_running"].is_array(),
+        "{first}"
+    );
     let csv = std::fs::read_to_string(dir.join("server_metrics_export.csv")).unwrap();
     assert!(csv.starts_with("Metric,Type,Endpoint,Labels,Stat,Value\n"));
 
@@ -113,4 +134,155 @@ fn server_metrics_are_scraped_during_runs() {
         &["profile", "--sim", "--server-metrics-interval-ms", "0"],
         "--server-metrics-interval-ms",
     );
+}
+
+/// GPU telemetry against the simulator's DCGM endpoint: the simulated GPU draws more power
+/// under more load, the server's running-requests gauge follows the client's concurrency, and
+/// both reach the sweep aggregate.
+#[test]
+fn gpu_power_and_server_load_follow_the_concurrency() {
+    use crate::common::{run, stderr};
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("sweep");
+    let output = run(&[
+        "profile",
+        "--sim",
+        "--sim-speedup",
+        "8",
+        "--streaming",
+        "--ui",
+        "none",
+        "--concurrency",
+        "1,24",
+        "--request-count",
+        "96",
+        "--osl",
+        "48",
+        "--server-metrics-interval-ms",
+        "10",
+        "--gpu-telemetry-interval-ms",
+        "20",
+        "--artifact-dir",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let cell = |c: u32| {
+        let run = dir.join(format!("concurrency_{c}"));
+        let summary = read_json(&run.join("profile_export_aiperf.json"));
+        let server = read_json(&run.join("server_metrics_export.json"));
+        (run, summary, server)
+    };
+    let (run1, low, low_server) = cell(1);
+    let (_, high, high_server) = cell(24);
+
+    let running = |doc: &serde_json::Value| {
+        let s = &doc["metrics"]["vllm:num_requests_running"]["series"][0]["stats"];
+        (s["avg"].as_f64().unwrap(), s["max"].as_f64().unwrap())
+    };
+    let (avg1, max1) = running(&low_server);
+    let (avg24, max24) = running(&high_server);
+    assert!(
+        max1 <= 1.0 && avg1 > 0.5,
+        "concurrency 1: avg {avg1} max {max1}"
+    );
+    assert!(
+        max24 <= 24.0 && avg24 > 12.0,
+        "concurrency 24: avg {avg24} max {max24}"
+    );
+
+    let gpu = |doc: &serde_json::Value| {
+        let t = &doc["telemetry_data"];
+        assert_eq!(
+            t["summary"]["endpoints_successful"]
+                .as_array()
+                .unwrap()
+                .len(),
+            1,
+            "{t}"
+        );
+        let endpoint = t["endpoints"].as_object().unwrap().values().next().unwrap();
+        endpoint["gpus"]["gpu_0"]["metrics"].clone()
+    };
+    let (g1, g24) = (gpu(&low), gpu(&high));
+    let power = |m: &serde_json::Value| m["nvidia_power_usage"]["avg"].as_f64().unwrap();
+    assert!(
+        power(&g1) > 70.0 && power(&g1) < power(&g24) && power(&g24) < 700.0,
+        "{} {}",
+        power(&g1),
+        power(&g24)
+    );
+    assert_eq!(g1["nvidia_power_usage"]["unit"], "W");
+    assert!(g24["nvidia_energy_consumption"]["total"].as_f64().unwrap() > 0.0);
+    // Batching makes every token cheaper.
+    let per_token =
+        |d: &serde_json::Value| d["nvidia_energy_per_output_token"]["avg"].as_f64().unwrap();
+    assert!(
+        per_token(&high) < per_token(&low),
+        "{} {}",
+        per_token(&high),
+        per_token(&low)
+    );
+
+    let csv = std::fs::read_to_string(run1.join("profile_export_aiperf.csv")).unwrap();
+    assert!(
+        csv.contains("\n\n\nEndpoint,GPU_Index,GPU_Name,GPU_UUID,Platform,Metric,avg,"),
+        "{csv}"
+    );
+    assert!(csv.contains(",nvidia,GPU Power Usage (W),"));
+    let samples = std::fs::read_to_string(run1.join("gpu_telemetry_export.jsonl")).unwrap();
+    assert!(samples.lines().count() >= 2);
+
+    let sweep = read_json(&dir.join("sweep_aggregate/profile_export_aiperf_sweep.json"));
+    for c in sweep["per_combination_metrics"].as_array().unwrap() {
+        for key in [
+            "server_running_requests_avg",
+            "server_kv_cache_usage_avg",
+            "nvidia_total_gpu_power_avg",
+        ] {
+            assert!(
+                c["metrics"][key]["mean"].is_number(),
+                "{key} missing in {c}"
+            );
+        }
+    }
+}
+
+/// A GPU-telemetry endpoint that does not answer is counted, never fatal.
+#[test]
+fn unreachable_gpu_telemetry_is_reported_not_fatal() {
+    use crate::common::{run, stderr};
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = format!("http://{}/metrics", closed.local_addr().unwrap());
+    drop(closed);
+    let output = run(&[
+        "profile",
+        "--sim",
+        "fixed",
+        "--ui",
+        "none",
+        "--request-count",
+        "8",
+        "--osl",
+        "8",
+        "--gpu-telemetry",
+        &dead,
+        "--artifact-dir",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let t = read_json(&dir.join("profile_export_aiperf.json"))["telemetry_data"].clone();
+    let configured = t["summary"]["endpoints_configured"].as_array().unwrap();
+    assert_eq!(configured.len(), 2, "{t}");
+    assert_eq!(
+        t["summary"]["endpoints_successful"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1,
+        "{t}"
+    );
+    assert_eq!(t["error_summary"][0]["endpoint_url"], dead.as_str());
+    assert!(t["error_summary"][0]["failed_fetches"].as_u64().unwrap() >= 1);
 }

@@ -1,0 +1,708 @@
+//! GPU telemetry from DCGM exporter endpoints: per-GPU statistics (`telemetry_data` in
+//! `profile_export_aiperf.json`, the GPU section of the CSV, a console table), the per-sample
+//! `gpu_telemetry_export.jsonl`, and energy-efficiency metrics.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value, json};
+
+use super::prometheus::{Family, Kind};
+use super::scrape::{EndpointScrapes, gauge_stats};
+use crate::export::json_number as finite;
+use crate::metrics::{MetricResult, Value as MValue};
+
+/// One DCGM field as the reports name it.
+#[derive(Debug, Clone, Copy)]
+pub struct Field {
+    /// The exporter's metric name.
+    pub dcgm: &'static str,
+    /// The name in `telemetry_data` (the reference tool's vendor-prefixed names).
+    pub name: &'static str,
+    pub header: &'static str,
+    pub unit: &'static str,
+    /// Multiplies the exported value into `unit`.
+    pub scale: f64,
+    /// A cumulative counter: reported as the increase over the run, not as a distribution.
+    pub counter: bool,
+}
+
+const fn field(
+    dcgm: &'static str,
+    name: &'static str,
+    header: &'static str,
+    unit: &'static str,
+    scale: f64,
+    counter: bool,
+) -> Field {
+    Field {
+        dcgm,
+        name,
+        header,
+        unit,
+        scale,
+        counter,
+    }
+}
+
+/// MiB → GB.
+const MIB_TO_GB: f64 = 1.048_576e-3;
+
+/// The fields read from a DCGM exporter, in report order.
+pub const FIELDS: &[Field] = &[
+    field(
+        "DCGM_FI_DEV_POWER_USAGE",
+        "nvidia_power_usage",
+        "GPU Power Usage",
+        "W",
+        1.0,
+        false,
+    ),
+    field(
+        "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION",
+        "nvidia_energy_consumption",
+        "Energy Consumption",
+        "MJ",
+        1e-9,
+        true,
+    ),
+    field(
+        "DCGM_FI_DEV_GPU_UTIL",
+        "nvidia_gpu_utilization",
+        "GPU Utilization",
+        "%",
+        1.0,
+        false,
+    ),
+    field(
+        "DCGM_FI_DEV_MEM_COPY_UTIL",
+        "nvidia_memory_utilization",
+        "Memory Utilization",
+        "%",
+        1.0,
+        false,
+    ),
+    field(
+        "DCGM_FI_PROF_SM_ACTIVE",
+        "nvidia_sm_utilization",
+        "SM Utilization",
+        "%",
+        100.0,
+        false,
+    ),
+    field(
+        "DCGM_FI_DEV_FB_USED",
+        "nvidia_memory_used",
+        "GPU Memory Used",
+        "GB",
+        MIB_TO_GB,
+        false,
+    ),
+    field(
+        "DCGM_FI_DEV_FB_FREE",
+        "nvidia_memory_free",
+        "GPU Memory Free",
+        "GB",
+        MIB_TO_GB,
+        false,
+    ),
+    field(
+        "DCGM_FI_DEV_FB_TOTAL",
+        "nvidia_memory_total",
+        "GPU Memory Total",
+        "GB",
+        MIB_TO_GB,
+        false,
+    ),
+    field(
+        "DCGM_FI_DEV_GPU_TEMP",
+        "nvidia_temperature",
+        "GPU Temperature",
+        "°C",
+        1.0,
+        false,
+    ),
+    field(
+        "DCGM_FI_DEV_MEMORY_TEMP",
+        "nvidia_memory_temperature",
+        "Memory Temperature",
+        "°C",
+        1.0,
+        false,
+    ),
+    field(
+        "DCGM_FI_DEV_SM_CLOCK",
+        "nvidia_sm_clock",
+        "SM Clock",
+        "MHz",
+        1.0,
+        false,
+    ),
+    field(
+        "DCGM_FI_DEV_MEM_CLOCK",
+        "nvidia_memory_clock",
+        "Memory Clock",
+        "MHz",
+        1.0,
+        false,
+    ),
+    field(
+        "DCGM_FI_DEV_ENC_UTIL",
+        "nvidia_encoder_utilization",
+        "Encoder Utilization",
+        "%",
+        1.0,
+        false,
+    ),
+    field(
+        "DCGM_FI_DEV_DEC_UTIL",
+        "nvidia_decoder_utilization",
+        "Decoder Utilization",
+        "%",
+        1.0,
+        false,
+    ),
+    field(
+        "DCGM_FI_DEV_POWER_MGMT_LIMIT",
+        "nvidia_power_limit",
+        "Power Limit",
+        "W",
+        1.0,
+        false,
+    ),
+    field(
+        "DCGM_FI_DEV_POWER_VIOLATION",
+        "nvidia_power_violation",
+        "Power Violation",
+        "us",
+        1.0,
+        true,
+    ),
+    // The value of the last XID error, not a count: its maximum is what matters.
+    field(
+        "DCGM_FI_DEV_XID_ERRORS",
+        "nvidia_xid_errors",
+        "XID Errors",
+        "",
+        1.0,
+        false,
+    ),
+];
+
+/// One GPU's samples of one field over the run.
+#[derive(Debug, Clone, Default)]
+struct Series {
+    /// (wall-clock ns, value in the field's unit).
+    points: Vec<(u64, f64)>,
+}
+
+/// One GPU seen by one endpoint.
+#[derive(Debug, Clone, Default)]
+pub struct Gpu {
+    pub index: String,
+    pub uuid: String,
+    pub name: String,
+    pub hostname: String,
+    series: BTreeMap<usize, Series>,
+}
+
+impl Gpu {
+    /// The field's statistics: gauges as a distribution, counters as their increase.
+    fn stats(&self, field: usize) -> Option<Map<String, Value>> {
+        let s = self.series.get(&field)?;
+        let f = &FIELDS[field];
+        if f.counter {
+            let first = s.points.first()?.1;
+            let last = s.points.last()?.1;
+            let mut o = Map::new();
+            o.insert("unit".into(), json!(f.unit));
+            // A counter reset (exporter restart) would make the difference negative.
+            o.insert("total".into(), finite((last - first).max(0.0)));
+            o.insert("count".into(), json!(s.points.len()));
+            Some(o)
+        } else {
+            let values: Vec<f64> = s.points.iter().map(|p| p.1).collect();
+            let mut o = Map::new();
+            o.insert("unit".into(), json!(f.unit));
+            o.extend(gauge_stats(&values));
+            Some(o)
+        }
+    }
+
+    fn avg(&self, field: &str) -> Option<f64> {
+        let i = FIELDS.iter().position(|f| f.name == field)?;
+        let s = self.series.get(&i)?;
+        (!s.points.is_empty())
+            .then(|| s.points.iter().map(|p| p.1).sum::<f64>() / s.points.len() as f64)
+    }
+
+    fn increase(&self, field: &str) -> Option<f64> {
+        let i = FIELDS.iter().position(|f| f.name == field)?;
+        let s = self.series.get(&i)?;
+        Some((s.points.last()?.1 - s.points.first()?.1).max(0.0))
+    }
+}
+
+/// The GPUs of one endpoint.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    pub url: String,
+    pub gpus: Vec<Gpu>,
+    pub fetches: usize,
+    pub failures: u64,
+    pub last_error: Option<String>,
+}
+
+/// `host:port` of a URL, the key the reference tool uses for an endpoint.
+fn endpoint_key(url: &str) -> String {
+    url.parse::<http::Uri>()
+        .ok()
+        .and_then(|u| u.authority().map(|a| a.to_string()))
+        .unwrap_or_else(|| url.to_owned())
+}
+
+/// A GPU (without samples) as its DCGM labels identify it.
+fn identity(labels: &[(String, String)]) -> Gpu {
+    let label = |k: &str| {
+        labels
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    Gpu {
+        index: label("gpu"),
+        uuid: label("UUID"),
+        name: label("modelName"),
+        hostname: label("Hostname"),
+        series: BTreeMap::new(),
+    }
+}
+
+/// Groups the DCGM samples of every endpoint by GPU.
+pub fn collect(scrapes: &[EndpointScrapes]) -> Vec<Endpoint> {
+    scrapes
+        .iter()
+        .map(|e| {
+            let mut gpus: BTreeMap<(u64, String), Gpu> = BTreeMap::new();
+            for snap in &e.snapshots {
+                for fam in &snap.families {
+                    let Some(i) = FIELDS.iter().position(|f| f.dcgm == fam.name) else {
+                        continue;
+                    };
+                    for s in fam.samples.iter().filter(|s| s.name == fam.name) {
+                        let id = identity(&s.labels);
+                        let key = (id.index.parse().unwrap_or(u64::MAX), id.uuid.clone());
+                        gpus.entry(key)
+                            .or_insert(id)
+                            .series
+                            .entry(i)
+                            .or_default()
+                            .points
+                            .push((snap.unix_ns, s.value * FIELDS[i].scale));
+                    }
+                }
+            }
+            let gpus: Vec<Gpu> = gpus.into_values().collect();
+            Endpoint {
+                url: e.url.clone(),
+                gpus,
+                fetches: e.snapshots.len(),
+                failures: e.failures,
+                last_error: e.last_error.clone(),
+            }
+        })
+        .collect()
+}
+
+/// `telemetry_data` of `profile_export_aiperf.json`.
+pub fn telemetry_data(endpoints: &[Endpoint], start: &str, end: &str) -> Value {
+    let per_endpoint: Map<String, Value> = endpoints
+        .iter()
+        .filter(|e| !e.gpus.is_empty())
+        .map(|e| {
+            let gpus: Map<String, Value> = e
+                .gpus
+                .iter()
+                .map(|g| {
+                    let metrics: Map<String, Value> = (0..FIELDS.len())
+                        .filter_map(|i| {
+                            Some((FIELDS[i].name.to_owned(), Value::Object(g.stats(i)?)))
+                        })
+                        .collect();
+                    (
+                        format!("gpu_{}", g.index),
+                        json!({
+                            "gpu_index": g.index.parse::<u64>().ok(),
+                            "gpu_name": g.name,
+                            "gpu_uuid": g.uuid,
+                            "platform": "nvidia",
+                            "hostname": g.hostname,
+                            "metrics": metrics,
+                        }),
+                    )
+                })
+                .collect();
+            (endpoint_key(&e.url), json!({"url": e.url, "gpus": gpus}))
+        })
+        .collect();
+    let errors: Vec<Value> = endpoints
+        .iter()
+        .filter(|e| e.failures > 0)
+        .map(|e| json!({"endpoint_url": e.url, "failed_fetches": e.failures, "last_error": e.last_error}))
+        .collect();
+    json!({
+        "summary": {
+            "endpoints_configured": endpoints.iter().map(|e| e.url.clone()).collect::<Vec<_>>(),
+            "endpoints_successful": endpoints.iter().filter(|e| e.fetches > 0).map(|e| e.url.clone()).collect::<Vec<_>>(),
+            "start_time": start,
+            "end_time": end,
+        },
+        "endpoints": per_endpoint,
+        "error_summary": errors,
+    })
+}
+
+/// Two decimals, or six significant digits for small non-zero values (energy in MJ).
+fn f2(v: Option<&Value>) -> String {
+    v.and_then(Value::as_f64)
+        .filter(|x| x.is_finite())
+        .map(|x| {
+            if x == 0.0 || x.abs() >= 1.0 {
+                format!("{x:.2}")
+            } else {
+                let decimals = (5 - x.abs().log10().floor() as i32).clamp(2, 12) as usize;
+                format!("{x:.decimals$}")
+            }
+        })
+        .unwrap_or_default()
+}
+
+/// The GPU section appended to `profile_export_aiperf.csv` (after two blank lines), one row
+/// per GPU and field. A counter's increase over the run is in the `avg` column.
+pub fn csv_section(endpoints: &[Endpoint]) -> String {
+    use crate::export::csv_field;
+    let stats = [
+        "avg", "min", "max", "p1", "p5", "p10", "p25", "p50", "p75", "p90", "p95", "p99", "std",
+    ];
+    let mut out = format!(
+        "\n\nEndpoint,GPU_Index,GPU_Name,GPU_UUID,Platform,Metric,{},Hostname\n",
+        stats.join(",")
+    );
+    let mut rows = 0;
+    for e in endpoints {
+        for g in &e.gpus {
+            for (i, f) in FIELDS.iter().enumerate() {
+                let Some(s) = g.stats(i) else { continue };
+                let name = if f.unit.is_empty() {
+                    f.header.to_owned()
+                } else {
+                    format!("{} ({})", f.header, f.unit)
+                };
+                let mut row = vec![
+                    csv_field(&endpoint_key(&e.url)),
+                    csv_field(&g.index),
+                    csv_field(&g.name),
+                    csv_field(&g.uuid),
+                    "nvidia".to_owned(),
+                    csv_field(&name),
+                ];
+                for stat in stats {
+                    let key = if f.counter && stat == "avg" {
+                        "total"
+                    } else {
+                        stat
+                    };
+                    row.push(f2(s.get(key)));
+                }
+                row.push(csv_field(&g.hostname));
+                out.push_str(&row.join(","));
+                out.push('\n');
+                rows += 1;
+            }
+        }
+    }
+    if rows == 0 {
+        return String::new();
+    }
+    out
+}
+
+/// The per-sample `gpu_telemetry_export.jsonl`: one line per GPU per scrape.
+pub fn export_jsonl(scrapes: &[EndpointScrapes]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for e in scrapes {
+        for snap in &e.snapshots {
+            let mut per_gpu: BTreeMap<(u64, String), (Gpu, Map<String, Value>)> = BTreeMap::new();
+            for fam in &snap.families {
+                let Some(f) = FIELDS.iter().find(|f| f.dcgm == fam.name) else {
+                    continue;
+                };
+                for s in fam.samples.iter().filter(|s| s.name == fam.name) {
+                    let id = identity(&s.labels);
+                    let key = (id.index.parse().unwrap_or(u64::MAX), id.uuid.clone());
+                    per_gpu
+                        .entry(key)
+                        .or_insert_with(|| (id, Map::new()))
+                        .1
+                        .insert(f.name.to_owned(), finite(s.value * f.scale));
+                }
+            }
+            for (g, metrics) in per_gpu.into_values() {
+                let line = json!({
+                    "timestamp_ns": snap.unix_ns,
+                    "endpoint_url": e.url,
+                    "gpu_index": g.index.parse::<u64>().ok(),
+                    "gpu_uuid": g.uuid,
+                    "gpu_name": g.name,
+                    "hostname": g.hostname,
+                    "metrics": metrics,
+                });
+                let _ = serde_json::to_writer(&mut out, &line);
+                out.push(b'\n');
+            }
+        }
+    }
+    out
+}
+
+/// Energy-efficiency metrics over every GPU seen: total power (sum of the GPUs' average draw),
+/// total energy (sum of the energy counters' increase), energy per output token, output tokens
+/// per joule and output-token throughput per watt. Metrics whose inputs are missing are left out.
+pub fn efficiency(
+    endpoints: &[Endpoint],
+    output_tokens: Option<f64>,
+    output_throughput: Option<f64>,
+) -> Vec<MetricResult> {
+    let gpus = || endpoints.iter().flat_map(|e| &e.gpus);
+    let sum = |f: &dyn Fn(&Gpu) -> Option<f64>| {
+        let v: Vec<f64> = gpus().filter_map(f).collect();
+        (!v.is_empty()).then(|| v.iter().sum::<f64>())
+    };
+    let power = sum(&|g| g.avg("nvidia_power_usage"));
+    let energy_j = sum(&|g| g.increase("nvidia_energy_consumption")).map(|mj| mj * 1e6);
+    let scalar = |tag, header, unit, v: f64| MetricResult {
+        tag,
+        header,
+        unit,
+        value: MValue::Scalar(v),
+    };
+    let mut out = Vec::new();
+    if let Some(p) = power {
+        out.push(scalar("nvidia_total_gpu_power", "Total GPU Power", "W", p));
+        if let Some(t) = output_throughput.filter(|_| p > 0.0) {
+            out.push(scalar(
+                "nvidia_performance_per_watt",
+                "Output Token Throughput per Watt",
+                "tokens/sec/W",
+                t / p,
+            ));
+        }
+    }
+    if let Some(e) = energy_j {
+        out.push(scalar(
+            "nvidia_total_gpu_energy",
+            "Total GPU Energy",
+            "J",
+            e,
+        ));
+        if let Some(tokens) = output_tokens.filter(|t| *t > 0.0) {
+            out.push(scalar(
+                "nvidia_energy_per_output_token",
+                "Energy per Output Token",
+                "mJ/token",
+                e * 1e3 / tokens,
+            ));
+            if e > 0.0 {
+                out.push(scalar(
+                    "nvidia_output_tokens_per_joule",
+                    "Output Tokens per Joule",
+                    "tokens/J",
+                    tokens / e,
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// The console table "GPU Telemetry Summary": the main fields of every GPU.
+pub fn console_table(endpoints: &[Endpoint]) -> Option<String> {
+    use comfy_table::{CellAlignment, ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
+    let shown = [
+        "nvidia_power_usage",
+        "nvidia_gpu_utilization",
+        "nvidia_memory_used",
+        "nvidia_temperature",
+    ];
+    let mut table = Table::new();
+    table
+        .load_preset(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Disabled)
+        .set_header(["GPU", "Metric", "avg", "min", "max", "p50", "p99"]);
+    let mut rows = 0;
+    for e in endpoints {
+        for g in &e.gpus {
+            let who = format!("{} #{} ({})", endpoint_key(&e.url), g.index, g.name);
+            for name in shown {
+                let Some(i) = FIELDS.iter().position(|f| f.name == name) else {
+                    continue;
+                };
+                let Some(s) = g.stats(i) else { continue };
+                let f = &FIELDS[i];
+                let mut row = vec![who.clone(), format!("{} ({})", f.header, f.unit)];
+                for k in ["avg", "min", "max", "p50", "p99"] {
+                    row.push(f2(s.get(k)));
+                }
+                table.add_row(row);
+                rows += 1;
+            }
+        }
+    }
+    if rows == 0 {
+        return None;
+    }
+    for (i, column) in table.column_iter_mut().enumerate() {
+        if i > 1 {
+            column.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+    let body = table.to_string();
+    let width = body.lines().next().map_or(0, |l| l.chars().count());
+    Some(format!(
+        "{:^width$}\n{body}\n",
+        "aiperf | GPU Telemetry Summary"
+    ))
+}
+
+/// Whether a scrape looks like a DCGM exporter's (at least one known field).
+pub fn is_dcgm(families: &[Family]) -> bool {
+    families
+        .iter()
+        .any(|f| f.kind != Kind::Histogram && FIELDS.iter().any(|x| x.dcgm == f.name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::telemetry::prometheus::parse;
+    use crate::telemetry::scrape::Snapshot;
+    use std::time::{Duration, Instant};
+
+    fn dcgm(power: [f64; 2], energy_mj: [f64; 2]) -> String {
+        let mut s = String::from(
+            "# HELP DCGM_FI_DEV_POWER_USAGE Power draw (in W).\n# TYPE DCGM_FI_DEV_POWER_USAGE gauge\n",
+        );
+        for (i, w) in power.iter().enumerate() {
+            s.push_str(&format!(
+                "DCGM_FI_DEV_POWER_USAGE{{gpu=\"{i}\",UUID=\"GPU-{i}\",modelName=\"H100\",Hostname=\"n1\"}} {w}\n"
+            ));
+        }
+        s.push_str("# TYPE DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION counter\n");
+        for (i, e) in energy_mj.iter().enumerate() {
+            s.push_str(&format!(
+                "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION{{gpu=\"{i}\",UUID=\"GPU-{i}\",modelName=\"H100\",Hostname=\"n1\"}} {e}\n"
+            ));
+        }
+        s.push_str("# TYPE DCGM_FI_DEV_FB_USED gauge\nDCGM_FI_DEV_FB_USED{gpu=\"0\",UUID=\"GPU-0\"} 1000\n");
+        s
+    }
+
+    fn scrapes(texts: &[String]) -> Vec<EndpointScrapes> {
+        let t0 = Instant::now();
+        vec![EndpointScrapes {
+            url: "http://node1:9400/metrics".into(),
+            snapshots: texts
+                .iter()
+                .enumerate()
+                .map(|(i, t)| Snapshot {
+                    at: t0 + Duration::from_secs(i as u64),
+                    unix_ns: i as u64 * 1_000_000_000,
+                    latency: Duration::ZERO,
+                    families: parse(t).unwrap(),
+                })
+                .collect(),
+            failures: 2,
+            last_error: Some("HTTP 503".into()),
+            fetch_latency_ms: vec![],
+        }]
+    }
+
+    #[test]
+    fn per_gpu_statistics_and_counter_increase() {
+        let s = scrapes(&[
+            dcgm([100.0, 200.0], [1e9, 2e9]),
+            dcgm([300.0, 400.0], [1.0003e9, 2.0004e9]),
+        ]);
+        assert!(is_dcgm(&s[0].snapshots[0].families));
+        let endpoints = collect(&s);
+        assert_eq!(endpoints[0].gpus.len(), 2);
+        let doc = telemetry_data(&endpoints, "a", "b");
+        let gpu1 = &doc["endpoints"]["node1:9400"]["gpus"]["gpu_1"];
+        assert_eq!(gpu1["gpu_uuid"], "GPU-1");
+        assert_eq!(gpu1["hostname"], "n1");
+        assert_eq!(gpu1["metrics"]["nvidia_power_usage"]["avg"], json!(300.0));
+        assert_eq!(gpu1["metrics"]["nvidia_power_usage"]["unit"], "W");
+        // 400,000 mJ = 400 J = 0.0004 MJ.
+        let total = gpu1["metrics"]["nvidia_energy_consumption"]["total"]
+            .as_f64()
+            .unwrap();
+        assert!((total - 4e-4).abs() < 1e-12, "{total}");
+        let mem = doc["endpoints"]["node1:9400"]["gpus"]["gpu_0"]["metrics"]["nvidia_memory_used"]
+            ["avg"]
+            .as_f64()
+            .unwrap();
+        assert!((mem - 1.048_576).abs() < 1e-9);
+        assert_eq!(doc["error_summary"][0]["failed_fetches"], 2);
+
+        let eff = efficiency(&endpoints, Some(1000.0), Some(50.0));
+        let get = |tag: &str| {
+            eff.iter()
+                .find(|m| m.tag == tag)
+                .map(|m| match m.value {
+                    MValue::Scalar(v) => v,
+                    MValue::Dist(_) => f64::NAN,
+                })
+                .unwrap()
+        };
+        assert_eq!(get("nvidia_total_gpu_power"), 200.0 + 300.0);
+        assert!((get("nvidia_total_gpu_energy") - 700.0).abs() < 1e-6);
+        assert!((get("nvidia_energy_per_output_token") - 700.0).abs() < 1e-6);
+        assert!((get("nvidia_output_tokens_per_joule") - 1000.0 / 700.0).abs() < 1e-9);
+        assert!((get("nvidia_performance_per_watt") - 0.1).abs() < 1e-12);
+
+        let csv = csv_section(&endpoints);
+        assert!(
+            csv.contains(",Energy Consumption (MJ),0.000400000,"),
+            "{csv}"
+        );
+        assert!(csv.starts_with("\n\nEndpoint,GPU_Index,GPU_Name,GPU_UUID,Platform,Metric,avg,"));
+        assert!(
+            csv.contains(
+                "node1:9400,1,H100,GPU-1,nvidia,GPU Power Usage (W),300.00,200.00,400.00,"
+            ),
+            "{csv}"
+        );
+        let table = console_table(&endpoints).unwrap();
+        assert!(table.contains("GPU Power Usage (W)"));
+
+        let raw = String::from_utf8(export_jsonl(&s)).unwrap();
+        let lines: Vec<Value> = raw
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 4);
+        assert_eq!(lines[3]["gpu_uuid"], "GPU-1");
+        assert_eq!(lines[3]["metrics"]["nvidia_power_usage"], json!(400.0));
+    }
+
+    #[test]
+    fn nothing_scraped_means_no_section_and_no_efficiency() {
+        let endpoints = collect(&scrapes(&[]));
+        assert!(csv_section(&endpoints).is_empty());
+        assert!(efficiency(&endpoints, Some(10.0), Some(1.0)).is_empty());
+        assert!(console_table(&endpoints).is_none());
+        let doc = telemetry_data(&endpoints, "a", "b");
+        assert_eq!(doc["summary"]["endpoints_successful"], json!([]));
+        assert_eq!(doc["endpoints"], json!({}));
+    }
+}
