@@ -53,6 +53,10 @@ fn help_documents_every_knob() {
         "--malformed-rate",
         "--stall-rate",
         "--stall-ms",
+        "--dcgm-num-gpus",
+        "--dcgm-gpu-name",
+        "--gpu-idle-watts",
+        "--gpu-max-watts",
     ] {
         assert!(help.contains(flag), "--help does not document {flag}");
     }
@@ -106,6 +110,11 @@ fn bad_flags_exit_2_naming_the_flag() {
             ],
             "--record-requests",
         ),
+        (&["sim", "--dcgm-num-gpus", "0"], "--dcgm-num-gpus"),
+        (
+            &["sim", "--gpu-idle-watts", "300", "--gpu-max-watts", "200"],
+            "--gpu-max-watts",
+        ),
         (&["sim", "--no-such-flag"], "--no-such-flag"),
     ];
     for (args, needle) in cases {
@@ -136,6 +145,8 @@ fn print_config_applies_overrides() {
         "0.1",
         "--error-status",
         "429,503",
+        "--dcgm-gpu-name",
+        "NVIDIA H200",
         "--print-config",
     ]);
     assert!(output.status.success());
@@ -143,6 +154,11 @@ fn print_config_applies_overrides() {
     assert_eq!(config.served_models, ["a", "b"]);
     assert_eq!(config.speedup, 4.0);
     assert_eq!(config.faults.error_statuses, [429, 503]);
+    // The 70B preset runs on four GPUs.
+    assert_eq!(
+        (config.gpus.count, config.gpus.name.as_str()),
+        (4, "NVIDIA H200")
+    );
     match config.timing {
         aiperf_sim::Timing::Engine(p) => {
             assert_eq!(p.max_num_seqs, 64);

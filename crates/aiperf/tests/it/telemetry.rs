@@ -232,6 +232,16 @@ fn gpu_power_and_server_load_follow_the_concurrency() {
     let samples = std::fs::read_to_string(run1.join("gpu_telemetry_export.jsonl")).unwrap();
     assert!(samples.lines().count() >= 2);
 
+    // The report charts GPU power against the swept parameter.
+    let plot = run(&["plot", dir.to_str().unwrap()]);
+    assert!(plot.status.success(), "{}", stderr(&plot));
+    assert!(
+        dir.join("plots/sweep_nvidia_total_gpu_power_avg.svg")
+            .is_file()
+    );
+    let html = std::fs::read_to_string(dir.join("plots/report.html")).unwrap();
+    assert!(html.contains("Total GPU power (W)"));
+
     let sweep = read_json(&dir.join("sweep_aggregate/profile_export_aiperf_sweep.json"));
     for c in sweep["per_combination_metrics"].as_array().unwrap() {
         for key in [
