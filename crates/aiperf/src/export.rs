@@ -64,6 +64,8 @@ pub struct RunInfo<'a> {
     pub abort_reason: Option<String>,
     /// `telemetry_data`, when GPU telemetry was collected.
     pub telemetry: Option<Value>,
+    /// `shard`: this run is one shard of a benchmark (`--shards`).
+    pub shard: Option<Value>,
 }
 
 /// ISO 8601 UTC with microseconds, e.g. `2026-11-24T06:19:25.620316+00:00`.
@@ -198,6 +200,9 @@ pub fn summary_json(metrics: &[MetricResult], info: &RunInfo<'_>) -> Value {
     }
     if let Some(t) = &info.telemetry {
         o.insert("telemetry_data".into(), t.clone());
+    }
+    if let Some(s) = &info.shard {
+        o.insert("shard".into(), s.clone());
     }
     for m in metrics.iter().filter(|m| !DECLARED.contains(&m.tag)) {
         o.insert(m.tag.into(), metric_block(m));

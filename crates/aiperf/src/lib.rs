@@ -13,13 +13,16 @@ pub mod dashboard;
 pub mod dataset;
 mod error;
 pub mod export;
+pub mod kube;
 pub mod loadgen;
 pub mod logging;
+pub mod merge;
 pub mod metrics;
 pub mod plot;
 pub mod recipes;
 pub mod record;
 pub mod search;
+pub mod shard;
 pub mod sweep;
 pub mod telemetry;
 pub mod tokenizer;
@@ -39,6 +42,14 @@ pub async fn run(cli: cli::Cli) -> anyhow::Result<ExitStatus> {
         }
         cli::Command::Profile(args) => {
             commands::profile::run(args, std::env::args().collect()).await
+        }
+        cli::Command::Kube(command) => {
+            let argv: Vec<String> = std::env::args().collect();
+            kube::run(command, &argv).await
+        }
+        cli::Command::Merge(args) => {
+            merge::merge(&args.dirs, &args.output)?;
+            Ok(ExitStatus::Success)
         }
     }
 }

@@ -3,6 +3,7 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+pub mod kube;
 pub mod profile;
 pub mod sim;
 
@@ -28,6 +29,22 @@ pub enum Command {
     /// Run the simulated OpenAI-compatible LLM server on its own.
     #[command(allow_negative_numbers = true)]
     Sim(Box<sim::SimArgs>),
+    /// Run sweeps, searches and sharded benchmarks on Kubernetes.
+    #[command(subcommand)]
+    Kube(kube::KubeCommand),
+    /// Combine the shards of one benchmark (`--shards`) into one run whose statistics come
+    /// from every request.
+    Merge(MergeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The shards' artifact directories.
+    #[arg(required = true, num_args = 1..)]
+    pub dirs: Vec<std::path::PathBuf>,
+    /// Where to write the merged run.
+    #[arg(long, short)]
+    pub output: std::path::PathBuf,
 }
 
 #[derive(Debug, Args)]

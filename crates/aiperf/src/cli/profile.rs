@@ -37,6 +37,45 @@ pub struct ProfileArgs {
     pub recipe: RecipeArgs,
     #[command(flatten)]
     pub sim: SimArgs,
+    #[command(flatten)]
+    pub distributed: DistributedArgs,
+}
+
+/// Running one run of a plan, or one shard of a benchmark (as Kubernetes pods do).
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Plans and shards")]
+pub struct DistributedArgs {
+    /// Run one run of a plan document (`aiperf kube plan`): the plan fixes every benchmark
+    /// setting; only --cell, --artifact-dir and --ui may be added.
+    #[arg(long, value_name = "PLAN.json", requires = "cell")]
+    pub plan: Option<PathBuf>,
+
+    /// Index of the plan's run to execute (0-based).
+    #[arg(long, value_name = "N", requires = "plan")]
+    pub cell: Option<usize>,
+
+    /// After the run, print its artifacts to stdout as a bundle `aiperf kube collect --logs`
+    /// unpacks (for pods without a shared volume).
+    #[arg(long, requires = "plan")]
+    pub bundle_to_stdout: bool,
+
+    /// Split this benchmark across N processes (pods): each runs a disjoint share of the
+    /// seeded schedule (or of the concurrency and request count). `aiperf merge` combines them.
+    #[arg(long, value_name = "N")]
+    pub shards: Option<u32>,
+
+    /// Which shard this process runs (0-based).
+    #[arg(long, value_name = "I", requires = "shards")]
+    pub shard_index: Option<u32>,
+
+    /// Shard 0 serves its clock at this address (port) and the other shards measure their
+    /// offset from it, e.g. `my-job-0.my-svc:9555`.
+    #[arg(long, value_name = "HOST:PORT", requires = "shards")]
+    pub shard_clock: Option<String>,
+
+    /// Unix time (seconds, shard 0's clock) at which every shard starts its profiling phase.
+    #[arg(long, value_name = "UNIX_SECONDS", requires = "shards")]
+    pub shard_start_at: Option<f64>,
 }
 
 #[derive(Debug, Args)]

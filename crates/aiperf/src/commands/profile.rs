@@ -23,7 +23,81 @@ use crate::record::{Clock, Phase};
 use crate::tokenizer::Tokenizer;
 use crate::{ExitStatus, UsageError};
 
+/// Flags that may accompany `--plan`: the plan fixes everything else.
+const PLAN_FLAGS: &[&str] = &[
+    "--plan",
+    "--cell",
+    "--artifact-dir",
+    "--output-artifact-dir",
+    "--ui",
+    "--ui-type",
+    "--bundle-to-stdout",
+    "--shards",
+    "--shard-index",
+    "--shard-clock",
+    "--shard-start-at",
+    "--verbose",
+    "--log-level",
+];
+
+/// `aiperf profile --plan PLAN --cell N`: one run of a plan.
+async fn run_plan_cell(args: &ProfileArgs, argv: &[String]) -> anyhow::Result<ExitStatus> {
+    let d = &args.distributed;
+    let (Some(plan), Some(cell)) = (&d.plan, d.cell) else {
+        unreachable!("clap requires --plan and --cell together")
+    };
+    let after_profile = argv.iter().skip_while(|a| a.as_str() != "profile").skip(1);
+    for arg in after_profile.filter(|a| a.starts_with('-')) {
+        let flag = arg.split('=').next().unwrap_or(arg);
+        let short_ok = matches!(flag, "-v" | "-vv" | "-vvv");
+        if !PLAN_FLAGS.contains(&flag) && !short_ok {
+            return Err(UsageError::new(format!(
+                "{flag} cannot be combined with --plan: the plan fixes every benchmark setting \
+                 (make a new plan with `aiperf kube plan` instead)"
+            ))
+            .into());
+        }
+    }
+    let interrupts = Interrupts::default();
+    let signals = tokio::spawn(watch_interrupts(interrupts.clone()));
+    let shard = crate::config::resolve_shard(args)?;
+    let sharded = shard.is_some();
+    let result = crate::sweep::run_cell(
+        plan,
+        cell,
+        args.output.artifact_dir.as_deref(),
+        &interrupts,
+        shard,
+        args.output.ui.map(|u| match u {
+            crate::cli::profile::UiArg::Simple => UiMode::Simple,
+            crate::cli::profile::UiArg::None | crate::cli::profile::UiArg::Dashboard => {
+                UiMode::None
+            }
+        }),
+    )
+    .await;
+    signals.abort();
+    let (status, dir) = result?;
+    if d.bundle_to_stdout {
+        // Paths in the bundle are relative to the sweep's directory, or for a shard to the
+        // directory holding every `shard_<i>`.
+        let base = if sharded {
+            dir.parent()
+        } else {
+            dir.ancestors()
+                .find(|a| a.join(crate::sweep::PLAN_FILE).is_file())
+        }
+        .unwrap_or(&dir)
+        .to_path_buf();
+        crate::kube::bundle::write(&base, &dir, &mut std::io::stdout().lock())?;
+    }
+    Ok(status)
+}
+
 pub async fn run(args: Box<ProfileArgs>, argv: Vec<String>) -> anyhow::Result<ExitStatus> {
+    if args.distributed.plan.is_some() {
+        return run_plan_cell(&args, &argv).await;
+    }
     let config = resolve(&args, &argv)?;
     check_file_limit(&config);
     let interrupts = Interrupts::default();
@@ -329,6 +403,14 @@ pub async fn run_config(
             dataset.total_turns(),
         ));
     }
+    // A shard runs its share of the requests (the concurrency is divided by the load generator).
+    let mut warmup = config.load.warmup;
+    if let Some(s) = &config.shard {
+        stop.requests = stop.requests.map(|r| s.share(r));
+        if let Some(w) = warmup.as_mut() {
+            w.requests = w.requests.map(|r| s.share(r));
+        }
+    }
 
     // The simulator, when asked for, lives as long as this run.
     let sim = match &config.sim {
@@ -407,6 +489,7 @@ pub async fn run_config(
         timer,
         records: tx,
         ids: crate::loadgen::IdSource::default(),
+        shard: config.shard.clone(),
     });
     if config.endpoint.connection_warmup {
         let connections = match mode {
@@ -417,6 +500,10 @@ pub async fn run_config(
             | LoadMode::FixedSchedule { max_concurrency } => max_concurrency,
         };
         if let Some(n) = connections {
+            let n = config
+                .shard
+                .as_ref()
+                .map_or(u64::from(n), |s| s.share(u64::from(n)));
             ctx.client.preconnect(n as usize).await;
         }
     }
@@ -430,7 +517,33 @@ pub async fn run_config(
         artifact_dir.display()
     );
 
-    if let Some(warmup) = config.load.warmup {
+    // Shards: shard 0 serves its clock, the others measure their offset from it.
+    let mut shard_info = config.shard.as_ref().map(|s| crate::shard::ShardInfo {
+        index: s.index,
+        count: s.count,
+        start_at: s.start_at,
+        ..crate::shard::ShardInfo::default()
+    });
+    let mut clock_server = None;
+    if let (Some(s), Some(info)) = (&config.shard, shard_info.as_mut())
+        && let Some(addr) = &s.clock
+    {
+        if s.index == 0 {
+            clock_server = Some(crate::shard::serve_clock(addr).await?);
+        } else {
+            let (offset, rtt) =
+                crate::shard::measure_offset(addr, 16, Duration::from_secs(300)).await?;
+            tracing::info!(
+                "shard {}: clock offset from shard 0 {:.3} ms (± {:.3} ms)",
+                s.index,
+                offset as f64 / 1e6,
+                rtt as f64 / 2e6
+            );
+            info.clock_offset_ns = offset;
+            info.clock_rtt_ns = Some(rtt);
+        }
+    }
+    if let Some(warmup) = warmup {
         let bar = progress_bar(config.ui, warmup.requests, "warmup");
         let ticker = tick(bar.clone(), progress.clone(), true);
         let end = run_phase(&ctx, Phase::Warmup, mode, warmup, grace, interrupts).await;
@@ -447,6 +560,18 @@ pub async fn run_config(
     let mut scrapes: Option<Vec<crate::telemetry::scrape::EndpointScrapes>> = None;
     let mut gpu_scrapes: Option<Vec<crate::telemetry::scrape::EndpointScrapes>> = None;
     let gpu_urls = gpu_telemetry_urls(&config, sim.as_ref()).await;
+    if let Some(info) = shard_info.as_mut()
+        && let Some(start_at) = info.start_at
+    {
+        let lag = crate::shard::wait_until(start_at, info.clock_offset_ns).await;
+        if lag > 1000.0 {
+            tracing::warn!(
+                "shard {}: started {lag:.0} ms after the common start",
+                info.index
+            );
+        }
+        info.start_lag_ms = Some(lag);
+    }
     if !interrupts.stop.is_cancelled() {
         let bar = progress_bar(config.ui, stop.requests, "profiling");
         let ticker = tick(bar.clone(), progress.clone(), false);
@@ -506,6 +631,9 @@ pub async fn run_config(
         bar.finish_and_clear();
     }
     let end_time = SystemTime::now();
+    if let Some(server) = clock_server {
+        server.abort();
+    }
     drop(ctx);
     let collected: Collected = tokio::task::spawn_blocking(move || collector.join())
         .await?
@@ -601,6 +729,9 @@ pub async fn run_config(
         audit: Some(audit.to_json()),
         abort_reason: abort_reason.clone(),
         telemetry: telemetry_data,
+        shard: shard_info
+            .as_ref()
+            .map(|s| serde_json::to_value(s).expect("shard info serializes")),
     };
     let json = export::summary_json(&metrics, &info);
     export::write_atomic(

@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-pub use resolve::{DEFAULT_ISL, parse_goodput, resolve};
+pub use resolve::{DEFAULT_ISL, parse_goodput, resolve, resolve_shard};
 
 use crate::dataset::{DatasetFileKind, LengthDist, Sampling};
 use crate::sweep::plan::{MultiRunConfig, SweepConfig};
@@ -48,6 +48,9 @@ pub struct ProfileConfig {
     pub recipe: Option<String>,
     /// The command line, secrets redacted.
     pub cli_command: String,
+    /// This process runs one shard of the benchmark (`--shards`).
+    #[serde(default)]
+    pub shard: Option<crate::shard::ShardConfig>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]

@@ -111,6 +111,22 @@ pub fn resolve(args: &ProfileArgs, argv: &[String]) -> Result<ProfileConfig, Usa
             goodput.push(g.clone());
         }
     }
+    let shard = resolve_shard(args)?;
+    if shard.is_some() && (sweep.is_some() || multi_run.num_runs > 1 || search.is_some()) {
+        return Err(UsageError::new(
+            "--shards splits one benchmark; it cannot be combined with sweeps, repeated runs \
+             or searches (run those with `aiperf kube sweep`)",
+        ));
+    }
+    if let (Some(s), Some(c)) = (&shard, load.concurrency)
+        && c < s.count
+    {
+        return Err(UsageError::new(format!(
+            "--shards {}: more shards than --concurrency {c}; every shard needs at least one \
+             concurrent request",
+            s.count
+        )));
+    }
     Ok(ProfileConfig {
         models,
         model_selection: args.endpoint.model_selection_strategy,
@@ -135,6 +151,7 @@ pub fn resolve(args: &ProfileArgs, argv: &[String]) -> Result<ProfileConfig, Usa
         post_process: recipe.as_ref().and_then(|e| e.post_process.clone()),
         recipe: recipe.as_ref().map(|e| e.name.clone()),
         cli_command: command_line(argv),
+        shard,
     })
 }
 
@@ -174,6 +191,42 @@ fn resolve_server_metrics(
         interval_ms: interval,
         jsonl,
     })
+}
+
+/// `--shards N --shard-index I` (with the clock and start options), checked.
+pub fn resolve_shard(args: &ProfileArgs) -> Result<Option<crate::shard::ShardConfig>, UsageError> {
+    let d = &args.distributed;
+    let (Some(count), Some(index)) = (d.shards, d.shard_index) else {
+        if d.shards.is_some() {
+            return Err(UsageError::new(
+                "--shards N needs --shard-index I (which shard this process runs); \
+                 `aiperf kube profile --shards N` starts every shard for you",
+            ));
+        }
+        return Ok(None);
+    };
+    if count == 0 {
+        return Err(UsageError::new("--shards must be at least 1"));
+    }
+    if index >= count {
+        return Err(UsageError::new(format!(
+            "--shard-index {index} is out of range for --shards {count} (use 0 to {})",
+            count - 1
+        )));
+    }
+    if let Some(t) = d.shard_start_at
+        && !(t.is_finite() && t > 0.0)
+    {
+        return Err(UsageError::new(format!(
+            "--shard-start-at must be a Unix time in seconds, got {t}"
+        )));
+    }
+    Ok(Some(crate::shard::ShardConfig {
+        count,
+        index,
+        clock: d.shard_clock.clone(),
+        start_at: d.shard_start_at,
+    }))
 }
 
 fn resolve_gpu_telemetry(

@@ -47,6 +47,8 @@ pub struct LoadContext {
     pub records: Sender<RawRecord>,
     /// Source of request and correlation ids (see [`LoadContext::new_id`]).
     pub ids: IdSource,
+    /// This process runs one shard of the load (`--shards`).
+    pub shard: Option<crate::shard::ShardConfig>,
 }
 
 /// Version-4 UUIDs without a system call each: a random base drawn once, mixed with a
@@ -200,8 +202,12 @@ pub async fn run_phase(
     let tracker = TaskTracker::new();
     match mode {
         LoadMode::Concurrency { concurrency } => {
+            let workers = ctx
+                .shard
+                .as_ref()
+                .map_or(u64::from(concurrency), |s| s.share(u64::from(concurrency)));
             // The workers are the requests in flight: the drain below waits for them.
-            for _ in 0..concurrency {
+            for _ in 0..workers {
                 tracker.spawn(closed_loop_worker(ctx.clone(), state.clone()));
             }
         }
@@ -273,7 +279,8 @@ async fn closed_loop_worker(ctx: Arc<LoadContext>, state: Arc<PhaseState>) {
     loop {
         let scheduled = ctx.clock.now();
         let Some(first) = state.claim() else { return };
-        let session = state.sessions.fetch_add(1, Ordering::Relaxed);
+        let local = state.sessions.fetch_add(1, Ordering::Relaxed);
+        let session = ctx.shard.as_ref().map_or(local, |s| s.global(local));
         let conversation = ctx.dataset.index(session);
         if !run_session(&ctx, &state, session, conversation, first, scheduled).await {
             return;
@@ -301,7 +308,12 @@ async fn pace(
     let (ctx, state, tracker) = (ctx.clone(), state.clone(), tracker.clone());
     let pacer = tokio::task::spawn_blocking(move || {
         let start = ctx.clock.now();
-        for (offset, conversation) in offsets {
+        // A shard takes every N-th arrival of the full schedule, keeping its global number.
+        let shard = ctx.shard.clone();
+        let mine = offsets
+            .enumerate()
+            .filter(move |(k, _)| shard.as_ref().is_none_or(|s| s.owns(*k as u64)));
+        for (k, (offset, conversation)) in mine {
             if state.exhausted() {
                 break;
             }
@@ -336,7 +348,8 @@ async fn pace(
                 None => None,
             };
             let Some(first) = state.claim() else { break };
-            let session = state.sessions.fetch_add(1, Ordering::Relaxed);
+            let local = state.sessions.fetch_add(1, Ordering::Relaxed);
+            let session = if ctx.shard.is_some() { k as u64 } else { local };
             let conversation = conversation.unwrap_or_else(|| ctx.dataset.index(session));
             let (ctx, state) = (ctx.clone(), state.clone());
             tracker.spawn_on(

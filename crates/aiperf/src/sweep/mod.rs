@@ -16,7 +16,7 @@ use anyhow::Context;
 use serde_json::{Map, Value, json};
 
 use self::aggregate::{CellResult, FailedRun, Flat, SweepSummary};
-use self::plan::{Cell, PlannedRun, SweepMode};
+use self::plan::{Cell, PlanDoc, PlannedRun, SweepMode};
 use crate::commands::profile::{RunOptions, prepare, run_config};
 use crate::config::{ProfileConfig, UiMode};
 use crate::export::write_atomic;
@@ -28,9 +28,12 @@ pub const READY_MARKER: &str = ".aiperf_results_ready.json";
 /// Records the plan an artifact directory holds.
 pub const PLAN_FILE: &str = ".aiperf_plan.json";
 
+/// Marks a run directory whose run failed, with the reason.
+pub const FAILED_MARKER: &str = ".aiperf_run_failed.json";
+
 /// The outcome of one planned run.
 #[derive(Debug)]
-enum RunResult {
+pub enum RunResult {
     Ok(Flat),
     Failed(String),
 }
@@ -42,26 +45,15 @@ pub async fn run(
     interrupts: &Interrupts,
 ) -> anyhow::Result<(ExitStatus, PathBuf)> {
     let trials = config.multi_run.num_runs;
-    let cells = config.sweep.as_ref().map(plan::cells).unwrap_or_default();
-    let runs = plan::runs(&cells, config.sweep.as_ref(), trials);
-    let mode = config
-        .sweep
-        .as_ref()
-        .map_or(SweepMode::Repeated, |s| s.mode);
-
     // One tokenizer for every run; the base dataset tells whether a trace replays.
     let (tokenizer, dataset) = prepare(&config, None).await?;
     let base = config.artifact_dir(config.load.mode(dataset.has_timestamps()));
     drop(dataset);
-    std::fs::create_dir_all(&base).map_err(|e| {
-        UsageError::new(format!(
-            "--artifact-dir: cannot create {}: {e}; choose a writable directory",
-            base.display()
-        ))
-    })?;
-    let resuming = check_plan(&base, &config, &runs)?;
+    create_base(&base)?;
+    let plan = PlanDoc::new(&config, &base);
+    let resuming = check_plan(&base, &plan, config.resume)?;
     let what = if config.sweep.is_some() {
-        format!("{} values × {trials} trial(s)", cells.len())
+        format!("{} values × {trials} trial(s)", plan.cells().len())
     } else {
         format!("{trials} runs")
     };
@@ -69,7 +61,7 @@ pub async fn run(
     writeln!(
         out,
         "aiperf: {} runs ({what}) into {}",
-        runs.len(),
+        plan.runs.len(),
         base.display()
     )?;
     drop(out);
@@ -79,8 +71,8 @@ pub async fn run(
         );
     }
 
+    let runs = plan.planned();
     let mut results: Vec<Option<RunResult>> = (0..runs.len()).map(|_| None).collect();
-    let base_seed = config.random_seed;
     for (k, run) in runs.iter().enumerate() {
         if interrupts.stop.is_cancelled() {
             break;
@@ -94,72 +86,250 @@ pub async fn run(
                 }
             }
         }
-        let dir = base.join(&run.dir);
-        let result = match resuming.then(|| completed(&dir)).flatten() {
+        let result = match resuming.then(|| completed(&base.join(&run.dir))).flatten() {
             Some(flat) => {
                 tracing::info!("{}: already complete, skipped", run.label);
                 RunResult::Ok(flat)
             }
-            None => {
-                let cell = run.cell.map(|c| &cells[c]);
-                let cfg = run_config_for(&config, cell, run, &dir, base_seed);
-                let options = RunOptions {
-                    quiet: true,
-                    tokenizer: Some(tokenizer.clone()),
-                };
-                match run_config(cfg, interrupts, options).await {
-                    Ok(o) if o.was_cancelled => {
-                        RunResult::Failed("cancelled (interrupted by the user)".into())
-                    }
-                    Ok(o) => match o.error {
-                        Some(e) => RunResult::Failed(e),
-                        None => {
-                            mark_ready(&dir)?;
-                            RunResult::Ok(aggregate::flatten(&o.summary))
-                        }
-                    },
-                    Err(e) if e.downcast_ref::<UsageError>().is_some() => return Err(e),
-                    Err(e) => RunResult::Failed(format!("{e:#}")),
-                }
-            }
+            None => execute(&plan, k, &base, interrupts, Some(tokenizer.clone()), None).await?,
         };
         print_run_line(k, runs.len(), run, &result)?;
         results[k] = Some(result);
     }
+    let status = finish(
+        &plan,
+        &base,
+        &results,
+        "not started; run the same command again to resume",
+    )?;
+    Ok((status, base))
+}
 
-    let failed = write_aggregates(&config, &base, &cells, &runs, &results, mode)?;
+/// Executes run `index` of `plan` into `base` and leaves its marker: ready, or failed with the
+/// reason. The local sweep and `aiperf profile --plan --cell` both run cells through here.
+pub async fn execute(
+    plan: &PlanDoc,
+    index: usize,
+    base: &Path,
+    interrupts: &Interrupts,
+    tokenizer: Option<std::sync::Arc<crate::tokenizer::Tokenizer>>,
+    shard: Option<crate::shard::ShardConfig>,
+) -> anyhow::Result<RunResult> {
+    let Some(mut cfg) = plan.run_config(index, base) else {
+        return Err(UsageError::new(format!(
+            "--cell {index}: the plan has {} runs (0 to {})",
+            plan.runs.len(),
+            plan.runs.len().saturating_sub(1)
+        ))
+        .into());
+    };
+    cfg.shard = shard;
+    let dir = base.join(&plan.runs[index].dir);
+    let _ = std::fs::remove_file(dir.join(FAILED_MARKER));
+    let options = RunOptions {
+        quiet: true,
+        tokenizer,
+    };
+    let result = match run_config(cfg, interrupts, options).await {
+        Ok(o) if o.was_cancelled => RunResult::Failed("cancelled (interrupted by the user)".into()),
+        Ok(o) => match o.error {
+            Some(e) => RunResult::Failed(e),
+            None => {
+                mark_ready(&dir)?;
+                return Ok(RunResult::Ok(aggregate::flatten(&o.summary)));
+            }
+        },
+        Err(e) if e.downcast_ref::<UsageError>().is_some() => return Err(e),
+        Err(e) => RunResult::Failed(format!("{e:#}")),
+    };
+    if let RunResult::Failed(e) = &result {
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        write_atomic(
+            &dir.join(FAILED_MARKER),
+            &serde_json::to_vec_pretty(&json!({ "error": e }))?,
+        )?;
+    }
+    Ok(result)
+}
+
+/// Writes the aggregates of whatever of `plan` has run and says how the plan ended.
+pub fn finish(
+    plan: &PlanDoc,
+    base: &Path,
+    results: &[Option<RunResult>],
+    missing: &str,
+) -> anyhow::Result<ExitStatus> {
+    let config = &plan.config;
+    let mode = config
+        .sweep
+        .as_ref()
+        .map_or(SweepMode::Repeated, |s| s.mode);
+    let failed = write_aggregates(config, base, &plan.cells(), &plan.planned(), results, mode)?;
     let not_run = results.iter().filter(|r| r.is_none()).count();
     if not_run > 0 {
         writeln!(
             std::io::stdout().lock(),
-            "\nstopped early: {not_run} of {} runs not started; run the same command again to resume",
-            runs.len()
+            "\n{not_run} of {} runs {missing}",
+            results.len()
         )?;
     }
-    let status = if failed > 0 || not_run > 0 {
+    Ok(if failed > 0 || not_run > 0 {
         ExitStatus::Failure
     } else {
         ExitStatus::Success
-    };
-    Ok((status, base))
+    })
 }
 
-/// The configuration of one planned run: the cell's values, its seed, its directory.
-fn run_config_for(
-    config: &ProfileConfig,
-    cell: Option<&Cell>,
-    run: &PlannedRun,
-    dir: &Path,
-    base_seed: u64,
-) -> ProfileConfig {
-    let warmup = run.trial == 0 || !config.multi_run.warmup_first_only;
-    let values = cell.map_or(&[][..], |c| c.values.as_slice());
-    let mut cfg = config.single_run(values, dir, warmup);
-    if let Some(cell) = cell {
-        let same = config.sweep.as_ref().is_some_and(|s| s.same_seed);
-        cfg.random_seed = plan::cell_seed(base_seed, cell.index, same);
+/// The result a run directory records: complete, failed (with the reason), or nothing yet.
+pub fn recorded(dir: &Path) -> Option<RunResult> {
+    if let Some(flat) = completed(dir) {
+        return Some(RunResult::Ok(flat));
     }
-    cfg
+    let text = std::fs::read_to_string(dir.join(FAILED_MARKER)).ok()?;
+    let doc: Value = serde_json::from_str(&text).ok()?;
+    Some(RunResult::Failed(
+        doc["error"].as_str().unwrap_or("failed").to_owned(),
+    ))
+}
+
+fn create_base(base: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(base).map_err(|e| {
+        UsageError::new(format!(
+            "--artifact-dir: cannot create {}: {e}; choose a writable directory",
+            base.display()
+        ))
+        .into()
+    })
+}
+
+/// Loads a plan document (`aiperf kube plan`, or a sweep's `.aiperf_plan.json`).
+pub fn load_plan(path: &Path, flag: &str) -> anyhow::Result<PlanDoc> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| UsageError::new(format!("{flag}: cannot read {}: {e}", path.display())))?;
+    let plan: PlanDoc = serde_json::from_str(&text).map_err(|e| {
+        UsageError::new(format!(
+            "{flag}: {} is not an aiperf plan ({e}); make one with `aiperf kube plan`",
+            path.display()
+        ))
+    })?;
+    if plan.format != plan::PLAN_FORMAT {
+        return Err(UsageError::new(format!(
+            "{flag}: {} has plan format {}, this aiperf reads format {}",
+            path.display(),
+            plan.format,
+            plan::PLAN_FORMAT
+        ))
+        .into());
+    }
+    Ok(plan)
+}
+
+/// `aiperf profile --plan PLAN --cell N [--artifact-dir DIR]`: one run of a plan, into the
+/// plan's directory or `DIR`, exactly as the local sweep would run it.
+pub async fn run_cell(
+    plan_path: &Path,
+    index: usize,
+    artifact_dir: Option<&Path>,
+    interrupts: &Interrupts,
+    shard: Option<crate::shard::ShardConfig>,
+    ui: Option<UiMode>,
+) -> anyhow::Result<(ExitStatus, PathBuf)> {
+    let mut plan = load_plan(plan_path, "--plan")?;
+    restore_credentials(&mut plan.config)?;
+    if let Some(ui) = ui {
+        plan.config.ui = ui;
+    }
+    let base = artifact_dir.map_or_else(|| plan.base.clone(), Path::to_path_buf);
+    create_base(&base)?;
+    // Every executor of the plan records it; a different plan in the directory is refused.
+    let path = base.join(PLAN_FILE);
+    match std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|s| serde_json::from_str::<PlanDoc>(&s).ok())
+    {
+        Some(existing) if !existing.same_benchmarks(&plan) => {
+            return Err(UsageError::new(format!(
+                "--artifact-dir: {} holds a different plan; choose another directory",
+                base.display()
+            ))
+            .into());
+        }
+        Some(_) => {}
+        None => write_atomic(&path, &serde_json::to_vec_pretty(&plan)?)?,
+    }
+    let result = execute(&plan, index, &base, interrupts, None, shard).await?;
+    let run = &plan.planned()[index];
+    print_run_line(index, plan.runs.len(), run, &result)?;
+    let status = match result {
+        RunResult::Ok(_) => ExitStatus::Success,
+        RunResult::Failed(_) => ExitStatus::Failure,
+    };
+    Ok((status, base.join(&run.dir)))
+}
+
+/// Plans never hold credentials (they are written as `<redacted>`): the API key comes back
+/// from `AIPERF_API_KEY` (in Kubernetes, from the Secret `aiperf kube` creates).
+fn restore_credentials(config: &mut ProfileConfig) -> Result<(), UsageError> {
+    use crate::config::{REDACTED, Secret};
+    let endpoint = &mut config.endpoint;
+    if endpoint
+        .api_key
+        .as_ref()
+        .is_some_and(|k| k.expose() == REDACTED)
+    {
+        let key = std::env::var("AIPERF_API_KEY")
+            .ok()
+            .filter(|k| !k.is_empty());
+        let Some(key) = key else {
+            return Err(UsageError::new(
+                "--plan: the plan was made with --api-key, which plans never contain; set \
+                 AIPERF_API_KEY (in Kubernetes the pods get it from the run's Secret)",
+            ));
+        };
+        endpoint.api_key = Some(Secret::new(key));
+    }
+    if let Some(h) = endpoint
+        .headers
+        .iter()
+        .find(|h| h.value.expose() == REDACTED)
+    {
+        return Err(UsageError::new(format!(
+            "--plan: header {} holds a credential, which plans never contain; pass the \
+             credential with --api-key (AIPERF_API_KEY) instead",
+            h.name
+        )));
+    }
+    Ok(())
+}
+
+/// Aggregates the runs found in `base` (written by `aiperf profile --plan --cell`, possibly on
+/// other machines) exactly as the local sweep would, and says how complete the plan is.
+pub fn collect(base: &Path) -> anyhow::Result<ExitStatus> {
+    let plan = load_plan(&base.join(PLAN_FILE), "collect")?;
+    let results: Vec<Option<RunResult>> = plan
+        .runs
+        .iter()
+        .map(|r| recorded(&base.join(&r.dir)))
+        .collect();
+    let runs = plan.planned();
+    for (k, (run, result)) in runs.iter().zip(&results).enumerate() {
+        match result {
+            Some(r) => print_run_line(k, runs.len(), run, r)?,
+            None => writeln!(
+                std::io::stdout().lock(),
+                "[{}/{}] {}: no results",
+                k + 1,
+                runs.len(),
+                run.label
+            )?,
+        }
+    }
+    finish(
+        &plan,
+        base,
+        &results,
+        "have no results yet (not run, still running, or lost); collect again when they are done",
+    )
 }
 
 fn cooldown_before(config: &ProfileConfig, prev: &PlannedRun, next: &PlannedRun) -> Duration {
@@ -180,28 +350,15 @@ fn cooldown_before(config: &ProfileConfig, prev: &PlannedRun, next: &PlannedRun)
     Duration::from_secs_f64(secs)
 }
 
-/// The plan's identity: the configuration without what does not change results.
-fn fingerprint(config: &ProfileConfig, runs: &[PlannedRun]) -> Value {
-    let mut c = config.clone();
-    c.cli_command = String::new();
-    c.ui = UiMode::None;
-    c.resume = false;
-    json!({
-        "config": c,
-        "runs": runs.iter().map(|r| r.dir.display().to_string()).collect::<Vec<_>>(),
-    })
-}
-
 /// Records the plan in `base`; says whether completed runs of an earlier attempt at the same
 /// plan may be reused.
-fn check_plan(base: &Path, config: &ProfileConfig, runs: &[PlannedRun]) -> anyhow::Result<bool> {
+fn check_plan(base: &Path, plan: &PlanDoc, resume: bool) -> anyhow::Result<bool> {
     let path = base.join(PLAN_FILE);
-    let current = fingerprint(config, runs);
-    let previous: Option<Value> = std::fs::read_to_string(&path)
+    let previous: Option<PlanDoc> = std::fs::read_to_string(&path)
         .ok()
         .and_then(|s| serde_json::from_str(&s).ok());
-    let same = previous.as_ref() == Some(&current);
-    if config.resume && previous.is_some() && !same {
+    let same = previous.as_ref().is_some_and(|p| p.same_benchmarks(plan));
+    if resume && path.exists() && !same {
         return Err(UsageError::new(format!(
             "--resume: {} holds a different plan (other flags or values); resume with the \
              original command, or choose another --artifact-dir",
@@ -211,12 +368,13 @@ fn check_plan(base: &Path, config: &ProfileConfig, runs: &[PlannedRun]) -> anyho
     }
     if !same {
         // A fresh plan: stale markers must not make its runs look complete.
-        for run in runs {
+        for run in &plan.runs {
             let _ = std::fs::remove_file(base.join(&run.dir).join(READY_MARKER));
+            let _ = std::fs::remove_file(base.join(&run.dir).join(FAILED_MARKER));
         }
-        write_atomic(&path, &serde_json::to_vec_pretty(&current)?)
-            .with_context(|| format!("writing {}", path.display()))?;
     }
+    write_atomic(&path, &serde_json::to_vec_pretty(plan)?)
+        .with_context(|| format!("writing {}", path.display()))?;
     Ok(same)
 }
 
@@ -561,32 +719,40 @@ mod tests {
     }
 
     #[test]
-    fn runs_get_their_cell_values_seed_and_warmup() {
+    fn plan_runs_get_their_cell_values_seed_and_warmup() {
         let mut c = config(SweepMode::Repeated);
+        c.random_seed = 42;
         c.load.warmup = Some(crate::config::StopCondition {
             requests: Some(3),
             duration_secs: None,
         });
-        let cells = plan::cells(c.sweep.as_ref().unwrap());
-        let runs = plan::runs(&cells, c.sweep.as_ref(), 2);
-        let second_cell_trial_two = &runs[3];
-        let cfg = run_config_for(
-            &c,
-            Some(&cells[1]),
-            second_cell_trial_two,
-            Path::new("d"),
-            42,
-        );
+        c.multi_run.num_runs = 2;
+        let plan = PlanDoc::new(&c, Path::new("base"));
+        // Repeated mode: trial 2 of the second cell is the fourth run.
+        let cfg = plan.run_config(3, Path::new("elsewhere")).unwrap();
         assert_eq!(cfg.load.concurrency, Some(2));
         assert_eq!(cfg.random_seed, 43);
         assert!(cfg.load.warmup.is_none(), "warmup only in the first trial");
         assert!(cfg.sweep.is_none() && cfg.multi_run.num_runs == 1);
-        let first = run_config_for(&c, Some(&cells[0]), &runs[0], Path::new("d"), 42);
-        assert!(first.load.warmup.is_some());
-        c.sweep.as_mut().unwrap().same_seed = true;
         assert_eq!(
-            run_config_for(&c, Some(&cells[1]), &runs[1], Path::new("d"), 42).random_seed,
-            42
+            cfg.output.artifact_dir.as_deref(),
+            Some(Path::new("elsewhere/profile_runs/trial_0002/concurrency_2"))
         );
+        assert!(
+            plan.run_config(0, Path::new("b"))
+                .unwrap()
+                .load
+                .warmup
+                .is_some()
+        );
+        assert!(plan.run_config(4, Path::new("b")).is_none());
+        // The document survives a round trip and still describes the same benchmarks.
+        let back: PlanDoc = serde_json::from_str(&serde_json::to_string(&plan).unwrap()).unwrap();
+        assert!(back.same_benchmarks(&plan));
+        assert_eq!(back.runs[3].parameters, plan.runs[3].parameters);
+        c.sweep.as_mut().unwrap().same_seed = true;
+        let same = PlanDoc::new(&c, Path::new("base"));
+        assert_eq!(same.run_config(1, Path::new("b")).unwrap().random_seed, 42);
+        assert!(!same.same_benchmarks(&plan));
     }
 }

@@ -1,7 +1,7 @@
 //! The plan of a sweep or of repeated runs: which cells (parameter combinations) exist, in
 //! which order runs happen, where each writes, and which seed it uses. Pure: no I/O.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -358,6 +358,124 @@ pub fn cell_seed(base: u64, cell: usize, same_seed: bool) -> u64 {
         base
     } else {
         base.wrapping_add(cell as u64)
+    }
+}
+
+/// Version of the [`PlanDoc`] format.
+pub const PLAN_FORMAT: u32 = 1;
+
+/// A sweep or repeated runs as a document: the configuration and every run with its values,
+/// trial, seed, warmup and directory. Any run can be executed from it by index
+/// (`aiperf profile --plan plan.json --cell N`), here or in a pod, and produces exactly what the
+/// local sweep produces; the local sweep executes its runs the same way.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PlanDoc {
+    pub format: u32,
+    pub aiperf_version: String,
+    /// The artifact directory the plan was made for (a run may be executed into another).
+    pub base: PathBuf,
+    pub config: ProfileConfig,
+    pub runs: Vec<RunSpec>,
+}
+
+/// One run of a [`PlanDoc`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunSpec {
+    pub index: usize,
+    /// The cell (parameter combination), `None` for repeated runs without a sweep.
+    pub cell: Option<usize>,
+    /// The swept values, `{"concurrency": 8}`.
+    pub parameters: Map<String, Value>,
+    pub values: Vec<(Param, f64)>,
+    /// 0-based trial.
+    pub trial: u32,
+    pub seed: u64,
+    pub warmup: bool,
+    /// Relative to the artifact directory.
+    pub dir: PathBuf,
+    pub label: String,
+}
+
+impl PlanDoc {
+    /// The plan of `config` (a sweep and/or repeated runs) writing into `base`.
+    pub fn new(config: &ProfileConfig, base: &Path) -> Self {
+        let cells = config.sweep.as_ref().map(cells).unwrap_or_default();
+        let same_seed = config.sweep.as_ref().is_some_and(|s| s.same_seed);
+        let single = config.sweep.is_none() && config.multi_run.num_runs <= 1;
+        let specs = runs(
+            &cells,
+            config.sweep.as_ref(),
+            config.multi_run.num_runs.max(1),
+        )
+        .into_iter()
+        .enumerate()
+        .map(|(index, r)| {
+            let cell = r.cell.map(|c| &cells[c]);
+            RunSpec {
+                index,
+                cell: r.cell,
+                parameters: cell.map(Cell::parameters).unwrap_or_default(),
+                values: cell.map(|c| c.values.clone()).unwrap_or_default(),
+                trial: r.trial,
+                seed: cell.map_or(config.random_seed, |c| {
+                    cell_seed(config.random_seed, c.index, same_seed)
+                }),
+                warmup: r.trial == 0 || !config.multi_run.warmup_first_only,
+                // A single benchmark writes into the artifact directory itself.
+                dir: if single { PathBuf::new() } else { r.dir },
+                label: r.label,
+            }
+        })
+        .collect();
+        Self {
+            format: PLAN_FORMAT,
+            aiperf_version: env!("CARGO_PKG_VERSION").to_owned(),
+            base: base.to_path_buf(),
+            config: config.clone(),
+            runs: specs,
+        }
+    }
+
+    /// The cells of the plan's sweep (none for repeated runs).
+    pub fn cells(&self) -> Vec<Cell> {
+        self.config.sweep.as_ref().map(cells).unwrap_or_default()
+    }
+
+    /// The runs as the aggregation sees them.
+    pub fn planned(&self) -> Vec<PlannedRun> {
+        self.runs
+            .iter()
+            .map(|r| PlannedRun {
+                cell: r.cell,
+                trial: r.trial,
+                dir: r.dir.clone(),
+                label: r.label.clone(),
+            })
+            .collect()
+    }
+
+    /// The single-run configuration of run `index`, writing under `base`.
+    pub fn run_config(&self, index: usize, base: &Path) -> Option<ProfileConfig> {
+        let r = self.runs.get(index)?;
+        let mut cfg = self
+            .config
+            .single_run(&r.values, &base.join(&r.dir), r.warmup);
+        cfg.random_seed = r.seed;
+        Some(cfg)
+    }
+
+    /// Whether two plans run the same benchmarks (the command line, display and resume
+    /// settings, the version and the directory aside).
+    pub fn same_benchmarks(&self, other: &PlanDoc) -> bool {
+        let key = |p: &PlanDoc| {
+            let mut c = p.config.clone();
+            c.cli_command = String::new();
+            c.ui = crate::config::UiMode::None;
+            c.resume = false;
+            c.output.artifact_dir = None;
+            (serde_json::to_value(&c).ok(), p.runs.clone(), p.format)
+        };
+        key(self) == key(other)
     }
 }
 

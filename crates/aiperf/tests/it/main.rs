@@ -3,6 +3,7 @@
 mod common;
 mod dashboard;
 mod faults;
+mod kube;
 mod plot;
 mod profile;
 mod reliability;

@@ -1,0 +1,311 @@
+//! `aiperf kube`: sweeps and sharded benchmarks on Kubernetes, built on its own primitives
+//! (Indexed Jobs, ConfigMaps, PersistentVolumeClaims, headless Services).
+//!
+//! Plan once, execute anywhere: the plan of a sweep is a document (`aiperf kube plan`), each
+//! pod executes one run of it with `aiperf profile --plan … --cell $INDEX` (the same code path
+//! as a local sweep), and `aiperf kube collect` aggregates what the pods wrote exactly as the
+//! local sweep does.
+
+pub mod api;
+pub mod bundle;
+pub mod manifests;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+
+use crate::cli::kube::{KubeCollectArgs, KubeCommand, KubeOptions, KubeSweepArgs, KubeTargetArgs};
+use crate::config::{ProfileConfig, resolve};
+use crate::sweep::plan::PlanDoc;
+use crate::{ExitStatus, UsageError};
+
+pub async fn run(command: KubeCommand, argv: &[String]) -> anyhow::Result<ExitStatus> {
+    match command {
+        KubeCommand::Plan(args) => {
+            let config = resolve(&args.profile, argv)?;
+            let plan = plan_of(&config, None).await?;
+            let json = serde_json::to_vec_pretty(&plan)?;
+            match &args.output_plan {
+                Some(path) => crate::export::write_atomic(path, &json)
+                    .with_context(|| format!("writing {}", path.display()))?,
+                None => {
+                    let mut out = std::io::stdout().lock();
+                    out.write_all(&json)?;
+                    writeln!(out)?;
+                }
+            }
+            Ok(ExitStatus::Success)
+        }
+        KubeCommand::Sweep(args) => sweep(*args, argv).await,
+        KubeCommand::Profile(args) => sharded(*args, argv).await,
+        KubeCommand::Collect(args) => collect(&args).await,
+        KubeCommand::Status(args) => status(&args).await,
+        KubeCommand::Cancel(args) => {
+            let client = api::connect().await?;
+            api::suspend(&client, &args.namespace, &args.name).await?;
+            writeln!(
+                std::io::stdout().lock(),
+                "{}: suspended; running pods stop and no new runs start. Completed runs are \
+                 kept: `aiperf kube collect` aggregates them.",
+                args.name
+            )?;
+            Ok(ExitStatus::Success)
+        }
+    }
+}
+
+/// The plan of `config`, writing under `base` (default: where a local run would write).
+async fn plan_of(config: &ProfileConfig, base: Option<&Path>) -> anyhow::Result<PlanDoc> {
+    if config.search.is_some() {
+        return Err(UsageError::new(
+            "adaptive searches (--search-*, search recipes) choose each run from the results \
+             of the previous ones, so they have no plan to distribute; run them locally, or \
+             sweep a grid of the values on Kubernetes",
+        )
+        .into());
+    }
+    let base = match base {
+        Some(b) => b.to_path_buf(),
+        None => {
+            let (_, dataset) = crate::commands::profile::prepare(config, None).await?;
+            config.artifact_dir(config.load.mode(dataset.has_timestamps()))
+        }
+    };
+    Ok(PlanDoc::new(config, &base))
+}
+
+fn job_name(o: &KubeOptions, kind: &str) -> Result<String, UsageError> {
+    let name = o.name.clone().unwrap_or_else(|| {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        format!("aiperf-{kind}-{}", &id[..6])
+    });
+    manifests::check_name(&name)?;
+    Ok(name)
+}
+
+fn check_options(o: &KubeOptions) -> Result<(), UsageError> {
+    if o.image.trim().is_empty() {
+        return Err(UsageError::new(
+            "--image: name the container image that holds aiperf",
+        ));
+    }
+    if o.parallelism == 0 {
+        return Err(UsageError::new("--parallelism must be at least 1"));
+    }
+    if o.backoff_limit < 0 {
+        return Err(UsageError::new("--backoff-limit must be 0 or more"));
+    }
+    if !(o.start_delay.is_finite() && o.start_delay >= 0.0) {
+        return Err(UsageError::new(
+            "--start-delay must be a non-negative number of seconds",
+        ));
+    }
+    Ok(())
+}
+
+/// The API key for the run's Secret; a placeholder (and a note) in dry runs.
+fn api_key<'a>(config: &'a ProfileConfig, o: &KubeOptions, name: &str) -> manifests::ApiKey<'a> {
+    let key = config.endpoint.api_key.as_ref()?;
+    if o.dry_run {
+        tracing::warn!(
+            "the Secret {name}-api-key holds a placeholder in this output (credentials are \
+             never printed); create it with `kubectl -n {} create secret generic {name}-api-key \
+             --from-literal=api-key=…` instead of applying that document",
+            o.namespace
+        );
+        Some(None)
+    } else {
+        Some(Some(key.expose()))
+    }
+}
+
+/// Prints or creates `objects`, then tells the user what comes next.
+async fn submit(
+    name: &str,
+    o: &KubeOptions,
+    objects: &[manifests::Object],
+    what: &str,
+) -> anyhow::Result<ExitStatus> {
+    if o.dry_run {
+        std::io::stdout()
+            .lock()
+            .write_all(manifests::to_yaml(objects)?.as_bytes())?;
+        return Ok(ExitStatus::Success);
+    }
+    let client = api::connect().await?;
+    api::create(&client, objects).await?;
+    let ns = &o.namespace;
+    let collect = if manifests::claim_name(name, o).is_some() {
+        format!(
+            "copy {} from the volume, then `aiperf kube collect DIR`",
+            manifests::results_dir(name)
+        )
+    } else {
+        format!("`aiperf kube collect DIR --job {name} --namespace {ns}`")
+    };
+    writeln!(
+        std::io::stdout().lock(),
+        "{what} {name} submitted to namespace {ns}.\n  progress: aiperf kube status {name} \
+         --namespace {ns}\n  stop:     aiperf kube cancel {name} --namespace {ns}\n  results:  \
+         {collect}"
+    )?;
+    Ok(ExitStatus::Success)
+}
+
+async fn sweep(args: KubeSweepArgs, argv: &[String]) -> anyhow::Result<ExitStatus> {
+    check_options(&args.kube)?;
+    let config = resolve(&args.profile, argv)?;
+    if config.shard.is_some() {
+        return Err(UsageError::new(
+            "--shards splits one benchmark: use `aiperf kube profile --shards N`",
+        )
+        .into());
+    }
+    let name = job_name(&args.kube, "sweep")?;
+    let plan = plan_of(&config, Some(Path::new(&manifests::results_dir(&name)))).await?;
+    let objects = manifests::sweep(
+        &name,
+        &args.kube,
+        serde_json::to_string_pretty(&plan)?,
+        plan.runs.len(),
+        api_key(&config, &args.kube, &name),
+    );
+    submit(&name, &args.kube, &objects, "sweep").await
+}
+
+async fn sharded(mut args: KubeSweepArgs, argv: &[String]) -> anyhow::Result<ExitStatus> {
+    check_options(&args.kube)?;
+    let d = &mut args.profile.distributed;
+    if d.shard_index.is_some() || d.shard_clock.is_some() || d.shard_start_at.is_some() {
+        return Err(UsageError::new(
+            "--shard-index, --shard-clock and --shard-start-at are set per pod by `aiperf kube \
+             profile`; give only --shards N",
+        )
+        .into());
+    }
+    let Some(shards) = d.shards.take() else {
+        return Err(UsageError::new(
+            "--shards N is required: the number of pods the benchmark is split across",
+        )
+        .into());
+    };
+    if shards == 0 {
+        return Err(UsageError::new("--shards must be at least 1").into());
+    }
+    let config = resolve(&args.profile, argv)?;
+    if config.sweep.is_some() || config.multi_run.num_runs > 1 || config.search.is_some() {
+        return Err(UsageError::new(
+            "`aiperf kube profile --shards` runs one benchmark; use `aiperf kube sweep` for \
+             sweeps and repeated runs",
+        )
+        .into());
+    }
+    if let Some(c) = config.load.concurrency
+        && c < shards
+    {
+        return Err(UsageError::new(format!(
+            "--shards {shards}: more shards than --concurrency {c}"
+        ))
+        .into());
+    }
+    let name = job_name(&args.kube, "profile")?;
+    let plan = plan_of(&config, Some(Path::new(&manifests::results_dir(&name)))).await?;
+    let start_at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+        + args.kube.start_delay;
+    let objects = manifests::sharded(
+        &name,
+        &args.kube,
+        serde_json::to_string_pretty(&plan)?,
+        shards,
+        start_at,
+        api_key(&config, &args.kube, &name),
+    );
+    submit(&name, &args.kube, &objects, "sharded benchmark").await
+}
+
+/// The shard directories (`shard_<i>`) under `dir`, in index order.
+fn shard_dirs(dir: &Path) -> Vec<PathBuf> {
+    let mut found: Vec<(u32, PathBuf)> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let i = name.strip_prefix("shard_")?.parse().ok()?;
+            e.path().is_dir().then(|| (i, e.path()))
+        })
+        .collect();
+    found.sort();
+    found.into_iter().map(|(_, p)| p).collect()
+}
+
+async fn collect(args: &KubeCollectArgs) -> anyhow::Result<ExitStatus> {
+    let dir = &args.dir;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| UsageError::new(format!("collect: cannot create {}: {e}", dir.display())))?;
+    let mut bundles = 0;
+    for path in &args.logs {
+        let file = std::fs::File::open(path)
+            .map_err(|e| UsageError::new(format!("--logs: cannot read {}: {e}", path.display())))?;
+        bundles += bundle::unpack(std::io::BufReader::new(file), dir)
+            .with_context(|| format!("--logs {}", path.display()))?;
+    }
+    if let Some(job) = &args.job {
+        let client = api::connect().await?;
+        for (pod, text) in api::logs(&client, &args.namespace, job).await? {
+            let n = bundle::unpack(text.as_bytes(), dir).with_context(|| format!("pod {pod}"))?;
+            if n == 0 {
+                tracing::warn!(
+                    "pod {pod}: no artifacts in its log (still running, or failed early)"
+                );
+            }
+            bundles += n;
+        }
+    }
+    if !args.logs.is_empty() || args.job.is_some() {
+        tracing::info!("unpacked {bundles} result bundle(s) into {}", dir.display());
+    }
+    if dir.join(crate::sweep::PLAN_FILE).is_file() {
+        return crate::sweep::collect(dir);
+    }
+    let shards = shard_dirs(dir);
+    if !shards.is_empty() {
+        crate::merge::merge(&shards, dir)?;
+        return Ok(ExitStatus::Success);
+    }
+    Err(UsageError::new(format!(
+        "collect: {} holds neither a plan ({}) nor shard_<i> directories; point it at the \
+         results directory, or add --job / --logs to read them from pod logs",
+        dir.display(),
+        crate::sweep::PLAN_FILE
+    ))
+    .into())
+}
+
+async fn status(args: &KubeTargetArgs) -> anyhow::Result<ExitStatus> {
+    let client = api::connect().await?;
+    let p = api::progress(&client, &args.namespace, &args.name).await?;
+    let state = if !p.finished.is_empty() {
+        p.finished.clone()
+    } else if p.suspended {
+        "Cancelled".to_owned()
+    } else {
+        "Running".to_owned()
+    };
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "{}: {state}; {} of {} runs done, {} running, {} failed pods",
+        args.name, p.succeeded, p.completions, p.active, p.failed
+    )?;
+    if !p.completed_indexes.is_empty() {
+        writeln!(out, "  completed runs: {}", p.completed_indexes)?;
+    }
+    if !p.failed_indexes.is_empty() {
+        writeln!(out, "  failed runs:    {}", p.failed_indexes)?;
+    }
+    Ok(ExitStatus::Success)
+}
