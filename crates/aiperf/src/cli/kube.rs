@@ -26,6 +26,15 @@ pub enum KubeCommand {
     Status(KubeTargetArgs),
     /// Stop a sweep: running pods are stopped, no new ones start, completed runs are kept.
     Cancel(KubeTargetArgs),
+    /// Run a search's controller (inside its pod; started by `aiperf kube sweep`).
+    #[command(hide = true)]
+    Controller(KubeControllerArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct KubeControllerArgs {
+    /// The controller specification (mounted from the run's ConfigMap).
+    pub spec: PathBuf,
 }
 
 #[derive(Debug, Args)]

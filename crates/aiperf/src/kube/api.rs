@@ -4,8 +4,9 @@
 
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{
-    ConfigMap, Namespace, PersistentVolumeClaim, Pod, Secret, Service,
+    ConfigMap, Namespace, PersistentVolumeClaim, Pod, Secret, Service, ServiceAccount,
 };
+use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use kube::Client;
 use kube::api::{Api, ListParams, LogParams, Patch, PatchParams, PostParams};
 
@@ -26,8 +27,12 @@ fn exists(e: &kube::Error) -> bool {
 }
 
 /// Creates every object; an existing namespace is fine, an existing object of this run is
-/// an error naming it (pick another `--name`).
-pub async fn create(client: &Client, objects: &[Object]) -> anyhow::Result<()> {
+/// an error naming it (pick another `--name`), unless `reuse` (a restarted controller).
+pub async fn create_objects(
+    client: &Client,
+    objects: &[Object],
+    reuse: bool,
+) -> anyhow::Result<()> {
     let pp = PostParams::default();
     for o in objects {
         let (kind, name, result) = match o {
@@ -70,6 +75,27 @@ pub async fn create(client: &Client, objects: &[Object]) -> anyhow::Result<()> {
                     .await;
                 ("Secret", x.metadata.name.clone(), r.map(|_| ()))
             }
+            Object::ServiceAccount(x) => {
+                let ns = x.metadata.namespace.as_deref().unwrap_or("default");
+                let r = Api::<ServiceAccount>::namespaced(client.clone(), ns)
+                    .create(&pp, x)
+                    .await;
+                ("ServiceAccount", x.metadata.name.clone(), r.map(|_| ()))
+            }
+            Object::Role(x) => {
+                let ns = x.metadata.namespace.as_deref().unwrap_or("default");
+                let r = Api::<Role>::namespaced(client.clone(), ns)
+                    .create(&pp, x)
+                    .await;
+                ("Role", x.metadata.name.clone(), r.map(|_| ()))
+            }
+            Object::RoleBinding(x) => {
+                let ns = x.metadata.namespace.as_deref().unwrap_or("default");
+                let r = Api::<RoleBinding>::namespaced(client.clone(), ns)
+                    .create(&pp, x)
+                    .await;
+                ("RoleBinding", x.metadata.name.clone(), r.map(|_| ()))
+            }
             Object::Job(x) => {
                 let ns = x.metadata.namespace.as_deref().unwrap_or("default");
                 let r = Api::<Job>::namespaced(client.clone(), ns)
@@ -81,6 +107,7 @@ pub async fn create(client: &Client, objects: &[Object]) -> anyhow::Result<()> {
         let name = name.unwrap_or_default();
         match result {
             Ok(()) => tracing::info!("created {kind} {name}"),
+            Err(e) if exists(&e) && reuse => tracing::info!("{kind} {name} exists already"),
             Err(e) if exists(&e) => {
                 return Err(crate::UsageError::new(format!(
                     "--name: {kind} {name} already exists; choose another --name or delete it"
@@ -136,6 +163,19 @@ pub async fn progress(client: &Client, namespace: &str, name: &str) -> anyhow::R
         suspended: spec.suspend.unwrap_or(false),
         finished,
     })
+}
+
+/// The Jobs of the run `name` (the sweep's, or a search's controller and children).
+pub async fn jobs_of(client: &Client, namespace: &str, name: &str) -> anyhow::Result<Vec<String>> {
+    let list = Api::<Job>::namespaced(client.clone(), namespace)
+        .list(&ListParams::default().labels(&format!("{OWNER_LABEL}={name}")))
+        .await
+        .map_err(|e| anyhow::anyhow!("listing the Jobs of {name}: {e}"))?;
+    Ok(list
+        .items
+        .into_iter()
+        .filter_map(|j| j.metadata.name)
+        .collect())
 }
 
 /// Suspends the Job: running pods stop, no new ones start, completed runs stay.

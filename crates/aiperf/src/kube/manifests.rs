@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::batch::v1::{Job, JobSpec};
+use k8s_openapi::api::core::v1::ServiceAccount;
 use k8s_openapi::api::core::v1::{
     ConfigMap, ConfigMapVolumeSource, Container, EmptyDirVolumeSource, EnvVar, EnvVarSource,
     Namespace, ObjectFieldSelector, PersistentVolumeClaim, PersistentVolumeClaimSpec,
@@ -16,6 +17,7 @@ use k8s_openapi::api::core::v1::{
     ResourceRequirements, Secret, SecretKeySelector, Service, ServicePort, ServiceSpec, Volume,
     VolumeMount, VolumeResourceRequirements,
 };
+use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde_json::Value;
@@ -43,6 +45,9 @@ pub enum Object {
     Claim(PersistentVolumeClaim),
     Service(Service),
     Secret(Secret),
+    ServiceAccount(ServiceAccount),
+    Role(Role),
+    RoleBinding(RoleBinding),
     Job(Box<Job>),
 }
 
@@ -55,6 +60,9 @@ impl Object {
             Self::Claim(o) => serde_json::to_value(o),
             Self::Service(o) => serde_json::to_value(o),
             Self::Secret(o) => serde_json::to_value(o),
+            Self::ServiceAccount(o) => serde_json::to_value(o),
+            Self::Role(o) => serde_json::to_value(o),
+            Self::RoleBinding(o) => serde_json::to_value(o),
             Self::Job(o) => serde_json::to_value(o),
         }
         .unwrap_or(Value::Null)
@@ -101,10 +109,10 @@ fn namespace(name: &str) -> Object {
     })
 }
 
-fn plan_map(name: &str, o: &KubeOptions, plan_json: String) -> Object {
+fn plan_map(name: &str, o: &KubeOptions, file: &str, json: String) -> Object {
     Object::ConfigMap(ConfigMap {
         metadata: meta(&format!("{name}-plan"), &o.namespace, name),
-        data: Some(BTreeMap::from([("plan.json".to_owned(), plan_json)])),
+        data: Some(BTreeMap::from([(file.to_owned(), json)])),
         ..ConfigMap::default()
     })
 }
@@ -157,13 +165,41 @@ fn api_key_secret(name: &str, o: &KubeOptions, key: Option<&str>) -> Object {
     })
 }
 
-fn pod(
-    name: &str,
-    o: &KubeOptions,
-    args: Vec<String>,
-    subdomain: Option<String>,
-    api_key: bool,
-) -> PodTemplateSpec {
+/// What a pod of the run needs, whoever creates it (the CLI, or a search controller).
+#[derive(Debug, Clone)]
+pub struct PodSetup {
+    /// The run's name: labels, the plan ConfigMap, the API-key Secret.
+    pub owner: String,
+    pub namespace: String,
+    pub image: String,
+    pub cpu: String,
+    pub memory: String,
+    /// The results volume's claim (an emptyDir without one).
+    pub claim: Option<String>,
+    /// The pods get `AIPERF_API_KEY` from the run's Secret.
+    pub api_key: bool,
+    pub service_account: Option<String>,
+    pub subdomain: Option<String>,
+}
+
+impl PodSetup {
+    pub fn new(name: &str, o: &KubeOptions, api_key: bool) -> Self {
+        Self {
+            owner: name.to_owned(),
+            namespace: o.namespace.clone(),
+            image: o.image.clone(),
+            cpu: o.cpu.clone(),
+            memory: o.memory.clone(),
+            claim: claim_name(name, o),
+            api_key,
+            service_account: None,
+            subdomain: None,
+        }
+    }
+}
+
+fn pod(p: &PodSetup, args: Vec<String>) -> PodTemplateSpec {
+    let name = p.owner.as_str();
     let mut env = vec![EnvVar {
         name: INDEX_ENV.into(),
         value_from: Some(EnvVarSource {
@@ -176,7 +212,7 @@ fn pod(
         }),
         value: None,
     }];
-    if api_key {
+    if p.api_key {
         env.push(EnvVar {
             name: "AIPERF_API_KEY".into(),
             value_from: Some(EnvVarSource {
@@ -190,7 +226,7 @@ fn pod(
             value: None,
         });
     }
-    let results = match claim_name(name, o) {
+    let results = match p.claim.clone() {
         Some(claim) => Volume {
             name: "results".into(),
             persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
@@ -206,8 +242,8 @@ fn pod(
         },
     };
     let resources = BTreeMap::from([
-        ("cpu".to_owned(), Quantity(o.cpu.clone())),
-        ("memory".to_owned(), Quantity(o.memory.clone())),
+        ("cpu".to_owned(), Quantity(p.cpu.clone())),
+        ("memory".to_owned(), Quantity(p.memory.clone())),
     ]);
     PodTemplateSpec {
         metadata: Some(ObjectMeta {
@@ -216,7 +252,8 @@ fn pod(
         }),
         spec: Some(PodSpec {
             restart_policy: Some("Never".into()),
-            subdomain,
+            subdomain: p.subdomain.clone(),
+            service_account_name: p.service_account.clone(),
             // The image's unprivileged user; the volume's group lets it write the results.
             security_context: Some(PodSecurityContext {
                 run_as_non_root: Some(true),
@@ -226,14 +263,14 @@ fn pod(
             }),
             containers: vec![Container {
                 name: "aiperf".into(),
-                image: Some(o.image.clone()),
+                image: Some(p.image.clone()),
                 args: Some(args),
                 env: Some(env),
                 resources: Some(ResourceRequirements {
                     requests: Some(resources),
                     limits: Some(BTreeMap::from([(
                         "memory".to_owned(),
-                        Quantity(o.memory.clone()),
+                        Quantity(p.memory.clone()),
                     )])),
                     ..ResourceRequirements::default()
                 }),
@@ -270,14 +307,14 @@ fn pod(
 
 fn indexed_job(
     name: &str,
-    o: &KubeOptions,
+    p: &PodSetup,
     completions: usize,
     parallelism: u32,
     per_index_retries: i32,
     template: PodTemplateSpec,
 ) -> Object {
     Object::Job(Box::new(Job {
-        metadata: meta(name, &o.namespace, name),
+        metadata: meta(name, &p.namespace, &p.owner),
         spec: Some(JobSpec {
             completion_mode: Some("Indexed".into()),
             completions: Some(completions as i32),
@@ -324,16 +361,20 @@ pub fn sweep(
     if claim_name(name, o).is_none() {
         args.push("--bundle-to-stdout".into());
     }
-    let mut out = vec![namespace(&o.namespace), plan_map(name, o, plan_json)];
+    let mut out = vec![
+        namespace(&o.namespace),
+        plan_map(name, o, "plan.json", plan_json),
+    ];
     out.extend(api_key.map(|k| api_key_secret(name, o, k)));
     out.extend(claim(name, o));
+    let setup = PodSetup::new(name, o, api_key.is_some());
     out.push(indexed_job(
         name,
-        o,
+        &setup,
         runs,
         o.parallelism,
         o.backoff_limit,
-        pod(name, o, args, None, api_key.is_some()),
+        pod(&setup, args),
     ));
     out
 }
@@ -386,20 +427,122 @@ pub fn sharded(
         }),
         ..Service::default()
     });
-    let mut out = vec![namespace(&o.namespace), plan_map(name, o, plan_json)];
+    let mut out = vec![
+        namespace(&o.namespace),
+        plan_map(name, o, "plan.json", plan_json),
+    ];
     out.extend(api_key.map(|k| api_key_secret(name, o, k)));
     out.extend(claim(name, o));
     out.push(service);
     // A restarted shard would miss the common start: no retries.
+    let setup = PodSetup {
+        subdomain: Some(name.to_owned()),
+        ..PodSetup::new(name, o, api_key.is_some())
+    };
     out.push(indexed_job(
         name,
-        o,
+        &setup,
         shards as usize,
         shards,
         0,
-        pod(name, o, args, Some(name.to_owned()), api_key.is_some()),
+        pod(&setup, args),
     ));
     out
+}
+
+/// File name of the search controller's specification in the run's ConfigMap.
+pub const CONTROLLER_FILE: &str = "controller.json";
+
+/// An adaptive search: a controller Job (with the right to manage Jobs in its namespace)
+/// that runs the search and creates one child Job per iteration ([`child_job`]). The results
+/// volume is required: the controller reads each iteration's results from it.
+pub fn search(name: &str, o: &KubeOptions, spec_json: String, api_key: ApiKey<'_>) -> Vec<Object> {
+    let account = format!("{name}-controller");
+    let mut out = vec![
+        namespace(&o.namespace),
+        plan_map(name, o, CONTROLLER_FILE, spec_json),
+    ];
+    out.extend(api_key.map(|k| api_key_secret(name, o, k)));
+    out.extend(claim(name, o));
+    out.push(Object::ServiceAccount(ServiceAccount {
+        metadata: meta(&account, &o.namespace, name),
+        ..ServiceAccount::default()
+    }));
+    out.push(Object::Role(Role {
+        metadata: meta(&account, &o.namespace, name),
+        rules: Some(vec![PolicyRule {
+            api_groups: Some(vec!["batch".into()]),
+            resources: Some(vec!["jobs".into()]),
+            verbs: ["create", "get", "list", "watch", "patch", "delete"]
+                .iter()
+                .map(|v| (*v).to_owned())
+                .collect(),
+            ..PolicyRule::default()
+        }]),
+    }));
+    out.push(Object::RoleBinding(RoleBinding {
+        metadata: meta(&account, &o.namespace, name),
+        role_ref: RoleRef {
+            api_group: "rbac.authorization.k8s.io".into(),
+            kind: "Role".into(),
+            name: account.clone(),
+        },
+        subjects: Some(vec![Subject {
+            kind: "ServiceAccount".into(),
+            name: account.clone(),
+            namespace: Some(o.namespace.clone()),
+            ..Subject::default()
+        }]),
+    }));
+    let setup = PodSetup {
+        service_account: Some(account),
+        ..PodSetup::new(name, o, api_key.is_some())
+    };
+    let args = [
+        "kube",
+        "controller",
+        &format!("/etc/aiperf/{CONTROLLER_FILE}"),
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect();
+    // A restarted controller resumes the search from search_history.json.
+    out.push(indexed_job(
+        name,
+        &setup,
+        1,
+        1,
+        o.backoff_limit,
+        pod(&setup, args),
+    ));
+    out
+}
+
+/// The Job of one search iteration: its trials, one after another, from the iteration's plan
+/// on the results volume.
+pub fn child_job(
+    job: &str,
+    p: &PodSetup,
+    plan: &str,
+    dir: &str,
+    trials: usize,
+    retries: i32,
+) -> Object {
+    let args = [
+        "profile",
+        "--plan",
+        plan,
+        "--cell",
+        &format!("$({INDEX_ENV})"),
+        "--artifact-dir",
+        dir,
+        "--ui",
+        "none",
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect();
+    indexed_job(job, p, trials, 1, retries, pod(p, args))
 }
 
 /// Checks a name the objects are derived from (DNS-1123 label, with room for suffixes).
@@ -445,29 +588,22 @@ mod tests {
     /// Every object survives a round trip through its typed API struct unchanged: no field
     /// is unknown to the API, misspelled or of the wrong type.
     fn round_trips(objects: &[Object]) {
+        fn again<T: serde::Serialize + serde::de::DeserializeOwned>(v: &Value) -> Value {
+            serde_json::to_value(serde_json::from_value::<T>(v.clone()).unwrap()).unwrap()
+        }
         for o in objects {
             let json = o.to_json();
             let back = match o {
-                Object::Namespace(_) => {
-                    serde_json::to_value(serde_json::from_value::<Namespace>(json.clone()).unwrap())
-                }
-                Object::ConfigMap(_) => {
-                    serde_json::to_value(serde_json::from_value::<ConfigMap>(json.clone()).unwrap())
-                }
-                Object::Claim(_) => serde_json::to_value(
-                    serde_json::from_value::<PersistentVolumeClaim>(json.clone()).unwrap(),
-                ),
-                Object::Service(_) => {
-                    serde_json::to_value(serde_json::from_value::<Service>(json.clone()).unwrap())
-                }
-                Object::Secret(_) => {
-                    serde_json::to_value(serde_json::from_value::<Secret>(json.clone()).unwrap())
-                }
-                Object::Job(_) => {
-                    serde_json::to_value(serde_json::from_value::<Job>(json.clone()).unwrap())
-                }
-            }
-            .unwrap();
+                Object::Namespace(_) => again::<Namespace>(&json),
+                Object::ConfigMap(_) => again::<ConfigMap>(&json),
+                Object::Claim(_) => again::<PersistentVolumeClaim>(&json),
+                Object::Service(_) => again::<Service>(&json),
+                Object::Secret(_) => again::<Secret>(&json),
+                Object::ServiceAccount(_) => again::<ServiceAccount>(&json),
+                Object::Role(_) => again::<Role>(&json),
+                Object::RoleBinding(_) => again::<RoleBinding>(&json),
+                Object::Job(_) => again::<Job>(&json),
+            };
             assert_eq!(back, json);
         }
     }
@@ -567,5 +703,36 @@ mod tests {
         );
         assert!(objects.iter().any(|o| matches!(o, Object::Service(_))));
         assert!(check_name("Bad_Name").is_err() && check_name("ok-1").is_ok());
+    }
+
+    #[test]
+    fn searches_get_a_controller_allowed_to_manage_jobs() {
+        let objects = search("s2", &options(), "{}".into(), None);
+        round_trips(&objects);
+        let Some(Object::Role(role)) = objects.iter().find(|o| matches!(o, Object::Role(_))) else {
+            panic!("a Role")
+        };
+        assert_eq!(
+            role.rules.as_ref().unwrap()[0].resources.as_deref(),
+            Some(&["jobs".to_owned()][..])
+        );
+        let Object::Job(job) = objects.last().unwrap() else {
+            panic!()
+        };
+        let pod = job.spec.as_ref().unwrap().template.spec.as_ref().unwrap();
+        assert_eq!(pod.service_account_name.as_deref(), Some("s2-controller"));
+        assert_eq!(
+            pod.containers[0].args.as_ref().unwrap()[..2],
+            ["kube".to_owned(), "controller".to_owned()]
+        );
+        let setup = PodSetup::new("s2", &options(), false);
+        round_trips(&[child_job(
+            "s2-i0003",
+            &setup,
+            "/results/s2/search_iter_0003/.aiperf_plan.json",
+            "/results/s2/search_iter_0003",
+            2,
+            1,
+        )]);
     }
 }

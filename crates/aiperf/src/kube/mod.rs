@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod bundle;
+pub mod controller;
 pub mod manifests;
 
 use std::io::Write;
@@ -40,10 +41,17 @@ pub async fn run(command: KubeCommand, argv: &[String]) -> anyhow::Result<ExitSt
         KubeCommand::Sweep(args) => sweep(*args, argv).await,
         KubeCommand::Profile(args) => sharded(*args, argv).await,
         KubeCommand::Collect(args) => collect(&args).await,
+        KubeCommand::Controller(args) => controller::run(&args.spec).await,
         KubeCommand::Status(args) => status(&args).await,
         KubeCommand::Cancel(args) => {
             let client = api::connect().await?;
+            // The run's own Job first (a search's controller), then any child Jobs.
             api::suspend(&client, &args.namespace, &args.name).await?;
+            for job in api::jobs_of(&client, &args.namespace, &args.name).await? {
+                if job != args.name {
+                    api::suspend(&client, &args.namespace, &job).await?;
+                }
+            }
             writeln!(
                 std::io::stdout().lock(),
                 "{}: suspended; running pods stop and no new runs start. Completed runs are \
@@ -60,8 +68,8 @@ async fn plan_of(config: &ProfileConfig, base: Option<&Path>) -> anyhow::Result<
     if config.search.is_some() {
         return Err(UsageError::new(
             "adaptive searches (--search-*, search recipes) choose each run from the results \
-             of the previous ones, so they have no plan to distribute; run them locally, or \
-             sweep a grid of the values on Kubernetes",
+             of the previous ones, so they have no plan of runs; `aiperf kube sweep` runs them \
+             with a controller pod",
         )
         .into());
     }
@@ -134,7 +142,7 @@ async fn submit(
         return Ok(ExitStatus::Success);
     }
     let client = api::connect().await?;
-    api::create(&client, objects).await?;
+    api::create_objects(&client, objects, false).await?;
     let ns = &o.namespace;
     let collect = if manifests::claim_name(name, o).is_some() {
         format!(
@@ -162,6 +170,9 @@ async fn sweep(args: KubeSweepArgs, argv: &[String]) -> anyhow::Result<ExitStatu
         )
         .into());
     }
+    if config.search.is_some() {
+        return search(args, config).await;
+    }
     let name = job_name(&args.kube, "sweep")?;
     let plan = plan_of(&config, Some(Path::new(&manifests::results_dir(&name)))).await?;
     let objects = manifests::sweep(
@@ -172,6 +183,44 @@ async fn sweep(args: KubeSweepArgs, argv: &[String]) -> anyhow::Result<ExitStatu
         api_key(&config, &args.kube, &name),
     );
     submit(&name, &args.kube, &objects, "sweep").await
+}
+
+/// An adaptive search: a controller pod runs it and starts one child Job per iteration.
+async fn search(args: KubeSweepArgs, config: ProfileConfig) -> anyhow::Result<ExitStatus> {
+    let o = &args.kube;
+    let name = job_name(o, "search")?;
+    let Some(claim) = manifests::claim_name(&name, o) else {
+        return Err(UsageError::new(
+            "a search on Kubernetes needs a results volume (--pvc CLAIM or --storage SIZE): \
+             the controller reads each iteration's results from it",
+        )
+        .into());
+    };
+    if o.parallelism > 1 {
+        tracing::warn!("--parallelism: a search runs one iteration at a time");
+    }
+    let spec = controller::ControllerSpec {
+        config: config.clone(),
+        base: PathBuf::from(manifests::results_dir(&name)),
+        children: controller::ChildJobs {
+            owner: name.clone(),
+            namespace: o.namespace.clone(),
+            image: o.image.clone(),
+            cpu: o.cpu.clone(),
+            memory: o.memory.clone(),
+            claim,
+            api_key: config.endpoint.api_key.is_some(),
+            retries: o.backoff_limit,
+            poll_ms: 2000,
+        },
+    };
+    let objects = manifests::search(
+        &name,
+        o,
+        serde_json::to_string_pretty(&spec)?,
+        api_key(&config, o, &name),
+    );
+    submit(&name, o, &objects, "search").await
 }
 
 async fn sharded(mut args: KubeSweepArgs, argv: &[String]) -> anyhow::Result<ExitStatus> {
@@ -271,6 +320,25 @@ async fn collect(args: &KubeCollectArgs) -> anyhow::Result<ExitStatus> {
     if dir.join(crate::sweep::PLAN_FILE).is_file() {
         return crate::sweep::collect(dir);
     }
+    let history = dir.join(crate::search::HISTORY);
+    if history.is_file() {
+        // The controller aggregates as it goes; report where.
+        let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&history)?)
+            .with_context(|| format!("reading {}", history.display()))?;
+        let finished = doc["convergence_reason"].as_str();
+        writeln!(
+            std::io::stdout().lock(),
+            "search: {} iterations, {}; aggregates in {}",
+            doc["iterations"].as_array().map_or(0, Vec::len),
+            finished.map_or_else(|| "not finished".to_owned(), |r| format!("finished ({r})")),
+            dir.join("sweep_aggregate").display()
+        )?;
+        return Ok(if finished.is_some() {
+            ExitStatus::Success
+        } else {
+            ExitStatus::Failure
+        });
+    }
     let shards = shard_dirs(dir);
     if !shards.is_empty() {
         crate::merge::merge(&shards, dir)?;
@@ -306,6 +374,14 @@ async fn status(args: &KubeTargetArgs) -> anyhow::Result<ExitStatus> {
     }
     if !p.failed_indexes.is_empty() {
         writeln!(out, "  failed runs:    {}", p.failed_indexes)?;
+    }
+    let children = api::jobs_of(&client, &args.namespace, &args.name)
+        .await?
+        .into_iter()
+        .filter(|j| *j != args.name)
+        .count();
+    if children > 0 {
+        writeln!(out, "  search iterations started: {children}")?;
     }
     Ok(ExitStatus::Success)
 }

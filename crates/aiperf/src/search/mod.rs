@@ -18,13 +18,14 @@ use anyhow::Context;
 use serde_json::{Map, Value, json};
 
 use self::config::{PlannerKind, SearchConfig, margin};
-use crate::commands::profile::{RunOptions, prepare, run_config};
+use crate::commands::profile::prepare;
 use crate::config::{ProfileConfig, UiMode};
 use crate::export::write_atomic;
 use crate::loadgen::Interrupts;
 use crate::recipes::post_process::SlaFilter;
+use crate::sweep::RunResult;
 use crate::sweep::aggregate::{self, CellResult, FailedRun, Flat, SweepSummary};
-use crate::sweep::plan::{self, Cell, SweepParam};
+use crate::sweep::plan::{self, Cell, PlanDoc, RunSpec, SweepParam};
 use crate::{ExitStatus, UsageError};
 
 pub const HISTORY: &str = "search_history.json";
@@ -219,14 +220,84 @@ fn fingerprint(config: &ProfileConfig) -> Value {
 
 /// Runs the search `config.search` describes.
 /// Returns how it ended and the artifact directory it wrote.
+/// Where an iteration's trials run: in this process, or as a Kubernetes Job per iteration.
+#[derive(Debug)]
+pub enum Executor {
+    Local(Option<std::sync::Arc<crate::tokenizer::Tokenizer>>),
+    Kube(crate::kube::controller::ChildJobs),
+}
+
+impl Executor {
+    /// Runs every trial of `plan` (one iteration) and returns their results, in order.
+    async fn run(
+        &self,
+        plan: &PlanDoc,
+        interrupts: &Interrupts,
+    ) -> anyhow::Result<Vec<Option<RunResult>>> {
+        match self {
+            Self::Local(tokenizer) => {
+                let mut out = Vec::new();
+                for t in 0..plan.runs.len() {
+                    let r = crate::sweep::execute(
+                        plan,
+                        t,
+                        &plan.base,
+                        interrupts,
+                        tokenizer.clone(),
+                        None,
+                    )
+                    .await?;
+                    out.push(Some(r));
+                }
+                Ok(out)
+            }
+            Self::Kube(jobs) => jobs.run(plan, interrupts).await,
+        }
+    }
+}
+
+/// The plan of one iteration: its trials of the configuration `cell`, writing into `dir`.
+fn iteration_plan(config: &ProfileConfig, cell: &Cell, dir: &Path, first: bool) -> PlanDoc {
+    let trials = config.multi_run.num_runs.max(1);
+    PlanDoc {
+        format: plan::PLAN_FORMAT,
+        aiperf_version: env!("CARGO_PKG_VERSION").to_owned(),
+        base: dir.to_path_buf(),
+        config: config.clone(),
+        runs: (0..trials)
+            .map(|t| RunSpec {
+                index: t as usize,
+                cell: Some(cell.index),
+                parameters: cell.parameters(),
+                values: cell.values.clone(),
+                trial: t,
+                seed: config.random_seed,
+                warmup: (first && t == 0) || !config.multi_run.warmup_first_only,
+                dir: PathBuf::from("profile_runs").join(plan::numbered("run", t)),
+                label: format!("{}, run {}", cell.label(), t + 1),
+            })
+            .collect(),
+    }
+}
+
 pub async fn run(
     config: ProfileConfig,
     interrupts: &Interrupts,
 ) -> anyhow::Result<(ExitStatus, PathBuf)> {
-    let s = config.search.clone().expect("a search configuration");
     let (tokenizer, dataset) = prepare(&config, None).await?;
     let base = config.artifact_dir(config.load.mode(dataset.has_timestamps()));
     drop(dataset);
+    run_with(config, base, &Executor::Local(Some(tokenizer)), interrupts).await
+}
+
+/// The search into `base`, each iteration's trials run by `executor`.
+pub async fn run_with(
+    config: ProfileConfig,
+    base: PathBuf,
+    executor: &Executor,
+    interrupts: &Interrupts,
+) -> anyhow::Result<(ExitStatus, PathBuf)> {
+    let s = config.search.clone().expect("a search configuration");
     std::fs::create_dir_all(&base).map_err(|e| {
         UsageError::new(format!(
             "--artifact-dir: cannot create {}: {e}; choose a writable directory",
@@ -258,7 +329,6 @@ pub async fn run(
         }
     }
 
-    let trials = config.multi_run.num_runs;
     writeln!(
         std::io::stdout().lock(),
         "aiperf: {} search over {} (at most {} iterations) into {}",
@@ -280,27 +350,19 @@ pub async fn run(
         let idx = iterations.len();
         let cell = cell_of(&s, &values, idx);
         let dir = base.join(format!("search_iter_{idx:04}"));
+        let iteration = iteration_plan(&config, &cell, &dir, idx == 0);
         let mut ok = Vec::new();
         let mut failures = Vec::new();
-        for t in 0..trials {
-            let run_dir = dir.join("profile_runs").join(plan::numbered("run", t));
-            let warmup = (idx == 0 && t == 0) || !config.multi_run.warmup_first_only;
-            let cfg = config.single_run(&cell.values, &run_dir, warmup);
-            let options = RunOptions {
-                quiet: true,
-                tokenizer: Some(tokenizer.clone()),
-            };
-            let label = format!("{}, run {}", cell.label(), t + 1);
-            match run_config(cfg, interrupts, options).await {
-                Ok(o) if o.was_cancelled => {
-                    failures.push(failed(&label, &cell, "cancelled (interrupted by the user)"));
-                }
-                Ok(o) => match o.error {
-                    Some(e) => failures.push(failed(&label, &cell, &e)),
-                    None => ok.push(aggregate::flatten(&o.summary)),
-                },
-                Err(e) if e.downcast_ref::<UsageError>().is_some() => return Err(e),
-                Err(e) => failures.push(failed(&label, &cell, &format!("{e:#}"))),
+        let results = executor.run(&iteration, interrupts).await?;
+        for (spec, result) in iteration.runs.iter().zip(results) {
+            match result {
+                Some(RunResult::Ok(flat)) => ok.push(flat),
+                Some(RunResult::Failed(e)) => failures.push(failed(&spec.label, &cell, &e)),
+                None => failures.push(failed(
+                    &spec.label,
+                    &cell,
+                    "no results (the run did not finish)",
+                )),
             }
         }
         if interrupts.stop.is_cancelled() && ok.is_empty() {

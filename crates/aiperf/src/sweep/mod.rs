@@ -269,7 +269,7 @@ pub async fn run_cell(
 
 /// Plans never hold credentials (they are written as `<redacted>`): the API key comes back
 /// from `AIPERF_API_KEY` (in Kubernetes, from the Secret `aiperf kube` creates).
-fn restore_credentials(config: &mut ProfileConfig) -> Result<(), UsageError> {
+pub fn restore_credentials(config: &mut ProfileConfig) -> Result<(), UsageError> {
     use crate::config::{REDACTED, Secret};
     let endpoint = &mut config.endpoint;
     if endpoint

@@ -389,6 +389,18 @@ struct Cluster {
     objects: Mutex<HashMap<String, Value>>,
     logs: Mutex<BTreeMap<String, String>>,
     root: PathBuf,
+    /// Pods reach the API with this (their "service account").
+    kubeconfig: PathBuf,
+}
+
+/// The value of the `aiperf.dev/run=<value>` label selector in a query string.
+fn label_value(query: &str) -> String {
+    let selector = query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("labelSelector="))
+        .map(|s| s.replace("%3D", "=").replace("%2F", "/"))
+        .unwrap_or_default();
+    selector.split('=').nth(1).unwrap_or("").to_owned()
 }
 
 fn status(code: u16, reason: &str, message: &str) -> Response<Full<Bytes>> {
@@ -421,6 +433,35 @@ impl Cluster {
         match (method.as_str(), parts.as_slice()) {
             ("POST", ["api", "v1", "namespaces"]) => self.create("Namespace", "", &body),
             ("POST", ["api", "v1", "namespaces", ns, kind]) => self.create(kind, ns, &body),
+            (
+                "POST",
+                [
+                    "apis",
+                    "rbac.authorization.k8s.io",
+                    "v1",
+                    "namespaces",
+                    ns,
+                    kind,
+                ],
+            ) => self.create(kind, ns, &body),
+            ("GET", ["apis", "batch", "v1", "namespaces", ns, "jobs"]) => {
+                let run = label_value(&query);
+                let items: Vec<Value> = self
+                    .objects
+                    .lock()
+                    .unwrap()
+                    .iter()
+                    .filter(|(k, j)| {
+                        k.starts_with(&format!("jobs/{ns}/"))
+                            && j["metadata"]["labels"]["aiperf.dev/run"] == run.as_str()
+                    })
+                    .map(|(_, j)| j.clone())
+                    .collect();
+                ok_json(
+                    200,
+                    &json!({"apiVersion": "batch/v1", "kind": "JobList", "metadata": {}, "items": items}),
+                )
+            }
             ("POST", ["apis", "batch", "v1", "namespaces", ns, "jobs"]) => {
                 let response = self.create("jobs", ns, &body);
                 if response.status() == 201 {
@@ -456,12 +497,7 @@ impl Cluster {
                 }
             }
             ("GET", ["api", "v1", "namespaces", ns, "pods"]) => {
-                let selector = query
-                    .split('&')
-                    .find_map(|kv| kv.strip_prefix("labelSelector="))
-                    .map(|s| s.replace("%3D", "=").replace("%2F", "/"))
-                    .unwrap_or_default();
-                let run = selector.split('=').nth(1).unwrap_or("").to_owned();
+                let run = label_value(&query);
                 let items: Vec<Value> = self
                     .logs
                     .lock()
@@ -507,42 +543,74 @@ impl Cluster {
     /// a time, with the plan ConfigMap and the API-key Secret in place.
     fn run_job(self: Arc<Self>, ns: &str, job: &Value) {
         let name = job["metadata"]["name"].as_str().unwrap().to_owned();
-        let spec = &job["spec"];
-        let completions = spec["completions"].as_u64().unwrap();
-        let container = &spec["template"]["spec"]["containers"][0];
-        let plan = self.objects.lock().unwrap()[&format!("configmaps/{ns}/{name}-plan")]["data"]["plan.json"]
+        let owner = job["metadata"]["labels"]["aiperf.dev/run"]
             .as_str()
             .unwrap()
             .to_owned();
+        let spec = &job["spec"];
+        let completions = spec["completions"].as_u64().unwrap();
+        let pod_spec = &spec["template"]["spec"];
+        let container = &pod_spec["containers"][0];
         let node = self.root.join(&name);
-        std::fs::create_dir_all(&node).unwrap();
-        std::fs::write(node.join("plan.json"), plan).unwrap();
+        // A claim is one directory every pod shares; an emptyDir is per pod.
+        let claim = pod_spec["volumes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find_map(|v| v["persistentVolumeClaim"]["claimName"].as_str())
+            .map(|c| self.root.join("claims").join(c));
+        // The ConfigMap's files, as mounted at /etc/aiperf (paths inside follow the mounts).
+        let etc = node.join("etc");
+        std::fs::create_dir_all(&etc).unwrap();
+        let files =
+            self.objects.lock().unwrap()[&format!("configmaps/{ns}/{owner}-plan")]["data"].clone();
+        for (file, text) in files.as_object().unwrap() {
+            let mut text = text.as_str().unwrap().to_owned();
+            if let Some(c) = &claim {
+                text = text.replace("\"/results", &format!("\"{}", c.display()));
+            }
+            std::fs::write(etc.join(file), text).unwrap();
+        }
         let api_key = self
             .objects
             .lock()
             .unwrap()
-            .get(&format!("secrets/{ns}/{name}-api-key"))
+            .get(&format!("secrets/{ns}/{owner}-api-key"))
             .and_then(|s| s["stringData"]["api-key"].as_str().map(str::to_owned));
-        let mut succeeded = Vec::new();
-        for index in 0..completions {
-            let results = node.join(format!("pod-{index}"));
+        // The pods' DNS: the shards reach shard 0's clock on this machine.
+        let clock_port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let pod = |index: u64| -> bool {
+            let results = claim
+                .clone()
+                .unwrap_or_else(|| node.join(format!("pod-{index}")));
             let args: Vec<String> = container["args"]
                 .as_array()
                 .unwrap()
                 .iter()
                 .map(|a| {
-                    a.as_str()
+                    let a = a
+                        .as_str()
                         .unwrap()
                         .replace("$(AIPERF_INDEX)", &index.to_string())
+                        .replace("/etc/aiperf", etc.to_str().unwrap())
                         .replace(
-                            "/etc/aiperf/plan.json",
-                            node.join("plan.json").to_str().unwrap(),
-                        )
-                        .replace("/results", results.to_str().unwrap())
+                            &format!("{name}-0.{name}:9555"),
+                            &format!("127.0.0.1:{clock_port}"),
+                        );
+                    match a.strip_prefix("/results") {
+                        Some(rest) => format!("{}{rest}", results.display()),
+                        None => a,
+                    }
                 })
                 .collect();
             let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_aiperf"));
-            command.args(&args).env_remove("AIPERF_API_KEY");
+            command
+                .args(&args)
+                .env_remove("AIPERF_API_KEY")
+                .env("KUBECONFIG", &self.kubeconfig);
             if let Some(key) = &api_key {
                 command.env("AIPERF_API_KEY", key);
             }
@@ -553,9 +621,28 @@ impl Cluster {
                 .lock()
                 .unwrap()
                 .insert(format!("{ns}/{name}-{index}-x7k2p"), log);
-            if output.status.success() {
-                succeeded.push(index.to_string());
-            }
+            output.status.success()
+        };
+        // `parallelism` pods at a time.
+        let parallelism = spec["parallelism"].as_u64().unwrap_or(1).max(1);
+        let mut succeeded = Vec::new();
+        let indexes: Vec<u64> = (0..completions).collect();
+        for batch in indexes.chunks(parallelism as usize) {
+            let done: Vec<(u64, bool)> = std::thread::scope(|scope| {
+                let running: Vec<_> = batch
+                    .iter()
+                    .map(|&i| (i, scope.spawn(move || pod(i))))
+                    .collect();
+                running
+                    .into_iter()
+                    .map(|(i, h)| (i, h.join().unwrap()))
+                    .collect()
+            });
+            succeeded.extend(
+                done.into_iter()
+                    .filter(|(_, ok)| *ok)
+                    .map(|(i, _)| i.to_string()),
+            );
         }
         let mut objects = self.objects.lock().unwrap();
         let job = objects.get_mut(&format!("jobs/{ns}/{name}")).unwrap();
@@ -581,8 +668,10 @@ impl Cluster {
 #[test]
 fn kube_commands_against_an_api_server() {
     let tmp = tempfile::tempdir().unwrap();
+    let kubeconfig = tmp.path().join("kubeconfig");
     let cluster = Arc::new(Cluster {
         root: tmp.path().join("nodes"),
+        kubeconfig: kubeconfig.clone(),
         ..Cluster::default()
     });
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -608,7 +697,6 @@ fn kube_commands_against_an_api_server() {
             });
         }
     });
-    let kubeconfig = tmp.path().join("kubeconfig");
     std::fs::write(
         &kubeconfig,
         format!(
@@ -732,6 +820,167 @@ fn kube_commands_against_an_api_server() {
     let missing = kube(&["kube", "status", "nope", "--namespace", "bench"]);
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("--namespace"));
+
+    // An adaptive search: a controller pod that creates one child Job per iteration, all on
+    // one results volume.
+    let search = [
+        "kube",
+        "sweep",
+        "--sim",
+        "fixed",
+        "--streaming",
+        "--request-count",
+        "6",
+        "--osl",
+        "6",
+        "--no-gpu-telemetry",
+        "--search-space",
+        "concurrency:1,3:int",
+        "--search-planner",
+        "grid",
+        "--search-max-iterations",
+        "3",
+        "--search-metric",
+        "request_throughput",
+        "--search-direction",
+        "maximize",
+        "--image",
+        "example/aiperf:test",
+        "--name",
+        "s1",
+        "--namespace",
+        "bench",
+        "--storage",
+        "1Gi",
+    ];
+    let no_volume: Vec<&str> = search[..search.len() - 2].to_vec();
+    let output = kube(&no_volume);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--storage"));
+    let output = kube(&search);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    {
+        let objects = cluster.objects.lock().unwrap();
+        assert!(objects.contains_key("roles/bench/s1-controller"));
+        assert!(objects.contains_key("rolebindings/bench/s1-controller"));
+        assert!(objects.contains_key("serviceaccounts/bench/s1-controller"));
+    }
+    let deadline = Instant::now() + Duration::from_secs(240);
+    while !cluster.job_done("jobs/bench/s1") {
+        assert!(Instant::now() < deadline, "the search did not finish");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let controller_log = cluster.logs.lock().unwrap()["bench/s1-0-x7k2p"].clone();
+    let children: Vec<String> = cluster
+        .objects
+        .lock()
+        .unwrap()
+        .keys()
+        .filter(|k| k.starts_with("jobs/bench/s1-i"))
+        .cloned()
+        .collect();
+    assert_eq!(
+        children.len(),
+        3,
+        "one child Job per iteration: {children:?}\n{controller_log}"
+    );
+    let results = tmp.path().join("nodes/claims/s1-results/s1");
+    let history = read_json(&results.join("search_history.json"));
+    assert_eq!(
+        history["iterations"].as_array().unwrap().len(),
+        3,
+        "{controller_log}"
+    );
+    assert!(history["convergence_reason"].is_string());
+    assert!(
+        results
+            .join("sweep_aggregate/profile_export_aiperf_sweep.json")
+            .is_file()
+    );
+    let output = kube(&["kube", "collect", results.to_str().unwrap()]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    let output = kube(&["kube", "status", "s1", "--namespace", "bench"]);
+    assert!(String::from_utf8_lossy(&output.stdout).contains("search iterations started: 3"));
+    // Cancelling a search suspends the controller and its children.
+    let output = kube(&["kube", "cancel", "s1", "--namespace", "bench"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for job in children {
+        assert_eq!(
+            cluster.objects.lock().unwrap()[&job]["spec"]["suspend"],
+            true,
+            "{job}"
+        );
+    }
+
+    // One benchmark over two pods that start together; their artifacts come back through the
+    // logs and are merged.
+    let output = kube(&[
+        "kube",
+        "profile",
+        "--sim",
+        "fixed",
+        "--streaming",
+        "--concurrency",
+        "4",
+        "--request-count",
+        "12",
+        "--osl",
+        "6",
+        "--no-gpu-telemetry",
+        "--shards",
+        "2",
+        "--start-delay",
+        "3",
+        "--image",
+        "example/aiperf:test",
+        "--name",
+        "p1",
+        "--namespace",
+        "bench",
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !cluster.job_done("jobs/bench/p1") {
+        assert!(Instant::now() < deadline, "the shards did not finish");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let merged = tmp.path().join("merged");
+    let output = kube(&[
+        "kube",
+        "collect",
+        merged.to_str().unwrap(),
+        "--job",
+        "p1",
+        "--namespace",
+        "bench",
+    ]);
+    let logs = format!("{:?}", cluster.logs.lock().unwrap().get("bench/p1-1-x7k2p"));
+    assert!(
+        output.status.success(),
+        "{}\n{logs}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let doc = read_json(&merged.join("profile_export_aiperf.json"));
+    assert_eq!(doc["request_count"]["avg"].as_f64(), Some(12.0), "{logs}");
+    assert_eq!(doc["shards"].as_array().unwrap().len(), 2);
+    assert!(doc["shards"][1]["clock_rtt_ns"].as_u64().is_some());
+    assert!(merged.join("shard_1/profile_export.jsonl").is_file());
     drop(runtime);
 }
 
@@ -818,6 +1067,35 @@ fn dry_run_manifests_are_stable_and_valid() {
     let sharded_yaml = sharded_yaml.replace(start_line, "        - \"<start>\"");
     insta::assert_snapshot!("kube_sharded_dry_run", sharded_yaml);
 
+    let search = run(&[
+        "kube",
+        "sweep",
+        "--sim",
+        "--streaming",
+        "--search-recipe",
+        "max-concurrency-under-sla",
+        "--ttft-sla-ms",
+        "300",
+        "--image",
+        "ghcr.io/example/aiperf:0.1",
+        "--name",
+        "knee",
+        "--pvc",
+        "shared-results",
+        "--dry-run",
+    ]);
+    assert!(search.status.success(), "{}", stderr(&search));
+    let search_yaml = normalize(stdout(&search));
+    for kind in [
+        "kind: Role",
+        "kind: RoleBinding",
+        "kind: ServiceAccount",
+        "serviceAccountName: knee-controller",
+        "claimName: shared-results",
+    ] {
+        assert!(search_yaml.contains(kind), "{kind} missing:\n{search_yaml}");
+    }
+
     let python = std::env::var("AIPERF_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
     let script = r#"
 import sys, yaml, kubernetes_validate
@@ -838,7 +1116,11 @@ print(len(docs))
         .unwrap();
         return;
     }
-    for (what, yaml, count) in [("sweep", &sweep_yaml, "4"), ("sharded", &sharded_yaml, "5")] {
+    for (what, yaml, count) in [
+        ("sweep", &sweep_yaml, "4"),
+        ("sharded", &sharded_yaml, "5"),
+        ("search", &search_yaml, "6"),
+    ] {
         let mut child = std::process::Command::new(&python)
             .args(["-c", script])
             .stdin(std::process::Stdio::piped())
