@@ -149,31 +149,14 @@ pub fn collect(config: &CollectorConfig, rx: &Receiver<RawRecord>) -> Collected 
         }
         let m = measure(config, &record);
         let cols = &mut out.columns;
-        let start = record.start_ns;
-        cols.any_first_start_ns = Some(cols.any_first_start_ns.map_or(start, |s| s.min(start)));
-        cols.any_last_start_ns = Some(cols.any_last_start_ns.map_or(start, |s| s.max(start)));
-        let sched = record.scheduled_ns;
-        cols.first_scheduled_ns = Some(cols.first_scheduled_ns.map_or(sched, |s| s.min(sched)));
-        cols.last_scheduled_ns = Some(cols.last_scheduled_ns.map_or(sched, |s| s.max(sched)));
-        cols.any_last_end_ns = Some(
-            cols.any_last_end_ns
-                .map_or(record.end_ns, |e| e.max(record.end_ns)),
-        );
+        cols.observe(record.start_ns, record.scheduled_ns, record.end_ns);
         match &m.error {
-            None => {
-                cols.first_start_ns = Some(cols.first_start_ns.map_or(start, |s| s.min(start)));
-                cols.last_end_ns = Some(
-                    cols.last_end_ns
-                        .map_or(m.last_content_ns, |e| e.max(m.last_content_ns)),
-                );
-                cols.ok.push(m.values);
-                cols.inter_chunk.extend_from_slice(&m.inter_chunk);
-            }
+            None => cols.add_ok(record.start_ns, m.last_content_ns, m.values, &m.inter_chunk),
             Some(e) => {
-                cols.error_isl.push(f64::from(record.input_tokens));
-                if record.outcome == Outcome::Cancelled {
-                    cols.cancelled += 1;
-                }
+                cols.add_error(
+                    f64::from(record.input_tokens),
+                    record.outcome == Outcome::Cancelled,
+                );
                 *errors.entry(e.clone()).or_default() += 1;
                 config.progress.errors.fetch_add(1, Ordering::Relaxed);
             }

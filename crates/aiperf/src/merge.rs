@@ -90,13 +90,7 @@ fn add_record(
     let end = meta["request_end_ns"].as_u64().unwrap_or(start);
     let scheduled = meta["credit_issued_ns"].as_u64().unwrap_or(start);
     let cancelled = meta["was_cancelled"].as_bool().unwrap_or(false);
-    let min = |a: Option<u64>, b| Some(a.map_or(b, |x: u64| x.min(b)));
-    let max = |a: Option<u64>, b| Some(a.map_or(b, |x: u64| x.max(b)));
-    cols.any_first_start_ns = min(cols.any_first_start_ns, start);
-    cols.any_last_start_ns = max(cols.any_last_start_ns, start);
-    cols.any_last_end_ns = max(cols.any_last_end_ns, end);
-    cols.first_scheduled_ns = min(cols.first_scheduled_ns, scheduled);
-    cols.last_scheduled_ns = max(cols.last_scheduled_ns, scheduled);
+    cols.observe(start, scheduled, end);
     let metrics = &r["metrics"];
     let value = |tag: &str| metrics[tag]["value"].as_f64();
     match r.get("error").filter(|e| !e.is_null()) {
@@ -111,23 +105,17 @@ fn add_record(
             }
             // The last content arrived `request_latency` after the start.
             let last = value("request_latency").map_or(end, |ms| start + (ms * 1e6).round() as u64);
-            cols.first_start_ns = min(cols.first_start_ns, start);
-            cols.last_end_ns = max(cols.last_end_ns, last);
-            cols.ok.push(values);
-            if let Some(gaps) = metrics["inter_chunk_latency"]["value"].as_array() {
-                cols.inter_chunk
-                    .extend(gaps.iter().filter_map(Value::as_f64));
-            }
+            let gaps: Vec<f64> = metrics["inter_chunk_latency"]["value"]
+                .as_array()
+                .map(|g| g.iter().filter_map(Value::as_f64).collect())
+                .unwrap_or_default();
+            cols.add_ok(start, last, values, &gaps);
         }
         Some(e) => {
-            cols.error_isl.push(
-                value("error_isl")
-                    .or_else(|| value("input_sequence_length"))
-                    .unwrap_or(0.0),
-            );
-            if cancelled {
-                cols.cancelled += 1;
-            }
+            let isl = value("error_isl")
+                .or_else(|| value("input_sequence_length"))
+                .unwrap_or(0.0);
+            cols.add_error(isl, cancelled);
             let details = ErrorDetails {
                 code: e["code"].as_u64().and_then(|c| u16::try_from(c).ok()),
                 kind: e["type"].as_str().unwrap_or("").to_owned(),

@@ -3,10 +3,7 @@
 //! pod's service account when run inside the cluster.
 
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::{
-    ConfigMap, Namespace, PersistentVolumeClaim, Pod, Secret, Service, ServiceAccount,
-};
-use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
+use k8s_openapi::api::core::v1::{Namespace, Pod};
 use kube::Client;
 use kube::api::{Api, ListParams, LogParams, Patch, PatchParams, PostParams};
 
@@ -26,6 +23,22 @@ fn exists(e: &kube::Error) -> bool {
     matches!(e, kube::Error::Api(s) if s.code == 409)
 }
 
+/// Creates one namespaced object in its namespace.
+async fn create_in_namespace<K>(client: &Client, object: &K) -> Result<(), kube::Error>
+where
+    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + serde::de::DeserializeOwned
+        + serde::Serialize
+        + std::fmt::Debug,
+{
+    let ns = object.meta().namespace.as_deref().unwrap_or("default");
+    Api::<K>::namespaced(client.clone(), ns)
+        .create(&PostParams::default(), object)
+        .await
+        .map(|_| ())
+}
+
 /// Creates every object; an existing namespace is fine, an existing object of this run is
 /// an error naming it (pick another `--name`), unless `reuse` (a restarted controller).
 pub async fn create_objects(
@@ -33,78 +46,29 @@ pub async fn create_objects(
     objects: &[Object],
     reuse: bool,
 ) -> anyhow::Result<()> {
-    let pp = PostParams::default();
     for o in objects {
-        let (kind, name, result) = match o {
+        let result = match o {
             Object::Namespace(x) => {
-                let r = Api::<Namespace>::all(client.clone()).create(&pp, x).await;
+                let r = Api::<Namespace>::all(client.clone())
+                    .create(&PostParams::default(), x)
+                    .await;
                 if r.as_ref().is_err_and(exists) {
                     continue;
                 }
-                ("Namespace", x.metadata.name.clone(), r.map(|_| ()))
+                r.map(|_| ())
             }
-            Object::ConfigMap(x) => {
-                let ns = x.metadata.namespace.as_deref().unwrap_or("default");
-                let r = Api::<ConfigMap>::namespaced(client.clone(), ns)
-                    .create(&pp, x)
-                    .await;
-                ("ConfigMap", x.metadata.name.clone(), r.map(|_| ()))
-            }
-            Object::Claim(x) => {
-                let ns = x.metadata.namespace.as_deref().unwrap_or("default");
-                let r = Api::<PersistentVolumeClaim>::namespaced(client.clone(), ns)
-                    .create(&pp, x)
-                    .await;
-                (
-                    "PersistentVolumeClaim",
-                    x.metadata.name.clone(),
-                    r.map(|_| ()),
-                )
-            }
-            Object::Service(x) => {
-                let ns = x.metadata.namespace.as_deref().unwrap_or("default");
-                let r = Api::<Service>::namespaced(client.clone(), ns)
-                    .create(&pp, x)
-                    .await;
-                ("Service", x.metadata.name.clone(), r.map(|_| ()))
-            }
-            Object::Secret(x) => {
-                let ns = x.metadata.namespace.as_deref().unwrap_or("default");
-                let r = Api::<Secret>::namespaced(client.clone(), ns)
-                    .create(&pp, x)
-                    .await;
-                ("Secret", x.metadata.name.clone(), r.map(|_| ()))
-            }
-            Object::ServiceAccount(x) => {
-                let ns = x.metadata.namespace.as_deref().unwrap_or("default");
-                let r = Api::<ServiceAccount>::namespaced(client.clone(), ns)
-                    .create(&pp, x)
-                    .await;
-                ("ServiceAccount", x.metadata.name.clone(), r.map(|_| ()))
-            }
-            Object::Role(x) => {
-                let ns = x.metadata.namespace.as_deref().unwrap_or("default");
-                let r = Api::<Role>::namespaced(client.clone(), ns)
-                    .create(&pp, x)
-                    .await;
-                ("Role", x.metadata.name.clone(), r.map(|_| ()))
-            }
-            Object::RoleBinding(x) => {
-                let ns = x.metadata.namespace.as_deref().unwrap_or("default");
-                let r = Api::<RoleBinding>::namespaced(client.clone(), ns)
-                    .create(&pp, x)
-                    .await;
-                ("RoleBinding", x.metadata.name.clone(), r.map(|_| ()))
-            }
-            Object::Job(x) => {
-                let ns = x.metadata.namespace.as_deref().unwrap_or("default");
-                let r = Api::<Job>::namespaced(client.clone(), ns)
-                    .create(&pp, x)
-                    .await;
-                ("Job", x.metadata.name.clone(), r.map(|_| ()))
-            }
+            Object::ConfigMap(x) => create_in_namespace(client, x).await,
+            Object::Claim(x) => create_in_namespace(client, x).await,
+            Object::Service(x) => create_in_namespace(client, x).await,
+            Object::Secret(x) => create_in_namespace(client, x).await,
+            Object::ServiceAccount(x) => create_in_namespace(client, x).await,
+            Object::Role(x) => create_in_namespace(client, x).await,
+            Object::RoleBinding(x) => create_in_namespace(client, x).await,
+            Object::Job(x) => create_in_namespace(client, x.as_ref()).await,
         };
-        let name = name.unwrap_or_default();
+        let json = o.to_json();
+        let kind = json["kind"].as_str().unwrap_or("object");
+        let name = json["metadata"]["name"].as_str().unwrap_or("");
         match result {
             Ok(()) => tracing::info!("created {kind} {name}"),
             Err(e) if exists(&e) && reuse => tracing::info!("{kind} {name} exists already"),

@@ -654,6 +654,15 @@ impl Cluster {
         });
     }
 
+    /// Waits (polling the recorded state) until the Job `key` has finished.
+    fn wait_for(&self, key: &str, secs: u64, what: &str) {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        while !self.job_done(key) {
+            assert!(Instant::now() < deadline, "{what}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     fn job_done(&self, key: &str) -> bool {
         self.objects
             .lock()
@@ -769,11 +778,7 @@ fn kube_commands_against_an_api_server() {
     );
     assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
 
-    let deadline = Instant::now() + Duration::from_secs(180);
-    while !cluster.job_done("jobs/bench/t1") {
-        assert!(Instant::now() < deadline, "the pods did not finish");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    cluster.wait_for("jobs/bench/t1", 180, "the pods did not finish");
     let output = kube(&["kube", "status", "t1", "--namespace", "bench"]);
     let text = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(
@@ -869,11 +874,7 @@ fn kube_commands_against_an_api_server() {
         assert!(objects.contains_key("rolebindings/bench/s1-controller"));
         assert!(objects.contains_key("serviceaccounts/bench/s1-controller"));
     }
-    let deadline = Instant::now() + Duration::from_secs(240);
-    while !cluster.job_done("jobs/bench/s1") {
-        assert!(Instant::now() < deadline, "the search did not finish");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    cluster.wait_for("jobs/bench/s1", 240, "the search did not finish");
     let controller_log = cluster.logs.lock().unwrap()["bench/s1-0-x7k2p"].clone();
     let children: Vec<String> = cluster
         .objects
@@ -955,11 +956,7 @@ fn kube_commands_against_an_api_server() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while !cluster.job_done("jobs/bench/p1") {
-        assert!(Instant::now() < deadline, "the shards did not finish");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    cluster.wait_for("jobs/bench/p1", 120, "the shards did not finish");
     let merged = tmp.path().join("merged");
     let output = kube(&[
         "kube",
