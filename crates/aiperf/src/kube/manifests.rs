@@ -109,10 +109,14 @@ fn namespace(name: &str) -> Object {
     })
 }
 
-fn plan_map(name: &str, o: &KubeOptions, file: &str, json: String) -> Object {
+/// Files the pods find in `/etc/aiperf` (the run's ConfigMap), by name.
+pub type Files = BTreeMap<String, String>;
+
+fn plan_map(name: &str, o: &KubeOptions, file: &str, json: String, mut files: Files) -> Object {
+    files.insert(file.to_owned(), json);
     Object::ConfigMap(ConfigMap {
         metadata: meta(&format!("{name}-plan"), &o.namespace, name),
-        data: Some(BTreeMap::from([(file.to_owned(), json)])),
+        data: Some(files),
         ..ConfigMap::default()
     })
 }
@@ -341,6 +345,7 @@ pub fn sweep(
     name: &str,
     o: &KubeOptions,
     plan_json: String,
+    files: Files,
     runs: usize,
     api_key: ApiKey<'_>,
 ) -> Vec<Object> {
@@ -363,7 +368,7 @@ pub fn sweep(
     }
     let mut out = vec![
         namespace(&o.namespace),
-        plan_map(name, o, "plan.json", plan_json),
+        plan_map(name, o, "plan.json", plan_json, files),
     ];
     out.extend(api_key.map(|k| api_key_secret(name, o, k)));
     out.extend(claim(name, o));
@@ -384,6 +389,7 @@ pub fn sharded(
     name: &str,
     o: &KubeOptions,
     plan_json: String,
+    files: Files,
     shards: u32,
     start_at: f64,
     api_key: ApiKey<'_>,
@@ -429,7 +435,7 @@ pub fn sharded(
     });
     let mut out = vec![
         namespace(&o.namespace),
-        plan_map(name, o, "plan.json", plan_json),
+        plan_map(name, o, "plan.json", plan_json, files),
     ];
     out.extend(api_key.map(|k| api_key_secret(name, o, k)));
     out.extend(claim(name, o));
@@ -456,11 +462,17 @@ pub const CONTROLLER_FILE: &str = "controller.json";
 /// An adaptive search: a controller Job (with the right to manage Jobs in its namespace)
 /// that runs the search and creates one child Job per iteration ([`child_job`]). The results
 /// volume is required: the controller reads each iteration's results from it.
-pub fn search(name: &str, o: &KubeOptions, spec_json: String, api_key: ApiKey<'_>) -> Vec<Object> {
+pub fn search(
+    name: &str,
+    o: &KubeOptions,
+    spec_json: String,
+    files: Files,
+    api_key: ApiKey<'_>,
+) -> Vec<Object> {
     let account = format!("{name}-controller");
     let mut out = vec![
         namespace(&o.namespace),
-        plan_map(name, o, CONTROLLER_FILE, spec_json),
+        plan_map(name, o, CONTROLLER_FILE, spec_json, files),
     ];
     out.extend(api_key.map(|k| api_key_secret(name, o, k)));
     out.extend(claim(name, o));
@@ -610,7 +622,14 @@ mod tests {
 
     #[test]
     fn sweep_is_one_indexed_job_per_run() {
-        let objects = sweep("s1", &options(), "{}".into(), 6, Some(Some("sk-test")));
+        let objects = sweep(
+            "s1",
+            &options(),
+            "{}".into(),
+            Files::new(),
+            6,
+            Some(Some("sk-test")),
+        );
         round_trips(&objects);
         let Some(Object::Secret(secret)) = objects.iter().find(|o| matches!(o, Object::Secret(_)))
         else {
@@ -658,7 +677,7 @@ mod tests {
             storage: None,
             ..options()
         };
-        let objects = sweep("s1", &no_volume, "{}".into(), 6, None);
+        let objects = sweep("s1", &no_volume, "{}".into(), Files::new(), 6, None);
         let Object::Job(job) = objects.last().unwrap() else {
             panic!()
         };
@@ -679,7 +698,15 @@ mod tests {
 
     #[test]
     fn shards_start_together_and_find_shard_zero() {
-        let objects = sharded("b1", &options(), "{}".into(), 4, 1_800_000_000.0, None);
+        let objects = sharded(
+            "b1",
+            &options(),
+            "{}".into(),
+            Files::new(),
+            4,
+            1_800_000_000.0,
+            None,
+        );
         round_trips(&objects);
         let Object::Job(job) = objects.last().unwrap() else {
             panic!()
@@ -707,7 +734,7 @@ mod tests {
 
     #[test]
     fn searches_get_a_controller_allowed_to_manage_jobs() {
-        let objects = search("s2", &options(), "{}".into(), None);
+        let objects = search("s2", &options(), "{}".into(), Files::new(), None);
         round_trips(&objects);
         let Some(Object::Role(role)) = objects.iter().find(|o| matches!(o, Object::Role(_))) else {
             panic!("a Role")

@@ -163,7 +163,8 @@ async fn submit(
 
 async fn sweep(args: KubeSweepArgs, argv: &[String]) -> anyhow::Result<ExitStatus> {
     check_options(&args.kube)?;
-    let config = resolve(&args.profile, argv)?;
+    let mut config = resolve(&args.profile, argv)?;
+    let files = embed_local_files(&mut config)?;
     if config.shard.is_some() {
         return Err(UsageError::new(
             "--shards splits one benchmark: use `aiperf kube profile --shards N`",
@@ -171,7 +172,7 @@ async fn sweep(args: KubeSweepArgs, argv: &[String]) -> anyhow::Result<ExitStatu
         .into());
     }
     if config.search.is_some() {
-        return search(args, config).await;
+        return search(args, config, files).await;
     }
     let name = job_name(&args.kube, "sweep")?;
     let plan = plan_of(&config, Some(Path::new(&manifests::results_dir(&name)))).await?;
@@ -179,6 +180,7 @@ async fn sweep(args: KubeSweepArgs, argv: &[String]) -> anyhow::Result<ExitStatu
         &name,
         &args.kube,
         serde_json::to_string_pretty(&plan)?,
+        files,
         plan.runs.len(),
         api_key(&config, &args.kube, &name),
     );
@@ -186,7 +188,11 @@ async fn sweep(args: KubeSweepArgs, argv: &[String]) -> anyhow::Result<ExitStatu
 }
 
 /// An adaptive search: a controller pod runs it and starts one child Job per iteration.
-async fn search(args: KubeSweepArgs, config: ProfileConfig) -> anyhow::Result<ExitStatus> {
+async fn search(
+    args: KubeSweepArgs,
+    config: ProfileConfig,
+    files: manifests::Files,
+) -> anyhow::Result<ExitStatus> {
     let o = &args.kube;
     let name = job_name(o, "search")?;
     let Some(claim) = manifests::claim_name(&name, o) else {
@@ -218,6 +224,7 @@ async fn search(args: KubeSweepArgs, config: ProfileConfig) -> anyhow::Result<Ex
         &name,
         o,
         serde_json::to_string_pretty(&spec)?,
+        files,
         api_key(&config, o, &name),
     );
     submit(&name, o, &objects, "search").await
@@ -242,7 +249,8 @@ async fn sharded(mut args: KubeSweepArgs, argv: &[String]) -> anyhow::Result<Exi
     if shards == 0 {
         return Err(UsageError::new("--shards must be at least 1").into());
     }
-    let config = resolve(&args.profile, argv)?;
+    let mut config = resolve(&args.profile, argv)?;
+    let files = embed_local_files(&mut config)?;
     if config.sweep.is_some() || config.multi_run.num_runs > 1 || config.search.is_some() {
         return Err(UsageError::new(
             "`aiperf kube profile --shards` runs one benchmark; use `aiperf kube sweep` for \
@@ -268,11 +276,66 @@ async fn sharded(mut args: KubeSweepArgs, argv: &[String]) -> anyhow::Result<Exi
         &name,
         &args.kube,
         serde_json::to_string_pretty(&plan)?,
+        files,
         shards,
         start_at,
         api_key(&config, &args.kube, &name),
     );
     submit(&name, &args.kube, &objects, "sharded benchmark").await
+}
+
+/// Largest local file carried in the run's ConfigMap (its total limit is 1 MiB).
+const MAX_EMBEDDED_BYTES: u64 = 900 * 1024;
+
+/// Local files the pods cannot see (`--input-file`, a tokenizer file) go into the run's
+/// ConfigMap; the configuration is pointed at their place in the pods.
+fn embed_local_files(config: &mut ProfileConfig) -> anyhow::Result<manifests::Files> {
+    let mut files = manifests::Files::new();
+    let mut embed = |path: &mut PathBuf, flag: &str, name: &str| -> anyhow::Result<()> {
+        let size = match std::fs::metadata(&*path) {
+            Ok(m) => m.len(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                tracing::warn!(
+                    "{flag}: {} is not on this machine; the pods must find it there (in the \
+                     image or on a volume)",
+                    path.display()
+                );
+                return Ok(());
+            }
+            Err(e) => {
+                return Err(UsageError::new(format!(
+                    "{flag}: cannot read {}: {e}",
+                    path.display()
+                ))
+                .into());
+            }
+        };
+        if size > MAX_EMBEDDED_BYTES {
+            return Err(UsageError::new(format!(
+                "{flag}: {} is {size} bytes; files over {MAX_EMBEDDED_BYTES} bytes do not fit in \
+                 the run's ConfigMap: put it in the image or on a volume the pods mount and give \
+                 that path",
+                path.display()
+            ))
+            .into());
+        }
+        let text = std::fs::read_to_string(&*path).map_err(|e| {
+            UsageError::new(format!("{flag}: {} is not UTF-8 text: {e}", path.display()))
+        })?;
+        files.insert(name.to_owned(), text);
+        *path = PathBuf::from("/etc/aiperf").join(name);
+        Ok(())
+    };
+    if let crate::config::InputConfig::File { path, .. } = &mut config.input {
+        embed(path, "--input-file", "input.jsonl")?;
+    }
+    if let crate::tokenizer::TokenizerSpec::File { path } = &mut config.tokenizer {
+        if path.is_dir() {
+            path.push("tokenizer.json");
+        }
+        embed(path, "--tokenizer", "tokenizer.json")?;
+    }
+    Ok(files)
 }
 
 /// The shard directories (`shard_<i>`) under `dir`, in index order.

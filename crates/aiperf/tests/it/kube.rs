@@ -565,7 +565,10 @@ impl Cluster {
         let files =
             self.objects.lock().unwrap()[&format!("configmaps/{ns}/{owner}-plan")]["data"].clone();
         for (file, text) in files.as_object().unwrap() {
-            let mut text = text.as_str().unwrap().to_owned();
+            let mut text = text
+                .as_str()
+                .unwrap()
+                .replace("\"/etc/aiperf/", &format!("\"{}/", etc.display()));
             if let Some(c) = &claim {
                 text = text.replace("\"/results", &format!("\"{}", c.display()));
             }
@@ -723,6 +726,14 @@ fn kube_commands_against_an_api_server() {
             .output()
             .unwrap()
     };
+    // A local prompt file: the pods find it in the run's ConfigMap.
+    let prompts = tmp.path().join("prompts.jsonl");
+    std::fs::write(
+        &prompts,
+        "{\"text\": \"Hello there\"}\n{\"text\": \"How are you?\"}\n",
+    )
+    .unwrap();
+    let prompts = prompts.display().to_string();
     let sweep = [
         "kube",
         "sweep",
@@ -736,6 +747,8 @@ fn kube_commands_against_an_api_server() {
         "--osl",
         "6",
         "--no-gpu-telemetry",
+        "--input-file",
+        &prompts,
         "--api-key",
         "sk-test-key",
         "--image",
@@ -762,10 +775,16 @@ fn kube_commands_against_an_api_server() {
             objects["secrets/bench/t1-api-key"]["stringData"]["api-key"],
             "sk-test-key"
         );
-        let plan = objects["configmaps/bench/t1-plan"]["data"]["plan.json"]
-            .as_str()
-            .unwrap();
+        let data = &objects["configmaps/bench/t1-plan"]["data"];
+        let plan = data["plan.json"].as_str().unwrap();
         assert!(!plan.contains("sk-test-key"));
+        assert!(plan.contains("/etc/aiperf/input.jsonl"));
+        assert!(
+            data["input.jsonl"]
+                .as_str()
+                .unwrap()
+                .contains("How are you?")
+        );
         assert!(objects.contains_key("Namespace//bench"));
     }
     // The same name again is refused.
@@ -809,7 +828,19 @@ fn kube_commands_against_an_api_server() {
             .len(),
         2
     );
-    assert!(results.join("concurrency_2/profile_export.jsonl").is_file());
+    // Every request used one of the two prompts of the file.
+    let isl: BTreeSet<u64> = std::fs::read_to_string(
+        results.join("concurrency_2/profile_export.jsonl"),
+    )
+    .unwrap()
+    .lines()
+    .map(|l| {
+        serde_json::from_str::<Value>(l).unwrap()["metrics"]["input_sequence_length"]["value"]
+            .as_u64()
+            .unwrap()
+    })
+    .collect();
+    assert!(isl.len() <= 2 && isl.iter().all(|n| *n < 10), "{isl:?}");
 
     let output = kube(&["kube", "cancel", "t1", "--namespace", "bench"]);
     assert!(
