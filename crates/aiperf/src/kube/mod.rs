@@ -92,6 +92,17 @@ fn job_name(o: &KubeOptions, kind: &str) -> Result<String, UsageError> {
     Ok(name)
 }
 
+/// The flags pods are given by `aiperf kube` itself.
+fn check_pod_flags(d: &crate::cli::profile::DistributedArgs) -> Result<(), UsageError> {
+    if d.plan.is_some() || d.cell.is_some() || d.bundle_to_stdout {
+        return Err(UsageError::new(
+            "--plan, --cell and --bundle-to-stdout are what `aiperf kube` gives each pod; give \
+             the benchmark's own flags instead",
+        ));
+    }
+    Ok(())
+}
+
 fn check_options(o: &KubeOptions) -> Result<(), UsageError> {
     if o.image.trim().is_empty() {
         return Err(UsageError::new(
@@ -163,6 +174,7 @@ async fn submit(
 
 async fn sweep(args: KubeSweepArgs, argv: &[String]) -> anyhow::Result<ExitStatus> {
     check_options(&args.kube)?;
+    check_pod_flags(&args.profile.distributed)?;
     let mut config = resolve(&args.profile, argv)?;
     let files = embed_local_files(&mut config)?;
     if config.shard.is_some() {
@@ -232,6 +244,7 @@ async fn search(
 
 async fn sharded(mut args: KubeSweepArgs, argv: &[String]) -> anyhow::Result<ExitStatus> {
     check_options(&args.kube)?;
+    check_pod_flags(&args.profile.distributed)?;
     let d = &mut args.profile.distributed;
     if d.shard_index.is_some() || d.shard_clock.is_some() || d.shard_start_at.is_some() {
         return Err(UsageError::new(
@@ -320,7 +333,7 @@ fn embed_local_files(config: &mut ProfileConfig) -> anyhow::Result<manifests::Fi
             .into());
         }
         let text = std::fs::read_to_string(&*path).map_err(|e| {
-            UsageError::new(format!("{flag}: {} is not UTF-8 text: {e}", path.display()))
+            UsageError::new(format!("{flag}: cannot read {} as text: {e}", path.display()))
         })?;
         files.insert(name.to_owned(), text);
         *path = PathBuf::from("/etc/aiperf").join(name);

@@ -206,6 +206,65 @@ fn plan_cells_as_processes_then_collect_match_the_local_sweep() {
         &["profile", "--plan", "/nonexistent/plan.json", "--cell", "0"],
         "--plan",
     );
+    // Bad Kubernetes options name the flag.
+    let k = |extra: &[&'static str]| {
+        let mut a = vec![
+            "kube",
+            "sweep",
+            "--sim",
+            "--concurrency",
+            "1,2",
+            "--image",
+            "i",
+            "--dry-run",
+        ];
+        a.extend_from_slice(extra);
+        a
+    };
+    assert_usage_error(&k(&["--name", "Not_Valid"]), "--name");
+    assert_usage_error(&k(&["--parallelism", "0"]), "--parallelism");
+    assert_usage_error(&k(&["--plan", "p.json", "--cell", "0"]), "--plan");
+    assert_usage_error(&k(&["--input-file", "/"]), "--input-file");
+    assert_usage_error(&["kube", "sweep", "--sim", "--dry-run"], "--image");
+    assert_usage_error(
+        &["kube", "profile", "--sim", "--image", "i", "--dry-run"],
+        "--shards",
+    );
+    assert_usage_error(
+        &[
+            "kube",
+            "profile",
+            "--sim",
+            "--concurrency",
+            "2",
+            "--shards",
+            "4",
+            "--image",
+            "i",
+            "--dry-run",
+        ],
+        "--shards",
+    );
+    assert_usage_error(
+        &[
+            "kube",
+            "plan",
+            "--sim",
+            "--streaming",
+            "--search-recipe",
+            "latency-knee",
+        ],
+        "search",
+    );
+    assert_usage_error(
+        &[
+            "kube",
+            "collect",
+            tmp.path().join("local/profile_runs").to_str().unwrap(),
+        ],
+        "collect",
+    );
+    assert_usage_error(&["merge", tmp.path().to_str().unwrap(), "-o", "x"], "merge");
 }
 
 /// One benchmark over four shard processes, merged, against the same seeded schedule in one
