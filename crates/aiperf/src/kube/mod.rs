@@ -333,7 +333,10 @@ fn embed_local_files(config: &mut ProfileConfig) -> anyhow::Result<manifests::Fi
             .into());
         }
         let text = std::fs::read_to_string(&*path).map_err(|e| {
-            UsageError::new(format!("{flag}: cannot read {} as text: {e}", path.display()))
+            UsageError::new(format!(
+                "{flag}: cannot read {} as text: {e}",
+                path.display()
+            ))
         })?;
         files.insert(name.to_owned(), text);
         *path = PathBuf::from("/etc/aiperf").join(name);

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value, json};
 
 use super::prometheus::{Family, Kind};
-use super::scrape::{EndpointScrapes, gauge_stats};
+use super::scrape::{EndpointScrapes, during_load, gauge_stats};
 use crate::export::json_number as finite;
 use crate::metrics::{MetricResult, Value as MValue};
 
@@ -220,7 +220,7 @@ impl Gpu {
             o.insert("count".into(), json!(s.points.len()));
             Some(o)
         } else {
-            let values: Vec<f64> = s.points.iter().map(|p| p.1).collect();
+            let values: Vec<f64> = during_load(&s.points).iter().map(|p| p.1).collect();
             let mut o = Map::new();
             o.insert("unit".into(), json!(f.unit));
             o.extend(gauge_stats(&values));
@@ -230,9 +230,8 @@ impl Gpu {
 
     fn avg(&self, field: &str) -> Option<f64> {
         let i = FIELDS.iter().position(|f| f.name == field)?;
-        let s = self.series.get(&i)?;
-        (!s.points.is_empty())
-            .then(|| s.points.iter().map(|p| p.1).sum::<f64>() / s.points.len() as f64)
+        let points = during_load(&self.series.get(&i)?.points);
+        (!points.is_empty()).then(|| points.iter().map(|p| p.1).sum::<f64>() / points.len() as f64)
     }
 
     fn increase(&self, field: &str) -> Option<f64> {

@@ -184,6 +184,17 @@ fn unit(name: &str) -> &'static str {
     }
 }
 
+/// The samples taken while the load ran: without the baseline scrape (before the first
+/// request) and the final one (after the last), which counters need but which would show an
+/// idle server in a gauge's statistics.
+pub fn during_load<T>(samples: &[T]) -> &[T] {
+    if samples.len() > 2 {
+        &samples[1..samples.len() - 1]
+    } else {
+        samples
+    }
+}
+
 /// Statistics of a sampled gauge: avg, min, max, std (ddof 1, as the reference tool), the
 /// reported percentiles and the sample count; empty when there are no samples.
 pub fn gauge_stats(v: &[f64]) -> Map<String, Value> {
@@ -264,7 +275,7 @@ fn family_series(name: &str, kind: Kind, url: &str, snaps: &[Snapshot]) -> Vec<V
             };
             let stats = match kind {
                 Kind::Gauge | Kind::Untyped => {
-                    let v: Vec<f64> = over_time.iter().filter_map(|s| value_of(s, "")).collect();
+                    let v: Vec<f64> = during_load(&over_time).iter().filter_map(|s| value_of(s, "")).collect();
                     Value::Object(gauge_stats(&v))
                 }
                 Kind::Counter => {
@@ -624,14 +635,18 @@ mod tests {
         let doc = export(&scrapes, "id", "s", "e");
         let g = &doc["metrics"]["g"]["series"][0];
         assert_eq!(g["labels"], json!({"m": "a"}));
+        // Gauges leave out the baseline (1) and final (5) scrapes: only the load counts.
         assert_eq!(
             (
                 g["stats"]["avg"].as_f64(),
+                g["stats"]["min"].as_f64(),
                 g["stats"]["max"].as_f64(),
-                g["stats"]["std"].as_f64()
+                g["stats"]["count"].as_u64()
             ),
-            (Some(3.0), Some(5.0), Some(2.0))
+            (Some(3.0), Some(3.0), Some(3.0), Some(1))
         );
+        assert_eq!(during_load(&[1, 2, 3, 4]), [2, 3]);
+        assert_eq!(during_load(&[1, 2]), [1, 2]);
         let c = &doc["metrics"]["c"]["series"][0]["stats"];
         assert_eq!(
             (c["total"].as_f64(), c["rate"].as_f64()),
