@@ -36,6 +36,21 @@ pub struct EndpointScrapes {
     pub fetch_latency_ms: Vec<f64>,
 }
 
+/// Plain HTTP or HTTPS (public roots), like the benchmark client.
+type ScrapeClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Empty<Bytes>>;
+
+fn scrape_client() -> Result<ScrapeClient, String> {
+    let mut http = HttpConnector::new();
+    http.enforce_http(false);
+    let tls = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_provider_and_webpki_roots(rustls::crypto::ring::default_provider())
+        .map_err(|e| format!("cannot set up TLS: {e}"))?
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(http);
+    Ok(Client::builder(TokioExecutor::new()).build(tls))
+}
+
 /// How long the last scrape, taken when the run stops, may take.
 const FINAL_SCRAPE_TIMEOUT: Duration = Duration::from_secs(1);
 
@@ -47,8 +62,6 @@ pub async fn scrape(
     stop: CancellationToken,
     ready: tokio::sync::oneshot::Sender<()>,
 ) -> Vec<EndpointScrapes> {
-    let client: Client<HttpConnector, Empty<Bytes>> =
-        Client::builder(TokioExecutor::new()).build_http();
     let mut out: Vec<EndpointScrapes> = urls
         .into_iter()
         .map(|url| EndpointScrapes {
@@ -59,6 +72,17 @@ pub async fn scrape(
             fetch_latency_ms: Vec::new(),
         })
         .collect();
+    let client = match scrape_client() {
+        Ok(c) => c,
+        Err(error) => {
+            for e in &mut out {
+                e.failures += 1;
+                e.last_error = Some(error.clone());
+            }
+            let _ = ready.send(());
+            return out;
+        }
+    };
     for e in &mut out {
         scrape_once(&client, e, Duration::from_secs(2)).await;
     }
@@ -87,16 +111,13 @@ pub async fn scrape(
 /// Whether `url` answers with Prometheus text within `timeout` (for endpoints that are tried
 /// by default and dropped quietly when nothing listens).
 pub async fn reachable(url: &str, timeout: Duration) -> bool {
-    let client: Client<HttpConnector, Empty<Bytes>> =
-        Client::builder(TokioExecutor::new()).build_http();
+    let Ok(client) = scrape_client() else {
+        return false;
+    };
     matches!(fetch(&client, url, timeout).await, Ok(text) if parse(&text).is_ok())
 }
 
-async fn scrape_once(
-    client: &Client<HttpConnector, Empty<Bytes>>,
-    e: &mut EndpointScrapes,
-    timeout: Duration,
-) {
+async fn scrape_once(client: &ScrapeClient, e: &mut EndpointScrapes, timeout: Duration) {
     let started = Instant::now();
     let unix_ns = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -125,11 +146,7 @@ async fn scrape_once(
     }
 }
 
-async fn fetch(
-    client: &Client<HttpConnector, Empty<Bytes>>,
-    url: &str,
-    timeout: Duration,
-) -> Result<String, String> {
+async fn fetch(client: &ScrapeClient, url: &str, timeout: Duration) -> Result<String, String> {
     let uri: hyper::Uri = url.parse().map_err(|e| format!("bad URL: {e}"))?;
     let fut = async {
         let response = client.get(uri).await.map_err(|e| e.to_string())?;
