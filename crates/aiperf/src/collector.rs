@@ -35,6 +35,19 @@ pub struct Progress {
     pub recent: std::sync::Mutex<std::collections::VecDeque<Sample>>,
     /// Failures so far, by type.
     pub error_kinds: std::sync::Mutex<Vec<(String, u64)>>,
+    /// What the server and its GPUs reported at the latest scrapes.
+    pub server: std::sync::Mutex<LiveServer>,
+}
+
+/// The server's and GPUs' latest readings, for live displays.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct LiveServer {
+    pub running: Option<f64>,
+    pub waiting: Option<f64>,
+    /// Percent.
+    pub kv_cache: Option<f64>,
+    /// Watts, all GPUs.
+    pub gpu_power: Option<f64>,
 }
 
 /// How many recent requests a live display summarizes.

@@ -36,6 +36,8 @@ pub struct Snapshot {
     /// Request latencies of the latest requests (ms), for the sparkline.
     pub latency_trend: Vec<u64>,
     pub stopping: bool,
+    /// The server's and GPUs' latest readings.
+    pub server: crate::collector::LiveServer,
 }
 
 fn pct(mut v: Vec<f64>, qs: [f64; 3]) -> Option<(f64, f64, f64)> {
@@ -114,6 +116,7 @@ impl Snapshot {
             schedule_lag_p99: lag,
             latency_trend,
             stopping,
+            server: progress.server.lock().map(|s| *s).unwrap_or_default(),
         }
     }
 }
@@ -122,7 +125,7 @@ impl Snapshot {
 pub fn render(frame: &mut Frame<'_>, s: &Snapshot) {
     let rows = Layout::vertical([
         Constraint::Length(3),
-        Constraint::Length(3),
+        Constraint::Length(4),
         Constraint::Length(6),
         Constraint::Min(5),
     ])
@@ -156,11 +159,31 @@ pub fn render(frame: &mut Frame<'_>, s: &Snapshot) {
     let lag = s
         .schedule_lag_p99
         .map_or(String::new(), |l| format!("   schedule lag p99 {l:.2} ms"));
+    let v = s.server;
+    let mut server: Vec<String> = [
+        (v.running, "running", ""),
+        (v.waiting, "waiting", ""),
+        (v.kv_cache, "KV cache", " %"),
+    ]
+    .iter()
+    .filter_map(|(x, name, unit)| x.map(|x| format!("{name} {x:.1}{unit}")))
+    .collect();
+    if let Some(w) = v.gpu_power {
+        server.push(format!("GPU power {w:.0} W"));
+    }
+    let server_line = if server.is_empty() {
+        String::new()
+    } else {
+        format!("server: {}", server.join(" · "))
+    };
     frame.render_widget(
-        Paragraph::new(Line::from(format!(
-            "{:.1} requests/s   {:.0} output tokens/s   {} errors   {:.1} s{lag}",
-            s.requests_per_sec, s.tokens_per_sec, s.errors, s.elapsed_secs
-        )))
+        Paragraph::new(vec![
+            Line::from(format!(
+                "{:.1} requests/s   {:.0} output tokens/s   {} errors   {:.1} s{lag}",
+                s.requests_per_sec, s.tokens_per_sec, s.errors, s.elapsed_secs
+            )),
+            Line::from(server_line),
+        ])
         .block(Block::default().borders(Borders::ALL).title("rates")),
         rows[1],
     );
@@ -322,8 +345,14 @@ mod tests {
             schedule_lag_p99: Some(0.42),
             latency_trend: vec![10, 12, 30, 11],
             stopping: false,
+            server: crate::collector::LiveServer {
+                running: Some(12.0),
+                waiting: Some(0.0),
+                kv_cache: Some(3.25),
+                gpu_power: Some(412.4),
+            },
         };
-        let mut terminal = Terminal::new(TestBackend::new(90, 22)).unwrap();
+        let mut terminal = Terminal::new(TestBackend::new(90, 23)).unwrap();
         terminal.draw(|f| render(f, &s)).unwrap();
         let text: String = terminal
             .backend()
@@ -338,6 +367,7 @@ mod tests {
             "1280 output tokens/s",
             "3 errors",
             "schedule lag p99 0.42 ms",
+            "server: running 12.0 · waiting 0.0 · KV cache 3.2 % · GPU power 412 W",
             "TTFT (ms)",
             "31.25",
             "3 × TransportError",

@@ -278,7 +278,11 @@ struct Scraper {
 
 impl Scraper {
     /// Starts scraping and returns once the baseline scrape is taken.
-    async fn start(urls: Vec<String>, interval_ms: f64) -> Self {
+    async fn start(
+        urls: Vec<String>,
+        interval_ms: f64,
+        on_scrape: Option<crate::telemetry::scrape::OnScrape>,
+    ) -> Self {
         let stop = tokio_util::sync::CancellationToken::new();
         let interval = Duration::from_secs_f64(interval_ms / 1e3);
         let (ready, baseline) = tokio::sync::oneshot::channel();
@@ -287,6 +291,7 @@ impl Scraper {
             interval,
             stop.clone(),
             ready,
+            on_scrape,
         ));
         let _ = baseline.await;
         Self { stop, task }
@@ -603,14 +608,35 @@ pub async fn run_config(
             })
             .transpose()
             .context("starting the dashboard")?;
+        // The dashboard shows the latest server and GPU readings.
+        let live = dashboard.is_some();
+        let server_live: Option<crate::telemetry::scrape::OnScrape> = live.then(|| {
+            let progress = progress.clone();
+            Arc::new(move |families: &[crate::telemetry::prometheus::Family]| {
+                let [running, waiting, kv] = crate::telemetry::scrape::live_figures(families);
+                if let Ok(mut s) = progress.server.lock() {
+                    (s.running, s.waiting, s.kv_cache) = (running, waiting, kv);
+                }
+            }) as crate::telemetry::scrape::OnScrape
+        });
+        let gpu_live: Option<crate::telemetry::scrape::OnScrape> = live.then(|| {
+            let progress = progress.clone();
+            Arc::new(move |families: &[crate::telemetry::prometheus::Family]| {
+                if let Ok(mut s) = progress.server.lock() {
+                    s.gpu_power = crate::telemetry::gpu::live_power(families);
+                }
+            }) as crate::telemetry::scrape::OnScrape
+        });
         let scraper = match server_metrics_urls(&config) {
-            Some(urls) => {
-                Some(Scraper::start(urls, config.output.server_metrics.interval_ms).await)
-            }
+            Some(urls) => Some(
+                Scraper::start(urls, config.output.server_metrics.interval_ms, server_live).await,
+            ),
             None => None,
         };
         let gpu_scraper = match gpu_urls {
-            Some(urls) => Some(Scraper::start(urls, config.output.gpu_telemetry.interval_ms).await),
+            Some(urls) => {
+                Some(Scraper::start(urls, config.output.gpu_telemetry.interval_ms, gpu_live).await)
+            }
             None => None,
         };
         end = run_phase(&ctx, Phase::Profiling, mode, stop, grace, &run_interrupts).await;

@@ -573,6 +573,12 @@ pub fn console_table(endpoints: &[Endpoint]) -> Option<String> {
     ))
 }
 
+/// Total power draw of the GPUs in one DCGM scrape, in watts.
+pub fn live_power(families: &[Family]) -> Option<f64> {
+    let f = families.iter().find(|f| f.name == FIELDS[0].dcgm)?;
+    (!f.samples.is_empty()).then(|| f.samples.iter().map(|s| s.value).sum())
+}
+
 /// Whether a scrape looks like a DCGM exporter's (at least one known field).
 pub fn is_dcgm(families: &[Family]) -> bool {
     families
@@ -633,6 +639,7 @@ mod tests {
             dcgm([300.0, 400.0], [1.0003e9, 2.0004e9]),
         ]);
         assert!(is_dcgm(&s[0].snapshots[0].families));
+        assert_eq!(live_power(&s[0].snapshots[1].families), Some(700.0));
         let endpoints = collect(&s);
         assert_eq!(endpoints[0].gpus.len(), 2);
         let doc = telemetry_data(&endpoints, "a", "b");

@@ -54,6 +54,9 @@ fn scrape_client() -> Result<ScrapeClient, String> {
 /// How long the last scrape, taken when the run stops, may take.
 const FINAL_SCRAPE_TIMEOUT: Duration = Duration::from_secs(1);
 
+/// Called with the families of every successful scrape (live displays).
+pub type OnScrape = std::sync::Arc<dyn Fn(&[Family]) + Send + Sync>;
+
 /// Scrapes `urls` every `interval` until `stop` fires, then once more so counters cover the
 /// whole window. `ready` fires after the first round, the baseline taken before the load starts.
 pub async fn scrape(
@@ -61,6 +64,7 @@ pub async fn scrape(
     interval: Duration,
     stop: CancellationToken,
     ready: tokio::sync::oneshot::Sender<()>,
+    on_scrape: Option<OnScrape>,
 ) -> Vec<EndpointScrapes> {
     let mut out: Vec<EndpointScrapes> = urls
         .into_iter()
@@ -99,6 +103,9 @@ pub async fn scrape(
             tokio::select! {
                 () = scrape_once(&client, e, Duration::from_secs(2)) => {}
                 () = stop.cancelled() => break,
+            }
+            if let (Some(f), Some(s)) = (&on_scrape, e.snapshots.last()) {
+                f(&s.families);
             }
         }
     }
@@ -433,6 +440,26 @@ const KEY_FIGURES: [(&str, &str, &str, f64, &[&str]); 3] = [
     ),
 ];
 
+/// The key figures in one scrape: (running, waiting, KV-cache use in percent).
+pub fn live_figures(families: &[Family]) -> [Option<f64>; 3] {
+    KEY_FIGURES.map(|(tag, _, _, scale, names)| {
+        let fam = names
+            .iter()
+            .find_map(|n| families.iter().find(|f| f.name == *n))?;
+        let values: Vec<f64> = fam.samples.iter().map(|s| s.value).collect();
+        if values.is_empty() {
+            return None;
+        }
+        let total: f64 = values.iter().sum();
+        let v = if tag == "server_kv_cache_usage" {
+            total / values.len() as f64
+        } else {
+            total
+        };
+        Some(v * scale)
+    })
+}
+
 /// Time-averaged running and waiting requests and KV-cache use as the server reported them,
 /// from a `server_metrics_export.json` document; figures the server does not export are left out.
 pub fn key_figures(doc: &Value) -> Vec<crate::metrics::MetricResult> {
@@ -593,6 +620,17 @@ mod tests {
             latency: Duration::ZERO,
             families: parse(text).unwrap(),
         }
+    }
+
+    #[test]
+    fn live_figures_read_one_scrape() {
+        let families = parse(
+            "# TYPE vllm:num_requests_running gauge\nvllm:num_requests_running{engine=\"0\"} 5\n\
+             vllm:num_requests_running{engine=\"1\"} 7\n# TYPE vllm:kv_cache_usage_perc gauge\n\
+             vllm:kv_cache_usage_perc 0.5\n",
+        )
+        .unwrap();
+        assert_eq!(live_figures(&families), [Some(12.0), None, Some(50.0)]);
     }
 
     #[test]
