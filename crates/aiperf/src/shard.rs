@@ -108,7 +108,8 @@ pub async fn serve_clock(host_port: &str) -> anyhow::Result<tokio::task::JoinHan
     }))
 }
 
-fn split(host_port: &str) -> anyhow::Result<(&str, u16)> {
+/// `HOST:PORT`, checked (the message names `--shard-clock`).
+pub fn split(host_port: &str) -> anyhow::Result<(&str, u16)> {
     let (host, port) = host_port.rsplit_once(':').ok_or_else(|| {
         crate::UsageError::new(format!(
             "--shard-clock: {host_port:?} is not HOST:PORT (e.g. my-job-0.my-svc:9555)"

@@ -214,6 +214,11 @@ pub fn resolve_shard(args: &ProfileArgs) -> Result<Option<crate::shard::ShardCon
             count - 1
         )));
     }
+    if let Some(clock) = &d.shard_clock
+        && let Err(e) = crate::shard::split(clock)
+    {
+        return Err(UsageError::new(e.to_string()));
+    }
     if let Some(t) = d.shard_start_at
         && !(t.is_finite() && t > 0.0)
     {

@@ -223,6 +223,15 @@ fn plan_cells_as_processes_then_collect_match_the_local_sweep() {
     };
     assert_usage_error(&k(&["--name", "Not_Valid"]), "--name");
     assert_usage_error(&k(&["--parallelism", "0"]), "--parallelism");
+    assert_usage_error(&k(&["--backoff-limit", "-1"]), "--backoff-limit");
+    assert_usage_error(&k(&["--start-delay", "-5"]), "--start-delay");
+    let shard = |extra: &[&'static str]| {
+        let mut a = vec!["profile", "--sim", "--shards", "2", "--shard-index", "1"];
+        a.extend_from_slice(extra);
+        a
+    };
+    assert_usage_error(&shard(&["--shard-clock", "no-port-here"]), "--shard-clock");
+    assert_usage_error(&shard(&["--shard-start-at", "-1"]), "--shard-start-at");
     assert_usage_error(&k(&["--plan", "p.json", "--cell", "0"]), "--plan");
     assert_usage_error(&k(&["--input-file", "/"]), "--input-file");
     assert_usage_error(&["kube", "sweep", "--sim", "--dry-run"], "--image");
