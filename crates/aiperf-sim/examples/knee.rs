@@ -1,5 +1,6 @@
-//! Measures the simulated server over HTTP at rising concurrency and prints a table of
-//! throughput, time to first token and inter-token latency: the knee of the curve.
+//! Measures the simulated server over HTTP and prints two tables: time to first token of a
+//! lone request at rising prompt lengths, then throughput, time to first token and inter-token
+//! latency at rising concurrency (the knee of the curve).
 //!
 //! A deliberately simple closed-loop client: `concurrency` tasks, each sending a streaming
 //! request as soon as its previous one finished, timing chunks as they arrive.
@@ -45,10 +46,38 @@ async fn main() {
     let url = format!("{}/v1/chat/completions", server.base_url());
     let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
     // Single-token words (see the simulator's vocabulary), so the prompt is ISL_WORDS tokens.
-    let words = ["the", "and", "for", "this", "that", "with", "from", "have"];
+    const WORDS: [&str; 8] = ["the", "and", "for", "this", "that", "with", "from", "have"];
+
+    let prompt_of = move |len: usize, offset: usize| -> String {
+        (0..len)
+            .map(|w| format!(" {}", WORDS[(w + offset) % WORDS.len()]))
+            .collect()
+    };
+
+    println!("preset {name}, one request at a time, OSL 16, times in simulated seconds\n");
+    println!("| ISL | TTFT p50 ms | ITL p50 ms |");
+    println!("|---:|---:|---:|");
+    for isl in [128usize, 512, 2048, 8192, 32768] {
+        let mut ttft = Vec::new();
+        let mut itl = Vec::new();
+        for i in 0..5 {
+            let body = serde_json::json!({
+                "model": model, "stream": true, "max_tokens": 16, "ignore_eos": true,
+                "messages": [{"role": "user", "content": prompt_of(isl, i)}],
+            });
+            let sample = one_request(&client, &url, body).await;
+            ttft.push(sample.ttft_s * speedup * 1e3);
+            itl.push(sample.itl_s * speedup * 1e3);
+        }
+        println!(
+            "| {isl} | {:.1} | {:.2} |",
+            Summary::of(&ttft).unwrap().percentile(50.0).unwrap(),
+            Summary::of(&itl).unwrap().percentile(50.0).unwrap(),
+        );
+    }
 
     println!(
-        "preset {name}, ISL {ISL_WORDS}, OSL {OSL}, times in simulated seconds (speedup {speedup})\n"
+        "\npreset {name}, ISL {ISL_WORDS}, OSL {OSL}, times in simulated seconds (speedup {speedup})\n"
     );
     println!(
         "| concurrency | output tok/s | req/s | TTFT p50 ms | TTFT p99 ms | ITL p50 ms | ITL p99 ms |"
@@ -63,9 +92,7 @@ async fn main() {
                 tokio::spawn(async move {
                     let mut samples = Vec::new();
                     for i in 0..per_client {
-                        let prompt: String = (0..ISL_WORDS)
-                            .map(|w| format!(" {}", words[(w + c + i) % words.len()]))
-                            .collect();
+                        let prompt = prompt_of(ISL_WORDS, c + i);
                         let body = serde_json::json!({
                             "model": model, "stream": true, "max_tokens": OSL, "ignore_eos": true,
                             "messages": [{"role": "user", "content": prompt}],

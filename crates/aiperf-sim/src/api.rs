@@ -433,6 +433,12 @@ fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError
             .and_then(|rest| rest.split('`').next())
             .map(str::to_owned);
         let path = e.path().to_string();
+        // A syntax error has no field to name; serde_path_to_error shows an unknown segment as `?`.
+        let path = if inner.is_syntax() || inner.is_eof() || path.contains('?') {
+            ".".to_owned()
+        } else {
+            path
+        };
         let param = match (missing, path.as_str()) {
             (Some(field), ".") => Some(field),
             (Some(field), parent) => Some(format!("{parent}.{field}")),
@@ -486,6 +492,43 @@ fn reject_unsupported(extra: &Map<String, Value>, logprob_fields: &[&str]) -> Re
             "beam search is not supported by the simulator",
             Some("use_beam_search"),
         ));
+    }
+    // Tools may be offered (a real model may still answer in text), but a forced call cannot be
+    // simulated: the answer is always text.
+    match extra.get("tool_choice") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(choice)) if choice == "auto" || choice == "none" => {}
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "tool_choice other than \"auto\" or \"none\" is not supported by the simulator \
+                 (it answers in text, never with a tool call)",
+                Some("tool_choice"),
+            ));
+        }
+    }
+    // Structured output changes what a server generates and how fast; the simulator's text is free.
+    if let Some(format) = extra.get("response_format")
+        && !format.is_null()
+        && format.get("type").and_then(Value::as_str) != Some("text")
+    {
+        return Err(ApiError::bad_request(
+            "response_format other than {\"type\": \"text\"} is not supported by the simulator",
+            Some("response_format"),
+        ));
+    }
+    for field in [
+        "guided_json",
+        "guided_regex",
+        "guided_choice",
+        "guided_grammar",
+        "structured_outputs",
+    ] {
+        if extra.get(field).is_some_and(|v| !v.is_null()) {
+            return Err(ApiError::bad_request(
+                format!("{field} (structured output) is not supported by the simulator"),
+                Some(field),
+            ));
+        }
     }
     Ok(())
 }

@@ -533,6 +533,35 @@ async fn bad_requests_get_openai_errors() {
             "best_of",
             Some("best_of"),
         ),
+        (
+            "/v1/chat/completions",
+            chat(
+                &model,
+                "hi",
+                json!({"tools": [], "tool_choice": "required"}),
+            ),
+            400,
+            "tool_choice",
+            Some("tool_choice"),
+        ),
+        (
+            "/v1/chat/completions",
+            chat(
+                &model,
+                "hi",
+                json!({"response_format": {"type": "json_schema", "json_schema": {}}}),
+            ),
+            400,
+            "response_format",
+            Some("response_format"),
+        ),
+        (
+            "/v1/completions",
+            json!({"model": model, "prompt": "x", "guided_json": {"type": "object"}}),
+            400,
+            "structured output",
+            Some("guided_json"),
+        ),
     ];
     for (path, body, status, needle, param) in cases {
         let reply = post(&server, path, body.clone()).await;
@@ -554,7 +583,12 @@ async fn bad_requests_get_openai_errors() {
             .unwrap();
         client.request(req)
     };
-    for body in ["{not json", "", "[1,2]", "{\"model\": 5}"] {
+    for (body, param) in [
+        ("{not json", None),
+        ("", None),
+        ("[1,2]", None),
+        ("{\"model\": 5}", Some("model")),
+    ] {
         let res = raw(body).await.unwrap();
         assert_eq!(res.status(), 400, "{body:?}");
         let bytes = res.into_body().collect().await.unwrap().to_bytes();
@@ -564,7 +598,19 @@ async fn bad_requests_get_openai_errors() {
             "{}",
             err.error.message
         );
+        assert_eq!(err.error.param.as_deref(), param, "{body:?}");
     }
+    // Offering tools is fine (the answer is text, as a real model may choose).
+    let offered = chat(
+        &model,
+        "hi",
+        json!({"tools": [{"type": "function", "function": {"name": "f"}}], "tool_choice": "auto",
+               "response_format": {"type": "text"}}),
+    );
+    assert_eq!(
+        post(&server, "/v1/chat/completions", offered).await.status,
+        200
+    );
     assert_eq!(get(&server, "/v1/chat/completions").await.status, 405);
     let missing = get(&server, "/v2/nothing").await;
     assert_eq!(missing.status, 404);
