@@ -902,3 +902,139 @@ async fn a_thousand_concurrent_streams() {
     )));
     server.shutdown().await.unwrap();
 }
+
+/// A small seeded generator (xorshift64*), so the mutated bodies are the same on every run.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[(self.next() % items.len() as u64) as usize]
+    }
+}
+
+#[tokio::test]
+async fn mutated_requests_get_an_answer_or_an_openai_error_never_a_crash() {
+    let config = fast("fixed");
+    let model = config.served_models[0].clone();
+    let server = SimServer::start(config).await.unwrap();
+    let client = client();
+    let fields = [
+        "model",
+        "messages",
+        "prompt",
+        "max_tokens",
+        "max_completion_tokens",
+        "min_tokens",
+        "ignore_eos",
+        "stream",
+        "stream_options",
+        "n",
+        "seed",
+        "temperature",
+        "logprobs",
+        "tool_choice",
+        "response_format",
+    ];
+    let values = [
+        json!(null),
+        json!(true),
+        json!(-1),
+        json!(0),
+        json!(1),
+        json!(7),
+        json!(1e12),
+        json!(2.5),
+        json!(""),
+        json!("7"),
+        json!(model),
+        json!([]),
+        json!({}),
+        json!([{"role": "user"}]),
+        json!([{"role": "user", "content": [{"type": "text", "text": "hi"}]}]),
+        json!([{"role": "system", "content": "x"}, {"role": "user", "content": null}]),
+        json!({"include_usage": "yes"}),
+        json!({"type": "text"}),
+        json!([1, 2, 3]),
+        json!("\u{0}\u{fffd}é"),
+    ];
+    let mut rng = Rng(0x5eed_1234_abcd_0001);
+    let (mut answered, mut refused) = (0, 0);
+    for i in 0..600 {
+        let path = *rng.pick(&["/v1/chat/completions", "/v1/completions"]);
+        let mut body = if path == "/v1/completions" {
+            json!({"model": model, "prompt": "Say something.", "max_tokens": 4})
+        } else {
+            chat(&model, PROMPT, json!({"max_tokens": 4}))
+        };
+        for _ in 0..=rng.next() % 3 {
+            let field = *rng.pick(&fields);
+            let value = rng.pick(&values).clone();
+            if rng.next().is_multiple_of(5) {
+                body.as_object_mut().unwrap().remove(field);
+            } else {
+                body[field] = value;
+            }
+        }
+        let mut bytes = body.to_string().into_bytes();
+        // One in five bodies is also damaged as bytes: cut short or with one byte changed.
+        match rng.next() % 10 {
+            0 => bytes.truncate((rng.next() % bytes.len() as u64) as usize),
+            1 => {
+                let at = (rng.next() % bytes.len() as u64) as usize;
+                bytes[at] = (rng.next() % 256) as u8;
+            }
+            _ => {}
+        }
+        let req = Request::post(format!("{}{path}", server.base_url()))
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from(bytes.clone())))
+            .unwrap();
+        let res = client.request(req).await.unwrap();
+        let status = res.status();
+        let content_type = res.headers()["content-type"].to_str().unwrap().to_owned();
+        let reply = res.into_body().collect().await.unwrap().to_bytes();
+        let sent = String::from_utf8_lossy(&bytes);
+        let got = String::from_utf8_lossy(&reply);
+        match status.as_u16() {
+            200 if content_type.starts_with("text/event-stream") => {
+                let mut decoder = SseDecoder::new();
+                decoder.feed(&reply);
+                let mut last = None;
+                while let Some(e) = decoder.next_event().unwrap() {
+                    last = Some(e.data);
+                }
+                decoder.finish().unwrap();
+                assert_eq!(last.as_deref(), Some("[DONE]"), "#{i} {sent} -> {got}");
+                answered += 1;
+            }
+            200 => {
+                let value: Value = serde_json::from_slice(&reply).unwrap();
+                assert!(value["usage"]["completion_tokens"].is_u64(), "#{i} {got}");
+                answered += 1;
+            }
+            400 | 404 | 422 => {
+                let err: ErrorBody = serde_json::from_slice(&reply)
+                    .unwrap_or_else(|e| panic!("#{i} {sent} -> {got}: {e}"));
+                assert_eq!(err.error.code, Some(json!(status.as_u16())), "#{i} {got}");
+                assert!(!err.error.message.is_empty());
+                assert_ne!(err.error.param.as_deref(), Some("?"), "#{i} {got}");
+                refused += 1;
+            }
+            other => panic!("#{i} {sent} -> {other} {got}"),
+        }
+    }
+    // Both kinds happened, so the mutations neither always break nor never touch the request.
+    assert!(
+        answered > 50 && refused > 50,
+        "{answered} answered, {refused} refused"
+    );
+    assert_eq!(get(&server, "/health").await.status, 200);
+    server.shutdown().await.unwrap();
+}
