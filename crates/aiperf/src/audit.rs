@@ -75,6 +75,10 @@ pub struct Audit {
 /// Utilization above which the client may have distorted the measurements.
 pub const SATURATION: f64 = 0.85;
 
+/// Shortest phase whose CPU share is judged: CPU time is counted in 10 ms ticks, so a shorter
+/// phase (every request refused at once, say) would show a meaningless share.
+const MIN_JUDGED_SECONDS: f64 = 1.0;
+
 #[allow(clippy::too_many_arguments)]
 pub fn audit(
     since: Stopwatch,
@@ -93,7 +97,7 @@ pub fn audit(
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let utilization = cpu
         .filter(|_| wall > 0.0)
-        .map(|c| c / (wall * cores as f64));
+        .map(|c| (c / (wall * cores as f64)).min(1.0));
     let rate = |span: (Option<u64>, Option<u64>)| match span {
         (Some(a), Some(b)) if b > a && requests > 1 => {
             Some((requests - 1) as f64 / ((b - a) as f64 / 1e9))
@@ -105,6 +109,7 @@ pub fn audit(
     let mut warnings = Vec::new();
     if let Some(u) = utilization
         && u > SATURATION
+        && wall >= MIN_JUDGED_SECONDS
     {
         let who = if includes_simulator {
             "client and in-process simulator"
@@ -244,5 +249,28 @@ mod tests {
             a.warnings
         );
         assert!(a.warnings[1].contains("p99 schedule lag was 25.0 ms"));
+    }
+
+    #[test]
+    fn cpu_share_is_judged_only_over_a_long_enough_phase() {
+        let Some(now) = process_cpu_seconds() else {
+            return; // no /proc: nothing to judge
+        };
+        let busy = |wall_ago: std::time::Duration| Stopwatch {
+            // As if the process had used many cores' worth of CPU since the phase began.
+            cpu: Some(now - 1000.0),
+            wall: Instant::now() - wall_ago,
+        };
+        let judge = |since| audit(since, 10, false, None, (None, None), (None, None), None);
+        let short = judge(busy(std::time::Duration::from_millis(5)));
+        assert_eq!(short.cpu_utilization, Some(1.0));
+        assert!(short.warnings.is_empty(), "{:?}", short.warnings);
+        let long = judge(busy(std::time::Duration::from_secs(2)));
+        assert_eq!(long.cpu_utilization, Some(1.0));
+        assert!(
+            long.warnings[0].contains("100 % of the machine's"),
+            "{:?}",
+            long.warnings
+        );
     }
 }

@@ -7,6 +7,26 @@ use clap::{Args, ValueEnum};
 use crate::config::{EndpointType, ExportLevel, ModelSelection};
 use crate::dataset::{DatasetFileKind, Sampling};
 
+/// One value of a comma-separated list of counts, spaces around it allowed (`10, 20`).
+fn list_count<T: TryFrom<u64>>(s: &str) -> Result<T, String> {
+    let s = s.trim();
+    match s.parse::<i128>() {
+        Ok(n) if n < 1 => Err(format!("must be at least 1, got {n}")),
+        Ok(n) => u64::try_from(n)
+            .ok()
+            .and_then(|n| T::try_from(n).ok())
+            .ok_or_else(|| format!("{n} is too large")),
+        Err(_) => Err(format!("expected a whole number, got {s:?}")),
+    }
+}
+
+/// One value of a comma-separated list of numbers, spaces around it allowed (`2.5, 5`).
+fn list_number(s: &str) -> Result<f64, String> {
+    let s = s.trim();
+    s.parse::<f64>()
+        .map_err(|_| format!("expected a number, got {s:?}"))
+}
+
 /// Benchmark an OpenAI-compatible inference server.
 ///
 /// Sends load (a fixed concurrency, or an arrival rate), measures every request (time to
@@ -169,7 +189,7 @@ pub struct TokenizerArgs {
 #[command(next_help_heading = "Input")]
 pub struct InputArgs {
     /// Mean input length of synthetic prompts, in tokens (comma-separated values sweep).
-    #[arg(long = "isl", visible_aliases = ["synthetic-input-tokens-mean", "prompt-input-tokens-mean"], value_delimiter = ',')]
+    #[arg(long = "isl", visible_aliases = ["synthetic-input-tokens-mean", "prompt-input-tokens-mean"], value_delimiter = ',', value_parser = list_count::<u32>)]
     pub isl: Vec<u32>,
 
     /// Standard deviation of the synthetic input length.
@@ -178,7 +198,7 @@ pub struct InputArgs {
 
     /// Mean requested output length (`max_completion_tokens`), in tokens. Unset: the server
     /// decides (add `--extra-inputs ignore_eos:true` to force exact lengths).
-    #[arg(long = "osl", visible_aliases = ["output-tokens-mean", "prompt-output-tokens-mean"], value_delimiter = ',')]
+    #[arg(long = "osl", visible_aliases = ["output-tokens-mean", "prompt-output-tokens-mean"], value_delimiter = ',', value_parser = list_count::<u32>)]
     pub osl: Vec<u32>,
 
     /// Standard deviation of the requested output length.
@@ -221,11 +241,11 @@ pub enum ArrivalPattern {
 pub struct LoadArgs {
     /// Requests in flight: clients each sending the next request when the previous ends. With
     /// --request-rate, a ceiling on requests in flight.
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', value_parser = list_count::<u32>)]
     pub concurrency: Vec<u32>,
 
     /// Arrivals per second (open loop).
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', value_parser = list_number)]
     pub request_rate: Vec<f64>,
 
     /// Arrival process of --request-rate. [default: poisson]
@@ -238,11 +258,11 @@ pub struct LoadArgs {
 
     /// Requests to send. Default: twice the concurrency (at least 10) in closed loop, ten
     /// seconds' worth in rate mode, the whole trace in fixed-schedule replay.
-    #[arg(long, visible_alias = "num-requests", value_delimiter = ',')]
+    #[arg(long, visible_alias = "num-requests", value_delimiter = ',', value_parser = list_count::<u64>)]
     pub request_count: Vec<u64>,
 
     /// Stop sending after this many seconds (with --request-count: whichever comes first).
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', value_parser = list_number)]
     pub benchmark_duration: Vec<f64>,
 
     /// Seconds to wait for in-flight requests after the duration ends (or after Ctrl-C).

@@ -77,6 +77,9 @@ pub fn resolve(args: &ProfileArgs, argv: &[String]) -> Result<ProfileConfig, Usa
             (sweep, search)
         }
     };
+    if sweep.is_none() {
+        warn_unused_sweep_flags(args);
+    }
     let repeated = sweep.is_some() || multi_run.num_runs > 1 || search.is_some();
     if repeated && args.output.ui == Some(UiArg::Dashboard) {
         return Err(UsageError::new(
@@ -352,6 +355,7 @@ fn resolve_endpoint(args: &ProfileArgs, sim: bool) -> Result<EndpointConfig, Usa
         Some(p) => format!("/{p}"),
         None => a.endpoint_type.default_path().to_owned(),
     };
+    let urls = urls.into_iter().map(|url| base_url(url, &path)).collect();
     if !(a.request_timeout_seconds.is_finite() && a.request_timeout_seconds > 0.0) {
         return Err(UsageError::new(format!(
             "--request-timeout-seconds must be a positive number of seconds, got {}",
@@ -381,6 +385,32 @@ fn resolve_endpoint(args: &ProfileArgs, sim: bool) -> Result<EndpointConfig, Usa
         use_legacy_max_tokens: a.use_legacy_max_tokens,
         connection_warmup: a.connection_warmup,
     })
+}
+
+/// The base URL the request path is appended to. A URL that already ends with the path
+/// (`http://host:8000/v1/chat/completions`) is cut back to its base, as is a trailing `/v1`
+/// when the path starts with `/v1/`, so the path is not doubled and `/metrics` is found.
+fn base_url(url: String, path: &str) -> String {
+    let path = path.trim_end_matches('/');
+    let after_host = url.find("://").map_or(0, |i| i + 3);
+    let url_path = url[after_host..]
+        .find('/')
+        .map_or("", |i| &url[after_host + i..]);
+    let cut = if !path.is_empty() && url_path.ends_with(path) {
+        Some(path.len())
+    } else if path.starts_with("/v1/") && url_path.ends_with("/v1") {
+        Some("/v1".len())
+    } else {
+        None
+    };
+    match cut {
+        Some(n) => {
+            let base = url[..url.len() - n].to_owned();
+            tracing::info!("--url {url} includes the request path; sending to {base}{path}");
+            base
+        }
+        None => url,
+    }
 }
 
 /// Adds `http://` when no scheme is given and drops a trailing slash.
@@ -585,6 +615,29 @@ fn resolve_sweep(args: &ProfileArgs) -> Result<Option<SweepConfig>, UsageError> 
         cooldown_secs: m.parameter_sweep_cooldown_seconds,
         same_seed: m.parameter_sweep_same_seed,
     }))
+}
+
+/// Sweep-only flags do nothing in a run without a sweep; say so rather than ignore them.
+fn warn_unused_sweep_flags(args: &ProfileArgs) {
+    let m = &args.multi;
+    let given = [
+        ("--sweep-type", m.sweep_type != SweepTypeArg::Grid),
+        (
+            "--parameter-sweep-mode",
+            m.parameter_sweep_mode != SweepModeArg::Repeated,
+        ),
+        (
+            "--parameter-sweep-cooldown-seconds",
+            m.parameter_sweep_cooldown_seconds != 0.0,
+        ),
+        ("--parameter-sweep-same-seed", m.parameter_sweep_same_seed),
+    ];
+    for (flag, _) in given.iter().filter(|g| g.1) {
+        tracing::warn!(
+            "{flag} has no effect: nothing is swept (give a flag several values, e.g. \
+             --concurrency 1,2,4)"
+        );
+    }
 }
 
 /// The explicit `--search-*` flags.
@@ -1142,6 +1195,60 @@ mod tests {
     }
 
     #[test]
+    fn a_url_with_the_request_path_is_cut_back_to_its_base() {
+        let cases = [
+            ("localhost:8000", None, "http://localhost:8000"),
+            ("http://h:8000/v1/chat/completions", None, "http://h:8000"),
+            ("https://h/llm/v1/chat/completions/", None, "https://h/llm"),
+            ("http://h:8000/v1", None, "http://h:8000"),
+            ("http://h/v1", Some("completions"), "http://h"),
+            ("http://h/v1/completions", Some("completions"), "http://h"),
+            // Only the whole path, or a trailing /v1 before a /v1/ path, is taken off.
+            ("http://h/v1/chat", None, "http://h/v1/chat"),
+            ("http://h/gateway", None, "http://h/gateway"),
+            ("http://h/v1", None, "http://h"),
+        ];
+        for (url, kind, base) in cases {
+            let mut args = vec!["-m", "m", "-u", url];
+            if let Some(kind) = kind {
+                args.extend(["--endpoint-type", kind]);
+            }
+            let c = parse(&args).unwrap();
+            assert_eq!(c.endpoint.urls, [base], "{url}");
+        }
+        let custom = parse(&["-m", "m", "-u", "http://h/v1", "--endpoint", "/generate"]).unwrap();
+        assert_eq!(custom.endpoint.urls, ["http://h/v1"]);
+    }
+
+    #[test]
+    fn list_values_may_have_spaces_and_name_what_is_wrong() {
+        let c = parse(&[
+            "-m",
+            "m",
+            "--concurrency",
+            "10, 20",
+            "--request-rate",
+            " 2.5,5",
+        ])
+        .unwrap();
+        let sweep = c.sweep.unwrap();
+        assert_eq!(sweep.params[0].values.len(), 2);
+        assert_eq!(sweep.params[1].values.len(), 2);
+        for (arg, needle) in [
+            ("--concurrency=-5,10", "must be at least 1, got -5"),
+            ("--concurrency=0,10", "must be at least 1, got 0"),
+            ("--concurrency=ten", "expected a whole number, got \"ten\""),
+            ("--concurrency=99999999999", "too large"),
+            ("--request-rate=5,x", "expected a number, got \"x\""),
+        ] {
+            let err = parse(&["-m", "m", arg]).unwrap_err().to_string();
+            let flag = arg.split('=').next().unwrap();
+            assert!(err.contains(needle), "{arg}: {err}");
+            assert!(err.contains(flag), "{arg}: {err}");
+        }
+    }
+
+    #[test]
     fn lists_become_sweeps_with_a_consistent_seed() {
         let c = parse(&[
             "-m",
@@ -1210,11 +1317,11 @@ mod tests {
             (&[], "--model is required"),
             (
                 &["-m", "m", "--concurrency", "0"],
-                "--concurrency must be at least 1",
+                "'--concurrency <CONCURRENCY>': must be at least 1",
             ),
             (
                 &["-m", "m", "--concurrency", "1,0"],
-                "--concurrency: every sweep value must be positive",
+                "--concurrency <CONCURRENCY>': must be at least 1, got 0",
             ),
             (
                 &["-m", "m", "--concurrency", "1,2,1"],
@@ -1270,7 +1377,7 @@ mod tests {
             ),
             (
                 &["-m", "m", "--request-count", "0"],
-                "--request-count must be at least 1",
+                "'--request-count <REQUEST_COUNT>': must be at least 1",
             ),
             (
                 &["-m", "m", "--request-rate", "0"],
@@ -1284,8 +1391,14 @@ mod tests {
                 &["-m", "m", "--benchmark-duration", "-1"],
                 "--benchmark-duration must be",
             ),
-            (&["-m", "m", "--isl", "0"], "--isl must be at least 1"),
-            (&["-m", "m", "--osl", "0"], "--osl must be at least 1"),
+            (
+                &["-m", "m", "--isl", "0"],
+                "'--isl <ISL>': must be at least 1",
+            ),
+            (
+                &["-m", "m", "--osl", "0"],
+                "'--osl <OSL>': must be at least 1",
+            ),
             (&["-m", "m", "--isl-stddev", "-1"], "--isl-stddev must be"),
             (
                 &["-m", "m", "--request-timeout-seconds", "0"],

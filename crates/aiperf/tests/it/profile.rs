@@ -532,11 +532,11 @@ fn bad_input_is_a_usage_error_naming_the_flag() {
         ),
         (
             &["profile", "--sim", "--concurrency", "0"],
-            "--concurrency must be at least 1",
+            "'--concurrency <CONCURRENCY>': must be at least 1",
         ),
         (
             &["profile", "--sim", "--request-count", "0"],
-            "--request-count must be at least 1",
+            "'--request-count <REQUEST_COUNT>': must be at least 1",
         ),
         (
             &["profile", "--sim", "--request-rate", "-5"],

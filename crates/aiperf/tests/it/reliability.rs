@@ -274,13 +274,13 @@ fn bad_input_table() {
         (vec!["--concurrency", "-1"], "--concurrency"),
         (
             vec!["--concurrency", "0"],
-            "--concurrency must be at least 1",
+            "'--concurrency <CONCURRENCY>': must be at least 1",
         ),
         (vec!["--concurrency", "1,1"], "appears twice"),
         (vec!["--concurrency", "abc"], "--concurrency"),
         (
             vec!["--request-count", "0"],
-            "--request-count must be at least 1",
+            "'--request-count <REQUEST_COUNT>': must be at least 1",
         ),
         (vec!["--request-rate", "0"], "--request-rate"),
         (vec!["--request-rate", "inf"], "--request-rate"),

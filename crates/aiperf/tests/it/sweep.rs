@@ -569,7 +569,7 @@ fn bad_sweeps_are_usage_errors() {
     );
     assert_usage_error(
         &["profile", "--sim", "--concurrency", "2,0"],
-        "every sweep value must be positive",
+        "'--concurrency <CONCURRENCY>': must be at least 1, got 0",
     );
     assert_usage_error(
         &[
