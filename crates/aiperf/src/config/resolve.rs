@@ -739,12 +739,7 @@ fn resolve_search(
             )));
         }
     }
-    if !(a.search_precision > 0.0 && a.search_precision < 1.0) {
-        return Err(UsageError::new(format!(
-            "--search-precision must be between 0 and 1, got {}",
-            a.search_precision
-        )));
-    }
+    crate::search::config::check_tunables(a)?;
     Ok(Some(SearchConfig {
         space,
         objective: Objective {
@@ -760,7 +755,7 @@ fn resolve_search(
         planner,
         sla,
         stability: a.search_stability_trials.max(1),
-        replicates: a.search_replicates.min(20),
+        replicates: a.search_replicates,
         precision: a.search_precision,
         growth: 4.0,
         grid_steps: 8,

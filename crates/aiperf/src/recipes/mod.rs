@@ -239,6 +239,21 @@ fn toml_to_json(v: &toml::Value) -> Value {
 /// The recipe flags given on the command line, by variable name.
 fn cli_variables(args: &ProfileArgs) -> Result<Map<String, Value>, UsageError> {
     let r = &args.recipe;
+    for (flag, value) in [
+        ("--ttft-sla-ms", r.ttft_sla_ms),
+        ("--itl-sla-ms", r.itl_sla_ms),
+        ("--tpot-sla-ms", r.tpot_sla_ms),
+        ("--e2e-sla-ms", r.e2e_sla_ms),
+        ("--degradation-threshold", r.degradation_threshold),
+    ] {
+        if let Some(x) = value
+            && !(x.is_finite() && x > 0.0)
+        {
+            return Err(UsageError::new(format!(
+                "{flag} must be a positive number, got {x}"
+            )));
+        }
+    }
     let mut v = Map::new();
     let mut put = |k: &str, x: Option<f64>| {
         if let Some(x) = x {
@@ -335,6 +350,7 @@ pub fn expand(
     streaming: bool,
 ) -> Result<Expansion, UsageError> {
     let name = &recipe.name;
+    crate::search::config::check_tunables(&args.search)?;
     let mut vars = cli_variables(args)?;
     for (k, v) in &recipe.defaults {
         vars.entry(k.clone()).or_insert_with(|| toml_to_json(v));
@@ -468,11 +484,14 @@ pub fn expand(
                 .iter()
                 .map(|(k, v)| Ok((k.clone(), resolve(v)?)))
                 .collect::<Result<_, UsageError>>()?;
-            Ok(PostProcessSpec {
+            let spec = PostProcessSpec {
                 handler: p.handler.clone(),
                 output: p.output.clone(),
                 params: Value::Object(params),
-            })
+            };
+            post_process::check(&spec)
+                .map_err(|e| UsageError::new(format!("recipe '{name}': {}", e.0)))?;
+            Ok(spec)
         })
         .transpose()?;
 
@@ -579,7 +598,7 @@ pub fn expand(
             planner,
             sla,
             stability: s.search_stability_trials.max(1),
-            replicates: s.search_replicates.min(20),
+            replicates: s.search_replicates,
             precision: s.search_precision,
             growth: 4.0,
             grid_steps: 8,
@@ -1058,6 +1077,26 @@ mod tests {
         std::fs::write(&path, "name = \"mine\"\ndescription = \"d\"\n[grid]\nconcurrency = { values = [1, 2] }\n[post_process]\nhandler = \"degradation_knee\"\noutput = \"k.json\"\nparams = { param = \"concurrency\", metric = \"request_latency\", stat = \"p99\", threshold_pct = 0.1 }\n").unwrap();
         let e = expand(&load(path.to_str().unwrap()).unwrap(), &args(&[]), false).unwrap();
         assert_eq!(e.sweep.unwrap().params[0].values, [1.0, 2.0]);
+        // Handler parameters are checked before anything runs.
+        for (params, needle) in [
+            (
+                "param = \"concurrency\", metric = \"request_latency\", stat = \"p99\", thresh_pct = 0.1",
+                "unknown field `thresh_pct`",
+            ),
+            (
+                "param = \"concurrency\", metric = \"request_latency\", stat = \"p42\", threshold_pct = 0.1",
+                "statistic \"p42\" is unknown",
+            ),
+        ] {
+            std::fs::write(&path, format!("name = \"mine\"\ndescription = \"d\"\n[grid]\nconcurrency = {{ values = [1, 2] }}\n[post_process]\nhandler = \"degradation_knee\"\noutput = \"k.json\"\nparams = {{ {params} }}\n")).unwrap();
+            let err = expand(&load(path.to_str().unwrap()).unwrap(), &args(&[]), false)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("recipe 'mine'") && err.contains(needle),
+                "{err}"
+            );
+        }
         std::fs::write(&path, "name = \"mine\"\ndescription = \"d\"\nsearh = 1\n").unwrap();
         let err = load(path.to_str().unwrap()).unwrap_err().to_string();
         assert!(err.contains("unknown field `searh`"), "{err}");

@@ -67,6 +67,7 @@ fn points(
 
 /// Parameters of the degradation-knee handler.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct KneeParams {
     pub param: String,
     pub metric: String,
@@ -109,6 +110,7 @@ pub fn degradation_knee(doc: &Value, p: &KneeParams) -> Result<Value, PostProces
 
 /// Parameters of the curve handlers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CurveParams {
     pub param: String,
     pub metric: String,
@@ -153,6 +155,7 @@ pub fn prefill_curve(doc: &Value, p: &CurveParams) -> Result<Value, PostProcessE
 
 /// Parameters of the ITL surface handler.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SurfaceParams {
     pub concurrency_param: String,
     pub osl_param: String,
@@ -210,6 +213,7 @@ pub fn decode_itl_surface(doc: &Value, p: &SurfaceParams) -> Result<Value, PostP
 
 /// Parameters of the Pareto handler: x is minimized, y maximized.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ParetoParams {
     pub x_metric: String,
     pub x_stat: String,
@@ -294,6 +298,7 @@ impl SlaFilter {
 
 /// Parameters of the SLA-breach handler.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct BreachParams {
     pub param: String,
     pub filters: Vec<SlaFilter>,
@@ -640,6 +645,9 @@ pub struct PostProcessSpec {
     pub params: Value,
 }
 
+/// Where a failed handler's error is written, next to the sweep aggregate.
+pub const ERRORS_FILE: &str = "post_process_errors.json";
+
 /// The handlers a recipe may name.
 pub const HANDLERS: &[&str] = &[
     "degradation_knee",
@@ -649,14 +657,47 @@ pub const HANDLERS: &[&str] = &[
     "sla_breach",
 ];
 
+/// A handler's parameters, typed.
+fn params<T: serde::de::DeserializeOwned>(spec: &PostProcessSpec) -> Result<T, PostProcessError> {
+    serde_json::from_value(spec.params.clone())
+        .map_err(|e| PostProcessError(format!("parameters of handler {:?}: {e}", spec.handler)))
+}
+
+/// Checks a handler's parameters before anything runs, so a misspelled parameter or statistic
+/// does not cost a whole sweep.
+pub fn check(spec: &PostProcessSpec) -> Result<(), PostProcessError> {
+    let stats: Vec<String> = match spec.handler.as_str() {
+        "degradation_knee" => vec![params::<KneeParams>(spec)?.stat],
+        "prefill_curve" => vec![params::<CurveParams>(spec)?.stat],
+        "decode_itl_surface" => vec![params::<SurfaceParams>(spec)?.stat],
+        "pareto_sweep" => {
+            let p = params::<ParetoParams>(spec)?;
+            vec![p.x_stat, p.y_stat]
+        }
+        "sla_breach" => {
+            params::<BreachParams>(spec)?;
+            Vec::new()
+        }
+        other => {
+            return err(format!(
+                "unknown post-process handler {other:?}; known: {}",
+                HANDLERS.join(", ")
+            ));
+        }
+    };
+    let known = crate::sweep::aggregate::STATS;
+    match stats.iter().find(|s| !known.contains(&s.as_str())) {
+        Some(bad) => err(format!(
+            "handler {:?}: statistic {bad:?} is unknown; known: {}",
+            spec.handler,
+            known.join(", ")
+        )),
+        None => Ok(()),
+    }
+}
+
 /// Runs the handler `spec` names on a sweep aggregate.
 pub fn run(spec: &PostProcessSpec, doc: &Value) -> Result<Value, PostProcessError> {
-    fn params<T: serde::de::DeserializeOwned>(
-        spec: &PostProcessSpec,
-    ) -> Result<T, PostProcessError> {
-        serde_json::from_value(spec.params.clone())
-            .map_err(|e| PostProcessError(format!("parameters of handler {:?}: {e}", spec.handler)))
-    }
     match spec.handler.as_str() {
         "degradation_knee" => degradation_knee(doc, &params(spec)?),
         "prefill_curve" => prefill_curve(doc, &params(spec)?),
@@ -677,14 +718,29 @@ pub fn run_and_write(
     doc: &Value,
     dir: &std::path::Path,
 ) -> std::io::Result<std::path::PathBuf> {
-    let (path, body) = match run(spec, doc) {
-        Ok(v) => (dir.join(&spec.output), v),
-        Err(e) => (
-            dir.join("post_process_errors.json"),
-            json!([{"handler": spec.handler, "output_filename": spec.output, "error": e.0, "type": "PostProcessError"}]),
-        ),
+    let (errors, output) = (dir.join(ERRORS_FILE), dir.join(&spec.output));
+    let (path, stale, body) = match run(spec, doc) {
+        Ok(v) => (output, errors, v),
+        Err(e) => {
+            tracing::warn!(
+                "post-processing {:?} failed: {}; the sweep's results are complete, see {}",
+                spec.handler,
+                e.0,
+                errors.display()
+            );
+            (
+                errors,
+                output,
+                json!([{"handler": spec.handler, "output_filename": spec.output, "error": e.0, "type": "PostProcessError"}]),
+            )
+        }
     };
     let bytes = serde_json::to_vec_pretty(&body).map_err(std::io::Error::other)?;
     crate::export::write_atomic(&path, &bytes)?;
+    // What an earlier run into this directory left would contradict this run's outcome.
+    match std::fs::remove_file(&stale) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
     Ok(path)
 }

@@ -197,6 +197,23 @@ pub fn margin(filter: &SlaFilter, observed: f64) -> f64 {
     }
 }
 
+/// The search tunables shared by explicit searches and recipes.
+pub fn check_tunables(s: &crate::cli::profile::SearchArgs) -> Result<(), UsageError> {
+    if !(s.search_precision > 0.0 && s.search_precision < 1.0) {
+        return Err(UsageError::new(format!(
+            "--search-precision must be between 0 and 1 (0.05 = 5 %), got {}",
+            s.search_precision
+        )));
+    }
+    if s.search_replicates > 20 {
+        return Err(UsageError::new(format!(
+            "--search-replicates is at most 20, got {}",
+            s.search_replicates
+        )));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,7 +17,7 @@ pub const SWEEP_JSON: &str = "profile_export_aiperf_sweep.json";
 pub const SWEEP_CSV: &str = "profile_export_aiperf_sweep.csv";
 
 /// The statistics of a run's metrics that are aggregated across runs.
-const STATS: [&str; 14] = [
+pub const STATS: [&str; 14] = [
     "avg", "min", "max", "std", "p1", "p5", "p10", "p25", "p50", "p75", "p90", "p95", "p99", "sum",
 ];
 

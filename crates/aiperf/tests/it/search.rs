@@ -276,6 +276,9 @@ fn failing_post_processing_is_recorded_not_fatal() {
     )
     .unwrap();
     let dir = tmp.path().join("run");
+    // An earlier run's output here must not survive to contradict this run's failure.
+    std::fs::create_dir_all(dir.join("sweep_aggregate")).unwrap();
+    std::fs::write(dir.join("sweep_aggregate/knee.json"), "{}").unwrap();
     let output = profile(
         &dir,
         &[
@@ -290,6 +293,11 @@ fn failing_post_processing_is_recorded_not_fatal() {
         ],
     );
     assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("post-processing \"degradation_knee\" failed"),
+        "{}",
+        stderr(&output)
+    );
     let e = read_json(&dir.join("sweep_aggregate/post_process_errors.json"));
     assert_eq!(e[0]["handler"], "degradation_knee");
     assert!(
@@ -394,6 +402,62 @@ fn bad_searches_and_recipes_are_usage_errors() {
         (
             &["--search-recipe", "max-throughput-ttft-sla"],
             "recipe 'max-throughput-ttft-sla' requires --ttft-sla-ms",
+        ),
+        (
+            &[
+                "--search-recipe",
+                "max-throughput-ttft-sla",
+                "--ttft-sla-ms",
+                "0",
+            ],
+            "--ttft-sla-ms must be a positive number, got 0",
+        ),
+        (
+            &[
+                "--search-recipe",
+                "max-concurrency-under-sla",
+                "--e2e-sla-ms=-5",
+            ],
+            "--e2e-sla-ms must be a positive number, got -5",
+        ),
+        (
+            &[
+                "--search-recipe",
+                "concurrency-ramp",
+                "--degradation-threshold=-1",
+            ],
+            "--degradation-threshold must be a positive number",
+        ),
+        (
+            &[
+                "--search-recipe",
+                "concurrency-ramp",
+                "--degradation-stat",
+                "p42",
+            ],
+            "statistic \"p42\" is unknown",
+        ),
+        (
+            &[
+                "--search-recipe",
+                "max-concurrency-under-sla",
+                "--ttft-sla-ms",
+                "100",
+                "--search-replicates",
+                "21",
+            ],
+            "--search-replicates is at most 20, got 21",
+        ),
+        (
+            &[
+                "--search-recipe",
+                "max-concurrency-under-sla",
+                "--ttft-sla-ms",
+                "100",
+                "--search-precision",
+                "0",
+            ],
+            "--search-precision must be between 0 and 1",
         ),
         (
             &[
