@@ -9,6 +9,7 @@ pub mod bayes;
 pub mod grid;
 pub mod isotonic;
 pub mod monotonic;
+pub mod tpe;
 
 /// One dimension of a search space.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -432,7 +432,8 @@ pub struct MultiRunArgs {
 pub enum PlannerArg {
     /// Gaussian-process Bayesian optimization with SLA constraints.
     Bayesian,
-    /// Accepted for compatibility; the same constrained Bayesian optimization.
+    /// Optuna's planner: TPE with --optuna-sampler tpe, otherwise Gaussian-process Bayesian
+    /// optimization (Optuna's gp and botorch samplers are both GP-based).
     Optuna,
     /// One integer dimension: exponential probe, then bisection of the SLA boundary.
     MonotonicSla,
@@ -509,7 +510,8 @@ pub struct SearchArgs {
     #[arg(long, default_value_t = 0.05)]
     pub search_precision: f64,
 
-    /// Accepted for compatibility with the reference tool's Optuna planner.
+    /// Sampler of --search-planner optuna (or --search-style optuna): tpe, a tree-structured
+    /// Parzen estimator; gp or botorch (the default), Gaussian-process Bayesian optimization.
     #[arg(long, value_enum)]
     pub optuna_sampler: Option<OptunaSamplerArg>,
 }

@@ -645,7 +645,7 @@ fn resolve_search(
     args: &ProfileArgs,
     sweep: Option<&SweepConfig>,
 ) -> Result<Option<SearchConfig>, UsageError> {
-    use crate::cli::profile::{DirectionArg, PlannerArg};
+    use crate::cli::profile::{DirectionArg, OptunaSamplerArg, PlannerArg};
     use crate::search::config::{Objective, PlannerKind, parse_sla, parse_space};
     let a = &args.search;
     if a.search_space.is_empty() {
@@ -706,14 +706,23 @@ fn resolve_search(
             "--search-max-iterations must be between 2 and 200, got {max_iterations}"
         )));
     }
-    let planner = match a.search_planner.unwrap_or(PlannerArg::Bayesian) {
+    let requested = a.search_planner.unwrap_or(PlannerArg::Bayesian);
+    if a.optuna_sampler.is_some() && requested != PlannerArg::Optuna {
+        return Err(UsageError::new(
+            "--optuna-sampler chooses the sampler of --search-planner optuna; add \
+             --search-planner optuna or drop --optuna-sampler",
+        ));
+    }
+    let planner = match requested {
+        PlannerArg::Optuna if a.optuna_sampler == Some(OptunaSamplerArg::Tpe) => PlannerKind::Tpe,
+        // Optuna's GP and BoTorch samplers are Gaussian-process BO, as is `bayesian`.
         PlannerArg::Bayesian | PlannerArg::Optuna => PlannerKind::Bayesian,
         PlannerArg::MonotonicSla => PlannerKind::MonotonicSla,
         PlannerArg::SmoothIsotonic => PlannerKind::SmoothIsotonic,
         PlannerArg::Grid => PlannerKind::Grid,
     };
     let initial_points = a.search_initial_points.unwrap_or(5);
-    if planner == PlannerKind::Bayesian && initial_points >= max_iterations {
+    if planner.has_initial_design() && initial_points >= max_iterations {
         return Err(UsageError::new(format!(
             "--search-initial-points ({initial_points}) must be below --search-max-iterations \
              ({max_iterations})"
@@ -1213,6 +1222,56 @@ mod tests {
         }
         let custom = parse(&["-m", "m", "-u", "http://h/v1", "--endpoint", "/generate"]).unwrap();
         assert_eq!(custom.endpoint.urls, ["http://h/v1"]);
+    }
+
+    #[test]
+    fn optuna_sampler_picks_the_planner_and_needs_optuna() {
+        use crate::search::config::PlannerKind;
+        let space = ["-m", "m", "--search-space", "concurrency:1,64:int"];
+        let planner = |extra: &[&str]| {
+            let mut args = space.to_vec();
+            args.extend([
+                "--search-max-iterations",
+                "10",
+                "--search-metric",
+                "output_token_throughput",
+                "--search-direction",
+                "maximize",
+            ]);
+            args.extend(extra);
+            parse(&args).map(|c| c.search.unwrap().planner)
+        };
+        assert_eq!(planner(&[]).unwrap(), PlannerKind::Bayesian);
+        assert_eq!(
+            planner(&["--search-planner", "optuna"]).unwrap(),
+            PlannerKind::Bayesian
+        );
+        assert_eq!(
+            planner(&["--search-planner", "optuna", "--optuna-sampler", "tpe"]).unwrap(),
+            PlannerKind::Tpe
+        );
+        assert_eq!(
+            planner(&["--search-planner", "optuna", "--optuna-sampler", "gp"]).unwrap(),
+            PlannerKind::Bayesian
+        );
+        let err = planner(&["--optuna-sampler", "tpe"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("--search-planner optuna"), "{err}");
+        let err = planner(&[
+            "--search-planner",
+            "optuna",
+            "--optuna-sampler",
+            "tpe",
+            "--search-initial-points",
+            "10",
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("--search-initial-points (10) must be below"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -16,7 +16,7 @@ use serde_json::{Map, Value, json};
 
 use self::post_process::{PostProcessSpec, SlaFilter, SlaOp};
 use crate::UsageError;
-use crate::cli::profile::{ProfileArgs, SearchStyleArg};
+use crate::cli::profile::{OptunaSamplerArg, ProfileArgs, SearchStyleArg};
 use crate::config::GoodputTarget;
 use crate::search::config::{Objective, PlannerKind, SearchConfig, SpaceDim, parse_sla};
 use crate::sweep::plan::{Param, SweepConfig, SweepKind, SweepMode, SweepParam};
@@ -363,9 +363,10 @@ pub fn expand(
         ("search_direction", s.search_direction.is_some()),
         ("search_stat", s.search_stat.is_some()),
         ("search_planner", s.search_planner.is_some()),
+        // The sampler of the optuna style; it defines the search anywhere else.
         (
             "optuna_sampler",
-            s.optuna_sampler.is_some() && recipe.search.is_none() && recipe.styles.is_empty(),
+            s.optuna_sampler.is_some() && args.recipe.search_style != Some(SearchStyleArg::Optuna),
         ),
     ]
     .into_iter()
@@ -540,7 +541,11 @@ pub fn expand(
             "recipe '{name}' searches the values itself; drop the list on --{flag}"
         )));
     }
-    let planner = style.and_then(|s| s.planner).unwrap_or(spec.planner);
+    let planner = match s.optuna_sampler {
+        // Only reachable with --search-style optuna (checked above).
+        Some(OptunaSamplerArg::Tpe) => PlannerKind::Tpe,
+        _ => style.and_then(|s| s.planner).unwrap_or(spec.planner),
+    };
     let max_iterations = s
         .search_max_iterations
         .or(style.and_then(|s| s.max_iterations))
@@ -578,7 +583,7 @@ pub fn expand(
             "--search-max-iterations must be between 2 and 200, got {max_iterations}"
         )));
     }
-    if planner == PlannerKind::Bayesian && initial_points >= max_iterations {
+    if planner.has_initial_design() && initial_points >= max_iterations {
         return Err(UsageError::new(format!(
             "--search-initial-points ({initial_points}) must be below --search-max-iterations ({max_iterations})"
         )));
@@ -911,6 +916,49 @@ mod tests {
         .unwrap();
         let s = e.search.unwrap();
         assert_eq!((s.planner, s.space[0].log), (PlannerKind::Bayesian, true));
+        let optuna = |extra: &[&str]| {
+            let mut args = vec!["--ttft-sla-ms", "60", "--search-style", "optuna"];
+            args.extend(extra);
+            expand_named("max-concurrency-under-sla", &args).map(|e| e.search.unwrap())
+        };
+        assert_eq!(optuna(&[]).unwrap().planner, PlannerKind::Bayesian);
+        assert_eq!(
+            optuna(&["--optuna-sampler", "botorch"]).unwrap().planner,
+            PlannerKind::Bayesian
+        );
+        let tpe = optuna(&["--optuna-sampler", "tpe"]).unwrap();
+        assert_eq!(
+            (tpe.planner, tpe.max_iterations, tpe.initial_points),
+            (PlannerKind::Tpe, 30, 5)
+        );
+        // Anywhere but the optuna style, the sampler defines the search and collides.
+        for args in [
+            &[
+                "--ttft-sla-ms",
+                "60",
+                "--search-style",
+                "bo",
+                "--optuna-sampler",
+                "tpe",
+            ][..],
+            &["--ttft-sla-ms", "60", "--optuna-sampler", "tpe"][..],
+        ] {
+            let err = expand_named("max-concurrency-under-sla", args)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("'max-concurrency-under-sla' is mutually exclusive")
+                    && err.contains("optuna_sampler"),
+                "{err}"
+            );
+        }
+        let err = expand_named(
+            "max-throughput-ttft-sla",
+            &["--ttft-sla-ms", "60", "--optuna-sampler", "gp"],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("optuna_sampler"), "{err}");
     }
 
     #[test]

@@ -36,6 +36,8 @@ impl Objective {
 #[serde(rename_all = "snake_case")]
 pub enum PlannerKind {
     Bayesian,
+    /// Tree-structured Parzen estimator (`--search-planner optuna --optuna-sampler tpe`).
+    Tpe,
     MonotonicSla,
     SmoothIsotonic,
     Grid,
@@ -45,10 +47,16 @@ impl PlannerKind {
     pub fn name(self) -> &'static str {
         match self {
             Self::Bayesian => "bayesian",
+            Self::Tpe => "tpe",
             Self::MonotonicSla => "monotonic_sla",
             Self::SmoothIsotonic => "smooth_isotonic",
             Self::Grid => "grid",
         }
+    }
+
+    /// Model-based planners that start from `initial_points` random points.
+    pub fn has_initial_design(self) -> bool {
+        matches!(self, Self::Bayesian | Self::Tpe)
     }
 
     /// One-dimensional SLA boundary planners.

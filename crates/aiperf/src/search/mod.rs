@@ -13,6 +13,7 @@ use aiperf_stats::search::bayes::{BayesianPlanner, Stopping};
 use aiperf_stats::search::grid::{GridPlanner, log_grid};
 use aiperf_stats::search::isotonic::SmoothIsotonicPlanner;
 use aiperf_stats::search::monotonic::MonotonicPlanner;
+use aiperf_stats::search::tpe::TpePlanner;
 use aiperf_stats::search::{Dim, Observation, Planner};
 use anyhow::Context;
 use serde_json::{Map, Value, json};
@@ -58,6 +59,13 @@ fn build_planner(s: &SearchConfig) -> Box<dyn Planner + Send> {
     let max = s.max_iterations as usize;
     match s.planner {
         PlannerKind::Bayesian => Box::new(BayesianPlanner::new(
+            dims,
+            s.initial_points as usize,
+            max,
+            Stopping::default(),
+            s.seed,
+        )),
+        PlannerKind::Tpe => Box::new(TpePlanner::new(
             dims,
             s.initial_points as usize,
             max,

@@ -104,9 +104,29 @@ fn max_concurrency_under_sla_finds_the_boundary() {
 #[test]
 fn throughput_recipes_return_feasible_best_trials() {
     let tmp = tempfile::tempdir().unwrap();
-    let cases: [(&str, &[&str]); 3] = [
-        ("max-throughput-ttft-sla", &["--ttft-sla-ms", "200"]),
-        ("max-throughput-itl-sla", &["--itl-sla-ms", "50"]),
+    let cases: [(&str, &[&str], &str); 4] = [
+        (
+            "max-throughput-ttft-sla",
+            &["--ttft-sla-ms", "200"],
+            "bayesian",
+        ),
+        (
+            "max-throughput-itl-sla",
+            &["--itl-sla-ms", "50"],
+            "bayesian",
+        ),
+        (
+            "max-concurrency-under-sla",
+            &[
+                "--ttft-sla-ms",
+                "200",
+                "--search-style",
+                "optuna",
+                "--optuna-sampler",
+                "tpe",
+            ],
+            "tpe",
+        ),
         (
             "max-goodput-under-slo",
             &[
@@ -119,9 +139,10 @@ fn throughput_recipes_return_feasible_best_trials() {
                 "--slo-attainment-fraction",
                 "0.95",
             ],
+            "bayesian",
         ),
     ];
-    for (recipe, flags) in cases {
+    for (recipe, flags, planner) in cases {
         let dir = tmp.path().join(recipe);
         let mut args = vec![
             "--isl",
@@ -141,7 +162,7 @@ fn throughput_recipes_return_feasible_best_trials() {
         let output = profile(&dir, &args);
         assert!(output.status.success(), "{recipe}: {}", stderr(&output));
         let h = read_json(&dir.join("search_history.json"));
-        assert_eq!(h["config"]["planner"], "bayesian", "{recipe}");
+        assert_eq!(h["config"]["planner"], planner, "{recipe}");
         assert!(h["iterations"].as_array().unwrap().len() <= 6);
         let best = &h["best_trials"][0];
         assert_eq!(best["feasible"], true, "{recipe}: {best}");
