@@ -5,6 +5,7 @@
 //! compare against.
 
 mod confidence;
+pub mod convergence;
 pub mod fit;
 pub mod search;
 pub mod sweep;

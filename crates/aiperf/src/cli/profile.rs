@@ -399,6 +399,31 @@ pub struct MultiRunArgs {
     #[arg(long, default_value_t = true, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
     pub profile_run_disable_warmup_after_first: bool,
 
+    /// Stop repeating once this metric agrees across runs (--num-profile-runs is then the
+    /// most runs); e.g. time_to_first_token.
+    #[arg(long, value_name = "TAG")]
+    pub convergence_metric: Option<String>,
+
+    /// Statistic of --convergence-metric compared across runs.
+    #[arg(long, default_value = "avg", value_parser = ["avg", "min", "max", "p50", "p90", "p95", "p99"])]
+    pub convergence_stat: String,
+
+    /// How agreement is judged: ci_width, the confidence interval's width relative to the
+    /// mean; cv, the coefficient of variation across runs; distribution, a Kolmogorov-Smirnov
+    /// test of the newest run's per-request values against the earlier runs' (p above the
+    /// threshold).
+    #[arg(long, value_enum, default_value_t = ConvergenceModeArg::CiWidth)]
+    pub convergence_mode: ConvergenceModeArg,
+
+    /// Threshold of the convergence test, between 0 and 1. [default: 0.10 for ci_width,
+    /// 0.05 for cv and distribution]
+    #[arg(long)]
+    pub convergence_threshold: Option<f64>,
+
+    /// Runs always made before convergence is tested (at least 2).
+    #[arg(long, default_value_t = 2)]
+    pub convergence_min_runs: u32,
+
     /// Use seed 42 for repeated runs and sweeps when --random-seed is not given, so results
     /// are reproducible.
     #[arg(long, default_value_t = true, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
@@ -425,6 +450,14 @@ pub struct MultiRunArgs {
     /// directory that holds a different plan).
     #[arg(long)]
     pub resume: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[value(rename_all = "snake_case")]
+pub enum ConvergenceModeArg {
+    CiWidth,
+    Cv,
+    Distribution,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -6,8 +6,8 @@ use std::path::Path;
 use serde_json::{Map, Value};
 
 use super::{
-    Arrival, EndpointConfig, GoodputTarget, Header, HeaderValue, InputConfig, LoadConfig,
-    OutputConfig, ProfileConfig, Secret, SimTarget, StopCondition, UiMode,
+    Arrival, EndpointConfig, ExportLevel, GoodputTarget, Header, HeaderValue, InputConfig,
+    LoadConfig, OutputConfig, ProfileConfig, Secret, SimTarget, StopCondition, UiMode,
 };
 use crate::UsageError;
 use crate::cli::profile::{ArrivalPattern, ProfileArgs, UiArg};
@@ -15,7 +15,10 @@ use crate::cli::profile::{SweepModeArg, SweepTypeArg};
 use crate::dataset::{DatasetFileKind, LengthDist, Sampling};
 use crate::metrics::GOODPUT_METRICS;
 use crate::search::config::SearchConfig;
-use crate::sweep::plan::{MultiRunConfig, Param, SweepConfig, SweepKind, SweepMode, SweepParam};
+use crate::sweep::plan::{
+    Convergence, ConvergenceMode, MultiRunConfig, Param, SweepConfig, SweepKind, SweepMode,
+    SweepParam,
+};
 use crate::tokenizer::{Encoding, TokenizerSpec};
 
 /// Default mean input length of synthetic prompts, as the reference tool.
@@ -79,6 +82,23 @@ pub fn resolve(args: &ProfileArgs, argv: &[String]) -> Result<ProfileConfig, Usa
     };
     if sweep.is_none() {
         warn_unused_sweep_flags(args);
+    }
+    if multi_run.convergence.is_some() {
+        if search.is_some() {
+            return Err(UsageError::new(
+                "--convergence-metric cannot be combined with a search: the search decides how \
+                 many benchmarks to run",
+            ));
+        }
+        if sweep
+            .as_ref()
+            .is_some_and(|s| s.mode == SweepMode::Repeated)
+        {
+            return Err(UsageError::new(
+                "--convergence-metric stops the runs of one sweep value early, which needs them \
+                 back to back: add --parameter-sweep-mode independent",
+            ));
+        }
     }
     let repeated = sweep.is_some() || multi_run.num_runs > 1 || search.is_some();
     if repeated && args.output.ui == Some(UiArg::Dashboard) {
@@ -805,7 +825,79 @@ fn resolve_multi_run(args: &ProfileArgs) -> Result<MultiRunConfig, UsageError> {
         confidence_level: m.confidence_level,
         cooldown_secs: m.profile_run_cooldown_seconds,
         warmup_first_only: m.profile_run_disable_warmup_after_first,
+        convergence: resolve_convergence(args)?,
     })
+}
+
+fn resolve_convergence(args: &ProfileArgs) -> Result<Option<Convergence>, UsageError> {
+    use crate::cli::profile::ConvergenceModeArg;
+    let m = &args.multi;
+    let Some(metric) = &m.convergence_metric else {
+        if let Some(flag) = [
+            ("--convergence-threshold", m.convergence_threshold.is_some()),
+            (
+                "--convergence-mode",
+                m.convergence_mode != ConvergenceModeArg::CiWidth,
+            ),
+            ("--convergence-stat", m.convergence_stat != "avg"),
+            ("--convergence-min-runs", m.convergence_min_runs != 2),
+        ]
+        .iter()
+        .find(|f| f.1)
+        {
+            return Err(UsageError::new(format!(
+                "{} needs --convergence-metric: name the metric whose runs must agree, e.g. \
+                 --convergence-metric time_to_first_token",
+                flag.0
+            )));
+        }
+        return Ok(None);
+    };
+    let metric = metric.trim();
+    if metric.is_empty() || metric.contains(char::is_whitespace) {
+        return Err(UsageError::new(format!(
+            "--convergence-metric: {metric:?} is not a metric tag (e.g. time_to_first_token)"
+        )));
+    }
+    if m.num_profile_runs < 2 {
+        return Err(UsageError::new(
+            "--convergence-metric stops repeated runs early, so it needs --num-profile-runs of \
+             at least 2 (the most runs to make)",
+        ));
+    }
+    let mode = match m.convergence_mode {
+        ConvergenceModeArg::CiWidth => ConvergenceMode::CiWidth,
+        ConvergenceModeArg::Cv => ConvergenceMode::Cv,
+        ConvergenceModeArg::Distribution => ConvergenceMode::Distribution,
+    };
+    let threshold = m.convergence_threshold.unwrap_or(match mode {
+        ConvergenceMode::CiWidth => 0.10,
+        _ => 0.05,
+    });
+    if !(threshold > 0.0 && threshold < 1.0) {
+        return Err(UsageError::new(format!(
+            "--convergence-threshold must be between 0 and 1, got {threshold}"
+        )));
+    }
+    if !(2..=m.num_profile_runs).contains(&m.convergence_min_runs) {
+        return Err(UsageError::new(format!(
+            "--convergence-min-runs must be between 2 and --num-profile-runs ({}), got {}",
+            m.num_profile_runs, m.convergence_min_runs
+        )));
+    }
+    if mode == ConvergenceMode::Distribution && args.output.export_level == ExportLevel::Summary {
+        return Err(UsageError::new(
+            "--convergence-mode distribution compares per-request values, which --export-level \
+             summary does not keep; use --export-level records (the default) or raw",
+        ));
+    }
+    Ok(Some(Convergence {
+        metric: metric.to_owned(),
+        stat: m.convergence_stat.clone(),
+        mode,
+        threshold,
+        min_runs: m.convergence_min_runs,
+    }))
 }
 
 fn stddev(flag: &str, v: f64) -> Result<f64, UsageError> {
@@ -1506,6 +1598,68 @@ mod tests {
                 "--num-dataset-entries",
             ),
             (&["-m", "m", "--warmup-duration", "0"], "--warmup-duration"),
+            (
+                &["-m", "m", "--convergence-metric", "request_latency"],
+                "needs --num-profile-runs of at least 2",
+            ),
+            (
+                &["-m", "m", "--num-profile-runs", "3", "--convergence-mode", "cv"],
+                "--convergence-mode needs --convergence-metric",
+            ),
+            (
+                &[
+                    "-m",
+                    "m",
+                    "--num-profile-runs",
+                    "3",
+                    "--convergence-metric",
+                    "request_latency",
+                    "--convergence-threshold",
+                    "0",
+                ],
+                "--convergence-threshold must be between 0 and 1",
+            ),
+            (
+                &[
+                    "-m",
+                    "m",
+                    "--num-profile-runs",
+                    "3",
+                    "--convergence-metric",
+                    "request_latency",
+                    "--convergence-min-runs",
+                    "1",
+                ],
+                "--convergence-min-runs must be between 2 and --num-profile-runs (3)",
+            ),
+            (
+                &[
+                    "-m",
+                    "m",
+                    "--num-profile-runs",
+                    "3",
+                    "--convergence-metric",
+                    "request_latency",
+                    "--concurrency",
+                    "1,2",
+                ],
+                "add --parameter-sweep-mode independent",
+            ),
+            (
+                &[
+                    "-m",
+                    "m",
+                    "--num-profile-runs",
+                    "3",
+                    "--convergence-metric",
+                    "request_latency",
+                    "--convergence-mode",
+                    "distribution",
+                    "--export-level",
+                    "summary",
+                ],
+                "--export-level summary",
+            ),
         ];
         for (args, needle) in cases {
             let err = parse(args).unwrap_err().to_string();

@@ -73,6 +73,14 @@ async fn plan_of(config: &ProfileConfig, base: Option<&Path>) -> anyhow::Result<
         )
         .into());
     }
+    if config.multi_run.convergence.is_some() {
+        return Err(UsageError::new(
+            "--convergence-metric decides after each run whether another is needed, so its runs \
+             cannot be planned ahead as pods; run it with `aiperf profile`, or drop it to run all \
+             --num-profile-runs",
+        )
+        .into());
+    }
     let base = match base {
         Some(b) => b.to_path_buf(),
         None => {

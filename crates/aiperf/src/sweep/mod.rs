@@ -6,8 +6,10 @@
 //! `--resume`) skips completed runs and recomputes the aggregates.
 
 pub mod aggregate;
+pub mod converge;
 pub mod plan;
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -16,6 +18,7 @@ use anyhow::Context;
 use serde_json::{Map, Value, json};
 
 use self::aggregate::{CellResult, FailedRun, Flat, SweepSummary};
+use self::converge::Verdict;
 use self::plan::{Cell, PlanDoc, PlannedRun, SweepMode};
 use crate::commands::profile::{RunOptions, prepare, run_config};
 use crate::config::{ProfileConfig, UiMode};
@@ -25,6 +28,8 @@ use crate::{ExitStatus, UsageError};
 
 /// Marks a run directory whose artifacts are complete.
 pub const READY_MARKER: &str = ".aiperf_results_ready.json";
+/// Every request of a cell's runs pooled (written when convergence is tested).
+pub const COLLATED_JSON: &str = "profile_export_aiperf_collated.json";
 /// Records the plan an artifact directory holds.
 pub const PLAN_FILE: &str = ".aiperf_plan.json";
 
@@ -73,9 +78,13 @@ pub async fn run(
 
     let runs = plan.planned();
     let mut results: Vec<Option<RunResult>> = (0..runs.len()).map(|_| None).collect();
+    let mut verdicts: Verdicts = HashMap::new();
     for (k, run) in runs.iter().enumerate() {
         if interrupts.stop.is_cancelled() {
             break;
+        }
+        if verdicts.get(&run.cell).is_some_and(|v| v.converged) {
+            continue; // the cell's runs already agree
         }
         if k > 0 {
             let cooldown = cooldown_before(&config, &runs[k - 1], run);
@@ -95,11 +104,28 @@ pub async fn run(
         };
         print_run_line(k, runs.len(), run, &result)?;
         results[k] = Some(result);
+        if let Some(c) = &config.multi_run.convergence {
+            let more = runs.get(k + 1).is_some_and(|next| next.cell == run.cell);
+            let verdict = converge::test(
+                c,
+                config.multi_run.confidence_level,
+                &base,
+                &runs,
+                &results,
+                k,
+            );
+            let first_miss = verdict.missing_metric && verdict.runs == 1;
+            if first_miss || verdict.runs >= c.min_runs as usize && (verdict.converged || !more) {
+                writeln!(std::io::stdout().lock(), "  {}", verdict.describe(c))?;
+            }
+            verdicts.insert(run.cell, verdict);
+        }
     }
     let status = finish(
         &plan,
         &base,
         &results,
+        &verdicts,
         "not started; run the same command again to resume",
     )?;
     Ok((status, base))
@@ -152,11 +178,16 @@ pub async fn execute(
     Ok(result)
 }
 
-/// Writes the aggregates of whatever of `plan` has run and says how the plan ended.
+/// The last convergence test of each cell (`None`: the one configuration of repeated runs).
+pub type Verdicts = HashMap<Option<usize>, Verdict>;
+
+/// Writes the aggregates of whatever of `plan` has run and says how the plan ended. Runs a
+/// converged cell did not need are not missing.
 pub fn finish(
     plan: &PlanDoc,
     base: &Path,
     results: &[Option<RunResult>],
+    verdicts: &Verdicts,
     missing: &str,
 ) -> anyhow::Result<ExitStatus> {
     let config = &plan.config;
@@ -164,8 +195,26 @@ pub fn finish(
         .sweep
         .as_ref()
         .map_or(SweepMode::Repeated, |s| s.mode);
-    let failed = write_aggregates(config, base, &plan.cells(), &plan.planned(), results, mode)?;
-    let not_run = results.iter().filter(|r| r.is_none()).count();
+    let runs = plan.planned();
+    let failed = write_aggregates(config, base, &plan.cells(), &runs, results, verdicts, mode)?;
+    let converged = |r: &PlannedRun| verdicts.get(&r.cell).is_some_and(|v| v.converged);
+    let not_run = runs
+        .iter()
+        .zip(results)
+        .filter(|(r, res)| res.is_none() && !converged(r))
+        .count();
+    let skipped = runs
+        .iter()
+        .zip(results)
+        .filter(|(r, res)| res.is_none() && converged(r))
+        .count();
+    if skipped > 0 {
+        writeln!(
+            std::io::stdout().lock(),
+            "\n{skipped} of {} runs not needed: their runs had converged",
+            results.len()
+        )?;
+    }
     if not_run > 0 {
         writeln!(
             std::io::stdout().lock(),
@@ -328,6 +377,7 @@ pub fn collect(base: &Path) -> anyhow::Result<ExitStatus> {
         &plan,
         base,
         &results,
+        &Verdicts::new(),
         "have no results yet (not run, still running, or lost); collect again when they are done",
     )
 }
@@ -427,9 +477,32 @@ fn write_aggregates(
     cells: &[Cell],
     runs: &[PlannedRun],
     results: &[Option<RunResult>],
+    verdicts: &Verdicts,
     mode: SweepMode,
 ) -> anyhow::Result<usize> {
     let trials = config.multi_run.num_runs;
+    // With convergence testing: the verdict in the metadata, and every request pooled.
+    let convergence_extras = |cell: Option<usize>, dir: &Path, extra: &mut Map<String, Value>| {
+        let Some(c) = &config.multi_run.convergence else {
+            return Ok::<(), anyhow::Error>(());
+        };
+        if let Some(v) = verdicts.get(&cell) {
+            extra.insert("convergence".into(), v.to_json(c));
+        }
+        let ok: Vec<(String, PathBuf)> = runs
+            .iter()
+            .zip(results)
+            .filter(|(r, res)| r.cell == cell && matches!(res, Some(RunResult::Ok(_))))
+            .map(|(r, _)| (plan::numbered("run", r.trial), base.join(&r.dir)))
+            .collect();
+        let refs: Vec<(String, &Path)> = ok.iter().map(|(l, d)| (l.clone(), d.as_path())).collect();
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        write_atomic(
+            &dir.join(COLLATED_JSON),
+            &serde_json::to_vec_pretty(&converge::collated(&refs))?,
+        )?;
+        Ok(())
+    };
     let level = config.multi_run.confidence_level;
     let failed_of = |filter: &dyn Fn(&PlannedRun) -> bool| -> Vec<FailedRun> {
         runs.iter()
@@ -473,8 +546,9 @@ fn write_aggregates(
             json!(config.multi_run.cooldown_secs),
         );
         extra.insert("model".into(), json!(config.models[0]));
-        let doc = aggregate::confidence_json(&ok, &all_failed, level, extra);
         let dir = base.join(plan::aggregate_dir(None, mode));
+        convergence_extras(None, &dir, &mut extra)?;
+        let doc = aggregate::confidence_json(&ok, &all_failed, level, extra);
         write_confidence(&dir, &doc)?;
         print_confidence_summary(&doc, &dir)?;
         return Ok(all_failed.len());
@@ -506,8 +580,10 @@ fn write_aggregates(
             extra.insert("variation_values".into(), Value::Object(cell.parameters()));
             extra.insert("sweep_mode".into(), json!(mode.name()));
             extra.insert("model".into(), json!(config.models[0]));
+            let dir = base.join(plan::aggregate_dir(Some(cell), mode));
+            convergence_extras(Some(cell.index), &dir, &mut extra)?;
             let doc = aggregate::confidence_json(&ok, &failed_of(&in_cell), level, extra);
-            write_confidence(&base.join(plan::aggregate_dir(Some(cell), mode)), &doc)?;
+            write_confidence(&dir, &doc)?;
         }
         let flats: Vec<&Flat> = ok.iter().map(|(_, f)| *f).collect();
         cell_results.push(CellResult {

@@ -181,6 +181,37 @@ pub struct MultiRunConfig {
     pub cooldown_secs: f64,
     /// Warm up only in the first trial of each cell.
     pub warmup_first_only: bool,
+    /// Stop repeating a cell once its runs agree.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub convergence: Option<Convergence>,
+}
+
+/// When repeated runs of a cell agree well enough to stop.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Convergence {
+    pub metric: String,
+    pub stat: String,
+    pub mode: ConvergenceMode,
+    pub threshold: f64,
+    pub min_runs: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConvergenceMode {
+    CiWidth,
+    Cv,
+    Distribution,
+}
+
+impl ConvergenceMode {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::CiWidth => "ci_width",
+            Self::Cv => "cv",
+            Self::Distribution => "distribution",
+        }
+    }
 }
 
 impl Default for MultiRunConfig {
@@ -190,6 +221,7 @@ impl Default for MultiRunConfig {
             confidence_level: 0.95,
             cooldown_secs: 0.0,
             warmup_first_only: true,
+            convergence: None,
         }
     }
 }

@@ -561,6 +561,103 @@ fn repeated_runs_without_a_sweep() {
     assert!(stdout(&output).contains("request_throughput_avg:"));
 }
 
+/// `--convergence-metric` stops a cell's runs once they agree. Output lengths with ignore_eos
+/// are identical in every run, so they agree as soon as the minimum of runs is made; a tag
+/// the runs do not report never converges and every run is made.
+#[test]
+fn convergence_stops_repeated_runs_once_they_agree() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("converged");
+    let output = sweep(
+        &dir,
+        &[
+            "--concurrency",
+            "1,2",
+            "--parameter-sweep-mode",
+            "independent",
+            "--num-profile-runs",
+            "5",
+            "--convergence-metric",
+            "output_sequence_length",
+            "--convergence-min-runs",
+            "3",
+        ],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let out = stdout(&output);
+    assert!(
+        out.contains(
+            "output_sequence_length_avg converged after 3 runs (relative CI width 0.0000 < 0.1)"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("4 of 10 runs not needed"), "{out}");
+    for c in [1, 2] {
+        let cell = dir.join(format!("concurrency_{c}"));
+        let trials: BTreeSet<String> = std::fs::read_dir(cell.join("profile_runs"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            trials,
+            BTreeSet::from([
+                "trial_0001".into(),
+                "trial_0002".into(),
+                "trial_0003".into()
+            ])
+        );
+        let agg = read_json(&cell.join("aggregate/profile_export_aiperf_aggregate.json"));
+        let conv = &agg["metadata"]["convergence"];
+        assert_eq!(agg["metadata"]["num_profile_runs"], 3);
+        assert_eq!(
+            (conv["converged"].clone(), conv["runs_used"].clone()),
+            (true.into(), 3.into())
+        );
+        assert_eq!(conv["mode"], "ci_width");
+        // The collated view pools every request of the three runs.
+        let col = read_json(&cell.join("aggregate/profile_export_aiperf_collated.json"));
+        let osl = &col["metrics"]["output_sequence_length"];
+        assert_eq!(osl["combined"]["count"], 3 * 24);
+        assert_eq!(osl["combined"]["p99"], 4.0);
+        assert_eq!(osl["per_run"].as_array().unwrap().len(), 3);
+    }
+    // Distribution mode: identical per-request values give D = 0, p = 1.
+    let dist = tmp.path().join("dist");
+    let output = sweep(
+        &dist,
+        &[
+            "--num-profile-runs",
+            "4",
+            "--convergence-metric",
+            "output_sequence_length",
+            "--convergence-mode",
+            "distribution",
+        ],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stdout(&output)
+            .contains("output_sequence_length converged after 2 runs (KS p-value 1.0000 > 0.05)"),
+        "{}",
+        stdout(&output)
+    );
+    // A metric the runs do not report: said after the first run, and every run is made.
+    let typo = tmp.path().join("typo");
+    let output = sweep(
+        &typo,
+        &["--num-profile-runs", "3", "--convergence-metric", "ttft"],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stdout(&output).contains("the runs report no ttft_avg"),
+        "{}",
+        stdout(&output)
+    );
+    assert!(typo.join("profile_runs/run_0003").is_dir());
+    let agg = read_json(&typo.join("aggregate/profile_export_aiperf_aggregate.json"));
+    assert_eq!(agg["metadata"]["convergence"]["converged"], false);
+}
+
 #[test]
 fn bad_sweeps_are_usage_errors() {
     assert_usage_error(
