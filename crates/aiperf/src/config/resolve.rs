@@ -1603,7 +1603,14 @@ mod tests {
                 "needs --num-profile-runs of at least 2",
             ),
             (
-                &["-m", "m", "--num-profile-runs", "3", "--convergence-mode", "cv"],
+                &[
+                    "-m",
+                    "m",
+                    "--num-profile-runs",
+                    "3",
+                    "--convergence-mode",
+                    "cv",
+                ],
                 "--convergence-mode needs --convergence-metric",
             ),
             (

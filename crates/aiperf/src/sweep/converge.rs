@@ -301,7 +301,10 @@ mod tests {
         // Mean 102, s = 2: cv 0.0196 < 0.05.
         assert_eq!((v.converged, v.runs, v.missing_metric), (true, 3, false));
         assert!((v.value.unwrap() - 2.0 / 102.0).abs() < 1e-12);
-        assert!(v.describe(&c).contains("converged after 3 runs (CV 0.0196 < 0.05)"));
+        assert!(
+            v.describe(&c)
+                .contains("converged after 3 runs (CV 0.0196 < 0.05)")
+        );
         let other = Convergence {
             metric: "no_such".into(),
             ..c

@@ -206,6 +206,21 @@ fn plan_cells_as_processes_then_collect_match_the_local_sweep() {
         &["profile", "--plan", "/nonexistent/plan.json", "--cell", "0"],
         "--plan",
     );
+    // Runs that stop once they agree cannot be planned ahead.
+    assert_usage_error(
+        &[
+            "kube",
+            "plan",
+            "--sim",
+            "--num-profile-runs",
+            "3",
+            "--convergence-metric",
+            "request_latency",
+            "-o",
+            tmp.path().join("conv.json").to_str().unwrap(),
+        ],
+        "--convergence-metric",
+    );
     // Bad Kubernetes options name the flag.
     let k = |extra: &[&'static str]| {
         let mut a = vec![
