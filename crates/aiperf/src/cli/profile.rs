@@ -453,6 +453,12 @@ pub struct MultiRunArgs {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PoolingArg {
+    Mean,
+    Pooled,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 #[value(rename_all = "snake_case")]
 pub enum ConvergenceModeArg {
     CiWidth,
@@ -542,6 +548,12 @@ pub struct SearchArgs {
     /// Relative width at which the SLA planners stop narrowing the boundary.
     #[arg(long, default_value_t = 0.05)]
     pub search_precision: f64,
+
+    /// How the objective combines the runs of an iteration: mean, the mean of each run's
+    /// statistic (default); pooled, the percentile over every request of all the runs
+    /// (needs a percentile --search-stat).
+    #[arg(long, value_enum)]
+    pub search_percentile_pooling: Option<PoolingArg>,
 
     /// Sampler of --search-planner optuna (or --search-style optuna): tpe, a tree-structured
     /// Parzen estimator; gp or botorch (the default), Gaussian-process Bayesian optimization.

@@ -665,7 +665,7 @@ fn resolve_search(
     args: &ProfileArgs,
     sweep: Option<&SweepConfig>,
 ) -> Result<Option<SearchConfig>, UsageError> {
-    use crate::cli::profile::{DirectionArg, OptunaSamplerArg, PlannerArg};
+    use crate::cli::profile::{DirectionArg, OptunaSamplerArg, PlannerArg, PoolingArg};
     use crate::search::config::{Objective, PlannerKind, parse_sla, parse_space};
     let a = &args.search;
     if a.search_space.is_empty() {
@@ -675,6 +675,11 @@ fn resolve_search(
             ("--search-max-iterations", a.search_max_iterations.is_some()),
             ("--search-planner", a.search_planner.is_some()),
             ("--search-stat", a.search_stat.is_some()),
+            (
+                "--search-percentile-pooling",
+                a.search_percentile_pooling.is_some(),
+            ),
+            ("--optuna-sampler", a.optuna_sampler.is_some()),
             ("--search-initial-points", a.search_initial_points.is_some()),
         ];
         if let Some((flag, _)) = given.iter().find(|g| g.1)
@@ -769,11 +774,27 @@ fn resolve_search(
         }
     }
     crate::search::config::check_tunables(a)?;
+    let stat = a.search_stat.clone().unwrap_or_else(|| "avg".into());
+    let pooled = a.search_percentile_pooling == Some(PoolingArg::Pooled);
+    if pooled {
+        if !(stat.starts_with('p') || stat == "min" || stat == "max") {
+            return Err(UsageError::new(format!(
+                "--search-percentile-pooling pooled pools per-request values for a percentile; \
+                 --search-stat {stat} is not one (use p50, p90, p95, p99, min or max)"
+            )));
+        }
+        if args.output.export_level == ExportLevel::Summary {
+            return Err(UsageError::new(
+                "--search-percentile-pooling pooled reads every request's values, which \
+                 --export-level summary does not keep; use --export-level records (the default)",
+            ));
+        }
+    }
     Ok(Some(SearchConfig {
         space,
         objective: Objective {
             metric,
-            stat: a.search_stat.clone().unwrap_or_else(|| "avg".into()),
+            stat,
             maximize,
         },
         max_iterations,
@@ -789,6 +810,7 @@ fn resolve_search(
         growth: 4.0,
         grid_steps: 8,
         recipe: None,
+        pooled,
     }))
 }
 

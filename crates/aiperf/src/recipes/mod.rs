@@ -363,6 +363,10 @@ pub fn expand(
         ("search_direction", s.search_direction.is_some()),
         ("search_stat", s.search_stat.is_some()),
         ("search_planner", s.search_planner.is_some()),
+        (
+            "search_percentile_pooling",
+            s.search_percentile_pooling.is_some(),
+        ),
         // The sampler of the optuna style; it defines the search anywhere else.
         (
             "optuna_sampler",
@@ -608,6 +612,7 @@ pub fn expand(
             growth: 4.0,
             grid_steps: 8,
             recipe: Some(name.clone()),
+            pooled: false,
         }),
         sweep: None,
         post_process,

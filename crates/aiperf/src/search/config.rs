@@ -88,6 +88,10 @@ pub struct SearchConfig {
     pub grid_steps: usize,
     /// The recipe this search came from.
     pub recipe: Option<String>,
+    /// The objective is its percentile over every request of the iteration's runs, rather
+    /// than the mean of each run's percentile (`--search-percentile-pooling pooled`).
+    #[serde(default)]
+    pub pooled: bool,
 }
 
 /// `PATH:LO,HI[:int|real][:log]`.

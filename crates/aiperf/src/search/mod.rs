@@ -197,6 +197,28 @@ fn score(
     }
 }
 
+/// With `--search-percentile-pooling pooled`: the objective is its statistic over every
+/// request of the iteration's successful runs (a true percentile of all of them).
+fn pool_objective(s: &SearchConfig, it: &mut Iteration, run_dirs: &[PathBuf]) {
+    if !s.pooled {
+        return;
+    }
+    let p = match s.objective.stat.as_str() {
+        "min" => 0.0,
+        "max" => 100.0,
+        stat => match stat.strip_prefix('p').and_then(|p| p.parse::<f64>().ok()) {
+            Some(p) => p,
+            None => return, // refused when the flags were read
+        },
+    };
+    let mut all: Vec<f64> = run_dirs
+        .iter()
+        .flat_map(|d| crate::sweep::converge::request_values(d, &s.objective.metric))
+        .collect();
+    all.sort_by(f64::total_cmp);
+    it.objective = aiperf_stats::percentile_sorted(&all, p);
+}
+
 fn cell_of(s: &SearchConfig, values: &[f64], index: usize) -> Cell {
     Cell {
         index,
@@ -360,11 +382,15 @@ pub async fn run_with(
         let dir = base.join(format!("search_iter_{idx:04}"));
         let iteration = iteration_plan(&config, &cell, &dir, idx == 0);
         let mut ok = Vec::new();
+        let mut ok_dirs = Vec::new();
         let mut failures = Vec::new();
         let results = executor.run(&iteration, interrupts).await?;
         for (spec, result) in iteration.runs.iter().zip(results) {
             match result {
-                Some(RunResult::Ok(flat)) => ok.push(flat),
+                Some(RunResult::Ok(flat)) => {
+                    ok.push(flat);
+                    ok_dirs.push(dir.join(&spec.dir));
+                }
                 Some(RunResult::Failed(e)) => failures.push(failed(&spec.label, &cell, &e)),
                 None => failures.push(failed(
                     &spec.label,
@@ -378,6 +404,7 @@ pub async fn run_with(
             break;
         }
         let mut it = score(&s, values, ok, failures);
+        pool_objective(&s, &mut it, &ok_dirs);
         planner.tell(observation(&s, &it));
         it.non_monotonic = planner.non_monotonic(idx);
         print_iteration(&s, idx, &it)?;
@@ -449,6 +476,7 @@ fn replay(
             .join(format!("search_iter_{idx:04}"))
             .join("profile_runs");
         let mut trials = Vec::new();
+        let mut ok_dirs = Vec::new();
         if let Ok(entries) = std::fs::read_dir(&dir) {
             let mut runs: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
             runs.sort();
@@ -459,10 +487,12 @@ fn replay(
                     .filter(|d| d["was_cancelled"] == false)
                 {
                     trials.push(aggregate::flatten(&doc));
+                    ok_dirs.push(run);
                 }
             }
         }
-        let it = score(s, values, trials, Vec::new());
+        let mut it = score(s, values, trials, Vec::new());
+        pool_objective(s, &mut it, &ok_dirs);
         planner.tell(observation(s, &it));
         out.push(it);
     }
@@ -544,6 +574,7 @@ fn write_history(
             "planner": s.planner.name(),
             "objectives": [{"metric": s.objective.metric, "stat": s.objective.stat,
                             "direction": if s.objective.maximize { "MAXIMIZE" } else { "MINIMIZE" }, "threshold": null}],
+            "objective_pooling": if s.pooled { "pooled" } else { "mean" },
             "outcome_constraints": [],
             "max_iterations": s.max_iterations,
             "n_initial_points": s.initial_points,

@@ -152,7 +152,7 @@ pub fn test(
 }
 
 /// The per-request values of `metric` in a run's records (profiling phase, no error).
-fn request_values(dir: &Path, metric: &str) -> Vec<f64> {
+pub fn request_values(dir: &Path, metric: &str) -> Vec<f64> {
     let mut out = Vec::new();
     for_each_record(dir, |metrics| {
         if let Some(v) = metrics

@@ -335,6 +335,82 @@ fn failing_post_processing_is_recorded_not_fatal() {
     );
 }
 
+/// `--search-percentile-pooling pooled`: an iteration's objective is the percentile over
+/// every request of its runs (recomputed here from the records), not the mean of the runs'.
+#[test]
+fn pooled_objective_is_the_percentile_of_every_request() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("pooled");
+    let output = profile(
+        &dir,
+        &[
+            "--osl",
+            "8",
+            "--request-count",
+            "30",
+            "--num-profile-runs",
+            "2",
+            "--search-space",
+            "concurrency:1,8:int",
+            "--search-metric",
+            "time_to_first_token",
+            "--search-stat",
+            "p90",
+            "--search-direction",
+            "minimize",
+            "--search-max-iterations",
+            "3",
+            "--search-initial-points",
+            "2",
+            "--search-percentile-pooling",
+            "pooled",
+        ],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let h = read_json(&dir.join("search_history.json"));
+    assert_eq!(h["config"]["objective_pooling"], "pooled");
+    let iterations = h["iterations"].as_array().unwrap();
+    assert_eq!(iterations.len(), 3);
+    for (i, it) in iterations.iter().enumerate() {
+        let runs = dir.join(format!("search_iter_{i:04}/profile_runs"));
+        let mut values = Vec::new();
+        let mut per_run = Vec::new();
+        for run in ["run_0001", "run_0002"] {
+            let records =
+                std::fs::read_to_string(runs.join(run).join("profile_export.jsonl")).unwrap();
+            for line in records.lines() {
+                let r: Value = serde_json::from_str(line).unwrap();
+                values.push(
+                    r["metrics"]["time_to_first_token"]["value"]
+                        .as_f64()
+                        .unwrap(),
+                );
+            }
+            per_run.push(
+                read_json(&runs.join(run).join("profile_export_aiperf.json"))["time_to_first_token"]
+                    ["p90"]
+                    .as_f64()
+                    .unwrap(),
+            );
+        }
+        assert_eq!(values.len(), 60);
+        values.sort_by(f64::total_cmp);
+        let rank: f64 = 0.9 * 59.0;
+        let (lo, frac) = (rank.floor() as usize, rank.fract());
+        let pooled = values[lo] + (values[lo + 1] - values[lo]) * frac;
+        let got = it["objective_values"][0].as_f64().unwrap();
+        assert!(
+            (got - pooled).abs() < 1e-9,
+            "iteration {i}: {got} vs pooled {pooled}"
+        );
+        let mean_of_runs = (per_run[0] + per_run[1]) / 2.0;
+        assert!(
+            per_run[0] == per_run[1] || got != mean_of_runs,
+            "iteration {i}"
+        );
+    }
+}
+
 /// Ctrl-C in the middle of a search keeps a valid history; the same command resumes it,
 /// replaying the recorded iterations instead of re-running them.
 #[test]
@@ -448,6 +524,36 @@ fn bad_searches_and_recipes_are_usage_errors() {
                 "--degradation-threshold=-1",
             ],
             "--degradation-threshold must be a positive number",
+        ),
+        (
+            &[
+                "--search-space",
+                "concurrency:1,8:int",
+                "--search-metric",
+                "request_latency",
+                "--search-direction",
+                "minimize",
+                "--search-max-iterations",
+                "8",
+                "--search-percentile-pooling",
+                "pooled",
+            ],
+            "--search-stat avg is not one",
+        ),
+        (
+            &[
+                "--search-recipe",
+                "max-throughput-ttft-sla",
+                "--ttft-sla-ms",
+                "100",
+                "--search-percentile-pooling",
+                "pooled",
+            ],
+            "search_percentile_pooling",
+        ),
+        (
+            &["--search-percentile-pooling", "pooled"],
+            "--search-percentile-pooling needs --search-space",
         ),
         (
             &[
