@@ -3,6 +3,7 @@
 //! * [`chat`] and [`completions`] hold the request, response and streaming-chunk types of
 //!   `/v1/chat/completions` and `/v1/completions`, including the extensions inference servers
 //!   such as vLLM accept (`ignore_eos`, `min_tokens`, `reasoning_content`).
+//! * [`embeddings`] holds the request and response of `/v1/embeddings`.
 //! * [`sse`] is an incremental server-sent-events decoder that tells "need more bytes" apart from
 //!   "invalid", and the matching encoder.
 //!
@@ -11,6 +12,7 @@
 pub mod chat;
 pub mod common;
 pub mod completions;
+pub mod embeddings;
 pub mod sse;
 
 pub use common::{

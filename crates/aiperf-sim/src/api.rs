@@ -59,6 +59,7 @@ pub(crate) async fn handle(state: Arc<State>, req: Request<Incoming>) -> Respons
         ),
         (&Method::POST, "/v1/chat/completions") => generate(state, req, Api::Chat, arrival).await,
         (&Method::POST, "/v1/completions") => generate(state, req, Api::Completions, arrival).await,
+        (&Method::POST, crate::embed::PATH) => crate::embed::embeddings(state, req, arrival).await,
         (
             _,
             "/health"
@@ -68,7 +69,8 @@ pub(crate) async fn handle(state: Arc<State>, req: Request<Incoming>) -> Respons
             | "/dcgm/metrics"
             | "/version"
             | "/v1/chat/completions"
-            | "/v1/completions",
+            | "/v1/completions"
+            | crate::embed::PATH,
         ) => ApiError::new(
             405,
             "MethodNotAllowed",
@@ -100,15 +102,15 @@ fn models(state: &State) -> Response<SimBody> {
 
 /// A request the server refuses, as an OpenAI-style error.
 #[derive(Debug)]
-struct ApiError {
-    status: u16,
-    kind: &'static str,
-    message: String,
-    param: Option<String>,
+pub(crate) struct ApiError {
+    pub(crate) status: u16,
+    pub(crate) kind: &'static str,
+    pub(crate) message: String,
+    pub(crate) param: Option<String>,
 }
 
 impl ApiError {
-    fn new(status: u16, kind: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(status: u16, kind: &'static str, message: impl Into<String>) -> Self {
         Self {
             status,
             kind,
@@ -117,14 +119,14 @@ impl ApiError {
         }
     }
 
-    fn bad_request(message: impl Into<String>, param: Option<&str>) -> Self {
+    pub(crate) fn bad_request(message: impl Into<String>, param: Option<&str>) -> Self {
         Self {
             param: param.map(str::to_owned),
             ..Self::new(400, "BadRequestError", message)
         }
     }
 
-    fn into_response(self) -> Response<SimBody> {
+    pub(crate) fn into_response(self) -> Response<SimBody> {
         let body = ErrorBody::new(self.status, self.kind, self.message, self.param.as_deref());
         json_response(
             self.status,
@@ -167,26 +169,7 @@ async fn accept(
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
         .map(|v| v.chars().take(128).collect::<String>());
-    let body = match Limited::new(req.into_body(), MAX_BODY_BYTES)
-        .collect()
-        .await
-    {
-        Ok(collected) => collected.to_bytes(),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
-            return Err(ApiError::new(
-                413,
-                "RequestTooLarge",
-                format!("the request body is larger than {MAX_BODY_BYTES} bytes"),
-            ));
-        }
-        // The client went away while sending the body.
-        Err(_) => {
-            return Err(ApiError::bad_request(
-                "the request body could not be read",
-                None,
-            ));
-        }
-    };
+    let body = read_body(req).await?;
     let parsed = match api {
         Api::Chat => parse_chat(&state, body).await?,
         Api::Completions => parse_completion(&state, body).await?,
@@ -260,6 +243,26 @@ async fn accept(
     Ok(response.expect("static headers are valid"))
 }
 
+/// The whole request body, refused when over [`MAX_BODY_BYTES`].
+pub(crate) async fn read_body(req: Request<Incoming>) -> Result<Bytes, ApiError> {
+    match Limited::new(req.into_body(), MAX_BODY_BYTES)
+        .collect()
+        .await
+    {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(ApiError::new(
+            413,
+            "RequestTooLarge",
+            format!("the request body is larger than {MAX_BODY_BYTES} bytes"),
+        )),
+        // The client went away while sending the body.
+        Err(_) => Err(ApiError::bad_request(
+            "the request body could not be read",
+            None,
+        )),
+    }
+}
+
 /// Starts generating: registers with the engine or sets up the fixed clock.
 fn token_source(state: &State, job: &Job, index: u64) -> Option<TokenSource> {
     let config = state.config();
@@ -290,10 +293,6 @@ fn token_source(state: &State, job: &Job, index: u64) -> Option<TokenSource> {
 }
 
 fn injected_error(state: &State, job: &Job, status: u16) -> Response<SimBody> {
-    state
-        .metrics()
-        .http_errors_injected
-        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let clock = state.clock();
     state.record(|| RequestRecord {
         request_id: job.request_id.clone(),
@@ -313,6 +312,15 @@ fn injected_error(state: &State, job: &Job, status: u16) -> Response<SimBody> {
         reasoning_tokens: 0,
         tokens_sent: 0,
     });
+    injected_error_response(state, status)
+}
+
+/// The answer to a request picked for an injected HTTP error (counted in the metrics).
+pub(crate) fn injected_error_response(state: &State, status: u16) -> Response<SimBody> {
+    state
+        .metrics()
+        .http_errors_injected
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let (kind, message) = match status {
         429 => (
             "RateLimitError",
@@ -422,7 +430,7 @@ async fn parse_completion(state: &Arc<State>, body: Bytes) -> Result<Parsed, Api
     })
 }
 
-fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     let mut de = serde_json::Deserializer::from_slice(body);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let inner = e.inner();
@@ -534,7 +542,11 @@ fn reject_unsupported(extra: &Map<String, Value>, logprob_fields: &[&str]) -> Re
 }
 
 /// Counts prompt tokens and derives the content seed from the prompt text.
-async fn count_prompt(state: &Arc<State>, texts: Vec<String>, seed: Option<u64>) -> (u32, u64) {
+pub(crate) async fn count_prompt(
+    state: &Arc<State>,
+    texts: Vec<String>,
+    seed: Option<u64>,
+) -> (u32, u64) {
     let mut h = Fnv::new(state.config().seed ^ seed.unwrap_or(0));
     for text in &texts {
         h.write(text.as_bytes());

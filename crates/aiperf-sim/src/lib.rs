@@ -20,6 +20,7 @@
 mod api;
 pub mod config;
 mod driver;
+mod embed;
 pub mod engine;
 pub mod gpu;
 mod metrics;

@@ -1038,3 +1038,95 @@ async fn mutated_requests_get_an_answer_or_an_openai_error_never_a_crash() {
     assert_eq!(get(&server, "/health").await.status, 200);
     server.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn embeddings_return_a_seeded_unit_vector_per_input() {
+    use base64::Engine as _;
+    let config = fast("fixed");
+    let model = config.served_models[0].clone();
+    let server = SimServer::start(config).await.unwrap();
+    let texts = [
+        "the first text",
+        "a second, longer text to embed",
+        "the first text",
+    ];
+    let reply = post(
+        &server,
+        "/v1/embeddings",
+        json!({"model": model, "input": texts, "dimensions": 16}),
+    )
+    .await;
+    assert_eq!(reply.status, 200);
+    let r: aiperf_openai::embeddings::EmbeddingResponse = reply.json();
+    assert_eq!(r.object, "list");
+    assert_eq!(r.data.len(), 3);
+    let vectors: Vec<Vec<f32>> = r
+        .data
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            assert_eq!((e.index as usize, e.object.as_str()), (i, "embedding"));
+            serde_json::from_value(e.embedding.clone()).unwrap()
+        })
+        .collect();
+    for v in &vectors {
+        assert_eq!(v.len(), 16);
+        let norm: f64 = v.iter().map(|x| f64::from(*x).powi(2)).sum::<f64>().sqrt();
+        assert!((norm - 1.0).abs() < 1e-5, "{norm}");
+    }
+    assert_eq!(vectors[0], vectors[2], "same text, same vector");
+    assert_ne!(vectors[0], vectors[1]);
+    let tokens: usize = texts.iter().map(|t| count_tokens(t)).sum();
+    assert_eq!(r.usage.prompt_tokens, tokens as u64);
+    assert_eq!(r.usage.total_tokens, tokens as u64);
+
+    // base64: the same floats as little-endian f32s; one text alone: the same vector again.
+    let reply = post(
+        &server,
+        "/v1/embeddings",
+        json!({"model": model, "input": texts[0], "dimensions": 16, "encoding_format": "base64"}),
+    )
+    .await;
+    let r: aiperf_openai::embeddings::EmbeddingResponse = reply.json();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(r.data[0].embedding.as_str().unwrap())
+        .unwrap();
+    let decoded: Vec<f32> = bytes
+        .chunks(4)
+        .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+        .collect();
+    assert_eq!(decoded, vectors[0]);
+
+    for (body, status, param) in [
+        (json!({"model": model, "input": []}), 400, "input"),
+        (json!({"model": model, "input": [""]}), 400, "input"),
+        (
+            json!({"model": model, "input": "x", "dimensions": 0}),
+            400,
+            "dimensions",
+        ),
+        (
+            json!({"model": model, "input": "x", "encoding_format": "int8"}),
+            400,
+            "encoding_format",
+        ),
+        (json!({"model": "nope", "input": "x"}), 404, "model"),
+        (json!({"model": model}), 400, "input"),
+    ] {
+        let reply = post(&server, "/v1/embeddings", body.clone()).await;
+        assert_eq!(reply.status.as_u16(), status, "{body}");
+        let err: ErrorBody = reply.json();
+        assert_eq!(err.error.param.as_deref(), Some(param), "{body}");
+    }
+    let long = "the ".repeat(200_000);
+    let reply = post(
+        &server,
+        "/v1/embeddings",
+        json!({"model": model, "input": long}),
+    )
+    .await;
+    assert_eq!(reply.status, 400);
+    assert!(String::from_utf8_lossy(&reply.body).contains("maximum context length"));
+    assert_eq!(get(&server, "/v1/embeddings").await.status, 405);
+    server.shutdown().await.unwrap();
+}

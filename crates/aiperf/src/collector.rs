@@ -69,6 +69,8 @@ pub struct CollectorConfig {
     pub tokenizer: Arc<Tokenizer>,
     pub dataset: Arc<Dataset>,
     pub streaming: bool,
+    /// Responses are embeddings (`data[].embedding`), not generated text.
+    pub embeddings: bool,
     /// `--request-timeout-seconds`, for the timeout message.
     pub timeout_secs: f64,
     pub use_server_token_count: bool,
@@ -278,6 +280,9 @@ pub fn measure(config: &CollectorConfig, record: &RawRecord) -> Measured {
         last_content_ns: record.end_ns,
         error: None,
     };
+    if config.embeddings && matches!(record.outcome, Outcome::Ok) {
+        return measure_embeddings(config, record, m);
+    }
     let parsed = match &record.outcome {
         Outcome::Ok => parse_response(&record.frames, config.streaming),
         Outcome::Http { status } => Err(http_error(*status, &record.frames)),
@@ -401,6 +406,92 @@ pub fn measure(config: &CollectorConfig, record: &RawRecord) -> Measured {
         }
         if u.reasoning() > 0 {
             set(v, Rec::UsageReasoningTokens, u.reasoning() as f64);
+        }
+    }
+    m
+}
+
+/// An embeddings response: one vector per input; only the count and the usage matter here.
+#[derive(Debug, Deserialize)]
+struct EmbeddingsLite {
+    data: Vec<EmbeddingLite>,
+    usage: Option<UsageLite>,
+}
+
+#[derive(Debug, Deserialize)]
+struct EmbeddingLite {
+    /// Required, never read.
+    #[serde(rename = "embedding")]
+    _vector: serde::de::IgnoredAny,
+}
+
+/// Request latency and input size of an embeddings request (nothing is generated).
+fn measure_embeddings(config: &CollectorConfig, record: &RawRecord, mut m: Measured) -> Measured {
+    let body: Vec<u8> = record
+        .frames
+        .iter()
+        .flat_map(|(_, b)| b.iter().copied())
+        .collect();
+    let parsed = match serde_json::from_slice::<EmbeddingsLite>(&body) {
+        Ok(p) if p.data.is_empty() => Err(ErrorDetails::new(
+            None,
+            "EmptyResponse",
+            "the server answered with no embeddings (empty data)",
+        )),
+        Ok(p) => Ok(p),
+        Err(e) => Err(
+            match serde_json::from_slice::<Value>(&body)
+                .ok()
+                .and_then(|v| v.get("error").cloned())
+            {
+                Some(error) => ErrorDetails::new(
+                    None,
+                    "ServerError",
+                    error
+                        .get("message")
+                        .and_then(Value::as_str)
+                        .map_or_else(|| error.to_string(), str::to_owned),
+                ),
+                None => ErrorDetails::new(
+                    None,
+                    "InvalidResponse",
+                    format!(
+                        "the response is not an embeddings JSON object ({e}): {:?}",
+                        snippet(&body)
+                    ),
+                ),
+            },
+        ),
+    };
+    let p = match parsed {
+        Ok(p) => p,
+        Err(e) => {
+            m.values[Rec::ErrorIsl as usize] = f64::from(record.input_tokens);
+            m.error = Some(e);
+            return m;
+        }
+    };
+    let end = record.frames.last().map_or(record.end_ns, |f| f.0);
+    m.last_content_ns = end;
+    let v = &mut m.values;
+    let usage = p.usage.as_ref();
+    let isl = match usage.and_then(|u| u.prompt_tokens) {
+        Some(n) if config.use_server_token_count => n as f64,
+        _ => f64::from(record.input_tokens),
+    };
+    v[Rec::InputSequenceLength as usize] = isl;
+    v[Rec::RequestLatency as usize] = ms(end - record.start_ns);
+    if config.open_loop {
+        let scheduled = record.scheduled_ns;
+        v[Rec::ScheduleLag as usize] = ms(record.start_ns.saturating_sub(scheduled));
+        v[Rec::ScheduledRequestLatency as usize] = ms(end.saturating_sub(scheduled));
+    }
+    if let Some(u) = usage {
+        if let Some(x) = u.prompt_tokens {
+            v[Rec::UsagePromptTokens as usize] = x as f64;
+        }
+        if let Some(x) = u.total_tokens {
+            v[Rec::UsageTotalTokens as usize] = x as f64;
         }
     }
     m
@@ -884,6 +975,7 @@ mod tests {
                 0,
             )),
             streaming: true,
+            embeddings: false,
             timeout_secs: 10.0,
             use_server_token_count: false,
             open_loop: true,

@@ -317,7 +317,11 @@ pub fn console_table(metrics: &[MetricResult]) -> String {
         .load_preset(UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Disabled)
         .set_header(["Metric", "avg", "min", "max", "p99", "p90", "p50", "std"]);
+    let generated = metrics.iter().any(|m| m.tag == "output_token_throughput");
     for tag in CONSOLE_ORDER {
+        if *tag == "input_token_throughput" && generated {
+            continue;
+        }
         let Some(m) = metrics.iter().find(|m| m.tag == *tag) else {
             continue;
         };

@@ -330,6 +330,9 @@ pub fn summarize(cols: &Columns, goodput: &[GoodputTarget]) -> Vec<MetricResult>
 
     let total_osl = sum(Rec::OutputSequenceLength);
     let total_isl = sum(Rec::InputSequenceLength);
+    // Embeddings generate nothing: no output totals or rates for them.
+    let generated = ok == 0 || !column(Rec::OutputSequenceLength).is_empty();
+    let if_generated = |x: f64| generated.then_some(x);
     let good = if goodput.is_empty() {
         None
     } else {
@@ -360,7 +363,7 @@ pub fn summarize(cols: &Columns, goodput: &[GoodputTarget]) -> Vec<MetricResult>
         "output_token_throughput",
         "Output Token Throughput",
         "tokens/sec",
-        per_sec(total_osl),
+        per_sec(total_osl).filter(|_| generated),
     );
     distribution(&mut out, Rec::OutputTokenThroughputPerUser);
     distribution(&mut out, Rec::OutputSequenceLength);
@@ -389,7 +392,7 @@ pub fn summarize(cols: &Columns, goodput: &[GoodputTarget]) -> Vec<MetricResult>
         "total_output_tokens",
         "Total Output Tokens",
         "tokens",
-        Some(sum(Rec::OutputTokenCount)),
+        if_generated(sum(Rec::OutputTokenCount)),
     );
     let reasoning = sum(Rec::ReasoningTokenCount);
     scalar(
@@ -418,7 +421,7 @@ pub fn summarize(cols: &Columns, goodput: &[GoodputTarget]) -> Vec<MetricResult>
         "total_osl",
         "Total Output Sequence Length",
         "tokens",
-        Some(total_osl),
+        if_generated(total_osl),
     );
     scalar(
         &mut out,
@@ -557,6 +560,8 @@ pub const CONSOLE_ORDER: &[&str] = &[
     "scheduled_time_to_first_token",
     "scheduled_request_latency",
     "output_token_throughput",
+    // Shown only when nothing is generated (embeddings).
+    "input_token_throughput",
     "request_throughput",
     "goodput",
     "good_request_count",

@@ -205,6 +205,16 @@ pub struct InputArgs {
     #[arg(long = "osl-stddev", visible_aliases = ["output-tokens-stddev", "prompt-output-tokens-stddev"], default_value_t = 0.0)]
     pub osl_stddev: f64,
 
+    /// Texts per request for --endpoint-type embeddings (each a synthetic prompt of --isl
+    /// tokens).
+    #[arg(
+        short = 'b',
+        long,
+        visible_alias = "batch-size-text",
+        default_value_t = 1
+    )]
+    pub prompt_batch_size: u32,
+
     /// Number of distinct synthetic prompts.
     #[arg(long, visible_alias = "num-prompts", default_value_t = 100)]
     pub num_dataset_entries: u32,

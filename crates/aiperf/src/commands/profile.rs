@@ -347,8 +347,9 @@ pub async fn prepare(
                 isl,
                 osl,
                 sampling,
+                batch,
             } => (
-                dataset::synthetic(&tokenizer, *entries, *isl, *osl, seed),
+                dataset::synthetic(&tokenizer, *entries, *isl, *osl, *batch, seed),
                 *sampling,
             ),
             InputConfig::File {
@@ -467,6 +468,7 @@ pub async fn run_config(
         tokenizer,
         dataset: dataset.clone(),
         streaming: config.endpoint.streaming,
+        embeddings: config.endpoint.kind == crate::config::EndpointType::Embeddings,
         timeout_secs: config.endpoint.timeout_secs,
         use_server_token_count: config.endpoint.use_server_token_count,
         open_loop: !matches!(mode, LoadMode::Concurrency { .. }),

@@ -66,6 +66,8 @@ pub enum ModelSelection {
 pub enum EndpointType {
     Chat,
     Completions,
+    /// OpenAI embeddings: a batch of texts in, one vector per text out.
+    Embeddings,
 }
 
 impl EndpointType {
@@ -73,6 +75,7 @@ impl EndpointType {
         match self {
             Self::Chat => "/v1/chat/completions",
             Self::Completions => "/v1/completions",
+            Self::Embeddings => "/v1/embeddings",
         }
     }
 
@@ -80,6 +83,7 @@ impl EndpointType {
         match self {
             Self::Chat => "chat",
             Self::Completions => "completions",
+            Self::Embeddings => "embeddings",
         }
     }
 }
@@ -169,6 +173,10 @@ impl<'de> Deserialize<'de> for Secret {
     }
 }
 
+fn one() -> u32 {
+    1
+}
+
 /// Where prompts come from.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -178,6 +186,9 @@ pub enum InputConfig {
         isl: LengthDist,
         osl: Option<LengthDist>,
         sampling: Sampling,
+        /// Prompts per request (`--prompt-batch-size`, embeddings).
+        #[serde(default = "one")]
+        batch: u32,
     },
     File {
         path: PathBuf,

@@ -6,8 +6,8 @@ use std::path::Path;
 use serde_json::{Map, Value};
 
 use super::{
-    Arrival, EndpointConfig, ExportLevel, GoodputTarget, Header, HeaderValue, InputConfig,
-    LoadConfig, OutputConfig, ProfileConfig, Secret, SimTarget, StopCondition, UiMode,
+    Arrival, EndpointConfig, EndpointType, ExportLevel, GoodputTarget, Header, HeaderValue,
+    InputConfig, LoadConfig, OutputConfig, ProfileConfig, Secret, SimTarget, StopCondition, UiMode,
 };
 use crate::UsageError;
 use crate::cli::profile::{ArrivalPattern, ProfileArgs, UiArg};
@@ -61,6 +61,7 @@ pub fn resolve(args: &ProfileArgs, argv: &[String]) -> Result<ProfileConfig, Usa
         ),
     };
     let input = resolve_input(args)?;
+    check_embeddings(args, &endpoint)?;
     let load = resolve_load(args)?;
     let mut goodput = parse_goodput(&args.output.goodput)?;
     let sweep = resolve_sweep(args)?;
@@ -988,7 +989,45 @@ fn resolve_input(args: &ProfileArgs) -> Result<InputConfig, UsageError> {
         },
         osl,
         sampling: a.dataset_sampling_strategy.unwrap_or(Sampling::Shuffle),
+        batch: a.prompt_batch_size,
     })
+}
+
+/// What embeddings can and cannot do, and the batch size that only they use.
+fn check_embeddings(args: &ProfileArgs, endpoint: &EndpointConfig) -> Result<(), UsageError> {
+    let batch = args.input.prompt_batch_size;
+    if batch == 0 {
+        return Err(UsageError::new("--prompt-batch-size must be at least 1"));
+    }
+    let embeddings = endpoint.kind == EndpointType::Embeddings;
+    if batch > 1 && !embeddings {
+        return Err(UsageError::new(format!(
+            "--prompt-batch-size {batch}: batches of texts are sent to --endpoint-type embeddings; \
+             {} requests carry one prompt",
+            endpoint.kind.name()
+        )));
+    }
+    if batch > 1 && args.input.input_file.is_some() {
+        return Err(UsageError::new(
+            "--prompt-batch-size batches synthetic prompts; with --input-file, put the texts of \
+             a request together in one line (\"texts\": [...])",
+        ));
+    }
+    if !embeddings {
+        return Ok(());
+    }
+    if endpoint.streaming {
+        return Err(UsageError::new(
+            "--streaming: embeddings responses are not streamed; drop --streaming (request \
+             latency is measured)",
+        ));
+    }
+    if !args.input.osl.is_empty() {
+        return Err(UsageError::new(
+            "--osl: embeddings generate no output tokens; drop --osl",
+        ));
+    }
+    Ok(())
 }
 
 /// The dataset type of a file given without `--custom-dataset-type`, from its first row.

@@ -128,26 +128,33 @@ impl Dataset {
     }
 }
 
-/// Synthetic single-turn conversations with normally distributed lengths.
+/// Synthetic single-turn conversations with normally distributed lengths; each turn holds
+/// `batch` prompts (embeddings batches), each of its own sampled length.
 pub fn synthetic(
     tokenizer: &Tokenizer,
     entries: u32,
     isl: LengthDist,
     osl: Option<LengthDist>,
+    batch: u32,
     seed: u64,
 ) -> Vec<Conversation> {
     let mut generator = PromptGenerator::new(tokenizer, seed);
     let mut lengths = Pcg64Mcg::seed_from_u64(seed ^ 0x6c65_6e67_7468);
     (0..entries)
         .map(|i| {
-            let input_tokens = isl.sample(&mut lengths).min(prompts::MAX_PROMPT_TOKENS);
+            let texts: Vec<String> = (0..batch.max(1))
+                .map(|_| {
+                    let input_tokens = isl.sample(&mut lengths).min(prompts::MAX_PROMPT_TOKENS);
+                    generator.prompt(input_tokens)
+                })
+                .collect();
             let max_tokens = osl.map(|d| d.sample(&mut lengths));
-            let text = generator.prompt(input_tokens);
+            let input_tokens: usize = texts.iter().map(|t| tokenizer.count(t)).sum();
             Conversation {
                 id: conversation_id(seed, u64::from(i)),
                 turns: vec![Turn {
-                    input_tokens: u32::try_from(tokenizer.count(&text)).unwrap_or(u32::MAX),
-                    texts: vec![text],
+                    input_tokens: u32::try_from(input_tokens).unwrap_or(u32::MAX),
+                    texts,
                     role: "user".into(),
                     max_tokens,
                     timestamp_ms: None,
@@ -184,7 +191,7 @@ mod tests {
             mean: 32.0,
             stddev: 4.0,
         };
-        let convs = synthetic(&tok, 20, isl, Some(osl), 1);
+        let convs = synthetic(&tok, 20, isl, Some(osl), 1, 1);
         assert_eq!(convs.len(), 20);
         for c in &convs {
             let turn = &c.turns[0];
@@ -194,7 +201,7 @@ mod tests {
         }
         let ids: std::collections::HashSet<_> = convs.iter().map(|c| &c.id).collect();
         assert_eq!(ids.len(), 20, "conversation ids are unique");
-        assert_eq!(synthetic(&tok, 20, isl, Some(osl), 1), convs, "seeded");
+        assert_eq!(synthetic(&tok, 20, isl, Some(osl), 1, 1), convs, "seeded");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Request bodies: the exact JSON each turn sends, in the reference tool's key order
 //! (`messages`/`prompt`, `model`, `stream`, the output cap, `stream_options`, then
-//! `--extra-inputs`), so `inputs.json` files compare line for line.
+//! `--extra-inputs`; embeddings: `model`, `input`, then `--extra-inputs`), so `inputs.json`
+//! files compare line for line.
 
 use serde_json::{Map, Value, json};
 
@@ -18,13 +19,24 @@ pub fn request_body(
     history: &[Value],
 ) -> Map<String, Value> {
     let mut body = Map::new();
+    if endpoint.kind == EndpointType::Embeddings {
+        body.insert("model".into(), Value::String(model.to_owned()));
+        body.insert(
+            "input".into(),
+            Value::Array(turn.texts.iter().cloned().map(Value::String).collect()),
+        );
+        for (key, value) in &endpoint.extra_inputs {
+            body.insert(key.clone(), value.clone());
+        }
+        return body;
+    }
     match endpoint.kind {
         EndpointType::Chat => {
             let mut messages = history.to_vec();
             messages.push(message(&turn.role, &turn.texts));
             body.insert("messages".into(), Value::Array(messages));
         }
-        EndpointType::Completions => {
+        EndpointType::Completions | EndpointType::Embeddings => {
             let prompt = match turn.texts.as_slice() {
                 [one] => Value::String(one.clone()),
                 many => Value::Array(many.iter().cloned().map(Value::String).collect()),

@@ -488,7 +488,7 @@ pub fn efficiency(
     let mut out = Vec::new();
     if let Some(p) = power {
         out.push(scalar("nvidia_total_gpu_power", "Total GPU Power", "W", p));
-        if let Some(t) = output_throughput.filter(|_| p > 0.0) {
+        if let Some(t) = output_throughput.filter(|t| p > 0.0 && *t > 0.0) {
             out.push(scalar(
                 "nvidia_performance_per_watt",
                 "Output Token Throughput per Watt",

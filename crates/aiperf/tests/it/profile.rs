@@ -292,6 +292,90 @@ fn completions_without_streaming_with_warmup_and_raw_export() {
 }
 
 /// A trace with timestamps replays at them, and single-turn files work.
+/// Embeddings: batches of `-b` synthetic texts, no output metrics, and the server's own count
+/// of the input tokens agrees with ours; the artifacts still match their schemas.
+#[test]
+fn embeddings_batches_are_measured_without_output_metrics() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("emb");
+    let output = profile(
+        &dir,
+        &[
+            "--sim",
+            "fixed",
+            "--sim-speedup",
+            "10",
+            "--endpoint-type",
+            "embeddings",
+            "-b",
+            "3",
+            "--isl",
+            "32",
+            "--concurrency",
+            "2",
+            "--request-count",
+            "12",
+        ],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let inputs = read_json(&dir.join("inputs.json"));
+    let payload = &inputs["data"][0]["payloads"][0];
+    assert_eq!(payload["input"].as_array().unwrap().len(), 3);
+    assert!(payload.get("stream").is_none() && payload.get("max_tokens").is_none());
+    let records = read_lines(&dir.join("profile_export.jsonl"));
+    assert_eq!(records.len(), 12);
+    for r in &records {
+        let m = &r["metrics"];
+        assert!(r["error"].is_null(), "{r}");
+        assert_eq!(m["input_sequence_length"]["value"], 96);
+        assert_eq!(m["usage_prompt_tokens"]["value"], 96, "server count = ours");
+        assert!(m["request_latency"]["value"].as_f64().unwrap() > 0.0);
+        for absent in [
+            "time_to_first_token",
+            "output_sequence_length",
+            "inter_token_latency",
+        ] {
+            assert!(m.get(absent).is_none(), "{absent} in {m}");
+        }
+    }
+    let summary = read_json(&dir.join("profile_export_aiperf.json"));
+    assert!(stat(&summary, "input_token_throughput", "avg") > 0.0);
+    assert_eq!(stat(&summary, "request_count", "avg"), 12.0);
+    assert!(summary.get("output_token_throughput").is_none());
+    assert!(summary.get("total_osl").is_none());
+    assert_valid(
+        &schema("profile_export_aiperf.schema.json"),
+        &summary,
+        "summary",
+    );
+    assert_valid(&schema("inputs.schema.json"), &inputs, "inputs.json");
+    assert_valid(
+        &schema("profile_export_record.schema.json"),
+        &records[0],
+        "a record",
+    );
+    assert!(stdout(&output).contains("Input Token Throughput"));
+
+    for (args, needle) in [
+        (
+            &["--streaming"][..],
+            "embeddings responses are not streamed",
+        ),
+        (
+            &["--osl", "16"][..],
+            "--osl: embeddings generate no output tokens",
+        ),
+    ] {
+        let mut all = vec!["profile", "--sim", "--endpoint-type", "embeddings"];
+        all.extend_from_slice(args);
+        assert_usage_error(&all, needle);
+    }
+    assert_usage_error(
+        &["profile", "--sim", "-b", "4"],
+        "--prompt-batch-size 4: batches of texts are sent to --endpoint-type embeddings",
+    );
+}
+
 #[test]
 fn input_files_and_fixed_schedule_replay() {
     let tmp = tempfile::tempdir().unwrap();
@@ -523,7 +607,7 @@ fn bad_input_is_a_usage_error_naming_the_flag() {
     let bad_rows = bad_rows.to_str().unwrap();
     let cases: &[(&[&str], &str)] = &[
         (
-            &["profile", "--sim", "--endpoint-type", "embeddings"],
+            &["profile", "--sim", "--endpoint-type", "rankings"],
             "--endpoint-type",
         ),
         (

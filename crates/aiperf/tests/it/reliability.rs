@@ -270,7 +270,7 @@ fn bad_input_table() {
     let root = std::fs::write(ro.join("probe"), b"").is_ok();
 
     let cases: Vec<(Vec<&str>, &str)> = vec![
-        (vec!["--endpoint-type", "embeddings"], "--endpoint-type"),
+        (vec!["--endpoint-type", "rankings"], "--endpoint-type"),
         (vec!["--concurrency", "-1"], "--concurrency"),
         (
             vec!["--concurrency", "0"],

@@ -1,0 +1,274 @@
+//! `/v1/embeddings`: every input of the batch is a prefill-only sequence for the timing model
+//! (it competes for the engine's token budget like any prompt), and the answer is a seeded,
+//! unit-length vector per input, the same for the same text.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Instant;
+
+use aiperf_openai::embeddings::{EmbeddingInput, EmbeddingRequest};
+use base64::Engine as _;
+use http::header;
+use hyper::body::Incoming;
+use hyper::{Request, Response};
+use rand::SeedableRng;
+use rand_distr::{Distribution, StandardNormal};
+use rand_pcg::Pcg64Mcg;
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+use crate::api::{ApiError, count_prompt, injected_error_response, parse_json, read_body};
+use crate::config::Timing;
+use crate::driver::Admission;
+use crate::metrics::Finished;
+use crate::plan::{self, Fault, Fnv};
+use crate::record::{Ending, RequestRecord};
+use crate::server::State;
+use crate::stream::SimBody;
+
+pub(crate) const PATH: &str = "/v1/embeddings";
+
+/// Vector length when the request does not ask for one (BERT-base-sized models).
+const DEFAULT_DIMENSIONS: u32 = 768;
+const MAX_DIMENSIONS: u32 = 8192;
+
+pub(crate) async fn embeddings(
+    state: Arc<State>,
+    req: Request<Incoming>,
+    arrival: Instant,
+) -> Response<SimBody> {
+    match answer(state, req, arrival).await {
+        Ok(response) => response,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn answer(
+    state: Arc<State>,
+    req: Request<Incoming>,
+    arrival: Instant,
+) -> Result<Response<SimBody>, ApiError> {
+    let client_request_id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.chars().take(128).collect::<String>());
+    let body = read_body(req).await?;
+    let request: EmbeddingRequest = parse_json(&body)?;
+    if !state.config().served_models.contains(&request.model) {
+        return Err(ApiError {
+            param: Some("model".into()),
+            ..ApiError::new(
+                404,
+                "NotFoundError",
+                format!("The model `{}` does not exist.", request.model),
+            )
+        });
+    }
+    let dimensions = request.dimensions.unwrap_or(DEFAULT_DIMENSIONS);
+    if !(1..=MAX_DIMENSIONS).contains(&dimensions) {
+        return Err(ApiError::bad_request(
+            format!("dimensions must be between 1 and {MAX_DIMENSIONS}, got {dimensions}"),
+            Some("dimensions"),
+        ));
+    }
+    let base64 = match request.encoding_format.as_deref() {
+        None | Some("float") => false,
+        Some("base64") => true,
+        Some(other) => {
+            return Err(ApiError::bad_request(
+                format!("encoding_format must be \"float\" or \"base64\", got {other:?}"),
+                Some("encoding_format"),
+            ));
+        }
+    };
+    if request.input.is_empty() {
+        return Err(ApiError::bad_request(
+            "input must not be empty",
+            Some("input"),
+        ));
+    }
+
+    // Tokens and a vector seed per input.
+    let max_len = state.config().max_model_len;
+    let mut inputs: Vec<(u32, u64)> = Vec::with_capacity(request.input.len());
+    match request.input {
+        EmbeddingInput::Text(text) => inputs.push(count_prompt(&state, vec![text], None).await),
+        EmbeddingInput::Texts(texts) => {
+            for text in texts {
+                inputs.push(count_prompt(&state, vec![text], None).await);
+            }
+        }
+        EmbeddingInput::Tokens(ids) => inputs.push(token_input(&state, &ids)),
+        EmbeddingInput::TokenBatches(batches) => {
+            inputs.extend(batches.iter().map(|ids| token_input(&state, ids)));
+        }
+    }
+    if let Some((i, (tokens, _))) = inputs
+        .iter()
+        .enumerate()
+        .find(|(_, (t, _))| *t == 0 || *t > max_len)
+    {
+        return Err(ApiError::bad_request(
+            if *tokens == 0 {
+                format!("input {i} is empty")
+            } else {
+                format!(
+                    "This model's maximum context length is {max_len} tokens. However, input \
+                     {i} has {tokens} tokens. Please reduce the length of the input."
+                )
+            },
+            Some("input"),
+        ));
+    }
+    let prompt_tokens: u32 = inputs.iter().map(|(t, _)| *t).sum();
+
+    let config = state.config();
+    let index = state.next_request();
+    let request_id = format!("embd-{:016x}", plan::mix(state.started_unix(), index));
+    let fault = plan::plan_fault(&config.faults, config.seed, index, 1);
+    let record = |status: u16, ending: Ending, end: Instant| RequestRecord {
+        request_id: request_id.clone(),
+        client_request_id: client_request_id.clone(),
+        endpoint: PATH,
+        model: request.model.clone(),
+        stream: false,
+        status,
+        ending,
+        fault: fault.name(),
+        arrival_ns: state.clock().ns(arrival),
+        first_token_ns: None,
+        last_token_ns: None,
+        end_ns: state.clock().ns(end),
+        prompt_tokens,
+        completion_tokens: 0,
+        reasoning_tokens: 0,
+        tokens_sent: 0,
+    };
+    if let Fault::HttpError { status } = fault {
+        state.record(|| record(status, Ending::Error, Instant::now()));
+        return Ok(injected_error_response(&state, status));
+    }
+
+    let m = state.metrics();
+    m.in_flight.fetch_add(1, Relaxed);
+    m.prompt_tokens.fetch_add(u64::from(prompt_tokens), Relaxed);
+    let done = wait_for_prefill(&state, &inputs, arrival).await;
+    if matches!(fault, Fault::Stall { .. }) {
+        state
+            .timer()
+            .sleep_until(Instant::now() + config.scaled(config.faults.stall))
+            .await;
+    }
+    let now = Instant::now();
+    m.in_flight.fetch_sub(1, Relaxed);
+    m.e2e.observe((now - arrival).as_secs_f64());
+    if !done {
+        state.record(|| record(503, Ending::Error, now));
+        return Err(ApiError::new(
+            503,
+            "ServiceUnavailableError",
+            "the server is shutting down",
+        ));
+    }
+    m.finished(Finished::Stop);
+
+    let data: Vec<Value> = inputs
+        .iter()
+        .enumerate()
+        .map(|(i, (_, seed))| {
+            let v = vector(*seed, dimensions);
+            let embedding = if base64 {
+                let bytes: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+                json!(base64::engine::general_purpose::STANDARD.encode(bytes))
+            } else {
+                json!(v)
+            };
+            json!({"index": i, "object": "embedding", "embedding": embedding})
+        })
+        .collect();
+    let body = json!({
+        "id": request_id,
+        "object": "list",
+        "created": state.started_unix() + arrival.elapsed().as_secs(),
+        "model": request.model,
+        "data": data,
+        "usage": {"prompt_tokens": prompt_tokens, "total_tokens": prompt_tokens, "completion_tokens": 0},
+    })
+    .to_string();
+    let (ending, body) = match fault {
+        Fault::Disconnect { .. } => (Ending::Disconnected, SimBody::Disconnect),
+        // Cut short mid-JSON, as a crashed proxy would.
+        Fault::Malformed { .. } => (
+            Ending::Completed,
+            SimBody::full(body[..body.len() / 2].to_owned()),
+        ),
+        _ => (Ending::Completed, SimBody::full(body)),
+    };
+    state.record(|| record(200, ending, Instant::now()));
+    Ok(Response::builder()
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(body)
+        .expect("static headers are valid"))
+}
+
+/// Token ids given directly: their count, and a seed from the ids.
+fn token_input(state: &State, ids: &[u32]) -> (u32, u64) {
+    let mut h = Fnv::new(state.config().seed);
+    for id in ids {
+        h.write(&id.to_le_bytes());
+    }
+    (u32::try_from(ids.len()).unwrap_or(u32::MAX), h.finish())
+}
+
+/// Waits until every input has been through the model; `false` when the engine has shut down.
+async fn wait_for_prefill(state: &State, inputs: &[(u32, u64)], arrival: Instant) -> bool {
+    let config = state.config();
+    match &config.timing {
+        Timing::Engine(_) => {
+            let Some(engine) = state.engine() else {
+                return false;
+            };
+            let mut pending = Vec::with_capacity(inputs.len());
+            for (tokens, _) in inputs {
+                let (tx, rx) = mpsc::unbounded_channel();
+                // One output step: the sequence leaves the engine once its prompt is processed.
+                let admitted = engine.submit(Admission {
+                    id: state.next_request(),
+                    prompt_tokens: *tokens,
+                    output_tokens: 1,
+                    arrival,
+                    tokens: tx,
+                });
+                if !admitted {
+                    return false;
+                }
+                pending.push(rx);
+            }
+            for mut rx in pending {
+                if rx.recv().await.is_none() {
+                    return false;
+                }
+            }
+            true
+        }
+        Timing::Fixed { ttft, .. } => {
+            state
+                .timer()
+                .sleep_until(arrival + config.scaled(*ttft))
+                .await;
+            true
+        }
+        Timing::Zero => true,
+    }
+}
+
+/// A unit-length vector drawn from a seeded normal distribution.
+fn vector(seed: u64, dimensions: u32) -> Vec<f32> {
+    let mut rng = Pcg64Mcg::seed_from_u64(seed);
+    let raw: Vec<f64> = (0..dimensions)
+        .map(|_| StandardNormal.sample(&mut rng))
+        .collect();
+    let norm = raw.iter().map(|x| x * x).sum::<f64>().sqrt().max(1e-12);
+    raw.iter().map(|x| (x / norm) as f32).collect()
+}
