@@ -261,14 +261,30 @@ impl Dashboard {
         total: Option<u64>,
         interrupts: Interrupts,
     ) -> std::io::Result<Self> {
+        // It draws on standard output: a pipe or a file has no screen to draw on.
+        if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+            return Err(std::io::Error::other("standard output is not a terminal"));
+        }
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         let base = progress.done.load(Ordering::Relaxed);
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let thread = std::thread::Builder::new()
             .name("aiperf-dashboard".into())
             .spawn(move || {
                 use ratatui::crossterm::event::{self, Event, KeyCode, KeyModifiers};
-                let mut terminal = ratatui::init();
+                let mut terminal = match ratatui::try_init() {
+                    Ok(t) => {
+                        let _ = ready_tx.send(Ok(()));
+                        t
+                    }
+                    Err(e) => {
+                        // Undo raw mode if it got that far; nothing was drawn.
+                        let _ = ratatui::crossterm::terminal::disable_raw_mode();
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
                 let started = Instant::now();
                 while !flag.load(Ordering::Relaxed) {
                     let snapshot = Snapshot::take(
@@ -295,6 +311,19 @@ impl Dashboard {
                 }
                 ratatui::restore();
             })?;
+        // A terminal that cannot be taken over (not a terminal at all, say) is an error here,
+        // not a panic on the dashboard's thread.
+        match ready_rx.recv() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                let _ = thread.join();
+                return Err(e);
+            }
+            Err(_) => {
+                let _ = thread.join();
+                return Err(std::io::Error::other("the dashboard thread ended"));
+            }
+        }
         Ok(Self {
             stop,
             thread: Some(thread),

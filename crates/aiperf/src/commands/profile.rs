@@ -608,8 +608,16 @@ pub async fn run_config(
                     interrupts.clone(),
                 )
             })
-            .transpose()
-            .context("starting the dashboard")?;
+            .and_then(|started| {
+                started
+                    .map_err(|e| {
+                        tracing::warn!(
+                            "--ui dashboard: cannot take over this terminal ({e}); going on \
+                             without the dashboard (use --ui simple or none)"
+                        );
+                    })
+                    .ok()
+            });
         // The dashboard shows the latest server and GPU readings.
         let live = dashboard.is_some();
         let server_live: Option<crate::telemetry::scrape::OnScrape> = live.then(|| {

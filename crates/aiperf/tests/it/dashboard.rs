@@ -66,3 +66,31 @@ fn dashboard_draws_and_restores_the_terminal_after_ctrl_c() {
     .unwrap();
     assert_eq!(summary["was_cancelled"], true);
 }
+
+/// Without a terminal to take over, `--ui dashboard` says so and the run goes on.
+#[test]
+fn dashboard_without_a_terminal_falls_back_with_a_warning() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    let output = crate::common::run(&[
+        "profile",
+        "--sim",
+        "zero",
+        "--ui",
+        "dashboard",
+        "--request-count",
+        "5",
+        "--osl",
+        "4",
+        "--artifact-dir",
+        dir.to_str().unwrap(),
+    ]);
+    let stderr = crate::common::stderr(&output);
+    assert!(output.status.success(), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        stderr.contains("--ui dashboard: cannot take over this terminal"),
+        "{stderr}"
+    );
+    assert!(dir.join("profile_export_aiperf.json").is_file());
+}
