@@ -287,9 +287,9 @@ pub struct LoadArgs {
     #[arg(long)]
     pub warmup_duration: Option<f64>,
 
-    /// Abort the run once this many requests failed (1 or more), or once this share of the
-    /// completed requests failed (below 1; judged after 10 requests). Everything measured is
-    /// still written, and the run exits 1.
+    /// Abort the run once more than this share of the completed requests failed (0-1, e.g.
+    /// 0.1; judged once the larger of the concurrency and 10 requests completed). Everything
+    /// measured is still written, and the run exits 1.
     #[arg(long)]
     pub failed_request_threshold: Option<f64>,
 

@@ -185,8 +185,12 @@ async fn watch_interrupts(interrupts: Interrupts) {
 
 /// Stops the run once failures pass `threshold` (a count, or a share of completed requests
 /// when below 1); returns why.
+/// Aborts the run once more than `threshold` of the completed requests failed, judged from
+/// `min_done` completed requests on (the reference tool's rule: the larger of the concurrency
+/// and 10).
 async fn watch_failures(
     threshold: f64,
+    min_done: u64,
     progress: Arc<Progress>,
     interrupts: Interrupts,
 ) -> Option<String> {
@@ -196,12 +200,7 @@ async fn watch_failures(
         tokio::time::sleep(Duration::from_millis(20)).await;
         let done = progress.done.load(Ordering::Relaxed) - base_done;
         let errors = progress.errors.load(Ordering::Relaxed) - base_errors;
-        let hit = if threshold >= 1.0 {
-            errors as f64 >= threshold
-        } else {
-            done >= 10 && errors as f64 / done as f64 >= threshold
-        };
-        if hit {
+        if done >= min_done && errors as f64 > threshold * done as f64 {
             let reason = format!(
                 "aborted: {errors} of {done} requests failed, reaching --failed-request-threshold {threshold}"
             );
@@ -588,8 +587,10 @@ pub async fn run_config(
             abort: interrupts.abort.child_token(),
         };
         let watcher = config.load.failed_request_threshold.map(|threshold| {
+            let min_done = u64::from(config.load.concurrency.unwrap_or(1)).max(10);
             tokio::spawn(watch_failures(
                 threshold,
+                min_done,
                 progress.clone(),
                 run_interrupts.clone(),
             ))

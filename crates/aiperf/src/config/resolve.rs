@@ -1158,9 +1158,10 @@ fn resolve_load(args: &ProfileArgs) -> Result<LoadConfig, UsageError> {
         grace_period_secs: a.benchmark_grace_period,
         warmup,
         failed_request_threshold: match a.failed_request_threshold {
-            Some(t) if !(t.is_finite() && t > 0.0) => {
+            Some(t) if !(t > 0.0 && t <= 1.0) => {
                 return Err(UsageError::new(format!(
-                    "--failed-request-threshold must be a positive count (e.g. 50) or a share below 1 (e.g. 0.1), got {t}"
+                    "--failed-request-threshold is the share of requests allowed to fail, \
+                     between 0 and 1 (0.1 = 10 %), got {t}"
                 )));
             }
             other => other,

@@ -270,7 +270,7 @@ fn failure_threshold_aborts_and_keeps_everything() {
         "--ui",
         "none",
         "--failed-request-threshold",
-        "20",
+        "0.5",
         "--artifact-dir",
         dir.to_str().unwrap(),
     ]);
@@ -280,12 +280,37 @@ fn failure_threshold_aborts_and_keeps_everything() {
         summary["abort_reason"]
             .as_str()
             .unwrap()
-            .contains("--failed-request-threshold 20"),
+            .contains("--failed-request-threshold 0.5"),
         "{summary:#}"
     );
     assert_eq!(summary["is_complete"], false);
     let failed = count(&summary, "error_request_count");
-    assert!((20..100_000).contains(&failed), "{failed}");
+    assert!((10..100_000).contains(&failed), "{failed}");
     let lines = read_lines(&dir.join("profile_export.jsonl")).len() as u64;
     assert_eq!(lines, failed, "every sent request is recorded");
+
+    // A share of 1 can never be exceeded: every request is sent.
+    let all = tmp.path().join("all");
+    let output = run(&[
+        "profile",
+        "-m",
+        "m",
+        "-u",
+        &url,
+        "--request-count",
+        "30",
+        "--ui",
+        "none",
+        "--failed-request-threshold",
+        "1.0",
+        "--artifact-dir",
+        all.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(1), "every request failed");
+    let summary = read_json(&all.join("profile_export_aiperf.json"));
+    assert!(
+        summary.get("abort_reason").is_none_or(Value::is_null),
+        "{summary:#}"
+    );
+    assert_eq!(count(&summary, "error_request_count"), 30);
 }

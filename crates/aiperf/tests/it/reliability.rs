@@ -319,6 +319,10 @@ fn bad_input_table() {
             vec!["--failed-request-threshold", "0"],
             "--failed-request-threshold",
         ),
+        (
+            vec!["--failed-request-threshold", "20"],
+            "--failed-request-threshold is the share of requests allowed to fail",
+        ),
         (vec!["--num-profile-runs", "11"], "--num-profile-runs"),
         (vec!["--confidence-level", "1.5"], "--confidence-level"),
         (
