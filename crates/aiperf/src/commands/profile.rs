@@ -513,7 +513,8 @@ pub async fn run_config(
             ctx.client.preconnect(n as usize).await;
         }
     }
-    let grace = Duration::from_secs_f64(config.load.grace_period_secs);
+    let grace =
+        Duration::try_from_secs_f64(config.load.grace_period_secs).unwrap_or(Duration::MAX);
     let start_time = SystemTime::now();
     tracing::info!(
         "benchmarking {} at {} with {} into {}",

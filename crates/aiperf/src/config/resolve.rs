@@ -121,7 +121,9 @@ pub fn resolve(args: &ProfileArgs, argv: &[String]) -> Result<ProfileConfig, Usa
     let random_seed = match args.input.random_seed {
         Some(seed) => seed,
         None if repeated && args.multi.set_consistent_seed => 42,
-        None => uuid::Uuid::new_v4().as_u64_pair().0,
+        // Below 2⁵³, so JSON readers that hold numbers as doubles (JavaScript, pandas'
+        // float columns) keep it exactly.
+        None => uuid::Uuid::new_v4().as_u64_pair().0 & ((1 << 53) - 1),
     };
     if let Some(s) = search.as_mut()
         && args.search.search_random_seed.is_none()
@@ -1108,9 +1110,10 @@ fn resolve_load(args: &ProfileArgs) -> Result<LoadConfig, UsageError> {
             "--benchmark-duration must be a positive number of seconds, got {d}"
         )));
     }
-    if !(a.benchmark_grace_period.is_finite() && a.benchmark_grace_period >= 0.0) {
+    // `inf` waits for every response however long it takes.
+    if !(a.benchmark_grace_period >= 0.0) {
         return Err(UsageError::new(format!(
-            "--benchmark-grace-period must be zero or a positive number of seconds, got {}",
+            "--benchmark-grace-period must be zero, a positive number of seconds or inf, got {}",
             a.benchmark_grace_period
         )));
     }
@@ -1155,7 +1158,8 @@ fn resolve_load(args: &ProfileArgs) -> Result<LoadConfig, UsageError> {
             requests,
             duration_secs: duration,
         },
-        grace_period_secs: a.benchmark_grace_period,
+        // Kept finite so configurations and plans stay valid JSON.
+        grace_period_secs: a.benchmark_grace_period.min(f64::MAX),
         warmup,
         failed_request_threshold: match a.failed_request_threshold {
             Some(t) if !(t > 0.0 && t <= 1.0) => {
@@ -1426,6 +1430,17 @@ mod tests {
             err.contains("--search-initial-points (10) must be below"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn grace_period_may_be_infinite() {
+        let c = parse(&["-m", "m", "--benchmark-grace-period", "inf"]).unwrap();
+        assert_eq!(c.load.grace_period_secs, f64::MAX);
+        let json = serde_json::to_string(&c.load).unwrap();
+        let back: crate::config::LoadConfig = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.grace_period_secs, f64::MAX, "{json}");
+        let err = parse(&["-m", "m", "--benchmark-grace-period", "NaN"]).unwrap_err();
+        assert!(err.to_string().contains("--benchmark-grace-period"), "{err}");
     }
 
     #[test]
