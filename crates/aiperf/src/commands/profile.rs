@@ -513,8 +513,7 @@ pub async fn run_config(
             ctx.client.preconnect(n as usize).await;
         }
     }
-    let grace =
-        Duration::try_from_secs_f64(config.load.grace_period_secs).unwrap_or(Duration::MAX);
+    let grace = Duration::try_from_secs_f64(config.load.grace_period_secs).unwrap_or(Duration::MAX);
     let start_time = SystemTime::now();
     tracing::info!(
         "benchmarking {} at {} with {} into {}",

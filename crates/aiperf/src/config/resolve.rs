@@ -137,6 +137,27 @@ pub fn resolve(args: &ProfileArgs, argv: &[String]) -> Result<ProfileConfig, Usa
             goodput.push(g.clone());
         }
     }
+    // A target on a metric this run does not measure would fail every request; like the
+    // reference tool, ignore it, but say so.
+    goodput.retain(|t| {
+        let measured = match t.tag.as_str() {
+            "request_latency" => true,
+            "e2e_output_token_throughput" => endpoint.kind != EndpointType::Embeddings,
+            _ => endpoint.streaming,
+        };
+        if !measured {
+            tracing::warn!(
+                "--goodput {}: not measured in this run ({}); the target is ignored",
+                t.tag,
+                if endpoint.kind == EndpointType::Embeddings {
+                    "embeddings generate no tokens"
+                } else {
+                    "it needs --streaming"
+                }
+            );
+        }
+        measured
+    });
     let shard = resolve_shard(args)?;
     if shard.is_some() && (sweep.is_some() || multi_run.num_runs > 1 || search.is_some()) {
         return Err(UsageError::new(
@@ -1433,6 +1454,37 @@ mod tests {
     }
 
     #[test]
+    fn goodput_targets_on_unmeasured_metrics_are_ignored() {
+        let targets = |extra: &[&str]| {
+            let mut args = vec![
+                "-m",
+                "m",
+                "--goodput",
+                "time_to_first_token:100 request_latency:900 e2e_output_token_throughput:5",
+            ];
+            args.extend(extra);
+            let c = parse(&args).unwrap();
+            c.goodput.iter().map(|t| t.tag.clone()).collect::<Vec<_>>()
+        };
+        assert_eq!(
+            targets(&["--streaming"]),
+            [
+                "time_to_first_token",
+                "request_latency",
+                "e2e_output_token_throughput"
+            ]
+        );
+        assert_eq!(
+            targets(&[]),
+            ["request_latency", "e2e_output_token_throughput"]
+        );
+        assert_eq!(
+            targets(&["--endpoint-type", "embeddings"]),
+            ["request_latency"]
+        );
+    }
+
+    #[test]
     fn grace_period_may_be_infinite() {
         let c = parse(&["-m", "m", "--benchmark-grace-period", "inf"]).unwrap();
         assert_eq!(c.load.grace_period_secs, f64::MAX);
@@ -1440,7 +1492,10 @@ mod tests {
         let back: crate::config::LoadConfig = serde_json::from_str(&json).unwrap();
         assert_eq!(back.grace_period_secs, f64::MAX, "{json}");
         let err = parse(&["-m", "m", "--benchmark-grace-period", "NaN"]).unwrap_err();
-        assert!(err.to_string().contains("--benchmark-grace-period"), "{err}");
+        assert!(
+            err.to_string().contains("--benchmark-grace-period"),
+            "{err}"
+        );
     }
 
     #[test]
