@@ -1132,7 +1132,7 @@ fn resolve_load(args: &ProfileArgs) -> Result<LoadConfig, UsageError> {
         )));
     }
     // `inf` waits for every response however long it takes.
-    if !(a.benchmark_grace_period >= 0.0) {
+    if a.benchmark_grace_period.is_nan() || a.benchmark_grace_period < 0.0 {
         return Err(UsageError::new(format!(
             "--benchmark-grace-period must be zero, a positive number of seconds or inf, got {}",
             a.benchmark_grace_period
