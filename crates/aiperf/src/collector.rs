@@ -407,6 +407,33 @@ pub fn measure(config: &CollectorConfig, record: &RawRecord) -> Measured {
         if u.reasoning() > 0 {
             set(v, Rec::UsageReasoningTokens, u.reasoning() as f64);
         }
+        // How far the server's counts are from ours (none when ours are the server's).
+        if !config.use_server_token_count {
+            let diff = |server: Option<u64>, client: f64| {
+                server
+                    .filter(|_| client > 0.0)
+                    .map(|s| ((s as f64 - client) / client).abs() * 100.0)
+            };
+            if let Some(d) = diff(u.prompt_tokens, isl) {
+                set(v, Rec::UsagePromptTokensDiffPct, d);
+            }
+            if let Some(d) = diff(u.completion_tokens, osl) {
+                set(v, Rec::UsageCompletionTokensDiffPct, d);
+            }
+            let r = u.reasoning();
+            if let Some(d) = diff((r > 0).then_some(r), reasoning_tokens.unwrap_or(0.0)) {
+                set(v, Rec::UsageReasoningTokensDiffPct, d);
+            }
+        }
+    }
+    if let Some(requested) = record.requested_osl.filter(|r| *r > 0) {
+        let requested = f64::from(requested);
+        set(v, Rec::RequestedOsl, requested);
+        set(
+            v,
+            Rec::OslMismatchDiffPct,
+            (osl - requested) / requested * 100.0,
+        );
     }
     m
 }
@@ -1016,6 +1043,7 @@ mod tests {
             outcome: Outcome::Ok,
             body: Bytes::new(),
             input_tokens: 100,
+            requested_osl: None,
         };
         let m = measure(&config, &record);
         assert!(m.error.is_none());

@@ -26,6 +26,11 @@ pub enum Rec {
     UsageCompletionTokens,
     UsageTotalTokens,
     UsageReasoningTokens,
+    UsagePromptTokensDiffPct,
+    UsageCompletionTokensDiffPct,
+    UsageReasoningTokensDiffPct,
+    RequestedOsl,
+    OslMismatchDiffPct,
     ScheduleLag,
     ScheduledTimeToFirstToken,
     ScheduledRequestLatency,
@@ -114,6 +119,19 @@ pub static RECORD_METRICS: [MetricDef; N_REC] = [
     tokens("usage_completion_tokens", "Usage Completion Tokens"),
     tokens("usage_total_tokens", "Usage Total Tokens"),
     tokens("usage_reasoning_tokens", "Usage Reasoning Tokens"),
+    def("usage_prompt_tokens_diff_pct", "Usage Prompt Diff %", "%"),
+    def(
+        "usage_completion_tokens_diff_pct",
+        "Usage Completion Diff %",
+        "%",
+    ),
+    def(
+        "usage_reasoning_tokens_diff_pct",
+        "Usage Reasoning Diff %",
+        "%",
+    ),
+    tokens("requested_osl", "Requested Output Sequence Length"),
+    def("osl_mismatch_diff_pct", "OSL Mismatch Diff %", "%"),
     def("schedule_lag", "Schedule Lag", "ms"),
     latency(
         "scheduled_time_to_first_token",
@@ -384,6 +402,31 @@ pub fn summarize(cols: &Columns, goodput: &[GoodputTarget]) -> Vec<MetricResult>
     );
     distribution(&mut out, Rec::OutputTokenCount);
     distribution(&mut out, Rec::ReasoningTokenCount);
+    for r in [
+        Rec::UsagePromptTokensDiffPct,
+        Rec::UsageCompletionTokensDiffPct,
+        Rec::UsageReasoningTokensDiffPct,
+        Rec::RequestedOsl,
+        Rec::OslMismatchDiffPct,
+    ] {
+        distribution(&mut out, r);
+    }
+    let (usage_compared, usage_discrepancies) = usage_discrepancies(cols);
+    scalar(
+        &mut out,
+        "usage_discrepancy_count",
+        "Usage Discrepancy Count",
+        "requests",
+        (usage_compared > 0).then_some(usage_discrepancies as f64),
+    );
+    let (osl_compared, osl_mismatches) = osl_mismatches(cols);
+    scalar(
+        &mut out,
+        "osl_mismatch_count",
+        "OSL Mismatch Count",
+        "requests",
+        (osl_compared > 0).then_some(osl_mismatches as f64),
+    );
     if let Some(i) = inter_chunk(cols, errors) {
         out.push(i);
     }
@@ -542,6 +585,59 @@ fn inter_chunk(cols: &Columns, errors: usize) -> Option<MetricResult> {
         unit: "ms",
         value: Value::Dist(dist(&cols.inter_chunk, 0, false)?),
     })
+}
+
+/// A server token count more than this far (percent) from the client's is a discrepancy.
+pub const USAGE_DIFF_THRESHOLD_PCT: f64 = 10.0;
+
+/// An output length off the requested one by more than this share (percent), or by more than
+/// [`OSL_MISMATCH_MAX_TOKENS`], whichever is tighter, is a mismatch.
+pub const OSL_MISMATCH_PCT: f64 = 5.0;
+pub const OSL_MISMATCH_MAX_TOKENS: f64 = 50.0;
+
+/// (requests whose token counts could be compared with the server's, how many disagreed).
+pub fn usage_discrepancies(cols: &Columns) -> (usize, usize) {
+    let diffs = [
+        Rec::UsagePromptTokensDiffPct,
+        Rec::UsageCompletionTokensDiffPct,
+        Rec::UsageReasoningTokensDiffPct,
+    ];
+    let compared = cols
+        .ok
+        .iter()
+        .filter(|v| diffs.iter().any(|r| !v[*r as usize].is_nan()))
+        .count();
+    let off = cols
+        .ok
+        .iter()
+        .filter(|v| {
+            diffs
+                .iter()
+                .any(|r| v[*r as usize] > USAGE_DIFF_THRESHOLD_PCT)
+        })
+        .count();
+    (compared, off)
+}
+
+/// (requests that asked for an output length, how many got a different one).
+pub fn osl_mismatches(cols: &Columns) -> (usize, usize) {
+    let mut compared = 0;
+    let mut off = 0;
+    for v in &cols.ok {
+        let (requested, actual) = (
+            v[Rec::RequestedOsl as usize],
+            v[Rec::OutputSequenceLength as usize],
+        );
+        if requested.is_nan() || actual.is_nan() {
+            continue;
+        }
+        compared += 1;
+        let allowed = (requested * OSL_MISMATCH_PCT / 100.0).min(OSL_MISMATCH_MAX_TOKENS);
+        if (actual - requested).abs() > allowed {
+            off += 1;
+        }
+    }
+    (compared, off)
 }
 
 /// Rows of the console table, in display order.

@@ -107,4 +107,6 @@ pub struct RawRecord {
     pub body: Bytes,
     /// Input tokens of the prompt, known from the dataset.
     pub input_tokens: u32,
+    /// The output length the request asked for (`--osl`, or the input file's).
+    pub requested_osl: Option<u32>,
 }

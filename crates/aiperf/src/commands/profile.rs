@@ -185,6 +185,35 @@ async fn watch_interrupts(interrupts: Interrupts) {
 
 /// Stops the run once failures pass `threshold` (a count, or a share of completed requests
 /// when below 1); returns why.
+/// Warnings about token counts that undermine per-token figures: output lengths other than
+/// requested, and server counts that disagree with the client's tokenizer.
+fn token_warnings(cols: &crate::metrics::Columns) -> Vec<String> {
+    use crate::metrics::{
+        OSL_MISMATCH_MAX_TOKENS, OSL_MISMATCH_PCT, USAGE_DIFF_THRESHOLD_PCT, osl_mismatches,
+        usage_discrepancies,
+    };
+    let mut out = Vec::new();
+    let (compared, off) = osl_mismatches(cols);
+    if off > 0 {
+        out.push(format!(
+            "{off} of {compared} requests generated an output length other than requested (off \
+             by more than {OSL_MISMATCH_PCT} % or {OSL_MISMATCH_MAX_TOKENS} tokens; see \
+             osl_mismatch_diff_pct): the server stopped early or ran on. Add --extra-inputs \
+             ignore_eos:true (or min_tokens:N) so it honours --osl"
+        ));
+    }
+    let (compared, off) = usage_discrepancies(cols);
+    if off > 0 {
+        out.push(format!(
+            "on {off} of {compared} requests the server's token counts (usage) differ from this \
+             client's by more than {USAGE_DIFF_THRESHOLD_PCT} % (see usage_*_diff_pct): the \
+             tokenizer may not be the model's; pass --tokenizer with the model's, or \
+             --use-server-token-count to report the server's counts"
+        ));
+    }
+    out
+}
+
 /// Aborts the run once more than `threshold` of the completed requests failed, judged from
 /// `min_done` completed requests on (the reference tool's rule: the larger of the concurrency
 /// and 10).
@@ -701,6 +730,9 @@ pub async fn run_config(
         lag_p99,
     );
     for w in &audit.warnings {
+        tracing::warn!("{w}");
+    }
+    for w in token_warnings(cols) {
         tracing::warn!("{w}");
     }
     let (start_iso, end_iso) = (export::iso_time(start_time), export::iso_time(end_time));

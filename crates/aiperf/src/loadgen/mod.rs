@@ -454,6 +454,7 @@ async fn run_session(
             outcome: ex.outcome,
             body,
             input_tokens: turn.input_tokens,
+            requested_osl: turn.max_tokens,
         };
         if ctx.records.send(record).is_err() || cancelled {
             return !cancelled;

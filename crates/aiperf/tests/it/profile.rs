@@ -376,6 +376,83 @@ fn embeddings_batches_are_measured_without_output_metrics() {
     );
 }
 
+/// A server that answers 8 tokens to every request, whatever was asked, and reports token
+/// counts far from the client's: both are counted per request and warned about at the end.
+#[test]
+fn wrong_lengths_and_token_counts_are_flagged() {
+    let body = r#"{"id":"x","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":" the the the the the the the the"},"finish_reason":"stop"}],"usage":{"prompt_tokens":999,"completion_tokens":77,"total_tokens":1076}}"#;
+    let response: &'static str = Box::leak(
+        format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .into_boxed_str(),
+    );
+    let addr = canned_server(response);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    let url = format!("http://{addr}");
+    let output = profile(
+        &dir,
+        &[
+            "-m",
+            "m",
+            "-u",
+            &url,
+            "--request-count",
+            "6",
+            "--isl",
+            "50",
+            "--osl",
+            "16",
+        ],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let summary = read_json(&dir.join("profile_export_aiperf.json"));
+    assert!(summary.get("error_request_count").is_none(), "{summary:#}");
+    assert_eq!(stat(&summary, "osl_mismatch_count", "avg"), 6.0);
+    assert_eq!(stat(&summary, "osl_mismatch_diff_pct", "avg"), -50.0);
+    assert_eq!(stat(&summary, "requested_osl", "max"), 16.0);
+    assert_eq!(stat(&summary, "usage_discrepancy_count", "avg"), 6.0);
+    // |999 − 50| / 50 and |77 − 8| / 8, in percent.
+    assert!((stat(&summary, "usage_prompt_tokens_diff_pct", "avg") - 1898.0).abs() < 1e-9);
+    assert!((stat(&summary, "usage_completion_tokens_diff_pct", "avg") - 862.5).abs() < 1e-9);
+    let err = stderr(&output);
+    assert!(
+        err.contains("6 of 6 requests generated an output length other than requested"),
+        "{err}"
+    );
+    assert!(
+        err.contains("on 6 of 6 requests the server's token counts"),
+        "{err}"
+    );
+
+    // Counting with the server's numbers: nothing to compare, no usage warning.
+    let server = tmp.path().join("server");
+    let output = profile(
+        &server,
+        &[
+            "-m",
+            "m",
+            "-u",
+            &url,
+            "--request-count",
+            "6",
+            "--isl",
+            "50",
+            "--use-server-token-count",
+        ],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let summary = read_json(&server.join("profile_export_aiperf.json"));
+    assert!(summary.get("usage_discrepancy_count").is_none());
+    assert!(
+        summary.get("osl_mismatch_count").is_none(),
+        "no --osl, nothing requested"
+    );
+    assert!(!stderr(&output).contains("token counts"));
+}
+
 #[test]
 fn input_files_and_fixed_schedule_replay() {
     let tmp = tempfile::tempdir().unwrap();
