@@ -21,6 +21,7 @@ pub const RECORDS_JSONL: &str = "profile_export.jsonl";
 pub const RAW_JSONL: &str = "profile_export_raw.jsonl";
 pub const INPUTS_JSON: &str = "inputs.json";
 pub const RUN_CONFIG_JSON: &str = "run_config.json";
+pub const CONSOLE_TXT: &str = "profile_export_console.txt";
 pub const SERVER_METRICS_JSON: &str = "server_metrics_export.json";
 pub const SERVER_METRICS_CSV: &str = "server_metrics_export.csv";
 pub const SERVER_METRICS_JSONL: &str = "server_metrics_export.jsonl";
@@ -387,6 +388,7 @@ pub fn listed_files(dir: &Path, records: bool, raw: bool) -> Vec<PathBuf> {
     }
     files.push(dir.join(INPUTS_JSON));
     files.push(dir.join(RUN_CONFIG_JSON));
+    files.push(dir.join(CONSOLE_TXT));
     for f in [
         SERVER_METRICS_JSON,
         SERVER_METRICS_CSV,

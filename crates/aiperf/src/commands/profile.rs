@@ -818,16 +818,11 @@ pub async fn run_config(
             .as_bytes(),
     )
     .with_context(|| format!("writing {}", export::SUMMARY_CSV))?;
+    let console = console_text(&metrics, gpus.as_deref(), &collected, end, &audit);
+    export::write_atomic(&artifact_dir.join(export::CONSOLE_TXT), console.as_bytes())
+        .with_context(|| format!("writing {}", export::CONSOLE_TXT))?;
     if !options.quiet {
-        report(
-            &config,
-            &artifact_dir,
-            &metrics,
-            gpus.as_deref(),
-            &collected,
-            end,
-            &audit,
-        )?;
+        report(&config, &artifact_dir, &console)?;
         if let Some(reason) = &abort_reason {
             writeln!(std::io::stdout().lock(), "\n{reason}")?;
         }
@@ -858,42 +853,53 @@ pub async fn run_config(
     })
 }
 
-fn report(
-    config: &ProfileConfig,
-    dir: &Path,
+/// What the console shows of a run (also written to `profile_export_console.txt`): the
+/// tables, the failures, the client's self-audit and its warnings.
+fn console_text(
     metrics: &[MetricResult],
     gpus: Option<&[crate::telemetry::gpu::Endpoint]>,
     collected: &Collected,
     end: PhaseEnd,
     audit: &crate::audit::Audit,
-) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
-    writeln!(out)?;
-    write!(out, "{}", export::console_table(metrics))?;
-    write!(out, "{}", export::server_and_gpu_lines(metrics))?;
+) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let _ = writeln!(out);
+    out.push_str(&export::console_table(metrics));
+    out.push_str(&export::server_and_gpu_lines(metrics));
     if let Some(table) = gpus.and_then(crate::telemetry::gpu::console_table) {
-        write!(out, "\n{table}")?;
+        let _ = write!(out, "\n{table}");
     }
-    let level = config.output.export_level;
     let ok = collected.columns.ok.len();
     let errors = collected.columns.errors();
     if errors > 0 {
-        writeln!(out, "\n{errors} of {} requests failed:", ok + errors)?;
+        let _ = writeln!(out, "\n{errors} of {} requests failed:", ok + errors);
         for (e, n) in collected.errors.iter().take(10) {
             let code = e.code.map(|c| format!("{c} ")).unwrap_or_default();
-            writeln!(out, "  {n} × {code}{}: {}", e.kind, e.message)?;
+            let _ = writeln!(out, "  {n} × {code}{}: {}", e.kind, e.message);
         }
     }
     if end.cancelled_in_flight {
-        writeln!(out, "\nrequests still in flight were cancelled")?;
+        let _ = writeln!(out, "\nrequests still in flight were cancelled");
     }
-    writeln!(out, "\n{}", audit.summary())?;
-    for w in &audit.warnings {
-        writeln!(out, "warning: {w}")?;
+    let _ = writeln!(out, "\n{}", audit.summary());
+    for w in audit
+        .warnings
+        .iter()
+        .chain(&token_warnings(&collected.columns))
+    {
+        let _ = writeln!(out, "warning: {w}");
     }
     if let Some(e) = &collected.write_error {
-        writeln!(out, "\nwarning: {e}")?;
+        let _ = writeln!(out, "\nwarning: {e}");
     }
+    out
+}
+
+fn report(config: &ProfileConfig, dir: &Path, console: &str) -> anyhow::Result<()> {
+    let level = config.output.export_level;
+    let mut out = std::io::stdout().lock();
+    write!(out, "{console}")?;
     writeln!(out)?;
     for path in export::listed_files(
         dir,

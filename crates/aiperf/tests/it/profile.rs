@@ -205,6 +205,13 @@ fn artifact_shapes_are_stable() {
         })
         .collect();
     insta::assert_snapshot!("summary_json_shape", shape.join("\n"));
+    // The console's tables, as printed, are kept as text.
+    let console = std::fs::read_to_string(dir.join("profile_export_console.txt")).unwrap();
+    assert!(console.contains("Request Latency (ms)"), "{console}");
+    assert!(
+        stdout(&output).contains(console.trim()),
+        "printed as written"
+    );
     let csv = std::fs::read_to_string(dir.join("profile_export_aiperf.csv")).unwrap();
     // The metric sections, then the GPU section (whose first column is the endpoint).
     let (metrics, gpu) = csv.split_once("\n\n\n").unwrap();

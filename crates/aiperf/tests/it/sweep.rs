@@ -31,13 +31,14 @@ fn files(dir: &Path) -> BTreeSet<String> {
     out
 }
 
-const RUN_FILES: [&str; 9] = [
+const RUN_FILES: [&str; 10] = [
     ".aiperf_results_ready.json",
     "gpu_telemetry_export.jsonl",
     "inputs.json",
     "profile_export.jsonl",
     "profile_export_aiperf.csv",
     "profile_export_aiperf.json",
+    "profile_export_console.txt",
     "run_config.json",
     "server_metrics_export.csv",
     "server_metrics_export.json",
