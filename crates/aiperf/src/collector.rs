@@ -119,6 +119,27 @@ const POLL: Duration = Duration::from_micros(500);
 /// After this long without records, the collector blocks until the next one.
 const QUIET: Duration = Duration::from_millis(50);
 
+/// A later turn of a chat session sends the whole conversation so far, and the server reads
+/// all of it: its input is every message's text (`None` when the body has no messages).
+fn context_tokens(tokenizer: &Tokenizer, body: &[u8]) -> Option<u32> {
+    let doc: Value = serde_json::from_slice(body).ok()?;
+    let mut tokens = 0usize;
+    for message in doc.get("messages")?.as_array()? {
+        match message.get("content") {
+            Some(Value::String(text)) => tokens += tokenizer.count(text),
+            Some(Value::Array(parts)) => {
+                for part in parts {
+                    if let Some(text) = part.get("text").and_then(Value::as_str) {
+                        tokens += tokenizer.count(text);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    u32::try_from(tokens).ok()
+}
+
 /// Runs the collector until every sender is dropped.
 pub fn collect(config: &CollectorConfig, rx: &Receiver<RawRecord>) -> Collected {
     let mut out = Collected::default();
@@ -128,7 +149,7 @@ pub fn collect(config: &CollectorConfig, rx: &Receiver<RawRecord>) -> Collected 
     let mut pending = 0usize;
     let mut idle_since: Option<Instant> = None;
     loop {
-        let record = match rx.try_recv() {
+        let mut record = match rx.try_recv() {
             Ok(r) => {
                 idle_since = None;
                 r
@@ -161,6 +182,11 @@ pub fn collect(config: &CollectorConfig, rx: &Receiver<RawRecord>) -> Collected 
         if record.phase == Phase::Warmup {
             config.progress.warmup_done.fetch_add(1, Ordering::Relaxed);
             continue;
+        }
+        if record.turn_index > 0
+            && let Some(tokens) = context_tokens(&config.tokenizer, &record.body)
+        {
+            record.input_tokens = tokens;
         }
         let m = measure(config, &record);
         let cols = &mut out.columns;

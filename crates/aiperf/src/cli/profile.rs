@@ -215,9 +215,47 @@ pub struct InputArgs {
     )]
     pub prompt_batch_size: u32,
 
-    /// Number of distinct synthetic prompts.
+    /// Number of distinct synthetic prompts (conversations, with --session-turns-mean).
     #[arg(long, visible_alias = "num-prompts", default_value_t = 100)]
     pub num_dataset_entries: u32,
+
+    /// Mean number of turns of a synthetic conversation (multi-turn chat: each turn resends
+    /// the history with the server's answers).
+    #[arg(long, visible_alias = "conversation-turn-mean", default_value_t = 1.0)]
+    pub session_turns_mean: f64,
+
+    /// Standard deviation of the number of turns.
+    #[arg(
+        long,
+        visible_alias = "conversation-turn-stddev",
+        default_value_t = 0.0
+    )]
+    pub session_turns_stddev: f64,
+
+    /// Mean pause before each turn after the first, in milliseconds (a user reading and
+    /// typing).
+    #[arg(
+        long,
+        visible_alias = "conversation-turn-delay-mean",
+        default_value_t = 0.0
+    )]
+    pub session_turn_delay_mean: f64,
+
+    /// Standard deviation of that pause, in milliseconds.
+    #[arg(
+        long,
+        visible_alias = "conversation-turn-delay-stddev",
+        default_value_t = 0.0
+    )]
+    pub session_turn_delay_stddev: f64,
+
+    /// Scales every turn pause (0 sends the turns back to back).
+    #[arg(
+        long,
+        visible_alias = "conversation-turn-delay-ratio",
+        default_value_t = 1.0
+    )]
+    pub session_delay_ratio: f64,
 
     /// Seed of every random choice (prompts, lengths, order, arrivals). Default: random, and
     /// recorded in run_config.json so the run can be repeated.
@@ -270,6 +308,10 @@ pub struct LoadArgs {
     /// seconds' worth in rate mode, the whole trace in fixed-schedule replay.
     #[arg(long, visible_alias = "num-requests", value_delimiter = ',', value_parser = list_count::<u64>)]
     pub request_count: Vec<u64>,
+
+    /// Stop after this many sessions (conversations) have started; each runs all its turns.
+    #[arg(long, visible_aliases = ["num-conversations", "conversation-num"])]
+    pub num_sessions: Option<u64>,
 
     /// Stop sending after this many seconds (with --request-count: whichever comes first).
     #[arg(long, value_delimiter = ',', value_parser = list_number)]

@@ -207,8 +207,9 @@ fn token_warnings(cols: &crate::metrics::Columns) -> Vec<String> {
         out.push(format!(
             "on {off} of {compared} requests the server's token counts (usage) differ from this \
              client's by more than {USAGE_DIFF_THRESHOLD_PCT} % (see usage_*_diff_pct): the \
-             tokenizer may not be the model's; pass --tokenizer with the model's, or \
-             --use-server-token-count to report the server's counts"
+             tokenizer may not be the model's (pass --tokenizer with the model's), or a chat \
+             template adds tokens (most visible on short prompts); --use-server-token-count \
+             reports the server's counts"
         ));
     }
     out
@@ -376,8 +377,9 @@ pub async fn prepare(
                 osl,
                 sampling,
                 batch,
+                sessions,
             } => (
-                dataset::synthetic(&tokenizer, *entries, *isl, *osl, *batch, seed),
+                dataset::synthetic(&tokenizer, *entries, *isl, *osl, *batch, *sessions, seed),
                 *sampling,
             ),
             InputConfig::File {
@@ -431,7 +433,7 @@ pub async fn run_config(
         .into());
     }
     let mut stop = config.load.stop;
-    if stop.requests.is_none() && stop.duration_secs.is_none() {
+    if stop.requests.is_none() && stop.duration_secs.is_none() && stop.sessions.is_none() {
         stop.requests = Some(LoadConfig::default_request_count(
             mode,
             dataset.total_turns(),
@@ -441,6 +443,7 @@ pub async fn run_config(
     let mut warmup = config.load.warmup;
     if let Some(s) = &config.shard {
         stop.requests = stop.requests.map(|r| s.share(r));
+        stop.sessions = stop.sessions.map(|r| s.share(r));
         if let Some(w) = warmup.as_mut() {
             w.requests = w.requests.map(|r| s.share(r));
         }

@@ -177,6 +177,28 @@ fn one() -> u32 {
     1
 }
 
+/// The shape of synthetic conversations.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SessionShape {
+    pub turns: crate::dataset::LengthDist,
+    /// Pause before each turn after the first, milliseconds (already scaled by the ratio).
+    pub delay_ms_mean: f64,
+    pub delay_ms_stddev: f64,
+}
+
+impl Default for SessionShape {
+    fn default() -> Self {
+        Self {
+            turns: crate::dataset::LengthDist {
+                mean: 1.0,
+                stddev: 0.0,
+            },
+            delay_ms_mean: 0.0,
+            delay_ms_stddev: 0.0,
+        }
+    }
+}
+
 /// Where prompts come from.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -189,6 +211,9 @@ pub enum InputConfig {
         /// Prompts per request (`--prompt-batch-size`, embeddings).
         #[serde(default = "one")]
         batch: u32,
+        /// Turns per conversation and the pause before each later turn.
+        #[serde(default)]
+        sessions: SessionShape,
     },
     File {
         path: PathBuf,
@@ -233,6 +258,9 @@ pub enum Arrival {
 pub struct StopCondition {
     pub requests: Option<u64>,
     pub duration_secs: Option<f64>,
+    /// Sessions (conversations) to start; each runs to its last turn.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sessions: Option<u64>,
 }
 
 impl StopCondition {

@@ -7,7 +7,8 @@ use serde_json::{Map, Value};
 
 use super::{
     Arrival, EndpointConfig, EndpointType, ExportLevel, GoodputTarget, Header, HeaderValue,
-    InputConfig, LoadConfig, OutputConfig, ProfileConfig, Secret, SimTarget, StopCondition, UiMode,
+    InputConfig, LoadConfig, OutputConfig, ProfileConfig, Secret, SessionShape, SimTarget,
+    StopCondition, UiMode,
 };
 use crate::UsageError;
 use crate::cli::profile::{ArrivalPattern, ProfileArgs, UiArg};
@@ -1013,6 +1014,37 @@ fn resolve_input(args: &ProfileArgs) -> Result<InputConfig, UsageError> {
         osl,
         sampling: a.dataset_sampling_strategy.unwrap_or(Sampling::Shuffle),
         batch: a.prompt_batch_size,
+        sessions: session_shape(a)?,
+    })
+}
+
+/// `--session-turns-*` and `--session-turn-delay-*`: the shape of synthetic conversations.
+fn session_shape(a: &crate::cli::profile::InputArgs) -> Result<SessionShape, UsageError> {
+    let non_negative = |flag: &str, v: f64| {
+        if v.is_finite() && v >= 0.0 {
+            Ok(v)
+        } else {
+            Err(UsageError::new(format!(
+                "{flag} must be zero or a positive number, got {v}"
+            )))
+        }
+    };
+    if !(a.session_turns_mean.is_finite() && a.session_turns_mean >= 1.0) {
+        return Err(UsageError::new(format!(
+            "--session-turns-mean must be at least 1 (turns per conversation), got {}",
+            a.session_turns_mean
+        )));
+    }
+    let ratio = non_negative("--session-delay-ratio", a.session_delay_ratio)?;
+    Ok(SessionShape {
+        turns: LengthDist {
+            mean: a.session_turns_mean,
+            stddev: non_negative("--session-turns-stddev", a.session_turns_stddev)?,
+        },
+        delay_ms_mean: non_negative("--session-turn-delay-mean", a.session_turn_delay_mean)?
+            * ratio,
+        delay_ms_stddev: non_negative("--session-turn-delay-stddev", a.session_turn_delay_stddev)?
+            * ratio,
     })
 }
 
@@ -1123,6 +1155,16 @@ fn resolve_load(args: &ProfileArgs) -> Result<LoadConfig, UsageError> {
     if requests == Some(0) {
         return Err(UsageError::new("--request-count must be at least 1"));
     }
+    let sessions = a.num_sessions;
+    if sessions == Some(0) {
+        return Err(UsageError::new("--num-sessions must be at least 1"));
+    }
+    if sessions.is_some() && requests.is_some() {
+        return Err(UsageError::new(
+            "--num-sessions and --request-count both say when to stop; give one (sessions \
+             count conversations, requests count turns)",
+        ));
+    }
     let duration = first(&a.benchmark_duration);
     if let Some(d) = duration
         && !(d.is_finite() && d > 0.0)
@@ -1150,6 +1192,7 @@ fn resolve_load(args: &ProfileArgs) -> Result<LoadConfig, UsageError> {
         (requests, duration_secs) => Some(StopCondition {
             requests,
             duration_secs,
+            sessions: None,
         }),
     };
     let fixed_schedule = match (a.fixed_schedule, a.no_fixed_schedule) {
@@ -1178,6 +1221,7 @@ fn resolve_load(args: &ProfileArgs) -> Result<LoadConfig, UsageError> {
         stop: StopCondition {
             requests,
             duration_secs: duration,
+            sessions,
         },
         // Kept finite so configurations and plans stay valid JSON.
         grace_period_secs: a.benchmark_grace_period.min(f64::MAX),

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 pub use files::{DatasetFileKind, load_file};
 use prompts::PromptGenerator;
 
+use crate::config::SessionShape;
 use crate::tokenizer::Tokenizer;
 
 /// A conversation: one turn for single-turn datasets, several for multi-turn sessions.
@@ -128,38 +129,54 @@ impl Dataset {
     }
 }
 
-/// Synthetic single-turn conversations with normally distributed lengths; each turn holds
-/// `batch` prompts (embeddings batches), each of its own sampled length.
+/// Synthetic conversations with normally distributed lengths. Each turn holds `batch` prompts
+/// (embeddings batches), each of its own sampled length; a conversation has
+/// `sessions.turns` turns, the later ones after a sampled pause.
 pub fn synthetic(
     tokenizer: &Tokenizer,
     entries: u32,
     isl: LengthDist,
     osl: Option<LengthDist>,
     batch: u32,
+    sessions: SessionShape,
     seed: u64,
 ) -> Vec<Conversation> {
     let mut generator = PromptGenerator::new(tokenizer, seed);
     let mut lengths = Pcg64Mcg::seed_from_u64(seed ^ 0x6c65_6e67_7468);
+    // Their own stream, so single-turn datasets are the same as before turns existed.
+    let mut shapes = Pcg64Mcg::seed_from_u64(seed ^ 0x0074_7572_6e73);
+    let delay = Normal::new(sessions.delay_ms_mean, sessions.delay_ms_stddev).ok();
     (0..entries)
         .map(|i| {
-            let texts: Vec<String> = (0..batch.max(1))
-                .map(|_| {
-                    let input_tokens = isl.sample(&mut lengths).min(prompts::MAX_PROMPT_TOKENS);
-                    generator.prompt(input_tokens)
+            let turns = sessions.turns.sample(&mut shapes);
+            let turns = (0..turns)
+                .map(|t| {
+                    let texts: Vec<String> = (0..batch.max(1))
+                        .map(|_| {
+                            let input_tokens =
+                                isl.sample(&mut lengths).min(prompts::MAX_PROMPT_TOKENS);
+                            generator.prompt(input_tokens)
+                        })
+                        .collect();
+                    let max_tokens = osl.map(|d| d.sample(&mut lengths));
+                    let input_tokens: usize = texts.iter().map(|t| tokenizer.count(t)).sum();
+                    let delay_ms = (t > 0).then(|| match delay {
+                        Some(d) if sessions.delay_ms_stddev > 0.0 => d.sample(&mut shapes).max(0.0),
+                        _ => sessions.delay_ms_mean,
+                    });
+                    Turn {
+                        input_tokens: u32::try_from(input_tokens).unwrap_or(u32::MAX),
+                        texts,
+                        role: "user".into(),
+                        max_tokens,
+                        timestamp_ms: None,
+                        delay_ms,
+                    }
                 })
                 .collect();
-            let max_tokens = osl.map(|d| d.sample(&mut lengths));
-            let input_tokens: usize = texts.iter().map(|t| tokenizer.count(t)).sum();
             Conversation {
                 id: conversation_id(seed, u64::from(i)),
-                turns: vec![Turn {
-                    input_tokens: u32::try_from(input_tokens).unwrap_or(u32::MAX),
-                    texts,
-                    role: "user".into(),
-                    max_tokens,
-                    timestamp_ms: None,
-                    delay_ms: None,
-                }],
+                turns,
             }
         })
         .collect()
@@ -191,7 +208,7 @@ mod tests {
             mean: 32.0,
             stddev: 4.0,
         };
-        let convs = synthetic(&tok, 20, isl, Some(osl), 1, 1);
+        let convs = synthetic(&tok, 20, isl, Some(osl), 1, SessionShape::default(), 1);
         assert_eq!(convs.len(), 20);
         for c in &convs {
             let turn = &c.turns[0];
@@ -201,7 +218,49 @@ mod tests {
         }
         let ids: std::collections::HashSet<_> = convs.iter().map(|c| &c.id).collect();
         assert_eq!(ids.len(), 20, "conversation ids are unique");
-        assert_eq!(synthetic(&tok, 20, isl, Some(osl), 1, 1), convs, "seeded");
+        assert_eq!(
+            synthetic(&tok, 20, isl, Some(osl), 1, SessionShape::default(), 1),
+            convs,
+            "seeded"
+        );
+    }
+
+    #[test]
+    fn synthetic_sessions_have_sampled_turns_and_pauses() {
+        let tok = Tokenizer::builtin(Encoding::O200kBase);
+        let isl = LengthDist {
+            mean: 16.0,
+            stddev: 0.0,
+        };
+        let shape = SessionShape {
+            turns: LengthDist {
+                mean: 4.0,
+                stddev: 1.5,
+            },
+            delay_ms_mean: 100.0,
+            delay_ms_stddev: 30.0,
+        };
+        let convs = synthetic(&tok, 400, isl, None, 1, shape, 7);
+        let turns: Vec<usize> = convs.iter().map(|c| c.turns.len()).collect();
+        let mean = turns.iter().sum::<usize>() as f64 / turns.len() as f64;
+        assert!((mean - 4.0).abs() < 0.3, "{mean}");
+        assert!(turns.iter().all(|&t| t >= 1) && turns.iter().any(|&t| t != 4));
+        let delays: Vec<f64> = convs
+            .iter()
+            .flat_map(|c| {
+                assert!(
+                    c.turns[0].delay_ms.is_none(),
+                    "no pause before the first turn"
+                );
+                c.turns[1..].iter().map(|t| t.delay_ms.unwrap())
+            })
+            .collect();
+        let mean = delays.iter().sum::<f64>() / delays.len() as f64;
+        assert!((mean - 100.0).abs() < 5.0, "{mean}");
+        assert!(delays.iter().all(|d| *d >= 0.0));
+        // One turn each: the same dataset as without sessions.
+        let single = synthetic(&tok, 5, isl, None, 1, SessionShape::default(), 7);
+        assert!(single.iter().all(|c| c.turns.len() == 1));
     }
 
     #[test]

@@ -137,6 +137,8 @@ struct PhaseState {
     phase: Phase,
     limit: Option<u64>,
     issued: AtomicU64,
+    /// Sessions to start at most (`--num-sessions`).
+    session_limit: Option<u64>,
     sessions: AtomicU64,
     /// Cancelled when no more requests may start (duration over, or user stop).
     issuing: CancellationToken,
@@ -161,11 +163,30 @@ impl PhaseState {
         }
     }
 
+    /// Claims a new session and its first request: (local session number, request number).
+    fn claim_session(&self) -> Option<(u64, u64)> {
+        let session = self.sessions.fetch_add(1, Ordering::Relaxed);
+        if self.session_limit.is_some_and(|l| session >= l) {
+            self.sessions.fetch_sub(1, Ordering::Relaxed);
+            return None;
+        }
+        match self.claim() {
+            Some(first) => Some((session, first)),
+            None => {
+                self.sessions.fetch_sub(1, Ordering::Relaxed);
+                None
+            }
+        }
+    }
+
     fn exhausted(&self) -> bool {
         self.issuing.is_cancelled()
             || self
                 .limit
                 .is_some_and(|l| self.issued.load(Ordering::Relaxed) >= l)
+            || self
+                .session_limit
+                .is_some_and(|l| self.sessions.load(Ordering::Relaxed) >= l)
     }
 }
 
@@ -183,6 +204,7 @@ pub async fn run_phase(
         phase,
         limit: stop.requests,
         issued: AtomicU64::new(0),
+        session_limit: stop.sessions,
         sessions: AtomicU64::new(0),
         issuing: interrupts.stop.child_token(),
         abort: interrupts.abort.child_token(),
@@ -278,8 +300,9 @@ pub async fn run_phase(
 async fn closed_loop_worker(ctx: Arc<LoadContext>, state: Arc<PhaseState>) {
     loop {
         let scheduled = ctx.clock.now();
-        let Some(first) = state.claim() else { return };
-        let local = state.sessions.fetch_add(1, Ordering::Relaxed);
+        let Some((local, first)) = state.claim_session() else {
+            return;
+        };
         let session = ctx.shard.as_ref().map_or(local, |s| s.global(local));
         let conversation = ctx.dataset.index(session);
         if !run_session(&ctx, &state, session, conversation, first, scheduled).await {
@@ -347,8 +370,9 @@ async fn pace(
                 }
                 None => None,
             };
-            let Some(first) = state.claim() else { break };
-            let local = state.sessions.fetch_add(1, Ordering::Relaxed);
+            let Some((local, first)) = state.claim_session() else {
+                break;
+            };
             let session = if ctx.shard.is_some() { k as u64 } else { local };
             let conversation = conversation.unwrap_or_else(|| ctx.dataset.index(session));
             let (ctx, state) = (ctx.clone(), state.clone());

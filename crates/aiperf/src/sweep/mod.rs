@@ -800,7 +800,7 @@ mod tests {
         c.random_seed = 42;
         c.load.warmup = Some(crate::config::StopCondition {
             requests: Some(3),
-            duration_secs: None,
+            ..Default::default()
         });
         c.multi_run.num_runs = 2;
         let plan = PlanDoc::new(&c, Path::new("base"));

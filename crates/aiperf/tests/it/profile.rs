@@ -460,6 +460,100 @@ fn wrong_lengths_and_token_counts_are_flagged() {
     assert!(!stderr(&output).contains("token counts"));
 }
 
+/// Synthetic multi-turn chat: `--num-sessions` conversations of `--session-turns-mean` turns,
+/// each later turn after its pause and carrying the whole conversation (its input length is
+/// the context, as the server counts it).
+#[test]
+fn synthetic_sessions_resend_the_conversation() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("sessions");
+    let output = profile(
+        &dir,
+        &[
+            "--sim",
+            "zero",
+            "--streaming",
+            "--concurrency",
+            "2",
+            "--num-sessions",
+            "5",
+            "--session-turns-mean",
+            "3",
+            "--session-turn-delay-mean",
+            "20",
+            "--isl",
+            "32",
+            "--osl",
+            "8",
+            "--extra-inputs",
+            "ignore_eos:true",
+        ],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let records = read_lines(&dir.join("profile_export.jsonl"));
+    assert_eq!(records.len(), 15, "5 sessions of 3 turns");
+    let mut sessions: std::collections::BTreeMap<String, Vec<&Value>> = Default::default();
+    for r in &records {
+        let id = r["metadata"]["x_correlation_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        sessions.entry(id).or_default().push(r);
+    }
+    assert_eq!(sessions.len(), 5);
+    for turns in sessions.values_mut() {
+        turns.sort_by_key(|r| r["metadata"]["turn_index"].as_u64());
+        let isl: Vec<u64> = turns
+            .iter()
+            .map(|r| {
+                r["metrics"]["input_sequence_length"]["value"]
+                    .as_u64()
+                    .unwrap()
+            })
+            .collect();
+        // Each turn adds its own 32 tokens and the previous answer's 8.
+        assert_eq!(isl, [32, 72, 112]);
+        for r in turns.iter() {
+            assert_eq!(
+                r["metrics"]["usage_prompt_tokens"]["value"],
+                r["metrics"]["input_sequence_length"]["value"],
+                "the server read what we counted"
+            );
+        }
+        for pair in turns.windows(2) {
+            let end = pair[0]["metadata"]["request_end_ns"].as_u64().unwrap();
+            let start = pair[1]["metadata"]["request_start_ns"].as_u64().unwrap();
+            assert!(
+                start - end >= 20_000_000,
+                "the pause comes before the next turn"
+            );
+        }
+    }
+    let inputs = read_json(&dir.join("inputs.json"));
+    assert!(inputs["data"][0]["payloads"].as_array().unwrap().len() == 3);
+    assert!(
+        !stderr(&output).contains("token counts"),
+        "{}",
+        stderr(&output)
+    );
+
+    assert_usage_error(
+        &[
+            "profile",
+            "--sim",
+            "--num-sessions",
+            "3",
+            "--request-count",
+            "9",
+        ],
+        "--num-sessions and --request-count both say when to stop",
+    );
+    assert_usage_error(
+        &["profile", "--sim", "--session-turns-mean", "0.5"],
+        "--session-turns-mean must be at least 1",
+    );
+}
+
 #[test]
 fn input_files_and_fixed_schedule_replay() {
     let tmp = tempfile::tempdir().unwrap();
