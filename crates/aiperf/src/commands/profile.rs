@@ -732,10 +732,13 @@ pub async fn run_config(
         (cols.first_scheduled_ns, cols.last_scheduled_ns),
         lag_p99,
     );
-    for w in &audit.warnings {
-        tracing::warn!("{w}");
-    }
-    for w in token_warnings(cols) {
+    let warnings: Vec<String> = audit
+        .warnings
+        .iter()
+        .cloned()
+        .chain(token_warnings(cols))
+        .collect();
+    for w in &warnings {
         tracing::warn!("{w}");
     }
     let (start_iso, end_iso) = (export::iso_time(start_time), export::iso_time(end_time));
@@ -821,7 +824,14 @@ pub async fn run_config(
             .as_bytes(),
     )
     .with_context(|| format!("writing {}", export::SUMMARY_CSV))?;
-    let console = console_text(&metrics, gpus.as_deref(), &collected, end, &audit);
+    let console = console_text(
+        &metrics,
+        gpus.as_deref(),
+        &collected,
+        end,
+        &audit,
+        &warnings,
+    );
     export::write_atomic(&artifact_dir.join(export::CONSOLE_TXT), console.as_bytes())
         .with_context(|| format!("writing {}", export::CONSOLE_TXT))?;
     if !options.quiet {
@@ -864,6 +874,7 @@ fn console_text(
     collected: &Collected,
     end: PhaseEnd,
     audit: &crate::audit::Audit,
+    warnings: &[String],
 ) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
@@ -886,11 +897,7 @@ fn console_text(
         let _ = writeln!(out, "\nrequests still in flight were cancelled");
     }
     let _ = writeln!(out, "\n{}", audit.summary());
-    for w in audit
-        .warnings
-        .iter()
-        .chain(&token_warnings(&collected.columns))
-    {
+    for w in warnings {
         let _ = writeln!(out, "warning: {w}");
     }
     if let Some(e) = &collected.write_error {
