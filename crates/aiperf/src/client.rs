@@ -139,6 +139,7 @@ impl Client {
         request_id: &str,
         correlation_id: &str,
         cancel: &CancellationToken,
+        abandon_after: Option<Duration>,
     ) -> Exchange {
         let uri = self.targets[(index % self.targets.len() as u64) as usize].clone();
         let mut builder = http::Request::post(uri);
@@ -167,9 +168,16 @@ impl Client {
         // Sized for a typical streamed answer, so it rarely grows.
         let mut buf = bytes::BytesMut::with_capacity(4096);
         let mut marks: Vec<(u64, usize)> = Vec::with_capacity(32);
+        let abandon = async {
+            match abandon_after {
+                Some(after) => tokio::time::sleep(after).await,
+                None => std::future::pending().await,
+            }
+        };
         let outcome = tokio::select! {
             biased;
             () = cancel.cancelled() => Outcome::Cancelled,
+            () = abandon => Outcome::Abandoned,
             () = tokio::time::sleep_until(deadline) => Outcome::Timeout,
             outcome = self.exchange(request, &mut ex, &mut buf, &mut marks) => outcome,
         };

@@ -196,7 +196,7 @@ pub fn collect(config: &CollectorConfig, rx: &Receiver<RawRecord>) -> Collected 
             Some(e) => {
                 cols.add_error(
                     f64::from(record.input_tokens),
-                    record.outcome == Outcome::Cancelled,
+                    matches!(record.outcome, Outcome::Cancelled | Outcome::Abandoned),
                 );
                 *errors.entry(e.clone()).or_default() += 1;
                 config.progress.errors.fetch_add(1, Ordering::Relaxed);
@@ -328,6 +328,11 @@ pub fn measure(config: &CollectorConfig, record: &RawRecord) -> Measured {
             Some(499),
             "RequestCancellationError",
             "cancelled before the response was complete (grace period over, or interrupted)",
+        )),
+        Outcome::Abandoned => Err(ErrorDetails::new(
+            Some(499),
+            "RequestCancellationError",
+            "cancelled by the client on purpose (--request-cancellation-rate)",
         )),
     };
     let parsed = match parsed {
@@ -794,7 +799,7 @@ fn metadata<'a>(
     ids: &'a (String, String),
 ) -> Metadata<'a> {
     let clock = &config.clock;
-    let cancelled = r.outcome == Outcome::Cancelled;
+    let cancelled = matches!(r.outcome, Outcome::Cancelled | Outcome::Abandoned);
     Metadata {
         request_num: r.request_num,
         session_num: r.session_num,

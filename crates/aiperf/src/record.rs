@@ -79,6 +79,8 @@ pub enum Outcome {
     Transport { message: String },
     /// Stopped by the end of the grace period or by Ctrl-C.
     Cancelled,
+    /// Cancelled on purpose by the client (`--request-cancellation-rate`).
+    Abandoned,
 }
 
 /// One request as the hot path saw it. Times are [`Clock`] nanoseconds.

@@ -329,6 +329,16 @@ pub struct LoadArgs {
     #[arg(long)]
     pub warmup_duration: Option<f64>,
 
+    /// Percentage (0-100) of requests the client cancels on purpose, to see how the server
+    /// copes with abandoned requests; they are recorded as errors with code 499.
+    #[arg(long, value_name = "PERCENT")]
+    pub request_cancellation_rate: Option<f64>,
+
+    /// Seconds after sending that a request chosen by --request-cancellation-rate is
+    /// cancelled (if it is still in flight).
+    #[arg(long, value_name = "SECONDS")]
+    pub request_cancellation_delay: Option<f64>,
+
     /// Abort the run once more than this share of the completed requests failed (0-1, e.g.
     /// 0.1; judged once the larger of the concurrency and 10 requests completed). Everything
     /// measured is still written, and the run exits 1.

@@ -528,6 +528,7 @@ pub async fn run_config(
         records: tx,
         ids: crate::loadgen::IdSource::default(),
         shard: config.shard.clone(),
+        cancellation: config.load.cancellation,
     });
     if config.endpoint.connection_warmup {
         let connections = match mode {

@@ -235,9 +235,29 @@ pub struct LoadConfig {
     pub stop: StopCondition,
     pub grace_period_secs: f64,
     pub warmup: Option<StopCondition>,
-    /// Abort after this many failures (≥ 1) or this failed share (< 1).
+    /// Abort once more than this share of the completed requests failed.
     #[serde(default)]
     pub failed_request_threshold: Option<f64>,
+    /// Requests the client cancels on purpose (profiling phase).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancellation: Option<Cancellation>,
+}
+
+/// `--request-cancellation-rate` / `--request-cancellation-delay`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Cancellation {
+    /// Share of requests cancelled, percent.
+    pub rate_pct: f64,
+    pub delay_secs: f64,
+}
+
+impl Cancellation {
+    /// Whether request `n` of a run seeded with `seed` is one to cancel (a seeded choice, the
+    /// same on every run with the seed).
+    pub fn picks(&self, seed: u64, n: u64) -> bool {
+        let draw = aiperf_stats::derive_seed(seed ^ 0x6361_6e63_656c, n) >> 11;
+        (draw as f64 / (1u64 << 53) as f64) * 100.0 < self.rate_pct
+    }
 }
 
 /// Arrival process of rate mode.
@@ -568,6 +588,7 @@ mod tests {
             grace_period_secs: 30.0,
             warmup: None,
             failed_request_threshold: None,
+            cancellation: None,
         };
         assert_eq!(
             load(None, None, None).mode(false),

@@ -1226,6 +1226,33 @@ fn resolve_load(args: &ProfileArgs) -> Result<LoadConfig, UsageError> {
         // Kept finite so configurations and plans stay valid JSON.
         grace_period_secs: a.benchmark_grace_period.min(f64::MAX),
         warmup,
+        cancellation: match (a.request_cancellation_rate, a.request_cancellation_delay) {
+            (None, None) => None,
+            (None, Some(_)) => {
+                return Err(UsageError::new(
+                    "--request-cancellation-delay needs --request-cancellation-rate: say which \
+                     share of requests to cancel (e.g. --request-cancellation-rate 10)",
+                ));
+            }
+            (Some(rate), delay) => {
+                if !(0.0..=100.0).contains(&rate) {
+                    return Err(UsageError::new(format!(
+                        "--request-cancellation-rate is a percentage between 0 and 100, got {rate}"
+                    )));
+                }
+                let delay_secs = delay.unwrap_or(0.0);
+                if !(delay_secs.is_finite() && delay_secs >= 0.0) {
+                    return Err(UsageError::new(format!(
+                        "--request-cancellation-delay must be zero or a positive number of \
+                         seconds, got {delay_secs}"
+                    )));
+                }
+                Some(crate::config::Cancellation {
+                    rate_pct: rate,
+                    delay_secs,
+                })
+            }
+        },
         failed_request_threshold: match a.failed_request_threshold {
             Some(t) if !(t > 0.0 && t <= 1.0) => {
                 return Err(UsageError::new(format!(

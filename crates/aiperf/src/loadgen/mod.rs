@@ -49,6 +49,8 @@ pub struct LoadContext {
     pub ids: IdSource,
     /// This process runs one shard of the load (`--shards`).
     pub shard: Option<crate::shard::ShardConfig>,
+    /// Requests to cancel on purpose during the profiling phase.
+    pub cancellation: Option<crate::config::Cancellation>,
 }
 
 /// Version-4 UUIDs without a system call each: a random base drawn once, mixed with a
@@ -443,6 +445,10 @@ async fn run_session(
             )
         };
         let request_id = ctx.ids.next();
+        let abandon_after = ctx
+            .cancellation
+            .filter(|c| state.phase == Phase::Profiling && c.picks(ctx.seed, request_num))
+            .map(|c| Duration::from_secs_f64(c.delay_secs));
         let ex = ctx
             .client
             .send(
@@ -451,6 +457,7 @@ async fn run_session(
                 &request_id.to_string(),
                 &correlation.to_string(),
                 &state.abort,
+                abandon_after,
             )
             .await;
         let more = turn_index + 1 < conv.turns.len();

@@ -554,6 +554,82 @@ fn synthetic_sessions_resend_the_conversation() {
     );
 }
 
+/// `--request-cancellation-rate`: a seeded share of requests is cancelled by the client after
+/// the delay (long before the fixed server's first token), recorded as 499 errors, and the
+/// run goes on to the end.
+#[test]
+fn requests_are_cancelled_on_purpose() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run_with = |name: &str, rate: &str| {
+        let dir = tmp.path().join(name);
+        let output = profile(
+            &dir,
+            &[
+                "--sim",
+                "fixed",
+                "--concurrency",
+                "8",
+                "--request-count",
+                "40",
+                "--osl",
+                "4",
+                "--random-seed",
+                "5",
+                "--request-cancellation-rate",
+                rate,
+                "--request-cancellation-delay",
+                "0.005",
+            ],
+        );
+        // Nothing succeeded when everything is cancelled: that run exits 1.
+        let want = if rate == "100" { 1 } else { 0 };
+        assert_eq!(output.status.code(), Some(want), "{}", stderr(&output));
+        let records = read_lines(&dir.join("profile_export.jsonl"));
+        assert_eq!(records.len(), 40, "every request is recorded");
+        let cancelled: Vec<u64> = records
+            .iter()
+            .filter(|r| r["error"]["code"] == 499)
+            .map(|r| {
+                assert_eq!(r["metadata"]["was_cancelled"], true);
+                r["metadata"]["request_num"].as_u64().unwrap()
+            })
+            .collect();
+        let summary = read_json(&dir.join("profile_export_aiperf.json"));
+        (cancelled, summary)
+    };
+    let (first, summary) = run_with("a", "25");
+    assert_eq!(summary["is_complete"], true);
+    assert!(
+        (3..=20).contains(&first.len()),
+        "about a quarter: {}",
+        first.len()
+    );
+    assert_eq!(
+        stat(&summary, "cancelled_request_count", "avg"),
+        first.len() as f64
+    );
+    assert_eq!(
+        stat(&summary, "request_count", "avg"),
+        (40 - first.len()) as f64
+    );
+    let (mut again, _) = run_with("b", "25");
+    let mut first = first;
+    first.sort_unstable();
+    again.sort_unstable();
+    assert_eq!(first, again, "the same seed cancels the same requests");
+    assert!(run_with("none", "0").0.is_empty());
+    assert_eq!(run_with("all", "100").0.len(), 40);
+
+    assert_usage_error(
+        &["profile", "--sim", "--request-cancellation-rate", "150"],
+        "--request-cancellation-rate is a percentage between 0 and 100",
+    );
+    assert_usage_error(
+        &["profile", "--sim", "--request-cancellation-delay", "1"],
+        "--request-cancellation-delay needs --request-cancellation-rate",
+    );
+}
+
 #[test]
 fn input_files_and_fixed_schedule_replay() {
     let tmp = tempfile::tempdir().unwrap();
