@@ -219,6 +219,20 @@ pub struct InputArgs {
     #[arg(long, visible_alias = "num-prompts", default_value_t = 100)]
     pub num_dataset_entries: u32,
 
+    /// Size of a pool of shared prefixes: each synthetic conversation's first prompt starts
+    /// with one of them (what a server's prefix cache can reuse). Needs --prefix-prompt-length.
+    #[arg(long, default_value_t = 0)]
+    pub num_prefix_prompts: u32,
+
+    /// Tokens per shared prefix (counted in the input length).
+    #[arg(long, default_value_t = 0)]
+    pub prefix_prompt_length: u32,
+
+    /// Tokens of one system prompt sent with every synthetic conversation (a system message
+    /// in chat; text before the prompt in completions).
+    #[arg(long, default_value_t = 0)]
+    pub shared_system_prompt_length: u32,
+
     /// Mean number of turns of a synthetic conversation (multi-turn chat: each turn resends
     /// the history with the server's answers).
     #[arg(long, visible_alias = "conversation-turn-mean", default_value_t = 1.0)]

@@ -378,8 +378,11 @@ pub async fn prepare(
                 sampling,
                 batch,
                 sessions,
+                prefixes,
             } => (
-                dataset::synthetic(&tokenizer, *entries, *isl, *osl, *batch, *sessions, seed),
+                dataset::synthetic(
+                    &tokenizer, *entries, *isl, *osl, *batch, *sessions, *prefixes, seed,
+                ),
                 *sampling,
             ),
             InputConfig::File {

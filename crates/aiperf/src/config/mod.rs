@@ -177,6 +177,19 @@ fn one() -> u32 {
     1
 }
 
+/// Text shared between synthetic prompts, what a server's prefix cache can reuse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct PrefixShape {
+    /// A pool of this many prefixes (`--num-prefix-prompts`); each conversation's first
+    /// prompt starts with one of them.
+    pub count: u32,
+    /// Tokens per prefix (`--prefix-prompt-length`).
+    pub length: u32,
+    /// Tokens of one system prompt sent with every conversation
+    /// (`--shared-system-prompt-length`).
+    pub system_length: u32,
+}
+
 /// The shape of synthetic conversations.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct SessionShape {
@@ -214,6 +227,9 @@ pub enum InputConfig {
         /// Turns per conversation and the pause before each later turn.
         #[serde(default)]
         sessions: SessionShape,
+        /// Shared prefixes and system prompt (prefix caching).
+        #[serde(default)]
+        prefixes: PrefixShape,
     },
     File {
         path: PathBuf,

@@ -7,8 +7,8 @@ use serde_json::{Map, Value};
 
 use super::{
     Arrival, EndpointConfig, EndpointType, ExportLevel, GoodputTarget, Header, HeaderValue,
-    InputConfig, LoadConfig, OutputConfig, ProfileConfig, Secret, SessionShape, SimTarget,
-    StopCondition, UiMode,
+    InputConfig, LoadConfig, OutputConfig, PrefixShape, ProfileConfig, Secret, SessionShape,
+    SimTarget, StopCondition, UiMode,
 };
 use crate::UsageError;
 use crate::cli::profile::{ArrivalPattern, ProfileArgs, UiArg};
@@ -980,6 +980,29 @@ fn resolve_input(args: &ProfileArgs) -> Result<InputConfig, UsageError> {
         stddev: osl_stddev,
     });
     if let Some(path) = &a.input_file {
+        let synthetic_only = [
+            ("--num-prefix-prompts", a.num_prefix_prompts != 0),
+            ("--prefix-prompt-length", a.prefix_prompt_length != 0),
+            (
+                "--shared-system-prompt-length",
+                a.shared_system_prompt_length != 0,
+            ),
+            ("--session-turns-mean", a.session_turns_mean != 1.0),
+            ("--session-turns-stddev", a.session_turns_stddev != 0.0),
+            (
+                "--session-turn-delay-mean",
+                a.session_turn_delay_mean != 0.0,
+            ),
+            (
+                "--session-turn-delay-stddev",
+                a.session_turn_delay_stddev != 0.0,
+            ),
+        ];
+        if let Some((flag, _)) = synthetic_only.iter().find(|f| f.1) {
+            return Err(UsageError::new(format!(
+                "{flag} shapes synthetic prompts; --input-file brings its own (drop one of them)"
+            )));
+        }
         if !path.is_file() {
             return Err(UsageError::new(format!(
                 "--input-file: {} does not exist or is not a file",
@@ -1015,6 +1038,32 @@ fn resolve_input(args: &ProfileArgs) -> Result<InputConfig, UsageError> {
         sampling: a.dataset_sampling_strategy.unwrap_or(Sampling::Shuffle),
         batch: a.prompt_batch_size,
         sessions: session_shape(a)?,
+        prefixes: prefix_shape(a)?,
+    })
+}
+
+/// `--num-prefix-prompts`, `--prefix-prompt-length`, `--shared-system-prompt-length`.
+fn prefix_shape(a: &crate::cli::profile::InputArgs) -> Result<PrefixShape, UsageError> {
+    match (a.num_prefix_prompts, a.prefix_prompt_length) {
+        (0, 0) => {}
+        (0, _) => {
+            return Err(UsageError::new(
+                "--prefix-prompt-length needs --num-prefix-prompts: how many distinct prefixes \
+                 to share (e.g. --num-prefix-prompts 4)",
+            ));
+        }
+        (_, 0) => {
+            return Err(UsageError::new(
+                "--num-prefix-prompts needs --prefix-prompt-length: the tokens of each prefix \
+                 (e.g. --prefix-prompt-length 512)",
+            ));
+        }
+        _ => {}
+    }
+    Ok(PrefixShape {
+        count: a.num_prefix_prompts,
+        length: a.prefix_prompt_length,
+        system_length: a.shared_system_prompt_length,
     })
 }
 

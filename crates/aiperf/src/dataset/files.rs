@@ -234,6 +234,7 @@ impl Loader<'_, '_> {
             max_tokens,
             timestamp_ms: nonnegative(self, line, "timestamp", row.timestamp)?,
             delay_ms: nonnegative(self, line, "delay", row.delay)?,
+            system: None,
         })
     }
 
@@ -301,6 +302,7 @@ impl Loader<'_, '_> {
             max_tokens,
             timestamp_ms: nonnegative(self, line, "timestamp", row.timestamp)?,
             delay_ms: nonnegative(self, line, "delay", row.delay)?,
+            system: None,
         })
     }
 

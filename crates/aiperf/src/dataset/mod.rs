@@ -6,8 +6,8 @@ pub mod payload;
 pub mod prompts;
 
 use aiperf_stats::derive_seed;
-use rand::SeedableRng;
 use rand::seq::SliceRandom;
+use rand::{RngExt, SeedableRng};
 use rand_distr::{Distribution, Normal};
 use rand_pcg::Pcg64Mcg;
 use serde::{Deserialize, Serialize};
@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 pub use files::{DatasetFileKind, load_file};
 use prompts::PromptGenerator;
 
-use crate::config::SessionShape;
+use crate::config::{PrefixShape, SessionShape};
 use crate::tokenizer::Tokenizer;
 
 /// A conversation: one turn for single-turn datasets, several for multi-turn sessions.
@@ -39,6 +39,9 @@ pub struct Turn {
     pub timestamp_ms: Option<f64>,
     /// Pause before this turn, milliseconds (multi-turn sessions).
     pub delay_ms: Option<f64>,
+    /// A system prompt sent before this turn (the first turn of a conversation): a system
+    /// message in chat, text before the prompt in completions.
+    pub system: Option<String>,
 }
 
 /// The order in which conversations are used.
@@ -132,6 +135,7 @@ impl Dataset {
 /// Synthetic conversations with normally distributed lengths. Each turn holds `batch` prompts
 /// (embeddings batches), each of its own sampled length; a conversation has
 /// `sessions.turns` turns, the later ones after a sampled pause.
+#[allow(clippy::too_many_arguments)]
 pub fn synthetic(
     tokenizer: &Tokenizer,
     entries: u32,
@@ -139,27 +143,45 @@ pub fn synthetic(
     osl: Option<LengthDist>,
     batch: u32,
     sessions: SessionShape,
+    prefixes: PrefixShape,
     seed: u64,
 ) -> Vec<Conversation> {
     let mut generator = PromptGenerator::new(tokenizer, seed);
     let mut lengths = Pcg64Mcg::seed_from_u64(seed ^ 0x6c65_6e67_7468);
+    // Shared text comes from its own generator, so prompts are the same with or without it.
+    let mut shared = PromptGenerator::new(tokenizer, seed ^ 0x0000_7072_6566_6978);
+    let pool: Vec<String> = (0..prefixes.count)
+        .map(|_| shared.prompt(prefixes.length))
+        .collect();
+    let system = (prefixes.system_length > 0).then(|| shared.prompt(prefixes.system_length));
+    let system_tokens = system.as_ref().map_or(0, |s| tokenizer.count(s));
+    let mut picks = Pcg64Mcg::seed_from_u64(seed ^ 0x7069_636b);
     // Their own stream, so single-turn datasets are the same as before turns existed.
     let mut shapes = Pcg64Mcg::seed_from_u64(seed ^ 0x0074_7572_6e73);
     let delay = Normal::new(sessions.delay_ms_mean, sessions.delay_ms_stddev).ok();
     (0..entries)
         .map(|i| {
             let turns = sessions.turns.sample(&mut shapes);
+            let prefix = (!pool.is_empty()).then(|| &pool[picks.random_range(0..pool.len())]);
             let turns = (0..turns)
                 .map(|t| {
-                    let texts: Vec<String> = (0..batch.max(1))
+                    let mut texts: Vec<String> = (0..batch.max(1))
                         .map(|_| {
                             let input_tokens =
                                 isl.sample(&mut lengths).min(prompts::MAX_PROMPT_TOKENS);
                             generator.prompt(input_tokens)
                         })
                         .collect();
+                    if t == 0
+                        && let Some(prefix) = prefix
+                    {
+                        texts[0] = format!("{prefix}{}", texts[0]);
+                    }
                     let max_tokens = osl.map(|d| d.sample(&mut lengths));
-                    let input_tokens: usize = texts.iter().map(|t| tokenizer.count(t)).sum();
+                    let system = system.clone().filter(|_| t == 0);
+                    let input_tokens: usize =
+                        texts.iter().map(|t| tokenizer.count(t)).sum::<usize>()
+                            + if system.is_some() { system_tokens } else { 0 };
                     let delay_ms = (t > 0).then(|| match delay {
                         Some(d) if sessions.delay_ms_stddev > 0.0 => d.sample(&mut shapes).max(0.0),
                         _ => sessions.delay_ms_mean,
@@ -171,6 +193,7 @@ pub fn synthetic(
                         max_tokens,
                         timestamp_ms: None,
                         delay_ms,
+                        system,
                     }
                 })
                 .collect();
@@ -208,7 +231,16 @@ mod tests {
             mean: 32.0,
             stddev: 4.0,
         };
-        let convs = synthetic(&tok, 20, isl, Some(osl), 1, SessionShape::default(), 1);
+        let convs = synthetic(
+            &tok,
+            20,
+            isl,
+            Some(osl),
+            1,
+            SessionShape::default(),
+            PrefixShape::default(),
+            1,
+        );
         assert_eq!(convs.len(), 20);
         for c in &convs {
             let turn = &c.turns[0];
@@ -219,10 +251,62 @@ mod tests {
         let ids: std::collections::HashSet<_> = convs.iter().map(|c| &c.id).collect();
         assert_eq!(ids.len(), 20, "conversation ids are unique");
         assert_eq!(
-            synthetic(&tok, 20, isl, Some(osl), 1, SessionShape::default(), 1),
+            synthetic(
+                &tok,
+                20,
+                isl,
+                Some(osl),
+                1,
+                SessionShape::default(),
+                PrefixShape::default(),
+                1
+            ),
             convs,
             "seeded"
         );
+    }
+
+    #[test]
+    fn prefixes_and_the_system_prompt_are_shared_and_counted() {
+        let tok = Tokenizer::builtin(Encoding::O200kBase);
+        let isl = LengthDist {
+            mean: 40.0,
+            stddev: 0.0,
+        };
+        let plain = synthetic(
+            &tok,
+            30,
+            isl,
+            None,
+            1,
+            SessionShape::default(),
+            PrefixShape::default(),
+            3,
+        );
+        let shape = PrefixShape {
+            count: 3,
+            length: 64,
+            system_length: 16,
+        };
+        let convs = synthetic(&tok, 30, isl, None, 1, SessionShape::default(), shape, 3);
+        let mut prefixes = std::collections::HashSet::new();
+        for (c, p) in convs.iter().zip(&plain) {
+            let turn = &c.turns[0];
+            let system = turn.system.as_deref().unwrap();
+            assert_eq!(tok.count(system), 16);
+            assert_eq!(
+                turn.system, convs[0].turns[0].system,
+                "one system prompt for all"
+            );
+            // The prompt itself is the one the run would send without prefixes.
+            let prefix = turn.texts[0]
+                .strip_suffix(p.turns[0].texts[0].as_str())
+                .unwrap();
+            assert_eq!(tok.count(prefix), 64);
+            prefixes.insert(prefix.to_owned());
+            assert_eq!(turn.input_tokens, 16 + 64 + 40);
+        }
+        assert_eq!(prefixes.len(), 3, "every prefix of the pool is used");
     }
 
     #[test]
@@ -240,7 +324,7 @@ mod tests {
             delay_ms_mean: 100.0,
             delay_ms_stddev: 30.0,
         };
-        let convs = synthetic(&tok, 400, isl, None, 1, shape, 7);
+        let convs = synthetic(&tok, 400, isl, None, 1, shape, PrefixShape::default(), 7);
         let turns: Vec<usize> = convs.iter().map(|c| c.turns.len()).collect();
         let mean = turns.iter().sum::<usize>() as f64 / turns.len() as f64;
         assert!((mean - 4.0).abs() < 0.3, "{mean}");
@@ -259,7 +343,16 @@ mod tests {
         assert!((mean - 100.0).abs() < 5.0, "{mean}");
         assert!(delays.iter().all(|d| *d >= 0.0));
         // One turn each: the same dataset as without sessions.
-        let single = synthetic(&tok, 5, isl, None, 1, SessionShape::default(), 7);
+        let single = synthetic(
+            &tok,
+            5,
+            isl,
+            None,
+            1,
+            SessionShape::default(),
+            PrefixShape::default(),
+            7,
+        );
         assert!(single.iter().all(|c| c.turns.len() == 1));
     }
 

@@ -32,9 +32,20 @@ pub fn request_body(
     }
     match endpoint.kind {
         EndpointType::Chat => {
-            let mut messages = history.to_vec();
+            let mut messages = Vec::with_capacity(history.len() + 2);
+            if let Some(system) = &turn.system {
+                messages.push(message("system", std::slice::from_ref(system)));
+            }
+            messages.extend_from_slice(history);
             messages.push(message(&turn.role, &turn.texts));
             body.insert("messages".into(), Value::Array(messages));
+        }
+        EndpointType::Completions | EndpointType::Embeddings if turn.system.is_some() => {
+            let system = turn.system.as_deref().unwrap_or_default();
+            body.insert(
+                "prompt".into(),
+                Value::String(format!("{system}{}", turn.texts.concat())),
+            );
         }
         EndpointType::Completions | EndpointType::Embeddings => {
             let prompt = match turn.texts.as_slice() {
@@ -103,7 +114,25 @@ mod tests {
             max_tokens,
             timestamp_ms: None,
             delay_ms: None,
+            system: None,
         }
+    }
+
+    #[test]
+    fn a_system_prompt_comes_first() {
+        let mut t = turn(&[" question"], None);
+        t.system = Some("Be brief.".into());
+        let history = [message("user", &["earlier".into()])];
+        let chat = request_body(&endpoint(EndpointType::Chat, false), "m", &t, &history);
+        let roles: Vec<&str> = chat["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["role"].as_str().unwrap())
+            .collect();
+        assert_eq!(roles, ["system", "user", "user"]);
+        let completion = request_body(&endpoint(EndpointType::Completions, false), "m", &t, &[]);
+        assert_eq!(completion["prompt"], "Be brief. question");
     }
 
     #[test]

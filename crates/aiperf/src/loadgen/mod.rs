@@ -463,6 +463,9 @@ async fn run_session(
         let more = turn_index + 1 < conv.turns.len();
         let failed = ex.outcome != Outcome::Ok;
         if more && !failed && ctx.endpoint.kind == crate::config::EndpointType::Chat {
+            if let Some(system) = &turn.system {
+                history.push(message("system", std::slice::from_ref(system)));
+            }
             history.push(message(&turn.role, &turn.texts));
             let reply = response_content(&ex.frames, ctx.endpoint.streaming);
             history.push(message("assistant", &[reply]));

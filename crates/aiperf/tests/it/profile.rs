@@ -630,6 +630,68 @@ fn requests_are_cancelled_on_purpose() {
     );
 }
 
+/// Shared prefixes and a shared system prompt: sent as the first user text's start and a
+/// system message, counted in the input length exactly as the server counts it.
+#[test]
+fn shared_prefixes_and_system_prompt_reach_the_server() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("prefix");
+    let output = profile(
+        &dir,
+        &[
+            "--sim",
+            "zero",
+            "--num-prefix-prompts",
+            "2",
+            "--prefix-prompt-length",
+            "100",
+            "--shared-system-prompt-length",
+            "20",
+            "--isl",
+            "50",
+            "--request-count",
+            "10",
+        ],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let inputs = read_json(&dir.join("inputs.json"));
+    let mut starts = std::collections::HashSet::new();
+    for session in inputs["data"].as_array().unwrap() {
+        let messages = session["payloads"][0]["messages"].as_array().unwrap();
+        assert_eq!(messages[0]["role"], "system");
+        assert_eq!(messages[1]["role"], "user");
+        let user = messages[1]["content"].as_str().unwrap();
+        starts.insert(
+            user.split_whitespace()
+                .take(20)
+                .collect::<Vec<_>>()
+                .join(" "),
+        );
+    }
+    assert_eq!(starts.len(), 2, "two prefixes shared by all prompts");
+    for r in read_lines(&dir.join("profile_export.jsonl")) {
+        assert_eq!(r["metrics"]["input_sequence_length"]["value"], 170);
+        assert_eq!(r["metrics"]["usage_prompt_tokens"]["value"], 170);
+    }
+    assert_usage_error(
+        &["profile", "--sim", "--prefix-prompt-length", "64"],
+        "--prefix-prompt-length needs --num-prefix-prompts",
+    );
+    let file = tmp.path().join("in.jsonl");
+    std::fs::write(&file, "{\"text\": \"hello\"}\n").unwrap();
+    assert_usage_error(
+        &[
+            "profile",
+            "--sim",
+            "--input-file",
+            file.to_str().unwrap(),
+            "--shared-system-prompt-length",
+            "10",
+        ],
+        "--shared-system-prompt-length shapes synthetic prompts",
+    );
+}
+
 #[test]
 fn input_files_and_fixed_schedule_replay() {
     let tmp = tempfile::tempdir().unwrap();
