@@ -716,6 +716,9 @@ pub async fn run_config(
     }
 
     let mut metrics = summarize(&collected.columns, &config.goodput);
+    if matches!(mode, LoadMode::FixedSchedule { .. }) {
+        metrics.extend(crate::metrics::replay_lag(&collected.columns));
+    }
     let lag_p99 = metrics
         .iter()
         .find(|m| m.tag == "schedule_lag")

@@ -740,6 +740,20 @@ fn input_files_and_fixed_schedule_replay() {
     assert_eq!(isl, [40, 600, 700]);
     let summary = read_json(&dir.join("profile_export_aiperf.json"));
     assert!(summary.get("schedule_lag").is_some());
+    // The reference tool's replay figures: lag anchored at the least-late request.
+    let (p50, p99) = (
+        stat(&summary, "replay_sched_lag_p50", "avg"),
+        stat(&summary, "replay_sched_lag_p99", "avg"),
+    );
+    assert!(0.0 <= p50 && p50 <= p99, "{p50} {p99}");
+    let lag_min = stat(&summary, "schedule_lag", "min");
+    let lag_max = stat(&summary, "schedule_lag", "max");
+    assert!(p99 <= lag_max - lag_min + 1e-9);
+    assert_eq!(
+        stat(&summary, "replay_sched_degraded", "avg"),
+        f64::from(u8::from(p99 > 500.0))
+    );
+    assert_valid(&schema("profile_export_aiperf.schema.json"), &summary, "summary");
 
     let prompts = tmp.path().join("prompts.jsonl");
     std::fs::write(
