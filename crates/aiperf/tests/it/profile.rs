@@ -753,7 +753,11 @@ fn input_files_and_fixed_schedule_replay() {
         stat(&summary, "replay_sched_degraded", "avg"),
         f64::from(u8::from(p99 > 500.0))
     );
-    assert_valid(&schema("profile_export_aiperf.schema.json"), &summary, "summary");
+    assert_valid(
+        &schema("profile_export_aiperf.schema.json"),
+        &summary,
+        "summary",
+    );
 
     let prompts = tmp.path().join("prompts.jsonl");
     std::fs::write(
