@@ -343,6 +343,15 @@ pub struct LoadArgs {
     #[arg(long)]
     pub warmup_duration: Option<f64>,
 
+    /// Concurrency of the warmup phase (default: the profiling phase's load).
+    #[arg(long)]
+    pub warmup_concurrency: Option<u32>,
+
+    /// Arrival rate of the warmup phase, requests per second (default: the profiling phase's
+    /// load).
+    #[arg(long)]
+    pub warmup_request_rate: Option<f64>,
+
     /// Percentage (0-100) of requests the client cancels on purpose, to see how the server
     /// copes with abandoned requests; they are recorded as errors with code 499.
     #[arg(long, value_name = "PERCENT")]

@@ -588,7 +588,8 @@ pub async fn run_config(
     if let Some(warmup) = warmup {
         let bar = progress_bar(config.ui, warmup.requests, "warmup");
         let ticker = tick(bar.clone(), progress.clone(), true);
-        let end = run_phase(&ctx, Phase::Warmup, mode, warmup, grace, interrupts).await;
+        let warmup_mode = config.load.warmup_mode(mode);
+        let end = run_phase(&ctx, Phase::Warmup, warmup_mode, warmup, grace, interrupts).await;
         ticker.abort();
         bar.finish_and_clear();
         tracing::info!("warmup done: {} requests", end.sent);

@@ -257,6 +257,16 @@ pub struct LoadConfig {
     /// Requests the client cancels on purpose (profiling phase).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cancellation: Option<Cancellation>,
+    /// The warmup's own load, when it differs from the profiling phase's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warmup_load: Option<WarmupLoad>,
+}
+
+/// `--warmup-concurrency` / `--warmup-request-rate`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct WarmupLoad {
+    pub concurrency: Option<u32>,
+    pub rate: Option<f64>,
 }
 
 /// `--request-cancellation-rate` / `--request-cancellation-delay`.
@@ -367,6 +377,23 @@ impl LoadConfig {
             (false, None) => LoadMode::Concurrency {
                 concurrency: self.concurrency.unwrap_or(1),
             },
+        }
+    }
+
+    /// The warmup's load: its own concurrency and/or rate when given, else the profiling
+    /// phase's (`profiling`).
+    pub fn warmup_mode(&self, profiling: LoadMode) -> LoadMode {
+        let Some(w) = self.warmup_load else {
+            return profiling;
+        };
+        match (w.rate, w.concurrency) {
+            (Some(rate), max_concurrency) => LoadMode::Rate {
+                rate,
+                arrival: self.arrival,
+                max_concurrency,
+            },
+            (None, Some(concurrency)) => LoadMode::Concurrency { concurrency },
+            (None, None) => profiling,
         }
     }
 
@@ -605,6 +632,7 @@ mod tests {
             warmup: None,
             failed_request_threshold: None,
             cancellation: None,
+            warmup_load: None,
         };
         assert_eq!(
             load(None, None, None).mode(false),

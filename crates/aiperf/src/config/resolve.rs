@@ -1275,6 +1275,29 @@ fn resolve_load(args: &ProfileArgs) -> Result<LoadConfig, UsageError> {
         // Kept finite so configurations and plans stay valid JSON.
         grace_period_secs: a.benchmark_grace_period.min(f64::MAX),
         warmup,
+        warmup_load: match (a.warmup_concurrency, a.warmup_request_rate) {
+            (None, None) => None,
+            (concurrency, rate) => {
+                if warmup.is_none() {
+                    return Err(UsageError::new(
+                        "--warmup-concurrency and --warmup-request-rate shape a warmup phase: add \
+                         --warmup-request-count or --warmup-duration",
+                    ));
+                }
+                if concurrency == Some(0) {
+                    return Err(UsageError::new("--warmup-concurrency must be at least 1"));
+                }
+                if let Some(r) = rate
+                    && !(r.is_finite() && r > 0.0)
+                {
+                    return Err(UsageError::new(format!(
+                        "--warmup-request-rate must be a positive number of requests per \
+                         second, got {r}"
+                    )));
+                }
+                Some(crate::config::WarmupLoad { concurrency, rate })
+            }
+        },
         cancellation: match (a.request_cancellation_rate, a.request_cancellation_delay) {
             (None, None) => None,
             (None, Some(_)) => {

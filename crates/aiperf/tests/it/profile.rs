@@ -692,6 +692,81 @@ fn shared_prefixes_and_system_prompt_reach_the_server() {
     );
 }
 
+/// `--warmup-concurrency`: the warmup runs at its own load. The server's own records show 3
+/// requests in flight together during the warmup, one at a time after it.
+#[test]
+fn warmup_has_its_own_concurrency() {
+    let tmp = tempfile::tempdir().unwrap();
+    let records = tmp.path().join("server.jsonl");
+    let mut sim = aiperf()
+        .args(["sim", "--port", "0", "--preset", "fixed", "--model", "m"])
+        .arg("--record-requests")
+        .arg(&records)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let banner = BufReader::new(sim.stdout.take().unwrap())
+        .lines()
+        .next()
+        .unwrap()
+        .unwrap();
+    let url = banner
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap()
+        .to_owned();
+    let dir = tmp.path().join("run");
+    let output = profile(
+        &dir,
+        &[
+            "-m",
+            "m",
+            "-u",
+            &url,
+            "--tokenizer",
+            "builtin",
+            "--warmup-request-count",
+            "9",
+            "--warmup-concurrency",
+            "3",
+            "--concurrency",
+            "1",
+            "--request-count",
+            "4",
+            "--osl",
+            "4",
+            "--extra-inputs",
+            "ignore_eos:true",
+        ],
+    );
+    interrupt(sim.id());
+    sim.wait().unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let mut seen = read_lines(&records);
+    seen.retain(|r| r["endpoint"] == "/v1/chat/completions");
+    seen.sort_by_key(|r| r["arrival_ns"].as_u64());
+    assert_eq!(seen.len(), 13);
+    // Requests in flight when each arrived (itself included).
+    let in_flight: Vec<usize> = seen
+        .iter()
+        .map(|r| {
+            let at = r["arrival_ns"].as_u64().unwrap();
+            seen.iter()
+                .filter(|o| {
+                    o["arrival_ns"].as_u64().unwrap() <= at && o["end_ns"].as_u64().unwrap() > at
+                })
+                .count()
+        })
+        .collect();
+    assert_eq!(in_flight[..9].iter().max(), Some(&3), "{in_flight:?}");
+    assert!(in_flight[9..].iter().all(|&n| n == 1), "{in_flight:?}");
+    assert_usage_error(
+        &["profile", "--sim", "--warmup-concurrency", "4"],
+        "add --warmup-request-count or --warmup-duration",
+    );
+}
+
 #[test]
 fn input_files_and_fixed_schedule_replay() {
     let tmp = tempfile::tempdir().unwrap();
