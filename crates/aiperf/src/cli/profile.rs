@@ -219,6 +219,11 @@ pub struct InputArgs {
     #[arg(long, visible_alias = "num-prompts", default_value_t = 100)]
     pub num_dataset_entries: u32,
 
+    /// Tokens per `hash_ids` block of a trace file (mooncake's is 512; other traces use
+    /// other sizes, e.g. 16).
+    #[arg(long, default_value_t = 512)]
+    pub isl_block_size: u32,
+
     /// Size of a pool of shared prefixes: each synthetic conversation's first prompt starts
     /// with one of them (what a server's prefix cache can reuse). Needs --prefix-prompt-length.
     #[arg(long, default_value_t = 0)]

@@ -390,8 +390,9 @@ pub async fn prepare(
                 kind,
                 osl,
                 sampling,
+                block_tokens,
             } => (
-                dataset::load_file(path, *kind, &tokenizer, *osl, seed)?,
+                dataset::load_file(path, *kind, &tokenizer, *osl, *block_tokens, seed)?,
                 *sampling,
             ),
         };

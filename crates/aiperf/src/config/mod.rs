@@ -177,6 +177,10 @@ fn one() -> u32 {
     1
 }
 
+fn block_tokens() -> u32 {
+    crate::dataset::prompts::TRACE_BLOCK_TOKENS
+}
+
 /// Text shared between synthetic prompts, what a server's prefix cache can reuse.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct PrefixShape {
@@ -236,6 +240,9 @@ pub enum InputConfig {
         kind: DatasetFileKind,
         osl: Option<LengthDist>,
         sampling: Sampling,
+        /// Tokens per `hash_ids` block of a trace.
+        #[serde(default = "block_tokens")]
+        block_tokens: u32,
     },
 }
 

@@ -1013,11 +1013,15 @@ fn resolve_input(args: &ProfileArgs) -> Result<InputConfig, UsageError> {
             Some(kind) => kind,
             None => sniff_kind(path)?,
         };
+        if a.isl_block_size == 0 {
+            return Err(UsageError::new("--isl-block-size must be at least 1 token"));
+        }
         return Ok(InputConfig::File {
             path: path.clone(),
             kind,
             osl,
             sampling: a.dataset_sampling_strategy.unwrap_or(Sampling::Sequential),
+            block_tokens: a.isl_block_size,
         });
     }
     if a.custom_dataset_type.is_some() {

@@ -15,7 +15,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::prompts::{MAX_PROMPT_TOKENS, PromptGenerator, TRACE_BLOCK_TOKENS};
+use super::prompts::{MAX_PROMPT_TOKENS, PromptGenerator};
 use super::{Conversation, LengthDist, Turn, conversation_id};
 use crate::UsageError;
 use crate::tokenizer::Tokenizer;
@@ -90,6 +90,7 @@ pub fn load_file(
     kind: DatasetFileKind,
     tokenizer: &Tokenizer,
     osl: Option<LengthDist>,
+    block_tokens: u32,
     seed: u64,
 ) -> Result<Vec<Conversation>, UsageError> {
     let text = std::fs::read_to_string(path).map_err(|e| {
@@ -103,6 +104,7 @@ pub fn load_file(
         osl_rng: rand::SeedableRng::seed_from_u64(seed ^ 0x006f_736c),
         seed,
         path,
+        block_tokens,
     };
     let mut conversations = Vec::new();
     let mut sessions: HashMap<String, usize> = HashMap::new();
@@ -167,6 +169,8 @@ struct Loader<'a, 't> {
     osl_rng: rand_pcg::Pcg64Mcg,
     seed: u64,
     path: &'a Path,
+    /// Tokens per `hash_ids` block of a trace (`--isl-block-size`).
+    block_tokens: u32,
 }
 
 impl Loader<'_, '_> {
@@ -250,8 +254,8 @@ impl Loader<'_, '_> {
             ));
         }
         if row.hash_ids.as_ref().is_some_and(|ids| {
-            ids.len() as u64 * u64::from(TRACE_BLOCK_TOKENS)
-                > u64::from(MAX_PROMPT_TOKENS) + u64::from(TRACE_BLOCK_TOKENS)
+            ids.len() as u64 * u64::from(self.block_tokens)
+                > u64::from(MAX_PROMPT_TOKENS) + u64::from(self.block_tokens)
         }) {
             return Err(self.error(
                 line,
@@ -262,13 +266,15 @@ impl Loader<'_, '_> {
             (Some(text), _, _) => text,
             (None, Some(length), Some(ids)) if !ids.is_empty() => {
                 // All blocks are full except the last, which holds the remainder.
-                let full = (ids.len() as u32 - 1) * TRACE_BLOCK_TOKENS;
+                let full = (ids.len() as u32 - 1) * self.block_tokens;
                 if length <= full {
                     return Err(self.error(
                         line,
                         format!(
-                            "input_length {length} is too short for {} hash_ids of {TRACE_BLOCK_TOKENS} tokens",
-                            ids.len()
+                            "input_length {length} is too short for {} hash_ids of {} tokens \
+                             (--isl-block-size)",
+                            ids.len(),
+                            self.block_tokens
                         ),
                     ));
                 }
@@ -279,7 +285,7 @@ impl Loader<'_, '_> {
                         let tokens = if i + 1 == ids.len() {
                             last
                         } else {
-                            TRACE_BLOCK_TOKENS
+                            self.block_tokens
                         };
                         self.prompts.block(id, tokens)
                     })
@@ -337,6 +343,7 @@ fn nonnegative(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dataset::prompts::TRACE_BLOCK_TOKENS;
     use crate::tokenizer::Encoding;
 
     fn load(kind: DatasetFileKind, content: &str) -> Result<Vec<Conversation>, UsageError> {
@@ -344,7 +351,38 @@ mod tests {
         let path = dir.path().join("data.jsonl");
         std::fs::write(&path, content).unwrap();
         let tok = Tokenizer::builtin(Encoding::O200kBase);
-        load_file(&path, kind, &tok, None, 1)
+        load_file(&path, kind, &tok, None, TRACE_BLOCK_TOKENS, 1)
+    }
+
+    #[test]
+    fn trace_blocks_follow_the_block_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("trace.jsonl");
+        std::fs::write(
+            &path,
+            "{\"input_length\": 40, \"hash_ids\": [7, 8, 9]}\n{\"input_length\": 20, \"hash_ids\": [7, 5]}\n",
+        )
+        .unwrap();
+        let tok = Tokenizer::builtin(Encoding::O200kBase);
+        let convs = load_file(&path, DatasetFileKind::MooncakeTrace, &tok, None, 16, 1).unwrap();
+        let (a, b) = (&convs[0].turns[0], &convs[1].turns[0]);
+        assert_eq!((a.input_tokens, b.input_tokens), (40, 20));
+        // Block 7 is the same 16 tokens at the start of both prompts.
+        let shared: String = a.texts[0]
+            .chars()
+            .zip(b.texts[0].chars())
+            .take_while(|(x, y)| x == y)
+            .map(|(x, _)| x)
+            .collect();
+        assert!(tok.count(&shared) >= 16, "{shared:?}");
+        // With mooncake's 512-token blocks, 40 tokens cannot fill two whole blocks.
+        let err = load_file(&path, DatasetFileKind::MooncakeTrace, &tok, None, 512, 1)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("too short for 3 hash_ids of 512 tokens (--isl-block-size)"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -449,6 +487,7 @@ mod tests {
             DatasetFileKind::SingleTurn,
             &tok,
             None,
+            TRACE_BLOCK_TOKENS,
             1,
         )
         .unwrap_err();
@@ -464,6 +503,7 @@ mod fuzz {
     use proptest::prelude::*;
 
     use super::*;
+    use crate::dataset::prompts::TRACE_BLOCK_TOKENS;
     use crate::tokenizer::Encoding;
 
     /// Lines that are often almost-valid rows of each format.
@@ -490,7 +530,7 @@ mod fuzz {
             std::fs::write(&path, lines.join("\n")).unwrap();
             let tok = Tokenizer::builtin(Encoding::O200kBase);
             for kind in [DatasetFileKind::SingleTurn, DatasetFileKind::MultiTurn, DatasetFileKind::MooncakeTrace] {
-                match load_file(&path, kind, &tok, None, 1) {
+                match load_file(&path, kind, &tok, None, TRACE_BLOCK_TOKENS, 1) {
                     Ok(convs) => prop_assert!(!convs.is_empty()),
                     Err(e) => prop_assert!(e.to_string().starts_with("--input-file:"), "{}", e),
                 }
