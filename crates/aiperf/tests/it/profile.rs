@@ -690,6 +690,17 @@ fn shared_prefixes_and_system_prompt_reach_the_server() {
         ],
         "--shared-system-prompt-length shapes synthetic prompts",
     );
+    assert_usage_error(
+        &[
+            "profile",
+            "--sim",
+            "--input-file",
+            file.to_str().unwrap(),
+            "--isl-block-size",
+            "0",
+        ],
+        "--isl-block-size must be at least 1",
+    );
 }
 
 /// `--warmup-concurrency`: the warmup runs at its own load. The server's own records show 3
