@@ -1878,6 +1878,33 @@ mod tests {
             ),
             (&["-m", "m", "--warmup-duration", "0"], "--warmup-duration"),
             (
+                &["-m", "m", "--num-sessions", "0"],
+                "--num-sessions must be at least 1",
+            ),
+            (
+                &["-m", "m", "--session-turn-delay-mean=-5"],
+                "--session-turn-delay-mean must be zero or a positive number",
+            ),
+            (
+                &["-m", "m", "--prompt-batch-size", "0"],
+                "--prompt-batch-size must be at least 1",
+            ),
+            (
+                &[
+                    "-m",
+                    "m",
+                    "--warmup-request-count",
+                    "5",
+                    "--warmup-request-rate",
+                    "0",
+                ],
+                "--warmup-request-rate must be a positive number",
+            ),
+            (
+                &["-m", "m", "--num-prefix-prompts", "3"],
+                "--num-prefix-prompts needs --prefix-prompt-length",
+            ),
+            (
                 &["-m", "m", "--convergence-metric", "request_latency"],
                 "needs --num-profile-runs of at least 2",
             ),
