@@ -151,8 +151,9 @@ async fn answer(
     }
 
     let m = state.metrics();
-    m.in_flight.fetch_add(1, Relaxed);
     m.prompt_tokens.fetch_add(u64::from(prompt_tokens), Relaxed);
+    // In flight until answered, or until the client goes away and this future is dropped.
+    let in_flight = InFlight::enter(&state);
     let done = wait_for_prefill(&state, &inputs, arrival).await;
     if matches!(fault, Fault::Stall { .. }) {
         state
@@ -161,7 +162,7 @@ async fn answer(
             .await;
     }
     let now = Instant::now();
-    m.in_flight.fetch_sub(1, Relaxed);
+    drop(in_flight);
     m.e2e.observe((now - arrival).as_secs_f64());
     if !done {
         state.record(|| record(503, Ending::Error, now));
@@ -210,6 +211,22 @@ async fn answer(
         .header(header::CONTENT_TYPE, "application/json")
         .body(body)
         .expect("static headers are valid"))
+}
+
+/// Counts a request in flight for as long as it lives.
+struct InFlight<'a>(&'a State);
+
+impl<'a> InFlight<'a> {
+    fn enter(state: &'a State) -> Self {
+        state.metrics().in_flight.fetch_add(1, Relaxed);
+        Self(state)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.metrics().in_flight.fetch_sub(1, Relaxed);
+    }
 }
 
 /// Token ids given directly: their count, and a seed from the ids.
