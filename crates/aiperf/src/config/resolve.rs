@@ -76,7 +76,27 @@ pub fn resolve(args: &ProfileArgs, argv: &[String]) -> Result<ProfileConfig, Usa
         None => None,
     };
     let (sweep, mut search) = match &recipe {
-        Some(e) => (e.sweep.clone(), e.search.clone()),
+        Some(e) => {
+            // A recipe's grid is a sweep like any other: the user's order, cooldown and
+            // seeding apply to it.
+            let sweep = e.sweep.clone().map(|mut s| {
+                let m = &args.multi;
+                s.mode = match m.parameter_sweep_mode {
+                    SweepModeArg::Repeated => SweepMode::Repeated,
+                    SweepModeArg::Independent => SweepMode::Independent,
+                };
+                s.cooldown_secs = m.parameter_sweep_cooldown_seconds;
+                s.same_seed = m.parameter_sweep_same_seed;
+                s
+            });
+            if sweep.is_some() {
+                cooldown(
+                    "--parameter-sweep-cooldown-seconds",
+                    args.multi.parameter_sweep_cooldown_seconds,
+                )?;
+            }
+            (sweep, e.search.clone())
+        }
         None => {
             let search = resolve_search(args, sweep.as_ref())?;
             (sweep, search)
@@ -1628,6 +1648,27 @@ mod tests {
         assert_eq!(
             targets(&["--endpoint-type", "embeddings"]),
             ["request_latency"]
+        );
+    }
+
+    #[test]
+    fn recipe_grids_take_the_sweep_options() {
+        let c = parse(&[
+            "-m",
+            "m",
+            "--search-recipe",
+            "concurrency-ramp",
+            "--parameter-sweep-mode",
+            "independent",
+            "--parameter-sweep-cooldown-seconds",
+            "2",
+            "--parameter-sweep-same-seed",
+        ])
+        .unwrap();
+        let sweep = c.sweep.unwrap();
+        assert_eq!(
+            (sweep.mode, sweep.cooldown_secs, sweep.same_seed),
+            (SweepMode::Independent, 2.0, true)
         );
     }
 
