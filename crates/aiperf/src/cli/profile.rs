@@ -59,9 +59,54 @@ pub struct ProfileArgs {
     pub sim: SimArgs,
     #[command(flatten)]
     pub distributed: DistributedArgs,
+    #[command(flatten)]
+    pub unsupported: UnsupportedArgs,
 }
 
 /// Running one run of a plan, or one shard of a benchmark (as Kubernetes pods do).
+#[derive(Debug, Args)]
+pub struct UnsupportedArgs {
+    /// Reference-tool flags this tool does not offer, accepted only to say so clearly.
+    #[arg(long, hide = true, value_name = "NAME")]
+    pub public_dataset: Option<String>,
+    #[arg(long, hide = true)]
+    pub optuna_acquisition: Option<String>,
+    #[arg(long, hide = true)]
+    pub optuna_terminator: Option<String>,
+    #[arg(long, hide = true)]
+    pub bo_constraint_mode: Option<String>,
+    #[arg(long, hide = true, visible_alias = "profile-export-file")]
+    pub profile_export_prefix: Option<String>,
+    #[arg(long, hide = true)]
+    pub prompt_corpus: Option<String>,
+}
+
+/// Flags of the Python AIPerf that have no counterpart here, with what to do instead.
+impl UnsupportedArgs {
+    pub fn check(&self) -> Result<(), String> {
+        let u = self;
+        let refusal = if u.public_dataset.is_some() {
+            "--public-dataset: public datasets are not downloaded; fetch one (e.g. ShareGPT) \
+             yourself and pass it with --input-file (--custom-dataset-type single_turn or \
+             multi_turn)"
+        } else if u.optuna_acquisition.is_some() || u.optuna_terminator.is_some() {
+            "--optuna-acquisition and --optuna-terminator are not supported: the Gaussian-process \
+             planner maximizes expected improvement times the probability of meeting every SLA, \
+             and stops on its budget, patience or a plateau; --optuna-sampler tpe selects TPE"
+        } else if u.profile_export_prefix.is_some() {
+            "--profile-export-prefix / --profile-export-file are not supported: artifacts keep \
+             the standard names (what `aiperf plot` and scripts expect); use --artifact-dir to \
+             keep runs apart"
+        } else if u.prompt_corpus.is_some() {
+            "--prompt-corpus is not supported: synthetic prompts come from one corpus of words \
+             that tokenize exactly, so every prompt has exactly --isl tokens"
+        } else {
+            return Ok(());
+        };
+        Err(refusal.to_owned())
+    }
+}
+
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Plans and shards")]
 pub struct DistributedArgs {

@@ -28,6 +28,19 @@ pub const DEFAULT_ISL: u32 = 550;
 /// Validates `args` into a configuration. `argv` is the command line, recorded (with secrets
 /// redacted) in the artifacts.
 pub fn resolve(args: &ProfileArgs, argv: &[String]) -> Result<ProfileConfig, UsageError> {
+    args.unsupported.check().map_err(UsageError::new)?;
+    if args.unsupported.bo_constraint_mode.is_some() {
+        if args.recipe.search_recipe.is_some() {
+            return Err(UsageError::new(
+                "--search-recipe is mutually exclusive with --bo-constraint-mode; drop it (the \
+                 recipe defines the search)",
+            ));
+        }
+        tracing::warn!(
+            "--bo-constraint-mode is ignored (as in the reference tool): SLA constraints are \
+             always modelled, expected improvement times the probability of meeting them"
+        );
+    }
     let sim = resolve_sim(args)?;
     let models = match (&sim, args.endpoint.models.is_empty()) {
         (_, false) => {
@@ -1944,6 +1957,33 @@ mod tests {
             (
                 &["-m", "m", "--num-prefix-prompts", "3"],
                 "--num-prefix-prompts needs --prefix-prompt-length",
+            ),
+            (
+                &["-m", "m", "--public-dataset", "sharegpt"],
+                "pass it with --input-file",
+            ),
+            (
+                &["-m", "m", "--optuna-terminator", "regret"],
+                "--optuna-acquisition and --optuna-terminator are not supported",
+            ),
+            (
+                &["-m", "m", "--profile-export-file", "x"],
+                "--profile-export-prefix / --profile-export-file are not supported",
+            ),
+            (
+                &["-m", "m", "--prompt-corpus", "sonnet"],
+                "--prompt-corpus is not supported",
+            ),
+            (
+                &[
+                    "-m",
+                    "m",
+                    "--search-recipe",
+                    "concurrency-ramp",
+                    "--bo-constraint-mode",
+                    "eic",
+                ],
+                "mutually exclusive with --bo-constraint-mode",
             ),
             (
                 &["-m", "m", "--convergence-metric", "request_latency"],
