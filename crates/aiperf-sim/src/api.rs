@@ -119,6 +119,18 @@ impl ApiError {
         }
     }
 
+    /// 404, as vLLM answers a model it does not serve.
+    pub(crate) fn unknown_model(model: &str) -> Self {
+        Self {
+            param: Some("model".into()),
+            ..Self::new(
+                404,
+                "NotFoundError",
+                format!("The model `{model}` does not exist."),
+            )
+        }
+    }
+
     pub(crate) fn bad_request(message: impl Into<String>, param: Option<&str>) -> Self {
         Self {
             param: param.map(str::to_owned),
@@ -164,25 +176,14 @@ async fn accept(
     api: Api,
     arrival: Instant,
 ) -> Result<Response<SimBody>, ApiError> {
-    let client_request_id = req
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.chars().take(128).collect::<String>());
+    let client_request_id = client_request_id(&req);
     let body = read_body(req).await?;
     let parsed = match api {
         Api::Chat => parse_chat(&state, body).await?,
         Api::Completions => parse_completion(&state, body).await?,
     };
     if !state.config().served_models.contains(&parsed.model) {
-        return Err(ApiError {
-            param: Some("model".into()),
-            ..ApiError::new(
-                404,
-                "NotFoundError",
-                format!("The model `{}` does not exist.", parsed.model),
-            )
-        });
+        return Err(ApiError::unknown_model(&parsed.model));
     }
 
     let config = state.config();
@@ -241,6 +242,14 @@ async fn accept(
             .body(body)
     };
     Ok(response.expect("static headers are valid"))
+}
+
+/// The client's `X-Request-ID` (recorded with the request), at most 128 characters.
+pub(crate) fn client_request_id(req: &Request<Incoming>) -> Option<String> {
+    req.headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.chars().take(128).collect())
 }
 
 /// The whole request body, refused when over [`MAX_BODY_BYTES`].

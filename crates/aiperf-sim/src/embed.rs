@@ -17,7 +17,9 @@ use rand_pcg::Pcg64Mcg;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-use crate::api::{ApiError, count_prompt, injected_error_response, parse_json, read_body};
+use crate::api::{
+    ApiError, client_request_id, count_prompt, injected_error_response, parse_json, read_body,
+};
 use crate::config::Timing;
 use crate::driver::Admission;
 use crate::metrics::Finished;
@@ -48,22 +50,11 @@ async fn answer(
     req: Request<Incoming>,
     arrival: Instant,
 ) -> Result<Response<SimBody>, ApiError> {
-    let client_request_id = req
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.chars().take(128).collect::<String>());
+    let client_request_id = client_request_id(&req);
     let body = read_body(req).await?;
     let request: EmbeddingRequest = parse_json(&body)?;
     if !state.config().served_models.contains(&request.model) {
-        return Err(ApiError {
-            param: Some("model".into()),
-            ..ApiError::new(
-                404,
-                "NotFoundError",
-                format!("The model `{}` does not exist.", request.model),
-            )
-        });
+        return Err(ApiError::unknown_model(&request.model));
     }
     let dimensions = request.dimensions.unwrap_or(DEFAULT_DIMENSIONS);
     if !(1..=MAX_DIMENSIONS).contains(&dimensions) {

@@ -15,7 +15,7 @@ use rand::{RngExt, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 use statrs::function::erf::erf;
 
-use super::{Dim, Observation, Planner};
+use super::{BestFeasible, Dim, Observation, Planner};
 
 fn normal_cdf(z: f64) -> f64 {
     0.5 * (1.0 + erf(z / std::f64::consts::SQRT_2))
@@ -235,8 +235,7 @@ pub struct BayesianPlanner {
     /// Latin-hypercube strata of the initial design, per dimension.
     strata: Vec<Vec<usize>>,
     observations: Vec<Observation>,
-    since_improvement: usize,
-    best: Option<f64>,
+    progress: BestFeasible,
     asked: Option<Vec<f64>>,
     reason: Option<&'static str>,
 }
@@ -270,8 +269,7 @@ impl BayesianPlanner {
             rng,
             strata,
             observations: Vec::new(),
-            since_improvement: 0,
-            best: None,
+            progress: BestFeasible::default(),
             asked: None,
             reason: None,
         }
@@ -423,7 +421,8 @@ impl BayesianPlanner {
         let n = self.observations.len();
         if n >= self.max_iterations {
             self.reason = Some("max_iterations");
-        } else if n > self.n_initial && self.since_improvement >= self.stopping.improvement_patience
+        } else if n > self.n_initial
+            && self.progress.since_improvement >= self.stopping.improvement_patience
         {
             self.reason = Some("improvement_patience");
         } else if n >= self.stopping.plateau_window.max(2) && n > self.n_initial {
@@ -469,18 +468,7 @@ impl Planner for BayesianPlanner {
         if let Some(x) = self.asked.take() {
             observation.x = x;
         }
-        let improved = match (observation.feasible, observation.objective) {
-            (true, Some(v)) if self.best.is_none_or(|b| v > b) => {
-                self.best = Some(v);
-                true
-            }
-            _ => false,
-        };
-        self.since_improvement = if improved {
-            0
-        } else {
-            self.since_improvement + 1
-        };
+        self.progress.record(&observation);
         self.observations.push(observation);
         self.check_convergence();
     }

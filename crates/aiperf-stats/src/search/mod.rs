@@ -64,6 +64,26 @@ pub struct Observation {
     pub margins: Vec<Option<f64>>,
 }
 
+/// The best feasible objective seen and how many observations ago it improved (the
+/// model-based planners' patience).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct BestFeasible {
+    pub(crate) best: Option<f64>,
+    pub(crate) since_improvement: usize,
+}
+
+impl BestFeasible {
+    pub(crate) fn record(&mut self, o: &Observation) {
+        match (o.feasible, o.objective) {
+            (true, Some(v)) if self.best.is_none_or(|b| v > b) => {
+                self.best = Some(v);
+                self.since_improvement = 0;
+            }
+            _ => self.since_improvement += 1,
+        }
+    }
+}
+
 /// An ask/tell optimizer.
 pub trait Planner: std::fmt::Debug {
     /// The next point to measure, or `None` when the search is over.

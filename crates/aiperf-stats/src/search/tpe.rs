@@ -15,7 +15,7 @@ use rand_pcg::Pcg64Mcg;
 use statrs::function::erf::erf;
 
 use super::bayes::Stopping;
-use super::{Dim, Observation, Planner};
+use super::{BestFeasible, Dim, Observation, Planner};
 
 /// Candidates drawn from the good density per proposal (Optuna's `n_ei_candidates`).
 const CANDIDATES: usize = 24;
@@ -102,8 +102,7 @@ pub struct TpePlanner {
     stopping: Stopping,
     rng: Pcg64Mcg,
     observations: Vec<Observation>,
-    since_improvement: usize,
-    best: Option<f64>,
+    progress: BestFeasible,
     asked: Option<Vec<f64>>,
     reason: Option<&'static str>,
 }
@@ -123,8 +122,7 @@ impl TpePlanner {
             stopping,
             rng: Pcg64Mcg::seed_from_u64(seed ^ 0x7470_655f_7061_727a),
             observations: Vec::new(),
-            since_improvement: 0,
-            best: None,
+            progress: BestFeasible::default(),
             asked: None,
             reason: None,
         }
@@ -209,7 +207,8 @@ impl TpePlanner {
         let n = self.observations.len();
         if n >= self.max_iterations {
             self.reason = Some("max_iterations");
-        } else if n > self.n_initial && self.since_improvement >= self.stopping.improvement_patience
+        } else if n > self.n_initial
+            && self.progress.since_improvement >= self.stopping.improvement_patience
         {
             self.reason = Some("improvement_patience");
         }
@@ -241,18 +240,7 @@ impl Planner for TpePlanner {
         if let Some(x) = self.asked.take() {
             observation.x = x;
         }
-        let improved = match (observation.feasible, observation.objective) {
-            (true, Some(v)) if self.best.is_none_or(|b| v > b) => {
-                self.best = Some(v);
-                true
-            }
-            _ => false,
-        };
-        self.since_improvement = if improved {
-            0
-        } else {
-            self.since_improvement + 1
-        };
+        self.progress.record(&observation);
         self.observations.push(observation);
         self.check_convergence();
     }
