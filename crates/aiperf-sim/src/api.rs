@@ -60,6 +60,10 @@ pub(crate) async fn handle(state: Arc<State>, req: Request<Incoming>) -> Respons
         (&Method::POST, "/v1/chat/completions") => generate(state, req, Api::Chat, arrival).await,
         (&Method::POST, "/v1/completions") => generate(state, req, Api::Completions, arrival).await,
         (&Method::POST, crate::embed::PATH) => crate::embed::embeddings(state, req, arrival).await,
+        (&Method::POST, crate::tokenize::TOKENIZE) => crate::tokenize::tokenize(state, req).await,
+        (&Method::POST, crate::tokenize::DETOKENIZE) => {
+            crate::tokenize::detokenize(state, req).await
+        }
         (
             _,
             "/health"
@@ -70,7 +74,9 @@ pub(crate) async fn handle(state: Arc<State>, req: Request<Incoming>) -> Respons
             | "/version"
             | "/v1/chat/completions"
             | "/v1/completions"
-            | crate::embed::PATH,
+            | crate::embed::PATH
+            | crate::tokenize::TOKENIZE
+            | crate::tokenize::DETOKENIZE,
         ) => ApiError::new(
             405,
             "MethodNotAllowed",

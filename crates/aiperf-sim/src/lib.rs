@@ -30,6 +30,7 @@ mod record;
 mod server;
 mod stream;
 pub mod timer;
+mod tokenize;
 mod tokens;
 pub mod virtual_time;
 

@@ -65,6 +65,25 @@ impl PromptTokenizer {
         }
     }
 
+    /// The token ids of `text` (`None`: the approximate counter has no ids).
+    pub(crate) fn encode(&self, text: &str) -> Option<Vec<u32>> {
+        match self {
+            Self::Bpe(bpe) => Some(bpe.encode_ordinary(text)),
+            Self::Approx => None,
+        }
+    }
+
+    /// The text of `ids` (`None` with the approximate counter, or ids it does not know).
+    pub(crate) fn decode(&self, ids: &[u32]) -> Option<String> {
+        match self {
+            Self::Bpe(bpe) => bpe
+                .decode_bytes(ids)
+                .ok()
+                .map(|b| String::from_utf8_lossy(&b).into_owned()),
+            Self::Approx => None,
+        }
+    }
+
     pub(crate) fn count(&self, text: &str) -> u32 {
         let n = match self {
             Self::Bpe(bpe) => bpe.encode_ordinary(text).len(),

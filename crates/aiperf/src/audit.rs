@@ -69,6 +69,11 @@ pub struct Audit {
     /// Requests sent per second over the sending span.
     pub achieved_rate: Option<f64>,
     pub schedule_lag_p99_ms: Option<f64>,
+    /// Connections the client opened (ahead of the load included).
+    pub connections_opened: Option<u64>,
+    /// Requests sent again on a new connection because the server had closed the kept-alive
+    /// one they were first written on (the server never saw the first try).
+    pub requests_resent: Option<u64>,
     pub warnings: Vec<String>,
 }
 
@@ -152,6 +157,8 @@ pub fn audit(
         scheduled_rate,
         achieved_rate: achieved,
         schedule_lag_p99_ms,
+        connections_opened: None,
+        requests_resent: None,
         warnings,
     }
 }
@@ -187,6 +194,16 @@ impl Audit {
                 .map(|s| format!(" (schedule {s:.1}/s)"))
                 .unwrap_or_default();
             parts.push(format!("sent {got:.1}/s of {req:.1}/s requested{schedule}"));
+        }
+        if let Some(n) = self.connections_opened {
+            let mut s = format!("{n} connection{}", if n == 1 { "" } else { "s" });
+            if let Some(r) = self.requests_resent.filter(|r| *r > 0) {
+                s.push_str(&format!(
+                    " ({r} request{} re-sent after the server closed a kept-alive connection)",
+                    if r == 1 { "" } else { "s" }
+                ));
+            }
+            parts.push(s);
         }
         format!("client: {}", parts.join(", "))
     }

@@ -102,6 +102,57 @@ impl ErrorDetails {
     pub fn to_json(&self) -> Value {
         json!({"code": self.code, "type": self.kind, "message": self.message})
     }
+
+    /// What `error_summary` groups by: the same code and type, and the message with quoted
+    /// text and numbers blanked out, so a message that quotes each response (or names its id,
+    /// offset or length) counts as one kind of failure.
+    pub fn grouping_key(&self) -> Self {
+        Self {
+            code: self.code,
+            kind: self.kind.clone(),
+            message: normalized_message(&self.message),
+        }
+    }
+}
+
+/// `message` with the text between double quotes replaced by `…` and every run of digits
+/// (and hex digits mixed with them, as in ids) by `#`.
+fn normalized_message(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut chars = message.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '"' {
+            out.push_str("\"…\"");
+            let mut escaped = false;
+            for d in chars.by_ref() {
+                if !escaped && d == '"' {
+                    break;
+                }
+                escaped = !escaped && d == '\\';
+            }
+        } else if c.is_ascii_hexdigit()
+            && (c.is_ascii_digit() || chars.peek().is_some_and(char::is_ascii_hexdigit))
+        {
+            // A token of hex digits counts as a number only if it holds a decimal digit.
+            let mut token = String::from(c);
+            while let Some(&d) = chars.peek() {
+                if d.is_ascii_hexdigit() || d == '-' {
+                    token.push(d);
+                    chars.next();
+                } else {
+                    break;
+                }
+            }
+            if token.chars().any(|d| d.is_ascii_digit()) {
+                out.push('#');
+            } else {
+                out.push_str(&token);
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Everything the collector measured.
@@ -112,7 +163,20 @@ pub struct Collected {
     pub errors: Vec<(ErrorDetails, u64)>,
     /// A problem writing the JSONL files (measurements are still complete in memory).
     pub write_error: Option<String>,
+    /// Requests sent again on a new connection (see [`RawRecord::retries`]).
+    pub resent: u64,
+    /// Streamed answers whose every token arrived in one read (see [`Measured::buffered`]).
+    pub buffered: u64,
+    /// Answers without `usage` while `--use-server-token-count` asked for the server's counts.
+    pub without_usage: u64,
 }
+
+/// Content events of one answer that, all arriving within [`BUFFERED_SPAN_NS`], mark the
+/// stream as buffered: two may share a read by chance on a fast server, but three or more
+/// within a millisecond (over 2,000 tokens a second for one stream) is not streaming. (The
+/// events of one read are separate HTTP chunks, microseconds apart, not one timestamp.)
+const BUFFERED_MIN_EVENTS: usize = 3;
+const BUFFERED_SPAN_NS: u64 = 1_000_000;
 
 /// How often an idle collector looks for records while a run is busy.
 const POLL: Duration = Duration::from_micros(500);
@@ -143,7 +207,10 @@ fn context_tokens(tokenizer: &Tokenizer, body: &[u8]) -> Option<u32> {
 /// Runs the collector until every sender is dropped.
 pub fn collect(config: &CollectorConfig, rx: &Receiver<RawRecord>) -> Collected {
     let mut out = Collected::default();
-    let mut errors: std::collections::HashMap<ErrorDetails, u64> = Default::default();
+    // Grouped by code, type and the message with its per-response details blanked out; each
+    // group keeps the first message seen as its example.
+    let mut errors: std::collections::HashMap<ErrorDetails, (ErrorDetails, u64)> =
+        Default::default();
     let mut records = open(&config.records_path, &mut out.write_error);
     let mut raw = open(&config.raw_path, &mut out.write_error);
     let mut pending = 0usize;
@@ -189,6 +256,9 @@ pub fn collect(config: &CollectorConfig, rx: &Receiver<RawRecord>) -> Collected 
             record.input_tokens = tokens;
         }
         let m = measure(config, &record);
+        out.resent += u64::from(record.retries);
+        out.buffered += u64::from(m.buffered);
+        out.without_usage += u64::from(m.without_usage);
         let cols = &mut out.columns;
         cols.observe(record.start_ns, record.scheduled_ns, record.end_ns);
         match &m.error {
@@ -198,7 +268,10 @@ pub fn collect(config: &CollectorConfig, rx: &Receiver<RawRecord>) -> Collected 
                     f64::from(record.input_tokens),
                     matches!(record.outcome, Outcome::Cancelled | Outcome::Abandoned),
                 );
-                *errors.entry(e.clone()).or_default() += 1;
+                errors
+                    .entry(e.grouping_key())
+                    .or_insert_with(|| (e.clone(), 0))
+                    .1 += 1;
                 config.progress.errors.fetch_add(1, Ordering::Relaxed);
             }
         }
@@ -250,7 +323,7 @@ pub fn collect(config: &CollectorConfig, rx: &Receiver<RawRecord>) -> Collected 
     }
     flush(&mut records, &mut out.write_error);
     flush(&mut raw, &mut out.write_error);
-    let mut errors: Vec<_> = errors.into_iter().collect();
+    let mut errors: Vec<_> = errors.into_values().collect();
     errors.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     out.errors = errors;
     out
@@ -292,6 +365,12 @@ pub struct Measured {
     pub inter_chunk: Vec<f64>,
     pub last_content_ns: u64,
     pub error: Option<ErrorDetails>,
+    /// A streamed answer of several tokens arrived at once: something between the server
+    /// and the client (a buffering proxy) held the stream back, so its inter-token latency
+    /// reads 0 and its time to first token is its whole latency.
+    pub buffered: bool,
+    /// `--use-server-token-count`, but the answer had no `usage`: counted by the tokenizer.
+    pub without_usage: bool,
 }
 
 fn ms(ns: u64) -> f64 {
@@ -305,6 +384,8 @@ pub fn measure(config: &CollectorConfig, record: &RawRecord) -> Measured {
         inter_chunk: Vec::new(),
         last_content_ns: record.end_ns,
         error: None,
+        buffered: false,
+        without_usage: false,
     };
     if config.embeddings && matches!(record.outcome, Outcome::Ok) {
         return measure_embeddings(config, record, m);
@@ -323,6 +404,9 @@ pub fn measure(config: &CollectorConfig, record: &RawRecord) -> Measured {
         )),
         Outcome::Transport { message } => {
             Err(ErrorDetails::new(None, "TransportError", message.clone()))
+        }
+        Outcome::Undecodable { message } => {
+            Err(ErrorDetails::new(None, "InvalidResponse", message.clone()))
         }
         Outcome::Cancelled => Err(ErrorDetails::new(
             Some(499),
@@ -361,6 +445,10 @@ pub fn measure(config: &CollectorConfig, record: &RawRecord) -> Measured {
 
     let (output, reasoning) = (&p.output, &p.reasoning);
     let usage = p.usage.as_ref();
+    m.without_usage = config.use_server_token_count && usage.is_none();
+    m.buffered = config.streaming
+        && p.times.len() >= BUFFERED_MIN_EVENTS
+        && last - first <= BUFFERED_SPAN_NS;
     let (isl, out_tokens, reasoning_tokens) = match usage {
         Some(u) if config.use_server_token_count => {
             let r = u.reasoning();
@@ -502,14 +590,10 @@ fn measure_embeddings(config: &CollectorConfig, record: &RawRecord, mut m: Measu
                 .ok()
                 .and_then(|v| v.get("error").cloned())
             {
-                Some(error) => ErrorDetails::new(
-                    None,
-                    "ServerError",
-                    error
-                        .get("message")
-                        .and_then(Value::as_str)
-                        .map_or_else(|| error.to_string(), str::to_owned),
-                ),
+                Some(error) => {
+                    let (code, message) = error_parts(&error);
+                    ErrorDetails::new(code, "ServerError", message)
+                }
                 None => ErrorDetails::new(
                     None,
                     "InvalidResponse",
@@ -585,6 +669,11 @@ struct Body<'a> {
     choices: Option<Choice<'a>>,
     usage: Option<UsageLite>,
     error: Option<Value>,
+    /// vLLM answers errors as a top-level object: `{"object": "error", "message", "code"}`.
+    #[serde(borrow)]
+    object: Option<Cow<'a, str>>,
+    message: Option<Value>,
+    code: Option<Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -645,13 +734,36 @@ struct Parsed {
     finished: bool,
 }
 
+/// The code and message of an error object: OpenAI's `{"message", "type", "code"}`, a bare
+/// string (TGI), or anything else (kept as JSON text).
+fn error_parts(error: &Value) -> (Option<u16>, String) {
+    let code = error.get("code").and_then(|c| match c {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    });
+    let code = code
+        .and_then(|c| u16::try_from(c).ok())
+        .filter(|c| (100..600).contains(c));
+    let message = match error {
+        Value::String(s) => s.clone(),
+        _ => match error.get("message") {
+            Some(Value::String(s)) => s.clone(),
+            _ => error.to_string(),
+        },
+    };
+    (code, message)
+}
+
 fn body_content(body: Body<'_>, at: u64, out: &mut Parsed) -> Result<(), ErrorDetails> {
     if let Some(error) = body.error {
-        let message = error
-            .get("message")
-            .and_then(Value::as_str)
-            .map_or_else(|| error.to_string(), str::to_owned);
-        return Err(ErrorDetails::new(None, "ServerError", message));
+        let (code, message) = error_parts(&error);
+        return Err(ErrorDetails::new(code, "ServerError", message));
+    }
+    if body.object.as_deref() == Some("error") {
+        let error = json!({"message": body.message, "code": body.code});
+        let (code, message) = error_parts(&error);
+        return Err(ErrorDetails::new(code, "ServerError", message));
     }
     if let Some(choice) = body.choices {
         out.finished |= choice.finish_reason.is_some();
@@ -791,6 +903,9 @@ struct Metadata<'a> {
     benchmark_phase: &'static str,
     was_cancelled: bool,
     cancellation_time_ns: Option<u64>,
+    /// Times the request was sent again on a new connection (the server had closed the
+    /// kept-alive one before it could answer); its times are those of the last send.
+    retries: u32,
 }
 
 fn metadata<'a>(
@@ -818,6 +933,7 @@ fn metadata<'a>(
         benchmark_phase: r.phase.name(),
         was_cancelled: cancelled,
         cancellation_time_ns: cancelled.then(|| clock.wall_ns(r.end_ns)),
+        retries: r.retries,
     }
 }
 
@@ -917,10 +1033,9 @@ fn write_record_line(
 fn raw_line(config: &CollectorConfig, r: &RawRecord, m: &Measured) -> Value {
     let ids = ids(r);
     let payload: Value = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
-    let responses: Vec<Value> = r
-        .frames
-        .iter()
-        .map(|(t, b)| json!({"perf_ns": t, "text": String::from_utf8_lossy(b)}))
+    let responses: Vec<Value> = frame_texts(&r.frames)
+        .into_iter()
+        .map(|(t, text)| json!({"perf_ns": t, "text": text}))
         .collect();
     let mut line = Map::new();
     line.insert(
@@ -937,10 +1052,74 @@ fn raw_line(config: &CollectorConfig, r: &RawRecord, m: &Measured) -> Value {
     Value::Object(line)
 }
 
+/// The text of each frame. A character whose bytes were split across two reads belongs to
+/// the frame that completed it; only bytes that are not UTF-8 at all become U+FFFD.
+fn frame_texts(frames: &[(u64, Bytes)]) -> Vec<(u64, String)> {
+    let mut carry: Vec<u8> = Vec::new();
+    let mut out = Vec::with_capacity(frames.len());
+    for (i, (at, bytes)) in frames.iter().enumerate() {
+        carry.extend_from_slice(bytes);
+        let keep = if i + 1 == frames.len() {
+            carry.len()
+        } else {
+            without_partial_char(&carry)
+        };
+        out.push((*at, String::from_utf8_lossy(&carry[..keep]).into_owned()));
+        carry.drain(..keep);
+    }
+    out
+}
+
+/// The length of `bytes` without a UTF-8 sequence cut short at its end.
+fn without_partial_char(bytes: &[u8]) -> usize {
+    // The last character starts at the last byte that is not a continuation byte (10xxxxxx).
+    let Some(start) = bytes
+        .iter()
+        .rev()
+        .take(4)
+        .position(|b| b & 0xc0 != 0x80)
+        .map(|back| bytes.len() - 1 - back)
+    else {
+        return bytes.len();
+    };
+    let need = match bytes[start] {
+        0xf0.. => 4,
+        0xe0.. => 3,
+        0xc0.. => 2,
+        _ => 1,
+    };
+    if bytes.len() - start < need {
+        start
+    } else {
+        bytes.len()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::tokenizer::Encoding;
+
+    #[test]
+    fn characters_split_across_reads_stay_whole() {
+        let text = "héllo 世界 🎉 ok";
+        let bytes = text.as_bytes();
+        for cut in 1..bytes.len() {
+            let frames = vec![
+                (1, Bytes::copy_from_slice(&bytes[..cut])),
+                (2, Bytes::copy_from_slice(&bytes[cut..])),
+            ];
+            let texts = frame_texts(&frames);
+            let joined: String = texts.iter().map(|t| t.1.as_str()).collect();
+            assert_eq!(joined, text, "cut at {cut}");
+        }
+        // Bytes that are not UTF-8 are replaced, and the rest survives.
+        let frames = vec![(1, Bytes::from_static(b"ok \xff\xfe "))];
+        assert_eq!(frame_texts(&frames)[0].1, "ok \u{fffd}\u{fffd} ");
+        // A character cut short at the very end is replaced, not lost silently.
+        let frames = vec![(1, Bytes::copy_from_slice(&"a世".as_bytes()[..2]))];
+        assert_eq!(frame_texts(&frames)[0].1, "a\u{fffd}");
+    }
 
     fn frames(parts: &[(u64, &str)]) -> Vec<(u64, Bytes)> {
         parts
@@ -1075,6 +1254,7 @@ mod tests {
             body: Bytes::new(),
             input_tokens: 100,
             requested_osl: None,
+            retries: 0,
         };
         let m = measure(&config, &record);
         assert!(m.error.is_none());

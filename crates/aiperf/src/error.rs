@@ -12,6 +12,8 @@ pub enum ExitStatus {
     Failure,
     /// Bad flags, values, files or configuration: nothing was run.
     Usage,
+    /// Stopped by the user (Ctrl-C) before it completed; what was measured is written.
+    Interrupted,
 }
 
 impl From<ExitStatus> for ExitCode {
@@ -20,6 +22,8 @@ impl From<ExitStatus> for ExitCode {
             ExitStatus::Success => Self::SUCCESS,
             ExitStatus::Failure => Self::from(1),
             ExitStatus::Usage => Self::from(2),
+            // 128 + SIGINT, as shells report a command stopped by Ctrl-C.
+            ExitStatus::Interrupted => Self::from(130),
         }
     }
 }

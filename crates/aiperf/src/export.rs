@@ -415,6 +415,25 @@ mod tests {
         assert_eq!(grouped(f64::NAN), "N/A");
     }
 
+    /// Artifacts read back (kube collect, merge, resumed sweeps) are written again with the
+    /// very same numbers: parsing is exact, not best-effort. That takes serde_json's
+    /// `float_roundtrip` feature, set in the workspace (without it 2613.2799701563426 reads
+    /// back as 2613.279970156342). Test builds may also get it from a dev-dependency, which is
+    /// why the release binary once lost digits that the tests never did.
+    #[test]
+    fn numbers_survive_a_read_back_exactly() {
+        let text = "[2613.2799701563426,0.1,1e-7,123456789.12345679,0.30000000000000004,\
+                    1.7976931348623157e+308,5e-324,33.33333333333333]";
+        let v: serde_json::Value = serde_json::from_str(text).unwrap();
+        assert_eq!(serde_json::to_string(&v).unwrap(), text);
+        let mut x = 0.123_456_789_f64;
+        for _ in 0..10_000 {
+            x = (x * 7.131_f64).fract() * 1e4;
+            let back: f64 = serde_json::from_str(&serde_json::to_string(&x).unwrap()).unwrap();
+            assert_eq!(back.to_bits(), x.to_bits(), "{x}");
+        }
+    }
+
     #[test]
     fn atomic_writes_leave_no_temporary_file() {
         let dir = tempfile::tempdir().unwrap();

@@ -26,6 +26,7 @@ pub mod shard;
 pub mod sweep;
 pub mod telemetry;
 pub mod tokenizer;
+mod tokenizer_server;
 
 pub use error::{ExitStatus, UsageError, report_error};
 

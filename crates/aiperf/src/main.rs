@@ -10,7 +10,10 @@ use clap::Parser;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let cli = aiperf::cli::Cli::parse();
+    let cli = match aiperf::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return aiperf::cli::exit_with(&e),
+    };
     aiperf::logging::init(&cli.global);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -678,8 +678,28 @@ pub fn usage_discrepancies(cols: &Columns) -> (usize, usize) {
 
 /// (requests that asked for an output length, how many got a different one).
 pub fn osl_mismatches(cols: &Columns) -> (usize, usize) {
-    let mut compared = 0;
-    let mut off = 0;
+    let check = osl_check(cols);
+    (check.compared, check.off)
+}
+
+/// Output lengths against the requested ones.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OslCheck {
+    /// Requests that asked for an output length.
+    pub compared: usize,
+    /// Of those, how many got a different one (as the run counts tokens).
+    pub off: usize,
+    /// Of those off, how many the server itself says it generated at the requested length
+    /// (`usage.completion_tokens`): only the client's tokenizer disagrees.
+    pub server_exact: usize,
+}
+
+pub fn osl_check(cols: &Columns) -> OslCheck {
+    let mut check = OslCheck::default();
+    let beyond = |requested: f64, actual: f64| {
+        let allowed = (requested * OSL_MISMATCH_PCT / 100.0).min(OSL_MISMATCH_MAX_TOKENS);
+        (actual - requested).abs() > allowed
+    };
     for v in &cols.ok {
         let (requested, actual) = (
             v[Rec::RequestedOsl as usize],
@@ -688,13 +708,16 @@ pub fn osl_mismatches(cols: &Columns) -> (usize, usize) {
         if requested.is_nan() || actual.is_nan() {
             continue;
         }
-        compared += 1;
-        let allowed = (requested * OSL_MISMATCH_PCT / 100.0).min(OSL_MISMATCH_MAX_TOKENS);
-        if (actual - requested).abs() > allowed {
-            off += 1;
+        check.compared += 1;
+        if beyond(requested, actual) {
+            check.off += 1;
+            let server = v[Rec::UsageCompletionTokens as usize];
+            if !server.is_nan() && !beyond(requested, server) {
+                check.server_exact += 1;
+            }
         }
     }
-    (compared, off)
+    check
 }
 
 /// Rows of the console table, in display order.

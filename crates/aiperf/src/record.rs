@@ -77,6 +77,8 @@ pub enum Outcome {
     Timeout,
     /// Connecting, sending or reading failed.
     Transport { message: String },
+    /// The body is compressed with an encoding that cannot be decoded, or does not decode.
+    Undecodable { message: String },
     /// Stopped by the end of the grace period or by Ctrl-C.
     Cancelled,
     /// Cancelled on purpose by the client (`--request-cancellation-rate`).
@@ -111,4 +113,6 @@ pub struct RawRecord {
     pub input_tokens: u32,
     /// The output length the request asked for (`--osl`, or the input file's).
     pub requested_osl: Option<u32>,
+    /// Times it was sent again on a new connection (a reused one had been closed).
+    pub retries: u32,
 }

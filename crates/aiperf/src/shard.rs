@@ -131,15 +131,29 @@ pub async fn measure_offset(
 ) -> anyhow::Result<(i64, u64)> {
     split(host_port)?;
     let deadline = tokio::time::Instant::now() + patience;
-    let stream = loop {
-        match TcpStream::connect(host_port).await {
-            Ok(s) => break s,
+    // Shard 0 may start later, its name may not resolve yet, and something in between may
+    // accept the connection before shard 0 answers on it: every failure is retried until
+    // the patience runs out.
+    loop {
+        match exchange(host_port, rounds).await {
+            Ok(best) => return Ok(best),
             Err(e) if tokio::time::Instant::now() >= deadline => {
-                anyhow::bail!("shard 0's clock at {host_port} did not answer: {e}")
+                anyhow::bail!(
+                    "shard 0's clock at {host_port} did not answer within {} s: {e:#}",
+                    patience.as_secs()
+                )
             }
-            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+            Err(e) => {
+                tracing::debug!("shard 0's clock at {host_port}: {e:#}; retrying");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
         }
-    };
+    }
+}
+
+/// One connection to shard 0's clock and `rounds` exchanges on it.
+async fn exchange(host_port: &str, rounds: usize) -> anyhow::Result<(i64, u64)> {
+    let stream = TcpStream::connect(host_port).await?;
     stream.set_nodelay(true)?;
     let mut reader = BufReader::new(stream);
     let mut best: Option<(i64, u64)> = None;
@@ -148,7 +162,9 @@ pub async fn measure_offset(
         let t0 = now_ns();
         reader.get_mut().write_all(b"t\n").await?;
         line.clear();
-        reader.read_line(&mut line).await?;
+        if reader.read_line(&mut line).await? == 0 {
+            anyhow::bail!("the connection closed before an answer");
+        }
         let t1 = now_ns();
         let remote: i128 = line
             .trim()
@@ -218,5 +234,42 @@ mod tests {
         );
         server.abort();
         assert!(split("nonsense").is_err());
+    }
+
+    /// A shard that comes up before shard 0 keeps trying: nothing listening yet, then
+    /// something that accepts and hangs up (a proxy in front of a pod not ready), then the
+    /// clock itself.
+    #[tokio::test]
+    async fn a_shard_waits_for_shard_zero() {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = format!("127.0.0.1:{}", probe.local_addr().unwrap().port());
+        drop(probe);
+        let late = addr.clone();
+        let starter = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let listener = TcpListener::bind(&late).await.unwrap();
+            for _ in 0..2 {
+                let (stream, _) = listener.accept().await.unwrap();
+                drop(stream);
+            }
+            drop(listener);
+            let clock = serve_clock(&late).await.unwrap();
+            // Serve long enough for the exchange, then stop.
+            tokio::time::sleep(Duration::from_secs(10)).await;
+            clock.abort();
+        });
+        let (offset, rtt) = measure_offset(&addr, 4, Duration::from_secs(20))
+            .await
+            .unwrap();
+        assert!(
+            offset.unsigned_abs() <= rtt.max(1_000_000),
+            "{offset} {rtt}"
+        );
+        starter.abort();
+        // Never answered: an error naming the address, once the patience is spent.
+        let e = measure_offset("127.0.0.1:9", 1, Duration::from_millis(300))
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("127.0.0.1:9"), "{e}");
     }
 }

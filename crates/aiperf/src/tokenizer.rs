@@ -21,6 +21,9 @@ pub enum TokenizerSpec {
     File { path: PathBuf },
     /// A Hugging Face hub repository.
     Hub { repo: String, revision: String },
+    /// The server's own `/tokenize` endpoint (`--tokenizer server`), at `url` (the first
+    /// `--url`), for `model`.
+    Server { url: String, model: String },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -84,6 +87,7 @@ impl TokenizerSpec {
             Self::Builtin { encoding } => encoding.name().to_owned(),
             Self::File { path } => path.display().to_string(),
             Self::Hub { repo, .. } => repo.clone(),
+            Self::Server { url, .. } => format!("server ({url})"),
         }
     }
 }
@@ -111,6 +115,7 @@ pub enum Tokenizer {
         name: String,
         tokenizer: Box<tokenizers::Tokenizer>,
     },
+    Server(crate::tokenizer_server::ServerTokenizer),
 }
 
 impl std::fmt::Debug for Tokenizer {
@@ -143,6 +148,9 @@ impl Tokenizer {
                 let file = fetch_from_hub(repo, revision)?;
                 Self::from_file(&file, repo.clone())
             }
+            TokenizerSpec::Server { url, model } => Ok(Self::Server(
+                crate::tokenizer_server::ServerTokenizer::connect(url, model)?,
+            )),
         }
     }
 
@@ -174,6 +182,7 @@ impl Tokenizer {
         match self {
             Self::Bpe { name, .. } => name,
             Self::Hf { name, .. } => name,
+            Self::Server(s) => s.name(),
         }
     }
 
@@ -184,6 +193,7 @@ impl Tokenizer {
                 .encode_fast(text, false)
                 .map(|e| e.get_ids().to_vec())
                 .unwrap_or_default(),
+            Self::Server(s) => s.encode(text),
         }
     }
 
@@ -194,6 +204,7 @@ impl Tokenizer {
                 .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
                 .unwrap_or_default(),
             Self::Hf { tokenizer, .. } => tokenizer.decode(ids, false).unwrap_or_default(),
+            Self::Server(s) => s.decode(ids),
         }
     }
 
@@ -206,8 +217,36 @@ impl Tokenizer {
     }
 }
 
-/// Downloads (or finds in the local Hugging Face cache) `tokenizer.json` of `repo`.
+/// `HF_HUB_OFFLINE` as the Hugging Face libraries read it: any of 1/true/yes/on.
+fn hub_offline() -> bool {
+    std::env::var("HF_HUB_OFFLINE").is_ok_and(|v| {
+        matches!(
+            v.trim().to_ascii_lowercase().as_str(),
+            "1" | "true" | "yes" | "on"
+        )
+    })
+}
+
+/// Downloads (or finds in the local Hugging Face cache) `tokenizer.json` of `repo`. With
+/// `HF_HUB_OFFLINE` set, only the cache is looked at.
 fn fetch_from_hub(repo: &str, revision: &str) -> Result<PathBuf, UsageError> {
+    let repo_ref = hf_hub::Repo::with_revision(
+        repo.to_owned(),
+        hf_hub::RepoType::Model,
+        revision.to_owned(),
+    );
+    if hub_offline() {
+        let cache = hf_hub::Cache::from_env();
+        return cache.repo(repo_ref).get("tokenizer.json").ok_or_else(|| {
+            UsageError::new(format!(
+                "--tokenizer: HF_HUB_OFFLINE is set and the tokenizer of {repo:?} (revision \
+                 {revision}) is not in the Hugging Face cache at {}; download it once with \
+                 network access (`huggingface-cli download {repo} tokenizer.json`), pass a local \
+                 tokenizer.json with --tokenizer PATH, or unset HF_HUB_OFFLINE",
+                cache.path().display()
+            ))
+        });
+    }
     let mut builder = hf_hub::api::sync::ApiBuilder::from_env().with_progress(false);
     // The hub client reads the token saved by `huggingface-cli login`; HF_TOKEN wins.
     if let Ok(token) = std::env::var("HF_TOKEN")
@@ -218,11 +257,6 @@ fn fetch_from_hub(repo: &str, revision: &str) -> Result<PathBuf, UsageError> {
     let api = builder.build().map_err(|e| {
         UsageError::new(format!("--tokenizer: cannot use the Hugging Face hub: {e}"))
     })?;
-    let repo_ref = hf_hub::Repo::with_revision(
-        repo.to_owned(),
-        hf_hub::RepoType::Model,
-        revision.to_owned(),
-    );
     api.repo(repo_ref).get("tokenizer.json").map_err(|e| {
         UsageError::new(format!(
             "--tokenizer: cannot get the tokenizer of {repo:?} from the Hugging Face hub ({e}). \

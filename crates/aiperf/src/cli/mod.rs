@@ -106,6 +106,23 @@ impl LogLevel {
     }
 }
 
+/// Prints a command-line error as clap does (help and version go to stdout, exit 0) and
+/// returns its exit code; a flag given twice gets a hint, since the sweep syntax is a list.
+pub fn exit_with(error: &clap::Error) -> std::process::ExitCode {
+    let _ = error.print();
+    if error.kind() == clap::error::ErrorKind::ArgumentConflict
+        && error.to_string().contains("cannot be used multiple times")
+    {
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "hint: give a flag once; to sweep several values, list them with commas \
+             (e.g. --concurrency 1,4,16)"
+        );
+    }
+    std::process::ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(2))
+}
+
 #[cfg(test)]
 mod tests {
     use clap::CommandFactory;

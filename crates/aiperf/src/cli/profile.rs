@@ -194,6 +194,15 @@ pub struct EndpointArgs {
     #[arg(long, default_value_t = true, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
     pub connection_warmup: bool,
 
+    /// How requests share connections: `pooled` (default) keeps connections alive and shares
+    /// them; `never` opens a new connection for every request (connection setup is then part
+    /// of every latency); `sticky-user-sessions` gives each conversation its own connection
+    /// for all its turns (users behind a load balancer with connection affinity). Whatever
+    /// the strategy, a request that finds its kept-alive connection closed by the server is
+    /// sent again once on a new one.
+    #[arg(long, value_enum, default_value_t = crate::config::ConnectionReuse::Pooled)]
+    pub connection_reuse_strategy: crate::config::ConnectionReuse,
+
     /// Extra request header, `Name:Value` (repeatable), or a JSON object of headers.
     #[arg(short = 'H', long = "header")]
     pub headers: Vec<String>,
@@ -216,8 +225,10 @@ pub struct EndpointArgs {
 #[command(next_help_heading = "Tokenizer")]
 pub struct TokenizerArgs {
     /// Tokenizer for counting tokens: `builtin` (o200k_base, no network), `cl100k_base`, a
-    /// tokenizer.json file or its directory, or a Hugging Face model id. Default: the model
-    /// name when it looks like a hub id (`org/name`) or a local directory, else builtin.
+    /// tokenizer.json file or its directory, a Hugging Face model id, or `server`: the served
+    /// model's own, through the server's /tokenize endpoint (llama.cpp, vLLM, SGLang). Default:
+    /// the model name when it looks like a hub id (`org/name`) or a local directory, else
+    /// builtin. HF_HUB_OFFLINE=1 takes hub tokenizers from the local cache only.
     #[arg(long)]
     pub tokenizer: Option<String>,
 
@@ -234,7 +245,7 @@ pub struct TokenizerArgs {
 #[command(next_help_heading = "Input")]
 pub struct InputArgs {
     /// Mean input length of synthetic prompts, in tokens (comma-separated values sweep).
-    #[arg(long = "isl", visible_aliases = ["synthetic-input-tokens-mean", "prompt-input-tokens-mean"], value_delimiter = ',', value_parser = list_count::<u32>)]
+    #[arg(long = "isl", visible_aliases = ["synthetic-input-tokens-mean", "prompt-input-tokens-mean"], value_delimiter = ',', value_parser = list_count::<u32>, action = clap::ArgAction::Set)]
     pub isl: Vec<u32>,
 
     /// Standard deviation of the synthetic input length.
@@ -243,7 +254,7 @@ pub struct InputArgs {
 
     /// Mean requested output length (`max_completion_tokens`), in tokens. Unset: the server
     /// decides (add `--extra-inputs ignore_eos:true` to force exact lengths).
-    #[arg(long = "osl", visible_aliases = ["output-tokens-mean", "prompt-output-tokens-mean"], value_delimiter = ',', value_parser = list_count::<u32>)]
+    #[arg(long = "osl", visible_aliases = ["output-tokens-mean", "prompt-output-tokens-mean"], value_delimiter = ',', value_parser = list_count::<u32>, action = clap::ArgAction::Set)]
     pub osl: Vec<u32>,
 
     /// Standard deviation of the requested output length.
@@ -353,11 +364,11 @@ pub enum ArrivalPattern {
 pub struct LoadArgs {
     /// Requests in flight: clients each sending the next request when the previous ends. With
     /// --request-rate, a ceiling on requests in flight.
-    #[arg(long, value_delimiter = ',', value_parser = list_count::<u32>)]
+    #[arg(long, value_delimiter = ',', value_parser = list_count::<u32>, action = clap::ArgAction::Set)]
     pub concurrency: Vec<u32>,
 
     /// Arrivals per second (open loop).
-    #[arg(long, value_delimiter = ',', value_parser = list_number)]
+    #[arg(long, value_delimiter = ',', value_parser = list_number, action = clap::ArgAction::Set)]
     pub request_rate: Vec<f64>,
 
     /// Arrival process of --request-rate. [default: poisson]
@@ -370,7 +381,7 @@ pub struct LoadArgs {
 
     /// Requests to send. Default: twice the concurrency (at least 10) in closed loop, ten
     /// seconds' worth in rate mode, the whole trace in fixed-schedule replay.
-    #[arg(long, visible_alias = "num-requests", value_delimiter = ',', value_parser = list_count::<u64>)]
+    #[arg(long, visible_alias = "num-requests", value_delimiter = ',', value_parser = list_count::<u64>, action = clap::ArgAction::Set)]
     pub request_count: Vec<u64>,
 
     /// Stop after this many sessions (conversations) have started; each runs all its turns.
@@ -378,7 +389,7 @@ pub struct LoadArgs {
     pub num_sessions: Option<u64>,
 
     /// Stop sending after this many seconds (with --request-count: whichever comes first).
-    #[arg(long, value_delimiter = ',', value_parser = list_number)]
+    #[arg(long, value_delimiter = ',', value_parser = list_number, action = clap::ArgAction::Set)]
     pub benchmark_duration: Vec<f64>,
 
     /// Seconds to wait for in-flight requests after the duration ends (or after Ctrl-C).

@@ -77,7 +77,10 @@ async fn run_plan_cell(args: &ProfileArgs, argv: &[String]) -> anyhow::Result<Ex
     )
     .await;
     signals.abort();
-    let (status, dir) = result?;
+    let (mut status, dir) = result?;
+    if interrupts.stop.is_cancelled() {
+        status = ExitStatus::Interrupted;
+    }
     if d.bundle_to_stdout {
         // Paths in the bundle are relative to the sweep's directory, or for a shard to the
         // directory holding every `shard_<i>`.
@@ -118,7 +121,10 @@ pub async fn run(args: Box<ProfileArgs>, argv: Vec<String>) -> anyhow::Result<Ex
             .map(|outcome| (outcome.status, outcome.artifact_dir))
     };
     signals.abort();
-    let (status, dir) = result?;
+    let (mut status, dir) = result?;
+    if interrupts.stop.is_cancelled() {
+        status = ExitStatus::Interrupted;
+    }
     if auto_plot && dir.is_dir() {
         match crate::plot::plot(&dir, None) {
             Ok(report) => writeln!(std::io::stdout().lock(), "{}", report.display())?,
@@ -185,21 +191,50 @@ async fn watch_interrupts(interrupts: Interrupts) {
 
 /// Stops the run once failures pass `threshold` (a count, or a share of completed requests
 /// when below 1); returns why.
-/// Warnings about token counts that undermine per-token figures: output lengths other than
-/// requested, and server counts that disagree with the client's tokenizer.
-fn token_warnings(cols: &crate::metrics::Columns) -> Vec<String> {
+/// Warnings about what undermines per-token figures: output lengths other than requested,
+/// server counts that disagree with the client's tokenizer, missing `usage`, and streams
+/// that arrived in one piece. Each is worded from what the run observed.
+fn measurement_warnings(collected: &Collected, config: &ProfileConfig) -> Vec<String> {
     use crate::metrics::{
-        OSL_MISMATCH_MAX_TOKENS, OSL_MISMATCH_PCT, USAGE_DIFF_THRESHOLD_PCT, osl_mismatches,
+        OSL_MISMATCH_MAX_TOKENS, OSL_MISMATCH_PCT, USAGE_DIFF_THRESHOLD_PCT, osl_check,
         usage_discrepancies,
     };
+    let cols = &collected.columns;
     let mut out = Vec::new();
-    let (compared, off) = osl_mismatches(cols);
-    if off > 0 {
+    let threshold =
+        format!("off by more than {OSL_MISMATCH_PCT} % or {OSL_MISMATCH_MAX_TOKENS} tokens");
+    let check = osl_check(cols);
+    let by_server = check.off - check.server_exact;
+    if check.server_exact > 0 {
         out.push(format!(
-            "{off} of {compared} requests generated an output length other than requested (off \
-             by more than {OSL_MISMATCH_PCT} % or {OSL_MISMATCH_MAX_TOKENS} tokens; see \
-             osl_mismatch_diff_pct): the server stopped early or ran on. Add --extra-inputs \
-             ignore_eos:true (or min_tokens:N) so it honours --osl"
+            "{} of {} requests have an output length other than requested as this client counts \
+             it with {} ({threshold}; see osl_mismatch_diff_pct), yet the server's own count \
+             (usage) matches the request on each of them: the tokenizer is not the model's. \
+             Pass the model's with --tokenizer (a Hugging Face id, a tokenizer.json, or \
+             `server` to count with the server's /tokenize), or report the server's counts \
+             with --use-server-token-count",
+            check.server_exact,
+            check.compared,
+            config.tokenizer.display_name(),
+        ));
+    }
+    if by_server > 0 {
+        let asked = |key: &str| {
+            config.endpoint.extra_inputs.get(key).is_some_and(|v| {
+                !matches!(v, serde_json::Value::Bool(false) | serde_json::Value::Null)
+            })
+        };
+        let advice = if asked("ignore_eos") || asked("min_tokens") {
+            "although --extra-inputs asks it to ignore the end of sequence: the server may not \
+             support ignore_eos/min_tokens, or the context window (prompt + --osl) is full"
+        } else {
+            "add --extra-inputs ignore_eos:true (or min_tokens:N) so it honours --osl"
+        };
+        out.push(format!(
+            "{by_server} of {} requests generated an output length other than requested \
+             ({threshold}; see osl_mismatch_diff_pct): the server stopped early or ran on, \
+             {advice}",
+            check.compared
         ));
     }
     let (compared, off) = usage_discrepancies(cols);
@@ -207,9 +242,30 @@ fn token_warnings(cols: &crate::metrics::Columns) -> Vec<String> {
         out.push(format!(
             "on {off} of {compared} requests the server's token counts (usage) differ from this \
              client's by more than {USAGE_DIFF_THRESHOLD_PCT} % (see usage_*_diff_pct): the \
-             tokenizer may not be the model's (pass --tokenizer with the model's), or a chat \
-             template adds tokens (most visible on short prompts); --use-server-token-count \
-             reports the server's counts"
+             tokenizer may not be the model's (pass --tokenizer with the model's, or \
+             --tokenizer server), or a chat template adds tokens (most visible on short \
+             prompts); --use-server-token-count reports the server's counts"
+        ));
+    }
+    if collected.without_usage > 0 {
+        out.push(format!(
+            "--use-server-token-count: {} of {} answers carried no usage, so their token counts \
+             come from the tokenizer ({}); ask the server for usage (streamed answers need \
+             stream_options.include_usage, which aiperf sends) or pass the model's tokenizer",
+            collected.without_usage,
+            cols.ok.len(),
+            config.tokenizer.display_name(),
+        ));
+    }
+    if collected.buffered > 0 {
+        out.push(format!(
+            "{} of {} streamed answers arrived all at once (every token within 1 ms): \
+             something between the server and aiperf (a buffering proxy or gateway) held the \
+             stream back, or the server does not stream, so their inter-token latency reads \
+             about 0 and their time to first token is the whole request; turn buffering off \
+             (e.g. nginx `proxy_buffering off`) to measure streaming",
+            collected.buffered,
+            cols.ok.len(),
         ));
     }
     out
@@ -574,8 +630,14 @@ pub async fn run_config(
         if s.index == 0 {
             clock_server = Some(crate::shard::serve_clock(addr).await?);
         } else {
-            let (offset, rtt) =
-                crate::shard::measure_offset(addr, 16, Duration::from_secs(300)).await?;
+            // Wait for shard 0 at least until the common start (and a minute beyond it).
+            let until_start = s.start_at.map_or(0.0, |t| {
+                t - SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0.0, |d| d.as_secs_f64())
+            });
+            let patience = Duration::from_secs_f64((until_start + 60.0).clamp(300.0, 86_400.0));
+            let (offset, rtt) = crate::shard::measure_offset(addr, 16, patience).await?;
             tracing::info!(
                 "shard {}: clock offset from shard 0 {:.3} ms (± {:.3} ms)",
                 s.index,
@@ -709,6 +771,7 @@ pub async fn run_config(
     if let Some(server) = clock_server {
         server.abort();
     }
+    let client_counts = ctx.client.counts();
     drop(ctx);
     let collected: Collected = tokio::task::spawn_blocking(move || collector.join())
         .await?
@@ -729,7 +792,7 @@ pub async fn run_config(
             crate::metrics::Value::Scalar(_) => None,
         });
     let cols = &collected.columns;
-    let audit = crate::audit::audit(
+    let mut audit = crate::audit::audit(
         stopwatch,
         (cols.ok.len() + cols.errors()) as u64,
         config.sim.is_some(),
@@ -741,11 +804,13 @@ pub async fn run_config(
         (cols.first_scheduled_ns, cols.last_scheduled_ns),
         lag_p99,
     );
+    audit.connections_opened = Some(client_counts.opened);
+    audit.requests_resent = Some(collected.resent);
     let warnings: Vec<String> = audit
         .warnings
         .iter()
         .cloned()
-        .chain(token_warnings(cols))
+        .chain(measurement_warnings(&collected, &config))
         .collect();
     for w in &warnings {
         tracing::warn!("{w}");

@@ -107,6 +107,24 @@ pub struct EndpointConfig {
     /// Open the connections the load needs before measuring.
     #[serde(default)]
     pub connection_warmup: bool,
+    /// How requests share connections.
+    #[serde(default)]
+    pub connection_reuse: ConnectionReuse,
+}
+
+/// How requests share connections (`--connection-reuse-strategy`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum ConnectionReuse {
+    /// Requests share a pool of kept-alive connections (how most clients talk to a server).
+    #[default]
+    Pooled,
+    /// A new connection for every request, closed after it (clients that never keep
+    /// connections, or measuring connection setup as part of every request).
+    Never,
+    /// One connection per conversation, kept for all its turns (users with their own
+    /// connection, behind a load balancer with connection affinity).
+    StickyUserSessions,
 }
 
 impl EndpointConfig {

@@ -68,6 +68,17 @@ pub fn resolve(args: &ProfileArgs, argv: &[String]) -> Result<ProfileConfig, Usa
         (None, Some(_)) => TokenizerSpec::Builtin {
             encoding: Encoding::O200kBase,
         },
+        (Some(name), Some(_)) if name == "server" => {
+            return Err(UsageError::new(
+                "--tokenizer server: the built-in simulator counts with o200k_base, which aiperf \
+                 already uses with --sim; drop --tokenizer (or run `aiperf sim` and point --url \
+                 at it)",
+            ));
+        }
+        (Some(name), None) if name == "server" => TokenizerSpec::Server {
+            url: endpoint.urls[0].clone(),
+            model: models[0].clone(),
+        },
         (name, _) => TokenizerSpec::resolve(
             name.as_deref(),
             &models[0],
@@ -462,6 +473,7 @@ fn resolve_endpoint(args: &ProfileArgs, sim: bool) -> Result<EndpointConfig, Usa
         use_server_token_count: a.use_server_token_count,
         use_legacy_max_tokens: a.use_legacy_max_tokens,
         connection_warmup: a.connection_warmup,
+        connection_reuse: a.connection_reuse_strategy,
     })
 }
 

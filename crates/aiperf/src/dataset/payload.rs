@@ -103,6 +103,7 @@ mod tests {
             use_server_token_count: false,
             use_legacy_max_tokens: false,
             connection_warmup: true,
+            connection_reuse: crate::config::ConnectionReuse::Pooled,
         }
     }
 

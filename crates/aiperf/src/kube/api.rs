@@ -13,8 +13,7 @@ use super::manifests::{OWNER_LABEL, Object};
 pub async fn connect() -> anyhow::Result<Client> {
     Client::try_default().await.map_err(|e| {
         anyhow::anyhow!(
-            "cannot reach a Kubernetes cluster ({e}); set KUBECONFIG or run inside the cluster \
-             (use --dry-run to print the manifests instead)"
+            "cannot reach a Kubernetes cluster ({e}); set KUBECONFIG or run inside the cluster"
         )
     })
 }

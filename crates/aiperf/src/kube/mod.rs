@@ -160,7 +160,10 @@ async fn submit(
             .write_all(manifests::to_yaml(objects)?.as_bytes())?;
         return Ok(ExitStatus::Success);
     }
-    let client = api::connect().await?;
+    // Only the commands that create objects can print them instead.
+    let client = api::connect()
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:#} (use --dry-run to print the manifests instead)"))?;
     api::create_objects(&client, objects, false).await?;
     let ns = &o.namespace;
     let collect = if manifests::claim_name(name, o).is_some() {

@@ -406,6 +406,8 @@ async fn run_session(
     let mut scheduled = first_scheduled;
     let mut request_num = first;
     let session_start = ctx.clock.now();
+    // The conversation's own connection (`--connection-reuse-strategy sticky-user-sessions`).
+    let mut affinity = crate::client::Affinity::default();
     for (turn_index, turn) in conv.turns.iter().enumerate() {
         if turn_index > 0 {
             let wait = match (
@@ -452,6 +454,7 @@ async fn run_session(
         let ex = ctx
             .client
             .send(
+                &mut affinity,
                 request_num,
                 body.clone(),
                 &request_id.to_string(),
@@ -489,6 +492,7 @@ async fn run_session(
             body,
             input_tokens: turn.input_tokens,
             requested_osl: turn.max_tokens,
+            retries: ex.retries,
         };
         if ctx.records.send(record).is_err() || cancelled {
             return !cancelled;

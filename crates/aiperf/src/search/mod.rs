@@ -239,12 +239,14 @@ fn variation_values(s: &SearchConfig, values: &[f64]) -> Map<String, Value> {
         .collect()
 }
 
-/// The plan's identity, to decide whether a history may be resumed.
+/// The plan's identity, to decide whether a history may be resumed. The artifact directory is
+/// not part of it: the history is found in it, however its path was spelled (`./art`, `art`).
 fn fingerprint(config: &ProfileConfig) -> Value {
     let mut c = config.clone();
     c.cli_command = String::new();
     c.ui = UiMode::None;
     c.resume = false;
+    c.output.artifact_dir = None;
     serde_json::to_value(&c).unwrap_or_default()
 }
 
@@ -349,11 +351,18 @@ pub async fn run_with(
                 "resuming the search after {} recorded iterations",
                 iterations.len()
             );
-        } else if config.resume {
+        } else if config.resume
+            || prev["iterations"]
+                .as_array()
+                .is_some_and(|its| !its.is_empty())
+        {
+            // Nothing measured is thrown away: a changed search does not overwrite the history.
             return Err(UsageError::new(format!(
-                "--resume: {} holds a different search; resume with the original command, or \
-                 choose another --artifact-dir",
-                base.display()
+                "--artifact-dir: {} holds a search with other settings ({} recorded \
+                 iterations); resume it with the original command, or choose another \
+                 --artifact-dir (or remove that one) for the new search",
+                base.display(),
+                prev["iterations"].as_array().map_or(0, Vec::len)
             ))
             .into());
         }

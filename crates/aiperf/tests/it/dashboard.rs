@@ -55,7 +55,10 @@ fn dashboard_draws_and_restores_the_terminal_after_ctrl_c() {
     tmux(&["send-keys", "-t", &session, "C-c"]);
     let pane = wait_for(&session, "EXIT=");
     tmux(&["kill-session", "-t", &session]);
-    assert!(pane.contains("EXIT=0"), "{pane}");
+    assert!(
+        pane.contains("EXIT=130"),
+        "Ctrl-C ends an interrupted run: {pane}"
+    );
     assert!(
         pane.contains("aiperf | LLM Metrics"),
         "the summary is printed on the normal screen:\n{pane}"

@@ -1097,6 +1097,42 @@ fn kube_commands_against_an_api_server() {
 
 /// `--dry-run` prints the manifests: snapshot-tested, and valid against the Kubernetes 1.33
 /// OpenAPI schemas (strict: no unknown fields) when the test Python has `kubernetes-validate`.
+/// Without a cluster, each command says so; only those that create objects suggest
+/// `--dry-run`, the others do not have it.
+#[test]
+fn without_a_cluster_the_hint_fits_the_command() {
+    let home = tempfile::tempdir().unwrap();
+    let kube = |args: &[&str]| {
+        let output = crate::common::aiperf()
+            .env("HOME", home.path())
+            .env("KUBECONFIG", home.path().join("no-such-config"))
+            .env_remove("KUBERNETES_SERVICE_HOST")
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(1), "{args:?}");
+        stderr(&output)
+    };
+    for args in [&["kube", "status", "x"][..], &["kube", "cancel", "x"]] {
+        let err = kube(args);
+        assert!(err.contains("cannot reach a Kubernetes cluster"), "{err}");
+        assert!(!err.contains("--dry-run"), "{args:?}: {err}");
+    }
+    let err = kube(&[
+        "kube",
+        "sweep",
+        "--sim",
+        "--image",
+        "i:1",
+        "--concurrency",
+        "1,2",
+    ]);
+    assert!(
+        err.contains("use --dry-run to print the manifests"),
+        "{err}"
+    );
+}
+
 #[test]
 fn dry_run_manifests_are_stable_and_valid() {
     let sweep = run(&[

@@ -1160,7 +1160,11 @@ fn interrupts_keep_every_measurement() {
             interrupt(child.id());
         }
         let status = child.wait().unwrap();
-        assert_eq!(status.code(), Some(0), "run {presses}");
+        assert_eq!(
+            status.code(),
+            Some(130),
+            "run {presses}: an interrupted run is not a completed one"
+        );
         let summary = read_json(&dir.join("profile_export_aiperf.json"));
         assert_eq!(summary["was_cancelled"], true);
         assert_eq!(summary["is_complete"], false);

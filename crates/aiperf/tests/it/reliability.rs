@@ -191,8 +191,8 @@ fn an_interrupted_sweep_resumes() {
     let status = child.wait().unwrap();
     assert_eq!(
         status.code(),
-        Some(1),
-        "an incomplete sweep is not a success: {rest}"
+        Some(130),
+        "an interrupted sweep is not a success: {rest}"
     );
     assert!(
         rest.contains("run the same command again to resume"),
@@ -421,6 +421,19 @@ fn bad_input_table() {
         ),
         (vec!["--search-replicates", "-1"], "--search-replicates"),
         (vec!["--model", ""], "--model"),
+        (
+            vec!["--request-count", "40", "--request-count", "8"],
+            "'--request-count <REQUEST_COUNT>' cannot be used multiple times",
+        ),
+        (
+            vec!["--concurrency", "2", "--concurrency", "4"],
+            "to sweep several values, list them with commas",
+        ),
+        (
+            vec!["--connection-reuse-strategy", "sometimes"],
+            "--connection-reuse-strategy",
+        ),
+        (vec!["--tokenizer", "server"], "--tokenizer server"),
     ];
     let mut cases = cases;
     if !root {

@@ -412,7 +412,8 @@ fn pooled_objective_is_the_percentile_of_every_request() {
 }
 
 /// Ctrl-C in the middle of a search keeps a valid history; the same command resumes it,
-/// replaying the recorded iterations instead of re-running them.
+/// replaying the recorded iterations instead of re-running them, however the directory is
+/// spelled. A changed search is refused rather than allowed to overwrite the history.
 #[test]
 fn interrupted_searches_resume() {
     let tmp = tempfile::tempdir().unwrap();
@@ -473,7 +474,20 @@ fn interrupted_searches_resume() {
     );
     assert_eq!(h["convergence_reason"], Value::Null, "not finished");
 
-    let output = run(&args);
+    // The same directory, spelled another way.
+    let respelled = tmp.path().join(".").join("search");
+    let respelled = respelled.to_str().unwrap();
+    let resume: Vec<&str> = args
+        .iter()
+        .map(|a| {
+            if *a == dir.to_str().unwrap() {
+                respelled
+            } else {
+                a
+            }
+        })
+        .collect();
+    let output = run(&resume);
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(stderr(&output).contains(&format!(
         "resuming the search after {} recorded iterations",
@@ -491,6 +505,21 @@ fn interrupted_searches_resume() {
     let printed = stdout(&output).matches("[iter ").count();
     assert_eq!(printed, all.len() - first.len(), "only new iterations ran");
     assert!(h["convergence_reason"].is_string());
+
+    // Other settings in the same directory: refused, the history kept as it was.
+    let before = std::fs::read(dir.join("search_history.json")).unwrap();
+    let changed: Vec<&str> = args
+        .iter()
+        .map(|a| if *a == "7" { "9" } else { a })
+        .collect();
+    let output = run(&changed);
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{err}");
+    assert!(err.contains("holds a search with other settings"), "{err}");
+    assert_eq!(
+        std::fs::read(dir.join("search_history.json")).unwrap(),
+        before
+    );
 }
 
 #[test]

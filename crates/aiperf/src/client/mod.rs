@@ -1,0 +1,376 @@
+//! The HTTP client: its own connection pool over hyper's connection API (rustls for
+//! `https://`), instrumented with the timestamps every metric is computed from.
+//!
+//! The request path does no parsing: it stamps the send, the response headers and each body
+//! frame, keeps the frames as they arrived (decompressed when the server compressed them), and
+//! leaves decoding to the collector.
+//!
+//! A request that fails on a reused connection before any byte of its answer arrived (the
+//! server had closed the connection, reset it, or the write failed) never reached the server:
+//! it is sent once more on a new connection, timed from the second send, and counted
+//! ([`Exchange::retries`], [`ClientCounts::resent`]). A request that failed after the answer
+//! began is never sent again.
+
+mod connection;
+mod decode;
+mod pool;
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{
+    ACCEPT, AUTHORIZATION, CONNECTION, CONTENT_ENCODING, CONTENT_TYPE, HOST, HeaderName,
+    HeaderValue, USER_AGENT,
+};
+use http_body_util::{BodyExt, Full};
+use tokio_util::sync::CancellationToken;
+
+use self::connection::{Conn, Sender, Target, closes_after, keep_alive_timeout};
+use self::decode::Decoder;
+use self::pool::{Lease, Pool};
+use crate::config::EndpointConfig;
+use crate::record::{Clock, Outcome};
+
+pub use self::pool::Affinity;
+
+/// What one exchange produced.
+#[derive(Debug)]
+pub struct Exchange {
+    pub start_ns: u64,
+    pub ack_ns: Option<u64>,
+    pub end_ns: u64,
+    pub status: Option<u16>,
+    pub frames: Vec<(u64, Bytes)>,
+    pub outcome: Outcome,
+    /// Times the request was sent again on a new connection (0 or 1).
+    pub retries: u32,
+}
+
+/// Connection figures of a run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ClientCounts {
+    /// Connections opened (ahead of the load included).
+    pub opened: u64,
+    /// Requests sent again on a new connection after a reused one turned out closed.
+    pub resent: u64,
+}
+
+/// The client of one run's endpoint.
+#[derive(Debug, Clone)]
+pub struct Client {
+    pool: Arc<Pool>,
+    headers: http::HeaderMap,
+    timeout: Duration,
+    clock: Clock,
+}
+
+impl Client {
+    pub fn new(endpoint: &EndpointConfig, clock: Clock) -> anyhow::Result<Self> {
+        let targets = endpoint
+            .urls
+            .iter()
+            .map(|base| Target::parse(&format!("{base}{}", endpoint.path)))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let pool = Pool::new(
+            targets,
+            endpoint.connection_reuse,
+            connection::tls_config()?,
+            endpoint.timeout().min(Duration::from_secs(60)),
+        );
+        let mut headers = http::HeaderMap::new();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        if endpoint.connection_reuse == crate::config::ConnectionReuse::Never {
+            // Tell the server too, so it closes its side at once.
+            headers.insert(CONNECTION, HeaderValue::from_static("close"));
+        }
+        let accept = if endpoint.streaming {
+            "text/event-stream"
+        } else {
+            "application/json"
+        };
+        headers.insert(ACCEPT, HeaderValue::from_static(accept));
+        headers.insert(
+            USER_AGENT,
+            HeaderValue::from_static(concat!("aiperf/", env!("CARGO_PKG_VERSION"))),
+        );
+        if let Some(key) = &endpoint.api_key {
+            let mut value = HeaderValue::from_str(&format!("Bearer {}", key.expose()))?;
+            value.set_sensitive(true);
+            headers.insert(AUTHORIZATION, value);
+        }
+        for h in &endpoint.headers {
+            let mut value = HeaderValue::from_str(h.value.expose())?;
+            if matches!(h.value, crate::config::HeaderValue::Secret(_)) {
+                value.set_sensitive(true);
+            }
+            headers.insert(HeaderName::from_bytes(h.name.as_bytes())?, value);
+        }
+        Ok(Self {
+            pool: Arc::new(pool),
+            headers,
+            timeout: endpoint.timeout(),
+            clock,
+        })
+    }
+
+    /// Opens `n` connections to each target ahead of the benchmark, so that the first
+    /// requests' latencies measure the server, not TCP (and TLS) connection setup. Failures
+    /// are ignored: the benchmark itself reports an unreachable server. Under
+    /// `--connection-reuse-strategy never` nothing is opened ahead.
+    pub async fn preconnect(&self, n: usize) {
+        if self.pool.strategy() == crate::config::ConnectionReuse::Never {
+            return;
+        }
+        let mut tasks = tokio::task::JoinSet::new();
+        for t in 0..self.pool.len() {
+            for _ in 0..n {
+                let pool = self.pool.clone();
+                tasks.spawn(async move {
+                    if let Ok(Ok(conn)) =
+                        tokio::time::timeout(Duration::from_secs(5), pool.open(t)).await
+                    {
+                        pool.add_idle(t, conn);
+                    }
+                });
+            }
+        }
+        while tasks.join_next().await.is_some() {}
+    }
+
+    /// Connection figures so far.
+    pub fn counts(&self) -> ClientCounts {
+        ClientCounts {
+            opened: self.pool.counters.opened.load(Ordering::Relaxed),
+            resent: self.pool.counters.resent.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Sends `body` to the `index`-th target (round robin over `--url`) and reads the whole
+    /// response, unless `cancel` fires first. `affinity` is the conversation's own connection
+    /// (`--connection-reuse-strategy sticky-user-sessions`).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn send(
+        &self,
+        affinity: &mut Affinity,
+        index: u64,
+        body: Bytes,
+        request_id: &str,
+        correlation_id: &str,
+        cancel: &CancellationToken,
+        abandon_after: Option<Duration>,
+    ) -> Exchange {
+        let t = (index % self.pool.len() as u64) as usize;
+        let mut headers = self.headers.clone();
+        if let Ok(v) = HeaderValue::from_str(request_id) {
+            headers.insert("x-request-id", v);
+        }
+        if let Ok(v) = HeaderValue::from_str(correlation_id) {
+            headers.insert("x-correlation-id", v);
+        }
+        let mut ex = Exchange {
+            start_ns: self.clock.now(),
+            ack_ns: None,
+            end_ns: 0,
+            status: None,
+            frames: Vec::new(),
+            outcome: Outcome::Ok,
+            retries: 0,
+        };
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        // Sized for a typical streamed answer, so it rarely grows.
+        let mut buf = bytes::BytesMut::with_capacity(4096);
+        let mut marks: Vec<(u64, usize)> = Vec::with_capacity(32);
+        let abandon = async {
+            match abandon_after {
+                Some(after) => tokio::time::sleep(after).await,
+                None => std::future::pending().await,
+            }
+        };
+        let outcome = tokio::select! {
+            biased;
+            () = cancel.cancelled() => Outcome::Cancelled,
+            () = abandon => Outcome::Abandoned,
+            () = tokio::time::sleep_until(deadline) => Outcome::Timeout,
+            outcome = self.exchange(t, affinity, &body, &headers, &mut ex, &mut buf, &mut marks) => outcome,
+        };
+        ex.end_ns = self.clock.now();
+        ex.outcome = outcome;
+        let body = buf.freeze();
+        let mut start = 0;
+        ex.frames = marks
+            .into_iter()
+            .map(|(at, end)| {
+                let frame = body.slice(start..end);
+                start = end;
+                (at, frame)
+            })
+            .collect();
+        ex
+    }
+
+    /// The request as the connection's protocol wants it.
+    fn request(
+        &self,
+        target: &Target,
+        conn: &Conn,
+        body: &Bytes,
+        headers: &http::HeaderMap,
+    ) -> http::Request<Full<Bytes>> {
+        let mut request = http::Request::new(Full::new(body.clone()));
+        *request.method_mut() = http::Method::POST;
+        *request.headers_mut() = headers.clone();
+        if conn.is_http2() {
+            *request.uri_mut() = target.uri.clone();
+            *request.version_mut() = http::Version::HTTP_2;
+            // Connection-specific headers do not exist in HTTP/2.
+            request.headers_mut().remove(CONNECTION);
+        } else {
+            *request.uri_mut() = target.origin_form.clone();
+            request
+                .headers_mut()
+                .insert(HOST, target.host_header.clone());
+        }
+        request
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn exchange(
+        &self,
+        t: usize,
+        affinity: &mut Affinity,
+        body: &Bytes,
+        headers: &http::HeaderMap,
+        ex: &mut Exchange,
+        buf: &mut bytes::BytesMut,
+        marks: &mut Vec<(u64, usize)>,
+    ) -> Outcome {
+        let target = self.pool.target(t);
+        let mut fresh = false;
+        let (response, mut lease) = loop {
+            let mut lease = match self.pool.checkout(t, affinity, fresh).await {
+                Ok(lease) => lease,
+                Err(e) => {
+                    return Outcome::Transport {
+                        message: error_chain(&e),
+                    };
+                }
+            };
+            let read_before = lease.conn.counters.read.load(Ordering::Relaxed);
+            let request = self.request(target, &lease.conn, body, headers);
+            let sent = match &mut lease.conn.sender {
+                Sender::Http1(s) => s.send_request(request).await,
+                Sender::Http2(s) => s.send_request(request).await,
+            };
+            match sent {
+                Ok(response) => break (response, lease),
+                Err(e) => {
+                    if !fresh && lease.reused && never_reached_the_server(&lease, read_before, &e) {
+                        // The server had closed the connection: it never saw this request.
+                        self.pool.stale(t, &lease.conn);
+                        self.pool.resent();
+                        ex.retries += 1;
+                        ex.start_ns = self.clock.now();
+                        fresh = true;
+                        continue;
+                    }
+                    return Outcome::Transport {
+                        message: error_chain(&e),
+                    };
+                }
+            }
+        };
+        ex.ack_ns = Some(self.clock.now());
+        let (parts, mut body) = response.into_parts();
+        let status = parts.status.as_u16();
+        ex.status = Some(status);
+        let reusable = !closes_after(&parts);
+        lease.conn.idle_timeout = keep_alive_timeout(&parts.headers);
+        let mut decoder = match Decoder::for_encoding(parts.headers.get(CONTENT_ENCODING)) {
+            Ok(d) => d,
+            Err(message) => return Outcome::Undecodable { message },
+        };
+        loop {
+            match body.frame().await {
+                Some(Ok(frame)) => {
+                    if let Ok(data) = frame.into_data()
+                        && !data.is_empty()
+                    {
+                        let at = self.clock.now();
+                        // Copy into one buffer per response: keeping hyper's frames would pin
+                        // its read buffers (kilobytes each) for as long as the record lives.
+                        match &mut decoder {
+                            None => buf.extend_from_slice(&data),
+                            Some(d) => {
+                                if let Err(e) = d.feed(&data, buf) {
+                                    return undecodable(&parts, &e);
+                                }
+                            }
+                        }
+                        if marks.last().is_none_or(|m| m.1 < buf.len()) {
+                            marks.push((at, buf.len()));
+                        }
+                    }
+                }
+                Some(Err(e)) => {
+                    return Outcome::Transport {
+                        message: error_chain(&e),
+                    };
+                }
+                None => break,
+            }
+        }
+        if let Some(d) = decoder.take() {
+            let at = self.clock.now();
+            if let Err(e) = d.finish(buf) {
+                return undecodable(&parts, &e);
+            }
+            if marks.last().is_none_or(|m| m.1 < buf.len()) {
+                marks.push((at, buf.len()));
+            }
+        }
+        self.pool.checkin(t, lease, affinity, reusable);
+        if (200..300).contains(&status) {
+            Outcome::Ok
+        } else {
+            Outcome::Http { status }
+        }
+    }
+}
+
+/// A failed send on a reused connection never reached the server when no byte of an answer
+/// came back: HTTP/1.1 counts the bytes on the socket; HTTP/2 multiplexes, so only the
+/// protocol's own word (the request was not sent, or the stream was refused) counts.
+fn never_reached_the_server(lease: &Lease, read_before: u64, e: &hyper::Error) -> bool {
+    if lease.conn.is_http2() {
+        return e.is_canceled() || error_chain(e).contains("refused stream");
+    }
+    // A response the client could not parse is bytes from the server.
+    !e.is_parse() && lease.conn.counters.read.load(Ordering::Relaxed) == read_before
+}
+
+fn undecodable(parts: &http::response::Parts, e: &std::io::Error) -> Outcome {
+    let encoding = parts
+        .headers
+        .get(CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("?");
+    Outcome::Undecodable {
+        message: format!("cannot decode the {encoding}-encoded response: {e}"),
+    }
+}
+
+/// An error and its causes on one line ("connection refused" is usually two levels down).
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = s.source();
+    }
+    parts.join(": ")
+}
