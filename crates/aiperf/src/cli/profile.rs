@@ -200,7 +200,7 @@ pub struct EndpointArgs {
     /// for all its turns (users behind a load balancer with connection affinity). Whatever
     /// the strategy, a request that finds its kept-alive connection closed by the server is
     /// sent again once on a new one.
-    #[arg(long, value_enum, default_value_t = crate::config::ConnectionReuse::Pooled)]
+    #[arg(long, value_enum, ignore_case = true, default_value_t = crate::config::ConnectionReuse::Pooled)]
     pub connection_reuse_strategy: crate::config::ConnectionReuse,
 
     /// Extra request header, `Name:Value` (repeatable), or a JSON object of headers.

@@ -35,6 +35,9 @@ use crate::record::{Clock, Outcome};
 
 pub use self::pool::Affinity;
 
+/// A request's `x-request-id` and `x-correlation-id` headers.
+type Ids = (Option<HeaderValue>, Option<HeaderValue>);
+
 /// What one exchange produced.
 #[derive(Debug)]
 pub struct Exchange {
@@ -162,13 +165,10 @@ impl Client {
         abandon_after: Option<Duration>,
     ) -> Exchange {
         let t = (index % self.pool.len() as u64) as usize;
-        let mut headers = self.headers.clone();
-        if let Ok(v) = HeaderValue::from_str(request_id) {
-            headers.insert("x-request-id", v);
-        }
-        if let Ok(v) = HeaderValue::from_str(correlation_id) {
-            headers.insert("x-correlation-id", v);
-        }
+        let ids = (
+            HeaderValue::from_str(request_id).ok(),
+            HeaderValue::from_str(correlation_id).ok(),
+        );
         let mut ex = Exchange {
             start_ns: self.clock.now(),
             ack_ns: None,
@@ -193,7 +193,7 @@ impl Client {
             () = cancel.cancelled() => Outcome::Cancelled,
             () = abandon => Outcome::Abandoned,
             () = tokio::time::sleep_until(deadline) => Outcome::Timeout,
-            outcome = self.exchange(t, affinity, &body, &headers, &mut ex, &mut buf, &mut marks) => outcome,
+            outcome = self.exchange(t, affinity, &body, &ids, &mut ex, &mut buf, &mut marks) => outcome,
         };
         ex.end_ns = self.clock.now();
         ex.outcome = outcome;
@@ -210,17 +210,25 @@ impl Client {
         ex
     }
 
-    /// The request as the connection's protocol wants it.
+    /// The request as the connection's protocol wants it, with its request and correlation
+    /// ids.
     fn request(
         &self,
         target: &Target,
         conn: &Conn,
         body: &Bytes,
-        headers: &http::HeaderMap,
+        ids: &Ids,
     ) -> http::Request<Full<Bytes>> {
         let mut request = http::Request::new(Full::new(body.clone()));
         *request.method_mut() = http::Method::POST;
-        *request.headers_mut() = headers.clone();
+        let headers = request.headers_mut();
+        headers.clone_from(&self.headers);
+        if let Some(v) = &ids.0 {
+            headers.insert("x-request-id", v.clone());
+        }
+        if let Some(v) = &ids.1 {
+            headers.insert("x-correlation-id", v.clone());
+        }
         if conn.is_http2() {
             *request.uri_mut() = target.uri.clone();
             *request.version_mut() = http::Version::HTTP_2;
@@ -241,7 +249,7 @@ impl Client {
         t: usize,
         affinity: &mut Affinity,
         body: &Bytes,
-        headers: &http::HeaderMap,
+        ids: &Ids,
         ex: &mut Exchange,
         buf: &mut bytes::BytesMut,
         marks: &mut Vec<(u64, usize)>,
@@ -258,7 +266,7 @@ impl Client {
                 }
             };
             let read_before = lease.conn.counters.read.load(Ordering::Relaxed);
-            let request = self.request(target, &lease.conn, body, headers);
+            let request = self.request(target, &lease.conn, body, ids);
             let sent = match &mut lease.conn.sender {
                 Sender::Http1(s) => s.send_request(request).await,
                 Sender::Http2(s) => s.send_request(request).await,

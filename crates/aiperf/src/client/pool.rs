@@ -126,10 +126,13 @@ impl Pool {
             {
                 return Ok(Lease { conn, reused: true });
             }
+            if self.strategy == ConnectionReuse::Pooled
+                && let Some(conn) = self.shared_http2(tp)
+            {
+                return Ok(Lease { conn, reused: true });
+            }
             if self.strategy != ConnectionReuse::Never {
-                if let Some(conn) = self.shared_http2(tp) {
-                    return Ok(Lease { conn, reused: true });
-                }
+                // (A conversation of its own starts on a connection opened ahead of the load.)
                 while let Some(conn) = self.pop_idle(tp) {
                     if let Some(conn) = self.usable(tp, conn).await {
                         return Ok(Lease { conn, reused: true });
@@ -185,12 +188,14 @@ impl Pool {
         if lease.reused && lease.conn.served > 1 {
             tp.kept.fetch_add(1, Ordering::Relaxed);
         }
-        if !reusable || lease.conn.is_http2() {
+        if !reusable {
             return;
         }
         match self.strategy {
             ConnectionReuse::Never => {}
             ConnectionReuse::StickyUserSessions => affinity.conn = Some(lease.conn),
+            // An HTTP/2 connection is shared while it lives; it is never idle.
+            ConnectionReuse::Pooled if lease.conn.is_http2() => {}
             ConnectionReuse::Pooled => {
                 if !tp.no_reuse.load(Ordering::Relaxed) {
                     lock(&tp.idle).push(lease.conn);
