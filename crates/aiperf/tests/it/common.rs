@@ -1,5 +1,6 @@
 //! Helpers shared by the integration tests.
 
+use std::io::Read;
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -53,4 +54,32 @@ pub(crate) fn read_lines(path: &Path) -> Vec<serde_json::Value> {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
+}
+
+/// Reads one HTTP/1.1 request (its head and a Content-Length body) from `stream`, for the
+/// hand-written test servers; `None` when the client went away first.
+pub(crate) fn read_http_request(stream: &mut impl Read) -> Option<(String, String)> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    loop {
+        let n = match stream.read(&mut chunk) {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => n,
+        };
+        buf.extend_from_slice(&chunk[..n]);
+        let text = String::from_utf8_lossy(&buf);
+        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+            let len = head
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                })
+                .unwrap_or(0);
+            if body.len() >= len {
+                return Some((head.to_owned(), body.to_owned()));
+            }
+        }
+    }
 }

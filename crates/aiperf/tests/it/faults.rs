@@ -2,14 +2,14 @@
 //! the outcome class aiperf records, the counts, the exit code, and that every artifact exists
 //! and parses.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::common::{read_lines, run, stderr, stdout};
+use crate::common::{read_http_request, read_lines, run, stderr, stdout};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Fault {
@@ -26,33 +26,6 @@ enum Fault {
     Stall,
     SlowDrip,
     CloseKeepAlive,
-}
-
-/// Reads one request (headers and Content-Length body); `false` when the client went away.
-fn read_request(stream: &mut TcpStream) -> bool {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 8192];
-    loop {
-        let n = match stream.read(&mut chunk) {
-            Ok(0) | Err(_) => return false,
-            Ok(n) => n,
-        };
-        buf.extend_from_slice(&chunk[..n]);
-        let text = String::from_utf8_lossy(&buf);
-        if let Some((head, body)) = text.split_once("\r\n\r\n") {
-            let len = head
-                .lines()
-                .find_map(|l| {
-                    l.to_ascii_lowercase()
-                        .strip_prefix("content-length:")
-                        .map(|v| v.trim().parse::<usize>().unwrap_or(0))
-                })
-                .unwrap_or(0);
-            if body.len() >= len {
-                return true;
-            }
-        }
-    }
 }
 
 fn chunk(data: &str) -> String {
@@ -119,7 +92,7 @@ fn serve(fault: Fault) -> String {
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { continue };
             std::thread::spawn(move || {
-                while read_request(&mut stream) {
+                while read_http_request(&mut stream).is_some() {
                     if !answer(fault, &mut stream) {
                         break;
                     }

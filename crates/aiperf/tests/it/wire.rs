@@ -3,14 +3,14 @@
 //! connection-per-request and per-conversation strategies, compressed and buffered streams,
 //! and the error shapes of TGI and vLLM.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::common::{read_lines, run, stderr, stdout};
+use crate::common::{read_http_request, read_lines, run, stderr, stdout};
 
 /// One request as the server read it.
 #[derive(Debug, Clone)]
@@ -19,33 +19,6 @@ struct Seen {
     conn: usize,
     headers: String,
     body: String,
-}
-
-/// Reads one request (headers and Content-Length body); `None` when the client went away.
-fn read_request(stream: &mut TcpStream) -> Option<(String, String)> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 8192];
-    loop {
-        let n = match stream.read(&mut chunk) {
-            Ok(0) | Err(_) => return None,
-            Ok(n) => n,
-        };
-        buf.extend_from_slice(&chunk[..n]);
-        let text = String::from_utf8_lossy(&buf).into_owned();
-        if let Some((head, body)) = text.split_once("\r\n\r\n") {
-            let len = head
-                .lines()
-                .find_map(|l| {
-                    l.to_ascii_lowercase()
-                        .strip_prefix("content-length:")
-                        .map(|v| v.trim().parse::<usize>().unwrap_or(0))
-                })
-                .unwrap_or(0);
-            if body.len() >= len {
-                return Some((head.to_owned(), body.to_owned()));
-            }
-        }
-    }
 }
 
 /// What the handler does after answering.
@@ -77,7 +50,7 @@ fn serve(handler: Handler) -> (String, Arc<Mutex<Vec<Seen>>>) {
             let log = log.clone();
             std::thread::spawn(move || {
                 let mut on_conn = 0;
-                while let Some((headers, body)) = read_request(&mut stream) {
+                while let Some((headers, body)) = read_http_request(&mut stream) {
                     // The scrape of the server's /metrics is not a benchmark request.
                     if headers.starts_with("GET") {
                         let _ = stream
