@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 
 use crate::engine::{Engine, SeqId};
 use crate::metrics::Metrics;
-use crate::timer::PreciseTimer;
+use aiperf_shared::timer::PreciseTimer;
 
 /// A request entering the engine.
 #[derive(Debug)]

@@ -29,7 +29,6 @@ pub mod presets;
 mod record;
 mod server;
 mod stream;
-pub mod timer;
 mod tokenize;
 mod tokens;
 pub mod virtual_time;
@@ -38,4 +37,3 @@ pub use config::{ConfigError, FaultConfig, OutputConfig, SimConfig, Timing, Toke
 pub use engine::{EngineParams, StepCost};
 pub use gpu::GpuConfig;
 pub use server::{Server, SimError, SimServer, serve};
-pub use tokens::single_token_words;

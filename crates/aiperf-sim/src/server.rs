@@ -24,7 +24,7 @@ use crate::engine::Engine;
 use crate::metrics::Metrics;
 use crate::record::{RecordSender, Recorder, RequestRecord, WallClock};
 use crate::stream::SimBody;
-use crate::timer::PreciseTimer;
+use aiperf_shared::timer::PreciseTimer;
 use crate::tokens::{PromptTokenizer, Vocabulary};
 use crate::{api, plan};
 

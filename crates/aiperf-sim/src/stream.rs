@@ -18,7 +18,7 @@ use crate::metrics::Finished;
 use crate::plan::{Fault, OutputPlan};
 use crate::record::{Ending, RequestRecord};
 use crate::server::State;
-use crate::timer::{PreciseTimer, Sleep};
+use aiperf_shared::timer::{PreciseTimer, Sleep};
 
 /// Which API a request came in on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,6 +1,6 @@
 //! Prompt token counting and output text generation.
 //!
-//! Output text is made of words from `vocab.txt`, each of which is a single token (with its
+//! Output text is made of words from the shared `vocab.txt`, each of which is a single token (with its
 //! leading space) in both `o200k_base` and `cl100k_base`. Those encodings split text into
 //! words before merging bytes, so a string of `n` such words is exactly `n` tokens: a client
 //! that counts the text it received gets the same number as the server's
@@ -11,13 +11,7 @@ use tiktoken_rs::CoreBPE;
 
 use crate::config::TokenizerKind;
 
-const VOCAB: &str = include_str!("vocab.txt");
-
-/// Lower-case words that are one token each, with a leading space, in both `o200k_base` and
-/// `cl100k_base`: text made of them tokenizes to exactly one token per word.
-pub fn single_token_words() -> impl Iterator<Item = &'static str> {
-    VOCAB.lines()
-}
+use aiperf_shared::vocab::single_token_words;
 
 /// The single-token words output text is drawn from.
 #[derive(Debug)]
@@ -99,18 +93,6 @@ mod tests {
     use rand_pcg::Pcg64Mcg;
 
     use super::*;
-
-    #[test]
-    fn every_word_is_one_token_in_both_encodings() {
-        let vocab = Vocabulary::load();
-        assert!(vocab.words.len() >= 1000);
-        for kind in [TokenizerKind::O200kBase, TokenizerKind::Cl100kBase] {
-            let tok = PromptTokenizer::load(kind);
-            for word in &vocab.words {
-                assert_eq!(tok.count(word), 1, "{word:?} in {}", kind.name());
-            }
-        }
-    }
 
     #[test]
     fn generated_text_retokenizes_to_its_length() {

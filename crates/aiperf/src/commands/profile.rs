@@ -552,7 +552,7 @@ pub async fn run_config(
     let clock = Clock::new();
     let client = Client::new(&config.endpoint, clock).context("building the HTTP client")?;
     let timer =
-        Arc::new(aiperf_sim::timer::PreciseTimer::new().context("starting the timer thread")?);
+        Arc::new(aiperf_shared::timer::PreciseTimer::new().context("starting the timer thread")?);
     let progress = Arc::new(Progress::default());
     let level = config.output.export_level;
     let collector_config = CollectorConfig {

@@ -32,7 +32,7 @@ pub struct PromptGenerator<'t> {
 
 impl<'t> PromptGenerator<'t> {
     pub fn new(tokenizer: &'t Tokenizer, seed: u64) -> Self {
-        let words: Vec<&str> = aiperf_sim::single_token_words().collect();
+        let words: Vec<&str> = aiperf_shared::vocab::single_token_words().collect();
         // The corpus text is fixed (its own seed), so prompts differ by seed only in where
         // their windows start.
         let mut corpus_rng = Pcg64Mcg::seed_from_u64(0x636f_7270_7573);

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::Sender;
 use std::time::Duration;
 
-use aiperf_sim::timer::PreciseTimer;
+use aiperf_shared::timer::PreciseTimer;
 use aiperf_stats::derive_seed;
 use bytes::Bytes;
 use serde_json::Value;

@@ -3,7 +3,7 @@
 //! token per word in both encodings, so the simulator's output text re-tokenizes to exactly
 //! the `usage.completion_tokens` it reports.
 //!
-//! `cargo run -p aiperf-sim --example gen_vocab > crates/aiperf-sim/src/vocab.txt`
+//! `cargo run -p aiperf-shared --example gen_vocab > crates/aiperf-shared/src/vocab.txt`
 
 use std::collections::BTreeSet;
 use std::io::Write;
