@@ -24,9 +24,9 @@ use crate::engine::Engine;
 use crate::metrics::Metrics;
 use crate::record::{RecordSender, Recorder, RequestRecord, WallClock};
 use crate::stream::SimBody;
-use aiperf_shared::timer::PreciseTimer;
 use crate::tokens::{PromptTokenizer, Vocabulary};
 use crate::{api, plan};
+use aiperf_shared::timer::PreciseTimer;
 
 /// Why the server could not start or stopped badly.
 #[derive(Debug, thiserror::Error)]

@@ -1098,7 +1098,7 @@ fn without_partial_char(bytes: &[u8]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tokenizer::Encoding;
+    use crate::settings::Encoding;
 
     #[test]
     fn characters_split_across_reads_stay_whole() {
@@ -1208,7 +1208,7 @@ mod tests {
             tokenizer,
             dataset: Arc::new(Dataset::new(
                 vec![],
-                crate::dataset::Sampling::Sequential,
+                crate::settings::Sampling::Sequential,
                 0,
             )),
             streaming: true,

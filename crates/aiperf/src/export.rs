@@ -10,10 +10,10 @@ use std::time::SystemTime;
 use serde_json::{Map, Value, json};
 
 use crate::collector::ErrorDetails;
-use crate::config::ProfileConfig;
 use crate::dataset::Dataset;
 use crate::dataset::payload::request_body;
 use crate::metrics::{CONSOLE_ORDER, MetricResult, Value as MValue};
+use crate::settings::ProfileConfig;
 
 pub const SUMMARY_JSON: &str = "profile_export_aiperf.json";
 pub const SUMMARY_CSV: &str = "profile_export_aiperf.csv";

@@ -4,12 +4,12 @@
 //! the real program in-process.
 
 pub mod audit;
+pub mod bench;
 pub mod cli;
 pub mod client;
 pub mod collector;
 pub mod commands;
 pub mod config;
-pub mod dashboard;
 pub mod dataset;
 mod error;
 pub mod export;
@@ -22,11 +22,13 @@ pub mod plot;
 pub mod recipes;
 pub mod record;
 pub mod search;
+pub mod settings;
 pub mod shard;
 pub mod sweep;
 pub mod telemetry;
 pub mod tokenizer;
 mod tokenizer_server;
+pub mod ui;
 
 pub use error::{ExitStatus, UsageError, report_error};
 

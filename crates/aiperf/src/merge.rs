@@ -13,9 +13,9 @@ use serde_json::{Value, json};
 
 use crate::UsageError;
 use crate::collector::ErrorDetails;
-use crate::config::ProfileConfig;
 use crate::export::{self, RunInfo};
 use crate::metrics::{Columns, N_REC, Values, record_index, summarize};
+use crate::settings::ProfileConfig;
 
 /// One shard as found on disk.
 struct Shard {

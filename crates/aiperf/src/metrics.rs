@@ -3,7 +3,7 @@
 
 use aiperf_stats::Summary;
 
-use crate::config::GoodputTarget;
+use crate::settings::GoodputTarget;
 
 /// Per-request metrics, in the order their values are stored in [`Values`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -746,6 +746,11 @@ pub const CONSOLE_ORDER: &[&str] = &[
     "error_request_count",
     "request_error_rate",
     "cancelled_request_count",
+];
+
+/// The statistics of a run's metrics that are aggregated across runs.
+pub const STATS: [&str; 14] = [
+    "avg", "min", "max", "std", "p1", "p5", "p10", "p25", "p50", "p75", "p90", "p95", "p99", "sum",
 ];
 
 #[cfg(test)]

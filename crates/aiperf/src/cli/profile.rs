@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
-use crate::config::{EndpointType, ExportLevel, ModelSelection};
-use crate::dataset::{DatasetFileKind, Sampling};
+use crate::settings::{DatasetFileKind, Sampling};
+use crate::settings::{EndpointType, ExportLevel, ModelSelection};
 
 /// One value of a comma-separated list of counts, spaces around it allowed (`10, 20`).
 fn list_count<T: TryFrom<u64>>(s: &str) -> Result<T, String> {
@@ -200,8 +200,8 @@ pub struct EndpointArgs {
     /// for all its turns (users behind a load balancer with connection affinity). Whatever
     /// the strategy, a request that finds its kept-alive connection closed by the server is
     /// sent again once on a new one.
-    #[arg(long, value_enum, ignore_case = true, default_value_t = crate::config::ConnectionReuse::Pooled)]
-    pub connection_reuse_strategy: crate::config::ConnectionReuse,
+    #[arg(long, value_enum, ignore_case = true, default_value_t = crate::settings::ConnectionReuse::Pooled)]
+    pub connection_reuse_strategy: crate::settings::ConnectionReuse,
 
     /// Extra request header, `Name:Value` (repeatable), or a JSON object of headers.
     #[arg(short = 'H', long = "header")]

@@ -30,8 +30,8 @@ use tokio_util::sync::CancellationToken;
 use self::connection::{Conn, Sender, Target, closes_after, keep_alive_timeout};
 use self::decode::Decoder;
 use self::pool::{Lease, Pool};
-use crate::config::EndpointConfig;
 use crate::record::{Clock, Outcome};
+use crate::settings::EndpointConfig;
 
 pub use self::pool::Affinity;
 
@@ -84,7 +84,7 @@ impl Client {
         );
         let mut headers = http::HeaderMap::new();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        if endpoint.connection_reuse == crate::config::ConnectionReuse::Never {
+        if endpoint.connection_reuse == crate::settings::ConnectionReuse::Never {
             // Tell the server too, so it closes its side at once.
             headers.insert(CONNECTION, HeaderValue::from_static("close"));
         }
@@ -105,7 +105,7 @@ impl Client {
         }
         for h in &endpoint.headers {
             let mut value = HeaderValue::from_str(h.value.expose())?;
-            if matches!(h.value, crate::config::HeaderValue::Secret(_)) {
+            if matches!(h.value, crate::settings::HeaderValue::Secret(_)) {
                 value.set_sensitive(true);
             }
             headers.insert(HeaderName::from_bytes(h.name.as_bytes())?, value);
@@ -123,7 +123,7 @@ impl Client {
     /// are ignored: the benchmark itself reports an unreachable server. Under
     /// `--connection-reuse-strategy never` nothing is opened ahead.
     pub async fn preconnect(&self, n: usize) {
-        if self.pool.strategy() == crate::config::ConnectionReuse::Never {
+        if self.pool.strategy() == crate::settings::ConnectionReuse::Never {
             return;
         }
         let mut tasks = tokio::task::JoinSet::new();

@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::connection::{Conn, ConnectError, Sender, Target, connect};
-use crate::config::ConnectionReuse;
+use crate::settings::ConnectionReuse;
 
 /// Reused connections found closed before the pool gives up reusing connections to a server
 /// (and only while they outnumber the reused connections that worked).

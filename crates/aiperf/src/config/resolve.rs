@@ -5,22 +5,17 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
-use super::{
-    Arrival, EndpointConfig, EndpointType, ExportLevel, GoodputTarget, Header, HeaderValue,
-    InputConfig, LoadConfig, OutputConfig, PrefixShape, ProfileConfig, Secret, SessionShape,
-    SimTarget, StopCondition, UiMode,
-};
 use crate::UsageError;
 use crate::cli::profile::{ArrivalPattern, ProfileArgs, UiArg};
 use crate::cli::profile::{SweepModeArg, SweepTypeArg};
-use crate::dataset::{DatasetFileKind, LengthDist, Sampling};
 use crate::metrics::GOODPUT_METRICS;
-use crate::search::config::SearchConfig;
-use crate::sweep::plan::{
-    Convergence, ConvergenceMode, MultiRunConfig, Param, SweepConfig, SweepKind, SweepMode,
-    SweepParam,
+use crate::settings::{
+    Arrival, Convergence, ConvergenceMode, DatasetFileKind, Encoding, EndpointConfig, EndpointType,
+    ExportLevel, GoodputTarget, Header, HeaderValue, InputConfig, LengthDist, LoadConfig,
+    MultiRunConfig, OutputConfig, Param, PrefixShape, ProfileConfig, Sampling, SearchConfig,
+    Secret, SessionShape, SimTarget, StopCondition, SweepConfig, SweepKind, SweepMode, SweepParam,
+    TokenizerSpec, UiMode,
 };
-use crate::tokenizer::{Encoding, TokenizerSpec};
 
 /// Default mean input length of synthetic prompts, as the reference tool.
 pub const DEFAULT_ISL: u32 = 550;
@@ -95,7 +90,7 @@ pub fn resolve(args: &ProfileArgs, argv: &[String]) -> Result<ProfileConfig, Usa
         Some(name) => {
             let r = crate::recipes::load(name)?;
             let streaming = args.endpoint.streaming && !args.endpoint.no_streaming;
-            Some(crate::recipes::expand(&r, args, streaming)?)
+            Some(super::recipe::expand(&r, args, streaming)?)
         }
         None => None,
     };
@@ -249,7 +244,7 @@ pub fn resolve(args: &ProfileArgs, argv: &[String]) -> Result<ProfileConfig, Usa
 
 fn resolve_server_metrics(
     args: &ProfileArgs,
-) -> Result<crate::config::ServerMetricsConfig, UsageError> {
+) -> Result<crate::settings::ServerMetricsConfig, UsageError> {
     let o = &args.output;
     let interval = o.server_metrics_interval_ms;
     if !(interval.is_finite() && interval >= 1.0) {
@@ -277,7 +272,7 @@ fn resolve_server_metrics(
             }
         }
     }
-    Ok(crate::config::ServerMetricsConfig {
+    Ok(crate::settings::ServerMetricsConfig {
         enabled: !o.no_server_metrics,
         urls,
         interval_ms: interval,
@@ -286,7 +281,9 @@ fn resolve_server_metrics(
 }
 
 /// `--shards N --shard-index I` (with the clock and start options), checked.
-pub fn resolve_shard(args: &ProfileArgs) -> Result<Option<crate::shard::ShardConfig>, UsageError> {
+pub fn resolve_shard(
+    args: &ProfileArgs,
+) -> Result<Option<crate::settings::ShardConfig>, UsageError> {
     let d = &args.distributed;
     let (Some(count), Some(index)) = (d.shards, d.shard_index) else {
         if d.shards.is_some() {
@@ -318,7 +315,7 @@ pub fn resolve_shard(args: &ProfileArgs) -> Result<Option<crate::shard::ShardCon
             "--shard-start-at must be a Unix time in seconds, got {t}"
         )));
     }
-    Ok(Some(crate::shard::ShardConfig {
+    Ok(Some(crate::settings::ShardConfig {
         count,
         index,
         clock: d.shard_clock.clone(),
@@ -328,7 +325,7 @@ pub fn resolve_shard(args: &ProfileArgs) -> Result<Option<crate::shard::ShardCon
 
 fn resolve_gpu_telemetry(
     args: &ProfileArgs,
-) -> Result<crate::config::GpuTelemetryConfig, UsageError> {
+) -> Result<crate::settings::GpuTelemetryConfig, UsageError> {
     let o = &args.output;
     let interval = o.gpu_telemetry_interval_ms;
     if !(interval.is_finite() && interval >= 1.0) {
@@ -378,7 +375,7 @@ fn resolve_gpu_telemetry(
             }
         }
     }
-    Ok(crate::config::GpuTelemetryConfig {
+    Ok(crate::settings::GpuTelemetryConfig {
         enabled: !o.no_gpu_telemetry,
         urls,
         interval_ms: interval,
@@ -735,8 +732,9 @@ fn resolve_search(
     args: &ProfileArgs,
     sweep: Option<&SweepConfig>,
 ) -> Result<Option<SearchConfig>, UsageError> {
+    use super::search::{parse_sla, parse_space};
     use crate::cli::profile::{DirectionArg, OptunaSamplerArg, PlannerArg, PoolingArg};
-    use crate::search::config::{Objective, PlannerKind, parse_sla, parse_space};
+    use crate::settings::{Objective, PlannerKind};
     let a = &args.search;
     if a.search_space.is_empty() {
         let given = [
@@ -843,7 +841,7 @@ fn resolve_search(
             )));
         }
     }
-    crate::search::config::check_tunables(a)?;
+    super::search::check_tunables(a)?;
     let stat = a.search_stat.clone().unwrap_or_else(|| "avg".into());
     let pooled = a.search_percentile_pooling == Some(PoolingArg::Pooled);
     if pooled {
@@ -1344,7 +1342,7 @@ fn resolve_load(args: &ProfileArgs) -> Result<LoadConfig, UsageError> {
                          second, got {r}"
                     )));
                 }
-                Some(crate::config::WarmupLoad { concurrency, rate })
+                Some(crate::settings::WarmupLoad { concurrency, rate })
             }
         },
         cancellation: match (a.request_cancellation_rate, a.request_cancellation_delay) {
@@ -1368,7 +1366,7 @@ fn resolve_load(args: &ProfileArgs) -> Result<LoadConfig, UsageError> {
                          seconds, got {delay_secs}"
                     )));
                 }
-                Some(crate::config::Cancellation {
+                Some(crate::settings::Cancellation {
                     rate_pct: rate,
                     delay_secs,
                 })
@@ -1426,11 +1424,11 @@ fn command_line(argv: &[String]) -> String {
     for (i, arg) in argv.iter().enumerate() {
         let shown = if redact_next {
             redact_next = false;
-            super::REDACTED.to_owned()
+            crate::settings::REDACTED.to_owned()
         } else if let Some((flag, _)) = arg.split_once('=')
             && flag == "--api-key"
         {
-            format!("--api-key={}", super::REDACTED)
+            format!("--api-key={}", crate::settings::REDACTED)
         } else if arg == "--api-key" {
             redact_next = true;
             arg.clone()
@@ -1439,7 +1437,7 @@ fn command_line(argv: &[String]) -> String {
             && arg.split_once(':').is_some_and(|(n, _)| is_credential(n))
         {
             let (name, _) = arg.split_once(':').unwrap_or((arg, ""));
-            format!("{name}:{}", super::REDACTED)
+            format!("{name}:{}", crate::settings::REDACTED)
         } else {
             arg.clone()
         };
@@ -1597,7 +1595,7 @@ mod tests {
 
     #[test]
     fn optuna_sampler_picks_the_planner_and_needs_optuna() {
-        use crate::search::config::PlannerKind;
+        use crate::settings::PlannerKind;
         let space = ["-m", "m", "--search-space", "concurrency:1,64:int"];
         let planner = |extra: &[&str]| {
             let mut args = space.to_vec();
@@ -1702,7 +1700,7 @@ mod tests {
         let c = parse(&["-m", "m", "--benchmark-grace-period", "inf"]).unwrap();
         assert_eq!(c.load.grace_period_secs, f64::MAX);
         let json = serde_json::to_string(&c.load).unwrap();
-        let back: crate::config::LoadConfig = serde_json::from_str(&json).unwrap();
+        let back: crate::settings::LoadConfig = serde_json::from_str(&json).unwrap();
         assert_eq!(back.grace_period_secs, f64::MAX, "{json}");
         let err = parse(&["-m", "m", "--benchmark-grace-period", "NaN"]).unwrap_err();
         assert!(

@@ -13,22 +13,13 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::prompts::{MAX_PROMPT_TOKENS, PromptGenerator};
-use super::{Conversation, LengthDist, Turn, conversation_id};
+use super::{Conversation, Turn, conversation_id};
 use crate::UsageError;
+use crate::settings::{DatasetFileKind, LengthDist};
 use crate::tokenizer::Tokenizer;
-
-/// `--custom-dataset-type`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "snake_case")]
-#[value(rename_all = "snake_case")]
-pub enum DatasetFileKind {
-    SingleTurn,
-    MultiTurn,
-    MooncakeTrace,
-}
 
 impl DatasetFileKind {
     fn example(self) -> &'static str {
@@ -343,8 +334,8 @@ fn nonnegative(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dataset::prompts::TRACE_BLOCK_TOKENS;
-    use crate::tokenizer::Encoding;
+    use crate::settings::Encoding;
+    use crate::settings::TRACE_BLOCK_TOKENS;
 
     fn load(kind: DatasetFileKind, content: &str) -> Result<Vec<Conversation>, UsageError> {
         let dir = tempfile::tempdir().unwrap();
@@ -503,8 +494,8 @@ mod fuzz {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::dataset::prompts::TRACE_BLOCK_TOKENS;
-    use crate::tokenizer::Encoding;
+    use crate::settings::Encoding;
+    use crate::settings::TRACE_BLOCK_TOKENS;
 
     /// Lines that are often almost-valid rows of each format.
     fn line() -> impl Strategy<Value = String> {

@@ -10,12 +10,12 @@ use rand::seq::SliceRandom;
 use rand::{RngExt, SeedableRng};
 use rand_distr::{Distribution, Normal};
 use rand_pcg::Pcg64Mcg;
-use serde::{Deserialize, Serialize};
 
-pub use files::{DatasetFileKind, load_file};
+pub use files::load_file;
 use prompts::PromptGenerator;
 
-use crate::config::{PrefixShape, SessionShape};
+use crate::settings::{LengthDist, Sampling};
+use crate::settings::{PrefixShape, SessionShape};
 use crate::tokenizer::Tokenizer;
 
 /// A conversation: one turn for single-turn datasets, several for multi-turn sessions.
@@ -42,36 +42,6 @@ pub struct Turn {
     /// A system prompt sent before this turn (the first turn of a conversation): a system
     /// message in chat, text before the prompt in completions.
     pub system: Option<String>,
-}
-
-/// The order in which conversations are used.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "snake_case")]
-pub enum Sampling {
-    /// In file order, wrapping around.
-    Sequential,
-    /// A seeded permutation, repeated.
-    Shuffle,
-    /// Independent uniform draws.
-    Random,
-}
-
-/// Normal distribution parameters of a length.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct LengthDist {
-    pub mean: f64,
-    pub stddev: f64,
-}
-
-impl LengthDist {
-    /// A seeded sample, rounded, at least 1.
-    pub fn sample(&self, rng: &mut Pcg64Mcg) -> u32 {
-        let value = match Normal::new(self.mean, self.stddev) {
-            Ok(normal) if self.stddev > 0.0 => normal.sample(rng),
-            _ => self.mean,
-        };
-        value.round().clamp(1.0, f64::from(u32::MAX)) as u32
-    }
 }
 
 /// All conversations of a run and how to pick among them.
@@ -215,10 +185,21 @@ pub fn conversation_id(seed: u64, index: u64) -> String {
         .to_string()
 }
 
+impl LengthDist {
+    /// A seeded sample, rounded, at least 1.
+    pub fn sample(&self, rng: &mut Pcg64Mcg) -> u32 {
+        let value = match Normal::new(self.mean, self.stddev) {
+            Ok(normal) if self.stddev > 0.0 => normal.sample(rng),
+            _ => self.mean,
+        };
+        value.round().clamp(1.0, f64::from(u32::MAX)) as u32
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tokenizer::Encoding;
+    use crate::settings::Encoding;
 
     #[test]
     fn synthetic_prompts_hit_the_requested_lengths() {

@@ -6,7 +6,7 @@
 use serde_json::{Map, Value, json};
 
 use super::Turn;
-use crate::config::{EndpointConfig, EndpointType};
+use crate::settings::{EndpointConfig, EndpointType};
 
 /// Builds the body of one request.
 ///
@@ -103,7 +103,7 @@ mod tests {
             use_server_token_count: false,
             use_legacy_max_tokens: false,
             connection_warmup: true,
-            connection_reuse: crate::config::ConnectionReuse::Pooled,
+            connection_reuse: crate::settings::ConnectionReuse::Pooled,
         }
     }
 

@@ -18,9 +18,6 @@ const CORPUS_WORDS: usize = 60_000;
 /// longer one would only exhaust memory).
 pub const MAX_PROMPT_TOKENS: u32 = 1_000_000;
 
-/// Tokens per block of a trace's `hash_ids` (the mooncake trace convention).
-pub const TRACE_BLOCK_TOKENS: u32 = 512;
-
 /// Builds prompts of exact token lengths from a seeded corpus.
 #[derive(Debug)]
 pub struct PromptGenerator<'t> {
@@ -98,7 +95,7 @@ impl<'t> PromptGenerator<'t> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tokenizer::Encoding;
+    use crate::settings::Encoding;
 
     #[test]
     fn prompts_have_the_exact_length_with_builtin_encodings() {

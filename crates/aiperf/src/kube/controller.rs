@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use super::api;
 use super::manifests::{self, PodSetup};
-use crate::config::ProfileConfig;
 use crate::loadgen::Interrupts;
+use crate::settings::ProfileConfig;
 use crate::sweep::RunResult;
 use crate::sweep::plan::PlanDoc;
 
@@ -57,7 +57,7 @@ impl ChildJobs {
 
     /// Runs the trials of one iteration as a Job and reads their results from the volume.
     /// A Job that already exists (a restarted controller) is waited for, not created again.
-    pub async fn run(
+    async fn run(
         &self,
         plan: &PlanDoc,
         interrupts: &Interrupts,
@@ -105,6 +105,16 @@ impl ChildJobs {
     }
 }
 
+impl crate::sweep::Runner for ChildJobs {
+    fn run_all<'a>(
+        &'a self,
+        plan: &'a PlanDoc,
+        interrupts: &'a Interrupts,
+    ) -> crate::sweep::BoxFuture<'a, anyhow::Result<Vec<Option<RunResult>>>> {
+        Box::pin(self.run(plan, interrupts))
+    }
+}
+
 /// `aiperf kube controller SPEC`: the search, its iterations run as child Jobs.
 pub async fn run(spec_path: &Path) -> anyhow::Result<crate::ExitStatus> {
     let text = std::fs::read_to_string(spec_path)
@@ -116,12 +126,11 @@ pub async fn run(spec_path: &Path) -> anyhow::Result<crate::ExitStatus> {
         ))
     })?;
     crate::sweep::restore_credentials(&mut spec.config)?;
-    spec.config.ui = crate::config::UiMode::None;
+    spec.config.ui = crate::settings::UiMode::None;
     std::fs::create_dir_all(&spec.base)?;
     let interrupts = Interrupts::default();
     let signals = tokio::spawn(stop_on_terminate(interrupts.clone()));
-    let executor = crate::search::Executor::Kube(spec.children);
-    let result = crate::search::run_with(spec.config, spec.base, &executor, &interrupts).await;
+    let result = crate::search::run_with(spec.config, spec.base, &spec.children, &interrupts).await;
     signals.abort();
     result.map(|(status, _)| status)
 }

@@ -163,7 +163,7 @@ fn api_key_secret(name: &str, o: &KubeOptions, key: Option<&str>) -> Object {
         metadata: meta(&format!("{name}-api-key"), &o.namespace, name),
         string_data: Some(BTreeMap::from([(
             "api-key".to_owned(),
-            key.unwrap_or(crate::config::REDACTED).to_owned(),
+            key.unwrap_or(crate::settings::REDACTED).to_owned(),
         )])),
         ..Secret::default()
     })

@@ -17,7 +17,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 
 use crate::cli::kube::{KubeCollectArgs, KubeCommand, KubeOptions, KubeSweepArgs, KubeTargetArgs};
-use crate::config::{ProfileConfig, resolve};
+use crate::config::resolve;
+use crate::settings::ProfileConfig;
 use crate::sweep::plan::PlanDoc;
 use crate::{ExitStatus, UsageError};
 
@@ -84,7 +85,7 @@ async fn plan_of(config: &ProfileConfig, base: Option<&Path>) -> anyhow::Result<
     let base = match base {
         Some(b) => b.to_path_buf(),
         None => {
-            let (_, dataset) = crate::commands::profile::prepare(config, None).await?;
+            let (_, dataset) = crate::bench::load_dataset(config, None).await?;
             config.artifact_dir(config.load.mode(dataset.has_timestamps()))
         }
     };
@@ -353,10 +354,10 @@ fn embed_local_files(config: &mut ProfileConfig) -> anyhow::Result<manifests::Fi
         *path = PathBuf::from("/etc/aiperf").join(name);
         Ok(())
     };
-    if let crate::config::InputConfig::File { path, .. } = &mut config.input {
+    if let crate::settings::InputConfig::File { path, .. } = &mut config.input {
         embed(path, "--input-file", "input.jsonl")?;
     }
-    if let crate::tokenizer::TokenizerSpec::File { path } = &mut config.tokenizer {
+    if let crate::settings::TokenizerSpec::File { path } = &mut config.tokenizer {
         if path.is_dir() {
             path.push("tokenizer.json");
         }

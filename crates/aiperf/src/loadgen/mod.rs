@@ -26,10 +26,10 @@ use tokio_util::task::TaskTracker;
 
 use crate::client::Client;
 use crate::collector::response_content;
-use crate::config::{EndpointConfig, LoadMode, ModelSelection, StopCondition};
 use crate::dataset::Dataset;
 use crate::dataset::payload::{message, request_body};
 use crate::record::{Clock, Outcome, Phase, RawRecord};
+use crate::settings::{EndpointConfig, LoadMode, ModelSelection, StopCondition};
 
 /// Everything the sending side shares.
 #[derive(Debug)]
@@ -48,9 +48,9 @@ pub struct LoadContext {
     /// Source of request and correlation ids (see [`LoadContext::new_id`]).
     pub ids: IdSource,
     /// This process runs one shard of the load (`--shards`).
-    pub shard: Option<crate::shard::ShardConfig>,
+    pub shard: Option<crate::settings::ShardConfig>,
     /// Requests to cancel on purpose during the profiling phase.
-    pub cancellation: Option<crate::config::Cancellation>,
+    pub cancellation: Option<crate::settings::Cancellation>,
 }
 
 /// Version-4 UUIDs without a system call each: a random base drawn once, mixed with a
@@ -465,7 +465,7 @@ async fn run_session(
             .await;
         let more = turn_index + 1 < conv.turns.len();
         let failed = ex.outcome != Outcome::Ok;
-        if more && !failed && ctx.endpoint.kind == crate::config::EndpointType::Chat {
+        if more && !failed && ctx.endpoint.kind == crate::settings::EndpointType::Chat {
             if let Some(system) = &turn.system {
                 history.push(message("system", std::slice::from_ref(system)));
             }

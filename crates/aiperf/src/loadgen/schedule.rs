@@ -4,7 +4,7 @@ use rand::SeedableRng;
 use rand_distr::{Distribution, Exp, Gamma};
 use rand_pcg::Pcg64Mcg;
 
-use crate::config::Arrival;
+use crate::settings::Arrival;
 
 /// Nanosecond offsets (from the start of a phase) of successive arrivals at `rate` per
 /// second. The first arrival is at 0; the same seed always gives the same schedule.

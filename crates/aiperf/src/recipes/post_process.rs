@@ -4,6 +4,7 @@
 //! `profile_export_aiperf_sweep.json` document.
 
 use crate::export::json_number as finite;
+use crate::settings::{PostProcessSpec, SlaFilter};
 use aiperf_stats::fit::polyfit;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -258,38 +259,8 @@ pub fn pareto_sweep(doc: &Value, p: &ParetoParams) -> Result<Value, PostProcessE
     }))
 }
 
-/// One SLA filter: `<tag>:<stat> <op> <threshold>`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SlaFilter {
-    pub metric_tag: String,
-    pub stat: String,
-    pub op: SlaOp,
-    pub threshold: f64,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SlaOp {
-    Lt,
-    Le,
-    Gt,
-    Ge,
-}
-
 impl SlaFilter {
-    /// Whether `observed` passes; a missing value never does.
-    pub fn passes(&self, observed: Option<f64>) -> bool {
-        let Some(v) = observed.filter(|v| v.is_finite()) else {
-            return false;
-        };
-        match self.op {
-            SlaOp::Lt => v < self.threshold,
-            SlaOp::Le => v <= self.threshold,
-            SlaOp::Gt => v > self.threshold,
-            SlaOp::Ge => v >= self.threshold,
-        }
-    }
-
+    /// What an SLA breach records: the filter and the value it saw.
     fn breach(&self, observed: Option<f64>) -> Value {
         json!({"metric_tag": self.metric_tag, "stat": self.stat, "op": self.op,
                "threshold": self.threshold, "observed": observed.map_or(Value::Null, finite)})
@@ -368,9 +339,110 @@ pub fn sla_breach(doc: &Value, p: &BreachParams) -> Result<Value, PostProcessErr
     Ok(Value::Object(o))
 }
 
+/// Where a failed handler's error is written, next to the sweep aggregate.
+pub const ERRORS_FILE: &str = "post_process_errors.json";
+
+/// The handlers a recipe may name.
+pub const HANDLERS: &[&str] = &[
+    "degradation_knee",
+    "prefill_curve",
+    "decode_itl_surface",
+    "pareto_sweep",
+    "sla_breach",
+];
+
+/// A handler's parameters, typed.
+fn params<T: serde::de::DeserializeOwned>(spec: &PostProcessSpec) -> Result<T, PostProcessError> {
+    serde_json::from_value(spec.params.clone())
+        .map_err(|e| PostProcessError(format!("parameters of handler {:?}: {e}", spec.handler)))
+}
+
+/// Checks a handler's parameters before anything runs, so a misspelled parameter or statistic
+/// does not cost a whole sweep.
+pub fn check(spec: &PostProcessSpec) -> Result<(), PostProcessError> {
+    let stats: Vec<String> = match spec.handler.as_str() {
+        "degradation_knee" => vec![params::<KneeParams>(spec)?.stat],
+        "prefill_curve" => vec![params::<CurveParams>(spec)?.stat],
+        "decode_itl_surface" => vec![params::<SurfaceParams>(spec)?.stat],
+        "pareto_sweep" => {
+            let p = params::<ParetoParams>(spec)?;
+            vec![p.x_stat, p.y_stat]
+        }
+        "sla_breach" => {
+            params::<BreachParams>(spec)?;
+            Vec::new()
+        }
+        other => {
+            return err(format!(
+                "unknown post-process handler {other:?}; known: {}",
+                HANDLERS.join(", ")
+            ));
+        }
+    };
+    let known = crate::metrics::STATS;
+    match stats.iter().find(|s| !known.contains(&s.as_str())) {
+        Some(bad) => err(format!(
+            "handler {:?}: statistic {bad:?} is unknown; known: {}",
+            spec.handler,
+            known.join(", ")
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Runs the handler `spec` names on a sweep aggregate.
+pub fn run(spec: &PostProcessSpec, doc: &Value) -> Result<Value, PostProcessError> {
+    match spec.handler.as_str() {
+        "degradation_knee" => degradation_knee(doc, &params(spec)?),
+        "prefill_curve" => prefill_curve(doc, &params(spec)?),
+        "decode_itl_surface" => decode_itl_surface(doc, &params(spec)?),
+        "pareto_sweep" => pareto_sweep(doc, &params(spec)?),
+        "sla_breach" => sla_breach(doc, &params(spec)?),
+        other => err(format!(
+            "unknown post-process handler {other:?}; known: {}",
+            HANDLERS.join(", ")
+        )),
+    }
+}
+
+/// Runs `spec` and writes its file, or `post_process_errors.json` when it fails (the sweep
+/// itself still counts as a success). Returns the path written.
+pub fn run_and_write(
+    spec: &PostProcessSpec,
+    doc: &Value,
+    dir: &std::path::Path,
+) -> std::io::Result<std::path::PathBuf> {
+    let (errors, output) = (dir.join(ERRORS_FILE), dir.join(&spec.output));
+    let (path, stale, body) = match run(spec, doc) {
+        Ok(v) => (output, errors, v),
+        Err(e) => {
+            tracing::warn!(
+                "post-processing {:?} failed: {}; the sweep's results are complete, see {}",
+                spec.handler,
+                e.0,
+                errors.display()
+            );
+            (
+                errors,
+                output,
+                json!([{"handler": spec.handler, "output_filename": spec.output, "error": e.0, "type": "PostProcessError"}]),
+            )
+        }
+    };
+    let bytes = serde_json::to_vec_pretty(&body).map_err(std::io::Error::other)?;
+    crate::export::write_atomic(&path, &bytes)?;
+    // What an earlier run into this directory left would contradict this run's outcome.
+    match std::fs::remove_file(&stale) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    Ok(path)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::settings::SlaOp;
 
     /// A sweep aggregate with one cell per `(parameters, metrics)` entry (metric means).
     fn doc(cells: &[(Value, &[(&str, f64)])]) -> Value {
@@ -633,114 +705,4 @@ mod tests {
             "a missing metric breaches"
         );
     }
-}
-
-/// A post-processing step: a handler, its parameters, and the file it writes under
-/// `sweep_aggregate/`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PostProcessSpec {
-    pub handler: String,
-    pub output: String,
-    #[serde(default)]
-    pub params: Value,
-}
-
-/// Where a failed handler's error is written, next to the sweep aggregate.
-pub const ERRORS_FILE: &str = "post_process_errors.json";
-
-/// The handlers a recipe may name.
-pub const HANDLERS: &[&str] = &[
-    "degradation_knee",
-    "prefill_curve",
-    "decode_itl_surface",
-    "pareto_sweep",
-    "sla_breach",
-];
-
-/// A handler's parameters, typed.
-fn params<T: serde::de::DeserializeOwned>(spec: &PostProcessSpec) -> Result<T, PostProcessError> {
-    serde_json::from_value(spec.params.clone())
-        .map_err(|e| PostProcessError(format!("parameters of handler {:?}: {e}", spec.handler)))
-}
-
-/// Checks a handler's parameters before anything runs, so a misspelled parameter or statistic
-/// does not cost a whole sweep.
-pub fn check(spec: &PostProcessSpec) -> Result<(), PostProcessError> {
-    let stats: Vec<String> = match spec.handler.as_str() {
-        "degradation_knee" => vec![params::<KneeParams>(spec)?.stat],
-        "prefill_curve" => vec![params::<CurveParams>(spec)?.stat],
-        "decode_itl_surface" => vec![params::<SurfaceParams>(spec)?.stat],
-        "pareto_sweep" => {
-            let p = params::<ParetoParams>(spec)?;
-            vec![p.x_stat, p.y_stat]
-        }
-        "sla_breach" => {
-            params::<BreachParams>(spec)?;
-            Vec::new()
-        }
-        other => {
-            return err(format!(
-                "unknown post-process handler {other:?}; known: {}",
-                HANDLERS.join(", ")
-            ));
-        }
-    };
-    let known = crate::sweep::aggregate::STATS;
-    match stats.iter().find(|s| !known.contains(&s.as_str())) {
-        Some(bad) => err(format!(
-            "handler {:?}: statistic {bad:?} is unknown; known: {}",
-            spec.handler,
-            known.join(", ")
-        )),
-        None => Ok(()),
-    }
-}
-
-/// Runs the handler `spec` names on a sweep aggregate.
-pub fn run(spec: &PostProcessSpec, doc: &Value) -> Result<Value, PostProcessError> {
-    match spec.handler.as_str() {
-        "degradation_knee" => degradation_knee(doc, &params(spec)?),
-        "prefill_curve" => prefill_curve(doc, &params(spec)?),
-        "decode_itl_surface" => decode_itl_surface(doc, &params(spec)?),
-        "pareto_sweep" => pareto_sweep(doc, &params(spec)?),
-        "sla_breach" => sla_breach(doc, &params(spec)?),
-        other => err(format!(
-            "unknown post-process handler {other:?}; known: {}",
-            HANDLERS.join(", ")
-        )),
-    }
-}
-
-/// Runs `spec` and writes its file, or `post_process_errors.json` when it fails (the sweep
-/// itself still counts as a success). Returns the path written.
-pub fn run_and_write(
-    spec: &PostProcessSpec,
-    doc: &Value,
-    dir: &std::path::Path,
-) -> std::io::Result<std::path::PathBuf> {
-    let (errors, output) = (dir.join(ERRORS_FILE), dir.join(&spec.output));
-    let (path, stale, body) = match run(spec, doc) {
-        Ok(v) => (output, errors, v),
-        Err(e) => {
-            tracing::warn!(
-                "post-processing {:?} failed: {}; the sweep's results are complete, see {}",
-                spec.handler,
-                e.0,
-                errors.display()
-            );
-            (
-                errors,
-                output,
-                json!([{"handler": spec.handler, "output_filename": spec.output, "error": e.0, "type": "PostProcessError"}]),
-            )
-        }
-    };
-    let bytes = serde_json::to_vec_pretty(&body).map_err(std::io::Error::other)?;
-    crate::export::write_atomic(&path, &bytes)?;
-    // What an earlier run into this directory left would contradict this run's outcome.
-    match std::fs::remove_file(&stale) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
-        _ => {}
-    }
-    Ok(path)
 }

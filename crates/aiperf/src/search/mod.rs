@@ -4,8 +4,6 @@
 //! resumes from that file: the recorded iterations are replayed into a fresh planner (every
 //! planner is deterministic for its seed), then the search goes on.
 
-pub mod config;
-
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -18,15 +16,16 @@ use aiperf_stats::search::{Dim, Observation, Planner};
 use anyhow::Context;
 use serde_json::{Map, Value, json};
 
-use self::config::{PlannerKind, SearchConfig, margin};
-use crate::commands::profile::prepare;
-use crate::config::{ProfileConfig, UiMode};
+use crate::bench::load_dataset as prepare;
 use crate::export::write_atomic;
 use crate::loadgen::Interrupts;
-use crate::recipes::post_process::SlaFilter;
+use crate::settings::SlaFilter;
+use crate::settings::SweepParam;
+use crate::settings::{PlannerKind, SearchConfig};
+use crate::settings::{ProfileConfig, UiMode};
 use crate::sweep::RunResult;
 use crate::sweep::aggregate::{self, CellResult, FailedRun, Flat, SweepSummary};
-use crate::sweep::plan::{self, Cell, PlanDoc, RunSpec, SweepParam};
+use crate::sweep::plan::{self, Cell, PlanDoc, RunSpec};
 use crate::{ExitStatus, UsageError};
 
 pub const HISTORY: &str = "search_history.json";
@@ -145,7 +144,7 @@ fn observation(s: &SearchConfig, it: &Iteration) -> Observation {
             .sla
             .iter()
             .zip(&it.observed)
-            .map(|(f, o)| o.map(|o| margin(f, o)))
+            .map(|(f, o)| o.map(|o| f.margin(o)))
             .collect(),
     }
 }
@@ -250,44 +249,6 @@ fn fingerprint(config: &ProfileConfig) -> Value {
     serde_json::to_value(&c).unwrap_or_default()
 }
 
-/// Runs the search `config.search` describes.
-/// Returns how it ended and the artifact directory it wrote.
-/// Where an iteration's trials run: in this process, or as a Kubernetes Job per iteration.
-#[derive(Debug)]
-pub enum Executor {
-    Local(Option<std::sync::Arc<crate::tokenizer::Tokenizer>>),
-    Kube(crate::kube::controller::ChildJobs),
-}
-
-impl Executor {
-    /// Runs every trial of `plan` (one iteration) and returns their results, in order.
-    async fn run(
-        &self,
-        plan: &PlanDoc,
-        interrupts: &Interrupts,
-    ) -> anyhow::Result<Vec<Option<RunResult>>> {
-        match self {
-            Self::Local(tokenizer) => {
-                let mut out = Vec::new();
-                for t in 0..plan.runs.len() {
-                    let r = crate::sweep::execute(
-                        plan,
-                        t,
-                        &plan.base,
-                        interrupts,
-                        tokenizer.clone(),
-                        None,
-                    )
-                    .await?;
-                    out.push(Some(r));
-                }
-                Ok(out)
-            }
-            Self::Kube(jobs) => jobs.run(plan, interrupts).await,
-        }
-    }
-}
-
 /// The plan of one iteration: its trials of the configuration `cell`, writing into `dir`.
 fn iteration_plan(config: &ProfileConfig, cell: &Cell, dir: &Path, first: bool) -> PlanDoc {
     let trials = config.multi_run.num_runs.max(1);
@@ -312,6 +273,8 @@ fn iteration_plan(config: &ProfileConfig, cell: &Cell, dir: &Path, first: bool) 
     }
 }
 
+/// Runs the search `config.search` describes, its trials in this process; returns how it
+/// ended and the artifact directory it wrote.
 pub async fn run(
     config: ProfileConfig,
     interrupts: &Interrupts,
@@ -319,14 +282,17 @@ pub async fn run(
     let (tokenizer, dataset) = prepare(&config, None).await?;
     let base = config.artifact_dir(config.load.mode(dataset.has_timestamps()));
     drop(dataset);
-    run_with(config, base, &Executor::Local(Some(tokenizer)), interrupts).await
+    let runner = crate::sweep::LocalRunner {
+        tokenizer: Some(tokenizer),
+    };
+    run_with(config, base, &runner, interrupts).await
 }
 
-/// The search into `base`, each iteration's trials run by `executor`.
+/// The search into `base`, each iteration's trials run by `runner`.
 pub async fn run_with(
     config: ProfileConfig,
     base: PathBuf,
-    executor: &Executor,
+    runner: &dyn crate::sweep::Runner,
     interrupts: &Interrupts,
 ) -> anyhow::Result<(ExitStatus, PathBuf)> {
     let s = config.search.clone().expect("a search configuration");
@@ -393,7 +359,7 @@ pub async fn run_with(
         let mut ok = Vec::new();
         let mut ok_dirs = Vec::new();
         let mut failures = Vec::new();
-        let results = executor.run(&iteration, interrupts).await?;
+        let results = runner.run_all(&iteration, interrupts).await?;
         for (spec, result) in iteration.runs.iter().zip(results) {
             match result {
                 Some(RunResult::Ok(flat)) => {

@@ -4,22 +4,19 @@
 //! frontier, trends).
 
 use crate::export::{csv_field, json_number as finite};
+use crate::metrics::STATS;
 use aiperf_stats::Confidence;
 use aiperf_stats::sweep::{argmax, argmin, pareto_optimal, trend};
 use serde_json::{Map, Value, json};
 
 use crate::export::VERSION;
-use crate::sweep::plan::{Cell, Param, SweepParam};
+use crate::settings::{Param, SweepParam};
+use crate::sweep::plan::Cell;
 
 pub const AGGREGATE_JSON: &str = "profile_export_aiperf_aggregate.json";
 pub const AGGREGATE_CSV: &str = "profile_export_aiperf_aggregate.csv";
 pub const SWEEP_JSON: &str = "profile_export_aiperf_sweep.json";
 pub const SWEEP_CSV: &str = "profile_export_aiperf_sweep.csv";
-
-/// The statistics of a run's metrics that are aggregated across runs.
-pub const STATS: [&str; 14] = [
-    "avg", "min", "max", "std", "p1", "p5", "p10", "p25", "p50", "p75", "p90", "p95", "p99", "sum",
-];
 
 /// A run's metrics flattened to `<tag>_<stat>` → (value, unit), in file order.
 pub type Flat = Vec<(String, f64, String)>;

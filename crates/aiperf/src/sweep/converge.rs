@@ -9,8 +9,9 @@ use serde_json::{Map, Value, json};
 
 use super::RunResult;
 use super::aggregate::Flat;
-use super::plan::{Convergence, ConvergenceMode, PlannedRun};
+use super::plan::PlannedRun;
 use crate::export::RECORDS_JSONL;
+use crate::settings::{Convergence, ConvergenceMode};
 
 /// What the last test of a cell found.
 #[derive(Debug, Clone, PartialEq)]

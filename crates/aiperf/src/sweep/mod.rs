@@ -19,11 +19,12 @@ use serde_json::{Map, Value, json};
 
 use self::aggregate::{CellResult, FailedRun, Flat, SweepSummary};
 use self::converge::Verdict;
-use self::plan::{Cell, PlanDoc, PlannedRun, SweepMode};
-use crate::commands::profile::{RunOptions, prepare, run_config};
-use crate::config::{ProfileConfig, UiMode};
+use self::plan::{Cell, PlanDoc, PlannedRun};
+use crate::bench::{RunOptions, load_dataset as prepare, run as run_config};
 use crate::export::write_atomic;
 use crate::loadgen::Interrupts;
+use crate::settings::SweepMode;
+use crate::settings::{ProfileConfig, UiMode};
 use crate::{ExitStatus, UsageError};
 
 /// Marks a run directory whose artifacts are complete.
@@ -139,7 +140,7 @@ pub async fn execute(
     base: &Path,
     interrupts: &Interrupts,
     tokenizer: Option<std::sync::Arc<crate::tokenizer::Tokenizer>>,
-    shard: Option<crate::shard::ShardConfig>,
+    shard: Option<crate::settings::ShardConfig>,
 ) -> anyhow::Result<RunResult> {
     let Some(mut cfg) = plan.run_config(index, base) else {
         return Err(UsageError::new(format!(
@@ -176,6 +177,53 @@ pub async fn execute(
         )?;
     }
     Ok(result)
+}
+
+/// A boxed future, so that [`Runner`] can be used as a trait object.
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
+/// Where the runs of a plan execute: in this process ([`LocalRunner`]), or elsewhere (a
+/// Kubernetes Job per search iteration). The drivers hand plans to a runner; they never call a
+/// command.
+pub trait Runner: Send + Sync {
+    /// Runs every run of `plan` and returns their results, in order (`None`: not run).
+    fn run_all<'a>(
+        &'a self,
+        plan: &'a PlanDoc,
+        interrupts: &'a Interrupts,
+    ) -> BoxFuture<'a, anyhow::Result<Vec<Option<RunResult>>>>;
+}
+
+/// Runs in this process, one after another.
+#[derive(Debug, Default)]
+pub struct LocalRunner {
+    /// A tokenizer already loaded for the plan.
+    pub tokenizer: Option<std::sync::Arc<crate::tokenizer::Tokenizer>>,
+}
+
+impl Runner for LocalRunner {
+    fn run_all<'a>(
+        &'a self,
+        plan: &'a PlanDoc,
+        interrupts: &'a Interrupts,
+    ) -> BoxFuture<'a, anyhow::Result<Vec<Option<RunResult>>>> {
+        Box::pin(async move {
+            let mut out = Vec::with_capacity(plan.runs.len());
+            for index in 0..plan.runs.len() {
+                let r = execute(
+                    plan,
+                    index,
+                    &plan.base,
+                    interrupts,
+                    self.tokenizer.clone(),
+                    None,
+                )
+                .await?;
+                out.push(Some(r));
+            }
+            Ok(out)
+        })
+    }
 }
 
 /// The last convergence test of each cell (`None`: the one configuration of repeated runs).
@@ -280,7 +328,7 @@ pub async fn run_cell(
     index: usize,
     artifact_dir: Option<&Path>,
     interrupts: &Interrupts,
-    shard: Option<crate::shard::ShardConfig>,
+    shard: Option<crate::settings::ShardConfig>,
     ui: Option<UiMode>,
 ) -> anyhow::Result<(ExitStatus, PathBuf)> {
     let mut plan = load_plan(plan_path, "--plan")?;
@@ -319,7 +367,7 @@ pub async fn run_cell(
 /// Plans never hold credentials (they are written as `<redacted>`): the API key comes back
 /// from `AIPERF_API_KEY` (in Kubernetes, from the Secret `aiperf kube` creates).
 pub fn restore_credentials(config: &mut ProfileConfig) -> Result<(), UsageError> {
-    use crate::config::{REDACTED, Secret};
+    use crate::settings::{REDACTED, Secret};
     let endpoint = &mut config.endpoint;
     if endpoint
         .api_key
@@ -748,8 +796,8 @@ fn print_sweep_table(summary: &SweepSummary<'_>, dir: &Path) -> anyhow::Result<(
 
 #[cfg(test)]
 mod tests {
-    use super::plan::{Param, SweepConfig, SweepKind, SweepParam};
     use super::*;
+    use crate::settings::{Param, SweepConfig, SweepKind, SweepParam};
 
     fn config(mode: SweepMode) -> ProfileConfig {
         use clap::Parser;
@@ -798,7 +846,7 @@ mod tests {
     fn plan_runs_get_their_cell_values_seed_and_warmup() {
         let mut c = config(SweepMode::Repeated);
         c.random_seed = 42;
-        c.load.warmup = Some(crate::config::StopCondition {
+        c.load.warmup = Some(crate::settings::StopCondition {
             requests: Some(3),
             ..Default::default()
         });

@@ -4,227 +4,10 @@
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
-use crate::config::{ProfileConfig, python_float};
-use crate::dataset::LengthDist;
-
-/// A flag that accepts a list of values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Param {
-    // Declared in the order of the reference tool's canonical paths (datasets.* before
-    // phases.*, alphabetical), which orders directory names and the product.
-    Isl,
-    Osl,
-    Concurrency,
-    BenchmarkDuration,
-    RequestRate,
-    RequestCount,
-}
-
-impl Param {
-    /// The name used in directory names, `parameters` objects and CSV headers.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Isl => "isl",
-            Self::Osl => "osl",
-            Self::Concurrency => "concurrency",
-            Self::BenchmarkDuration => "benchmark_duration",
-            Self::RequestRate => "request_rate",
-            Self::RequestCount => "request_count",
-        }
-    }
-
-    /// The reference tool's configuration path of the parameter (search histories use it).
-    pub fn path(self) -> &'static str {
-        match self {
-            Self::Isl => "datasets.main.prompts.isl",
-            Self::Osl => "datasets.main.prompts.osl",
-            Self::Concurrency => "phases.profiling.concurrency",
-            Self::BenchmarkDuration => "phases.profiling.duration",
-            Self::RequestRate => "phases.profiling.rate",
-            Self::RequestCount => "phases.profiling.requests",
-        }
-    }
-
-    /// The parameter a `--search-space` path or alias names.
-    pub fn parse(name: &str) -> Option<Self> {
-        let name = name.trim();
-        let name = name.strip_suffix(".mean").unwrap_or(name);
-        [
-            Self::Isl,
-            Self::Osl,
-            Self::Concurrency,
-            Self::BenchmarkDuration,
-            Self::RequestRate,
-            Self::RequestCount,
-        ]
-        .into_iter()
-        .find(|p| {
-            name == p.name()
-                || name == p.path()
-                || name == p.path().rsplit('.').next().unwrap_or("")
-        })
-    }
-
-    pub fn flag(self) -> &'static str {
-        match self {
-            Self::Isl => "--isl",
-            Self::Osl => "--osl",
-            Self::Concurrency => "--concurrency",
-            Self::BenchmarkDuration => "--benchmark-duration",
-            Self::RequestRate => "--request-rate",
-            Self::RequestCount => "--request-count",
-        }
-    }
-
-    /// Whether values are integers (printed without a decimal point).
-    pub fn integer(self) -> bool {
-        !matches!(self, Self::BenchmarkDuration | Self::RequestRate)
-    }
-
-    /// A value as the reference tool prints it: `10` for integers, `5.0` for floats.
-    pub fn format(self, v: f64) -> String {
-        if self.integer() {
-            format!("{}", v as u64)
-        } else {
-            python_float(v)
-        }
-    }
-
-    pub fn json(self, v: f64) -> Value {
-        if self.integer() {
-            json!(v as u64)
-        } else {
-            json!(v)
-        }
-    }
-
-    /// Sets this parameter of `config` to `v`.
-    pub fn apply(self, config: &mut ProfileConfig, v: f64) {
-        use crate::config::InputConfig;
-        match self {
-            Self::Concurrency => config.load.concurrency = Some(v as u32),
-            Self::RequestRate => config.load.request_rate = Some(v),
-            Self::RequestCount => config.load.stop.requests = Some(v as u64),
-            Self::BenchmarkDuration => config.load.stop.duration_secs = Some(v),
-            Self::Isl => {
-                if let InputConfig::Synthetic { isl, .. } = &mut config.input {
-                    isl.mean = v;
-                }
-            }
-            Self::Osl => {
-                let set = |osl: &mut Option<LengthDist>| match osl {
-                    Some(d) => d.mean = v,
-                    None => {
-                        *osl = Some(LengthDist {
-                            mean: v,
-                            stddev: 0.0,
-                        });
-                    }
-                };
-                match &mut config.input {
-                    InputConfig::Synthetic { osl, .. } | InputConfig::File { osl, .. } => set(osl),
-                }
-            }
-        }
-    }
-}
-
-/// One swept flag and its values, in the order given.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SweepParam {
-    pub param: Param,
-    pub values: Vec<f64>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SweepKind {
-    Grid,
-    Zip,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SweepMode {
-    Repeated,
-    Independent,
-}
-
-impl SweepMode {
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Repeated => "repeated",
-            Self::Independent => "independent",
-        }
-    }
-}
-
-/// A parameter sweep.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SweepConfig {
-    /// Swept flags, in canonical order.
-    pub params: Vec<SweepParam>,
-    pub kind: SweepKind,
-    pub mode: SweepMode,
-    pub cooldown_secs: f64,
-    pub same_seed: bool,
-}
-
-/// Repeated runs (trials).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct MultiRunConfig {
-    pub num_runs: u32,
-    pub confidence_level: f64,
-    pub cooldown_secs: f64,
-    /// Warm up only in the first trial of each cell.
-    pub warmup_first_only: bool,
-    /// Stop repeating a cell once its runs agree.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub convergence: Option<Convergence>,
-}
-
-/// When repeated runs of a cell agree well enough to stop.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Convergence {
-    pub metric: String,
-    pub stat: String,
-    pub mode: ConvergenceMode,
-    pub threshold: f64,
-    pub min_runs: u32,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ConvergenceMode {
-    CiWidth,
-    Cv,
-    Distribution,
-}
-
-impl ConvergenceMode {
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::CiWidth => "ci_width",
-            Self::Cv => "cv",
-            Self::Distribution => "distribution",
-        }
-    }
-}
-
-impl Default for MultiRunConfig {
-    fn default() -> Self {
-        Self {
-            num_runs: 1,
-            confidence_level: 0.95,
-            cooldown_secs: 0.0,
-            warmup_first_only: true,
-            convergence: None,
-        }
-    }
-}
+use crate::settings::ProfileConfig;
+use crate::settings::{Param, SweepConfig, SweepKind, SweepMode};
 
 /// One parameter combination of a sweep.
 #[derive(Debug, Clone, PartialEq)]
@@ -502,7 +285,7 @@ impl PlanDoc {
         let key = |p: &PlanDoc| {
             let mut c = p.config.clone();
             c.cli_command = String::new();
-            c.ui = crate::config::UiMode::None;
+            c.ui = crate::settings::UiMode::None;
             c.resume = false;
             c.output.artifact_dir = None;
             (serde_json::to_value(&c).ok(), p.runs.clone(), p.format)
@@ -514,6 +297,7 @@ impl PlanDoc {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::settings::SweepParam;
 
     fn sweep(params: &[(Param, &[f64])], kind: SweepKind, mode: SweepMode) -> SweepConfig {
         SweepConfig {

@@ -709,12 +709,13 @@ fn shared_prefixes_and_system_prompt_reach_the_server() {
 fn warmup_has_its_own_concurrency() {
     let tmp = tempfile::tempdir().unwrap();
     let records = tmp.path().join("server.jsonl");
+    let sim_log = tmp.path().join("sim.log");
     let mut sim = aiperf()
         .args(["sim", "--port", "0", "--preset", "fixed", "--model", "m"])
         .arg("--record-requests")
         .arg(&records)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(&sim_log).unwrap())
         .spawn()
         .unwrap();
     let banner = BufReader::new(sim.stdout.take().unwrap())
@@ -751,9 +752,15 @@ fn warmup_has_its_own_concurrency() {
             "ignore_eos:true",
         ],
     );
+    let early_exit = sim.try_wait().unwrap();
     interrupt(sim.id());
     sim.wait().unwrap();
-    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        output.status.success(),
+        "{}\nsimulator exited early: {early_exit:?}; its log:\n{}",
+        stderr(&output),
+        std::fs::read_to_string(&sim_log).unwrap_or_default()
+    );
     let mut seen = read_lines(&records);
     seen.retain(|r| r["endpoint"] == "/v1/chat/completions");
     seen.sort_by_key(|r| r["arrival_ns"].as_u64());

@@ -1,101 +1,12 @@
 //! The configuration of an adaptive search and the parsing of its flags.
 
-use serde::{Deserialize, Serialize};
-
 use crate::UsageError;
-use crate::recipes::post_process::{SlaFilter, SlaOp};
-use crate::sweep::plan::Param;
-
-/// One searched dimension.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SpaceDim {
-    pub param: Param,
-    pub lo: f64,
-    pub hi: f64,
-    pub integer: bool,
-    /// Log-uniform prior.
-    pub log: bool,
-}
-
-/// What the search optimizes.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Objective {
-    pub metric: String,
-    pub stat: String,
-    pub maximize: bool,
-}
-
-impl Objective {
-    /// The key of the objective in a run's flattened metrics.
-    pub fn key(&self) -> String {
-        format!("{}_{}", self.metric, self.stat)
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PlannerKind {
-    Bayesian,
-    /// Tree-structured Parzen estimator (`--search-planner optuna --optuna-sampler tpe`).
-    Tpe,
-    MonotonicSla,
-    SmoothIsotonic,
-    Grid,
-}
-
-impl PlannerKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Bayesian => "bayesian",
-            Self::Tpe => "tpe",
-            Self::MonotonicSla => "monotonic_sla",
-            Self::SmoothIsotonic => "smooth_isotonic",
-            Self::Grid => "grid",
-        }
-    }
-
-    /// Model-based planners that start from `initial_points` random points.
-    pub fn has_initial_design(self) -> bool {
-        matches!(self, Self::Bayesian | Self::Tpe)
-    }
-
-    /// One-dimensional SLA boundary planners.
-    pub fn is_sla_1d(self) -> bool {
-        matches!(self, Self::MonotonicSla | Self::SmoothIsotonic)
-    }
-}
-
-/// An adaptive search.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SearchConfig {
-    pub space: Vec<SpaceDim>,
-    pub objective: Objective,
-    pub max_iterations: u32,
-    pub initial_points: u32,
-    pub seed: u64,
-    pub planner: PlannerKind,
-    pub sla: Vec<SlaFilter>,
-    /// Agreeing verdicts per value (SLA planners).
-    pub stability: u32,
-    /// Replicate probes of the final boundary value (smooth-isotonic).
-    #[serde(default)]
-    pub replicates: u32,
-    /// Relative bracket width at which SLA planners stop.
-    pub precision: f64,
-    /// Growth factor of the SLA planners' exponential probe.
-    pub growth: f64,
-    /// Points per dimension of the grid planner.
-    pub grid_steps: usize,
-    /// The recipe this search came from.
-    pub recipe: Option<String>,
-    /// The objective is its percentile over every request of the iteration's runs, rather
-    /// than the mean of each run's percentile (`--search-percentile-pooling pooled`).
-    #[serde(default)]
-    pub pooled: bool,
-}
+use crate::settings::Param;
+use crate::settings::SpaceDim;
+use crate::settings::{SlaFilter, SlaOp};
 
 /// `PATH:LO,HI[:int|real][:log]`.
-pub fn parse_space(raw: &str) -> Result<SpaceDim, UsageError> {
+pub(super) fn parse_space(raw: &str) -> Result<SpaceDim, UsageError> {
     let bad = |why: &str| {
         UsageError::new(format!(
             "--search-space {raw:?}: {why}; expected PATH:LO,HI[:int|real][:log], e.g. concurrency:1,1000:int"
@@ -139,7 +50,7 @@ pub fn parse_space(raw: &str) -> Result<SpaceDim, UsageError> {
 }
 
 /// `TAG:STAT:OP:THRESHOLD` (STAT defaults to p95 when omitted: `TAG:OP:THRESHOLD`).
-pub fn parse_sla(raw: &str) -> Result<SlaFilter, UsageError> {
+pub(super) fn parse_sla(raw: &str) -> Result<SlaFilter, UsageError> {
     let bad = |why: &str| {
         UsageError::new(format!(
             "--search-sla {raw:?}: {why}; expected TAG:STAT:OP:THRESHOLD, e.g. time_to_first_token:p95:lt:200"
@@ -196,21 +107,8 @@ pub fn parse_sla(raw: &str) -> Result<SlaFilter, UsageError> {
     })
 }
 
-/// The signed, threshold-relative violation of `filter` at `observed` (`≤ 0` passes).
-pub fn margin(filter: &SlaFilter, observed: f64) -> f64 {
-    let scale = if filter.threshold.abs() > 0.0 {
-        filter.threshold.abs()
-    } else {
-        1.0
-    };
-    match filter.op {
-        SlaOp::Lt | SlaOp::Le => (observed - filter.threshold) / scale,
-        SlaOp::Gt | SlaOp::Ge => (filter.threshold - observed) / scale,
-    }
-}
-
 /// The search tunables shared by explicit searches and recipes.
-pub fn check_tunables(s: &crate::cli::profile::SearchArgs) -> Result<(), UsageError> {
+pub(super) fn check_tunables(s: &crate::cli::profile::SearchArgs) -> Result<(), UsageError> {
     if !(s.search_precision > 0.0 && s.search_precision < 1.0) {
         return Err(UsageError::new(format!(
             "--search-precision must be between 0 and 1 (0.05 = 5 %), got {}",
@@ -271,10 +169,10 @@ mod tests {
             (f.stat.as_str(), f.op, f.threshold),
             ("p95", SlaOp::Lt, 200.0)
         );
-        assert_eq!(margin(&f, 250.0), 0.25);
-        assert_eq!(margin(&f, 150.0), -0.25);
+        assert_eq!(f.margin(250.0), 0.25);
+        assert_eq!(f.margin(150.0), -0.25);
         let g = parse_sla("good_request_fraction:avg:ge:0.9").unwrap();
-        assert!(margin(&g, 0.95) < 0.0 && margin(&g, 0.8) > 0.0);
+        assert!(g.margin(0.95) < 0.0 && g.margin(0.8) > 0.0);
         assert_eq!(parse_sla("request_latency:lt:5").unwrap().stat, "p95");
         for raw in [
             "ttft",

@@ -1,0 +1,329 @@
+//! After the last request: the summary and its derived figures, the server-metrics and GPU
+//! telemetry exports, the client's self-audit and the warnings, every artifact file, the
+//! console report, and how the run ended.
+
+use anyhow::Context;
+
+use super::measure::Measurement;
+use super::prepare::Prepared;
+use super::{RunOptions, RunOutcome};
+use crate::ExitStatus;
+use crate::collector::Collected;
+use crate::export::{self, RunInfo};
+use crate::loadgen::Interrupts;
+use crate::metrics::{MetricResult, summarize};
+use crate::settings::{LoadMode, ProfileConfig};
+use crate::telemetry::scrape::EndpointScrapes;
+
+pub(super) fn finish(
+    run: Prepared,
+    m: &Measurement,
+    interrupts: &Interrupts,
+    options: &RunOptions,
+) -> anyhow::Result<RunOutcome> {
+    let config = &run.config;
+    let dir = &run.artifact_dir;
+    let collected = &m.collected;
+    let mut metrics = summarize(&collected.columns, &config.goodput);
+    if matches!(run.mode, LoadMode::FixedSchedule { .. }) {
+        metrics.extend(crate::metrics::replay_lag(&collected.columns));
+    }
+    let audit = audit(&run, m, &metrics);
+    let warnings: Vec<String> = audit
+        .warnings
+        .iter()
+        .cloned()
+        .chain(measurement_warnings(collected, config))
+        .collect();
+    for w in &warnings {
+        tracing::warn!("{w}");
+    }
+    let (start_iso, end_iso) = (export::iso_time(m.start_time), export::iso_time(m.end_time));
+    if let Some(scrapes) = &m.scrapes {
+        metrics.extend(write_server_metrics(
+            scrapes,
+            config,
+            dir,
+            &run.benchmark_id,
+            (&start_iso, &end_iso),
+        )?);
+    }
+    let gpus = m.gpu_scrapes.as_deref().map(crate::telemetry::gpu::collect);
+    let telemetry_data = gpus
+        .as_deref()
+        .map(|g| crate::telemetry::gpu::telemetry_data(g, &start_iso, &end_iso));
+    if let (Some(gpus), Some(raw)) = (&gpus, &m.gpu_scrapes) {
+        metrics.extend(crate::telemetry::gpu::efficiency(
+            gpus,
+            scalar(&metrics, "total_osl"),
+            scalar(&metrics, "output_token_throughput"),
+        ));
+        write_gpu_telemetry(gpus, raw, dir)?;
+    }
+    let was_cancelled = interrupts.stop.is_cancelled();
+    let info = RunInfo {
+        benchmark_id: &run.benchmark_id,
+        config,
+        was_cancelled,
+        is_complete: !was_cancelled && !m.end.cancelled_in_flight && m.abort_reason.is_none(),
+        errors: &collected.errors,
+        start: m.start_time,
+        end: m.end_time,
+        audit: Some(audit.to_json()),
+        abort_reason: m.abort_reason.clone(),
+        telemetry: telemetry_data,
+        shard: m
+            .shard_info
+            .as_ref()
+            .map(|s| serde_json::to_value(s).expect("shard info serializes")),
+    };
+    let json = export::summary_json(&metrics, &info);
+    export::write_atomic(
+        &dir.join(export::SUMMARY_JSON),
+        &serde_json::to_vec_pretty(&json)?,
+    )
+    .with_context(|| format!("writing {}", export::SUMMARY_JSON))?;
+    export::write_atomic(
+        &dir.join(export::SUMMARY_CSV),
+        (export::summary_csv(&metrics)
+            + &gpus
+                .as_deref()
+                .map(crate::telemetry::gpu::csv_section)
+                .unwrap_or_default())
+            .as_bytes(),
+    )
+    .with_context(|| format!("writing {}", export::SUMMARY_CSV))?;
+    let console = crate::ui::console::run_text(
+        &metrics,
+        gpus.as_deref(),
+        collected,
+        m.end,
+        &audit,
+        &warnings,
+    );
+    export::write_atomic(&dir.join(export::CONSOLE_TXT), console.as_bytes())
+        .with_context(|| format!("writing {}", export::CONSOLE_TXT))?;
+    if !options.quiet {
+        crate::ui::console::report(config.output.export_level, dir, &console)?;
+        if let Some(reason) = &m.abort_reason {
+            crate::ui::console::line(&format!("\n{reason}"))?;
+        }
+    }
+    let (status, error) = ending(collected, m.abort_reason.as_deref());
+    Ok(RunOutcome {
+        status,
+        artifact_dir: run.artifact_dir,
+        metrics,
+        summary: json,
+        was_cancelled,
+        error,
+    })
+}
+
+/// The client's self-audit over the profiling phase.
+fn audit(run: &Prepared, m: &Measurement, metrics: &[MetricResult]) -> crate::audit::Audit {
+    let lag_p99 = metrics
+        .iter()
+        .find(|m| m.tag == "schedule_lag")
+        .and_then(|m| match &m.value {
+            crate::metrics::Value::Dist(d) => d.summary.percentile(99.0),
+            crate::metrics::Value::Scalar(_) => None,
+        });
+    let cols = &m.collected.columns;
+    let mut audit = crate::audit::audit(
+        m.stopwatch,
+        (cols.ok.len() + cols.errors()) as u64,
+        run.config.sim.is_some(),
+        match run.mode {
+            LoadMode::Rate { rate, .. } => Some(rate),
+            _ => None,
+        },
+        (cols.any_first_start_ns, cols.any_last_start_ns),
+        (cols.first_scheduled_ns, cols.last_scheduled_ns),
+        lag_p99,
+    );
+    audit.connections_opened = Some(m.client_counts.opened);
+    audit.requests_resent = Some(m.collected.resent);
+    audit
+}
+
+/// Writes `server_metrics_export.{json,csv}` (and the raw JSONL when asked) and returns the
+/// key figures they add to the summary.
+fn write_server_metrics(
+    scrapes: &[EndpointScrapes],
+    config: &ProfileConfig,
+    dir: &std::path::Path,
+    benchmark_id: &str,
+    (start_iso, end_iso): (&str, &str),
+) -> anyhow::Result<Vec<MetricResult>> {
+    let doc = crate::telemetry::scrape::export(scrapes, benchmark_id, start_iso, end_iso);
+    let figures = crate::telemetry::scrape::key_figures(&doc);
+    export::write_atomic(
+        &dir.join(export::SERVER_METRICS_JSON),
+        &serde_json::to_vec_pretty(&doc)?,
+    )?;
+    export::write_atomic(
+        &dir.join(export::SERVER_METRICS_CSV),
+        crate::telemetry::scrape::export_csv(&doc).as_bytes(),
+    )?;
+    if config.output.server_metrics.jsonl {
+        export::write_atomic(
+            &dir.join(export::SERVER_METRICS_JSONL),
+            &crate::telemetry::scrape::export_jsonl(scrapes),
+        )?;
+    }
+    log_unreachable("server metrics", scrapes);
+    Ok(figures)
+}
+
+/// Writes `gpu_telemetry_export.jsonl` and says which endpoints were no DCGM exporter.
+fn write_gpu_telemetry(
+    gpus: &[crate::telemetry::gpu::Endpoint],
+    raw: &[EndpointScrapes],
+    dir: &std::path::Path,
+) -> anyhow::Result<()> {
+    if gpus.iter().any(|e| !e.gpus.is_empty()) {
+        export::write_atomic(
+            &dir.join(export::GPU_TELEMETRY_JSONL),
+            &crate::telemetry::gpu::export_jsonl(raw),
+        )?;
+    }
+    for e in raw.iter().filter(|e| {
+        !e.snapshots.is_empty()
+            && !e
+                .snapshots
+                .iter()
+                .any(|s| crate::telemetry::gpu::is_dcgm(&s.families))
+    }) {
+        tracing::warn!(
+            "GPU telemetry: {} answers but exposes no DCGM_FI_* fields; is it a DCGM exporter?",
+            e.url
+        );
+    }
+    log_unreachable("GPU telemetry", raw);
+    Ok(())
+}
+
+/// The exit status and, for a failed run, why in one line.
+fn ending(collected: &Collected, abort_reason: Option<&str>) -> (ExitStatus, Option<String>) {
+    if let Some(reason) = abort_reason {
+        return (ExitStatus::Failure, Some(reason.to_owned()));
+    }
+    if !collected.columns.ok.is_empty() {
+        return (ExitStatus::Success, None);
+    }
+    let errors = collected.columns.errors();
+    let error = match collected.errors.first() {
+        Some((e, n)) => format!(
+            "all {errors} requests failed ({n} × {}: {})",
+            e.kind, e.message
+        ),
+        None => "no request was sent".to_owned(),
+    };
+    (ExitStatus::Failure, Some(error))
+}
+
+/// Warnings about what undermines per-token figures: output lengths other than requested,
+/// server counts that disagree with the client's tokenizer, missing `usage`, and streams
+/// that arrived in one piece. Each is worded from what the run observed.
+fn measurement_warnings(collected: &Collected, config: &ProfileConfig) -> Vec<String> {
+    use crate::metrics::{
+        OSL_MISMATCH_MAX_TOKENS, OSL_MISMATCH_PCT, USAGE_DIFF_THRESHOLD_PCT, osl_check,
+        usage_discrepancies,
+    };
+    let cols = &collected.columns;
+    let mut out = Vec::new();
+    let threshold =
+        format!("off by more than {OSL_MISMATCH_PCT} % or {OSL_MISMATCH_MAX_TOKENS} tokens");
+    let check = osl_check(cols);
+    let by_server = check.off - check.server_exact;
+    if check.server_exact > 0 {
+        out.push(format!(
+            "{} of {} requests have an output length other than requested as this client counts \
+             it with {} ({threshold}; see osl_mismatch_diff_pct), yet the server's own count \
+             (usage) matches the request on each of them: the tokenizer is not the model's. \
+             Pass the model's with --tokenizer (a Hugging Face id, a tokenizer.json, or \
+             `server` to count with the server's /tokenize), or report the server's counts \
+             with --use-server-token-count",
+            check.server_exact,
+            check.compared,
+            config.tokenizer.display_name(),
+        ));
+    }
+    if by_server > 0 {
+        let asked = |key: &str| {
+            config.endpoint.extra_inputs.get(key).is_some_and(|v| {
+                !matches!(v, serde_json::Value::Bool(false) | serde_json::Value::Null)
+            })
+        };
+        let advice = if asked("ignore_eos") || asked("min_tokens") {
+            "although --extra-inputs asks it to ignore the end of sequence: the server may not \
+             support ignore_eos/min_tokens, or the context window (prompt + --osl) is full"
+        } else {
+            "add --extra-inputs ignore_eos:true (or min_tokens:N) so it honours --osl"
+        };
+        out.push(format!(
+            "{by_server} of {} requests generated an output length other than requested \
+             ({threshold}; see osl_mismatch_diff_pct): the server stopped early or ran on, \
+             {advice}",
+            check.compared
+        ));
+    }
+    let (compared, off) = usage_discrepancies(cols);
+    if off > 0 {
+        out.push(format!(
+            "on {off} of {compared} requests the server's token counts (usage) differ from this \
+             client's by more than {USAGE_DIFF_THRESHOLD_PCT} % (see usage_*_diff_pct): the \
+             tokenizer may not be the model's (pass --tokenizer with the model's, or \
+             --tokenizer server), or a chat template adds tokens (most visible on short \
+             prompts); --use-server-token-count reports the server's counts"
+        ));
+    }
+    if collected.without_usage > 0 {
+        out.push(format!(
+            "--use-server-token-count: {} of {} answers carried no usage, so their token counts \
+             come from the tokenizer ({}); ask the server for usage (streamed answers need \
+             stream_options.include_usage, which aiperf sends) or pass the model's tokenizer",
+            collected.without_usage,
+            cols.ok.len(),
+            config.tokenizer.display_name(),
+        ));
+    }
+    if collected.buffered > 0 {
+        out.push(format!(
+            "{} of {} streamed answers arrived all at once (every token within 1 ms): \
+             something between the server and aiperf (a buffering proxy or gateway) held the \
+             stream back, or the server does not stream, so their inter-token latency reads \
+             about 0 and their time to first token is the whole request; turn buffering off \
+             (e.g. nginx `proxy_buffering off`) to measure streaming",
+            collected.buffered,
+            cols.ok.len(),
+        ));
+    }
+    out
+}
+
+/// Logs the endpoints that never answered (never fatal).
+fn log_unreachable(what: &str, scrapes: &[EndpointScrapes]) {
+    for e in scrapes.iter().filter(|e| e.snapshots.is_empty()) {
+        tracing::info!(
+            "{what}: no scrape of {} succeeded ({} failed{})",
+            e.url,
+            e.failures,
+            e.last_error
+                .as_deref()
+                .map(|m| format!(": {m}"))
+                .unwrap_or_default()
+        );
+    }
+}
+
+fn scalar(metrics: &[MetricResult], tag: &str) -> Option<f64> {
+    metrics
+        .iter()
+        .find(|m| m.tag == tag)
+        .and_then(|m| match m.value {
+            crate::metrics::Value::Scalar(v) => Some(v),
+            crate::metrics::Value::Dist(_) => None,
+        })
+}
