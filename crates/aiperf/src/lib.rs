@@ -48,7 +48,7 @@ pub async fn run(cli: cli::Cli) -> anyhow::Result<ExitStatus> {
         }
         cli::Command::Kube(command) => {
             let argv: Vec<String> = std::env::args().collect();
-            kube::run(command, &argv).await
+            commands::kube::run(command, &argv).await
         }
         cli::Command::Merge(args) => {
             merge::merge(&args.dirs, &args.output)?;

@@ -1,3 +1,6 @@
+//! One module per subcommand: flags in, the plan run by its driver, an exit status out.
+
+pub mod kube;
 pub mod profile;
 pub mod recipes;
 pub mod sim;

@@ -22,7 +22,32 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde_json::Value;
 
-use crate::cli::kube::KubeOptions;
+
+/// Where and how the Jobs run (`aiperf kube` flags).
+#[derive(Debug, Clone)]
+pub struct JobOptions {
+    /// Container image with the aiperf binary.
+    pub image: String,
+    pub namespace: String,
+    /// Name of the Job and prefix of every object.
+    pub name: Option<String>,
+    /// Pods running at the same time (sweeps).
+    pub parallelism: u32,
+    /// Retries of a failed pod, per run.
+    pub backoff_limit: i32,
+    /// An existing PersistentVolumeClaim for the results.
+    pub pvc: Option<String>,
+    /// Size of a PersistentVolumeClaim to create for the results.
+    pub storage: Option<String>,
+    pub storage_class: Option<String>,
+    /// CPU and memory each pod requests.
+    pub cpu: String,
+    pub memory: String,
+    /// Seconds between submitting and the common start of a sharded benchmark.
+    pub start_delay: f64,
+    /// Print the manifests instead of creating them.
+    pub dry_run: bool,
+}
 
 /// Label every object carries: which sweep or benchmark it belongs to.
 pub const OWNER_LABEL: &str = "aiperf.dev/run";
@@ -112,7 +137,7 @@ fn namespace(name: &str) -> Object {
 /// Files the pods find in `/etc/aiperf` (the run's ConfigMap), by name.
 pub type Files = BTreeMap<String, String>;
 
-fn plan_map(name: &str, o: &KubeOptions, file: &str, json: String, mut files: Files) -> Object {
+fn plan_map(name: &str, o: &JobOptions, file: &str, json: String, mut files: Files) -> Object {
     files.insert(file.to_owned(), json);
     Object::ConfigMap(ConfigMap {
         metadata: meta(&format!("{name}-plan"), &o.namespace, name),
@@ -122,7 +147,7 @@ fn plan_map(name: &str, o: &KubeOptions, file: &str, json: String, mut files: Fi
 }
 
 /// The claim to create, when `--storage` asks for one.
-fn claim(name: &str, o: &KubeOptions) -> Option<Object> {
+fn claim(name: &str, o: &JobOptions) -> Option<Object> {
     let size = o.storage.as_ref()?;
     Some(Object::Claim(PersistentVolumeClaim {
         metadata: meta(&format!("{name}-results"), &o.namespace, name),
@@ -147,7 +172,7 @@ fn claim(name: &str, o: &KubeOptions) -> Option<Object> {
 }
 
 /// The claim the pods write to, if any.
-pub fn claim_name(name: &str, o: &KubeOptions) -> Option<String> {
+pub fn claim_name(name: &str, o: &JobOptions) -> Option<String> {
     o.pvc
         .clone()
         .or_else(|| o.storage.as_ref().map(|_| format!("{name}-results")))
@@ -158,7 +183,7 @@ const INDEX_ENV: &str = "AIPERF_INDEX";
 
 /// The Secret holding the API key (plans never contain it); `key` is `None` for a
 /// placeholder (`--dry-run` never prints credentials).
-fn api_key_secret(name: &str, o: &KubeOptions, key: Option<&str>) -> Object {
+fn api_key_secret(name: &str, o: &JobOptions, key: Option<&str>) -> Object {
     Object::Secret(Secret {
         metadata: meta(&format!("{name}-api-key"), &o.namespace, name),
         string_data: Some(BTreeMap::from([(
@@ -187,7 +212,7 @@ pub struct PodSetup {
 }
 
 impl PodSetup {
-    pub fn new(name: &str, o: &KubeOptions, api_key: bool) -> Self {
+    pub fn new(name: &str, o: &JobOptions, api_key: bool) -> Self {
         Self {
             owner: name.to_owned(),
             namespace: o.namespace.clone(),
@@ -343,7 +368,7 @@ pub type ApiKey<'a> = Option<Option<&'a str>>;
 /// A sweep (or repeated runs): one completion per planned run.
 pub fn sweep(
     name: &str,
-    o: &KubeOptions,
+    o: &JobOptions,
     plan_json: String,
     files: Files,
     runs: usize,
@@ -387,7 +412,7 @@ pub fn sweep(
 /// One benchmark split across `shards` pods that start together at `start_at`.
 pub fn sharded(
     name: &str,
-    o: &KubeOptions,
+    o: &JobOptions,
     plan_json: String,
     files: Files,
     shards: u32,
@@ -464,7 +489,7 @@ pub const CONTROLLER_FILE: &str = "controller.json";
 /// volume is required: the controller reads each iteration's results from it.
 pub fn search(
     name: &str,
-    o: &KubeOptions,
+    o: &JobOptions,
     spec_json: String,
     files: Files,
     api_key: ApiKey<'_>,
@@ -580,8 +605,8 @@ pub fn check_name(name: &str) -> Result<(), crate::UsageError> {
 mod tests {
     use super::*;
 
-    fn options() -> KubeOptions {
-        KubeOptions {
+    fn options() -> JobOptions {
+        JobOptions {
             image: "ghcr.io/example/aiperf:1".into(),
             namespace: "bench".into(),
             name: None,
@@ -673,7 +698,7 @@ mod tests {
         );
         assert!(objects.iter().any(|o| matches!(o, Object::Claim(_))));
         // Without a volume, the pods print their artifacts.
-        let no_volume = KubeOptions {
+        let no_volume = JobOptions {
             storage: None,
             ..options()
         };
