@@ -6,6 +6,7 @@
 //! * [`embeddings`] holds the request and response of `/v1/embeddings`.
 //! * [`sse`] is an incremental server-sent-events decoder that tells "need more bytes" apart from
 //!   "invalid", and the matching encoder.
+//! * [`view`] reads responses fast, borrowing from the bytes: what a client measures.
 //!
 //! The crate has no async runtime dependency: it is plain data and byte handling.
 
@@ -14,6 +15,7 @@ pub mod common;
 pub mod completions;
 pub mod embeddings;
 pub mod sse;
+pub mod view;
 
 pub use common::{
     CompletionTokensDetails, ErrorBody, ErrorDetail, FinishReason, Model, ModelList,

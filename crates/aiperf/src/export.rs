@@ -9,10 +9,10 @@ use std::time::SystemTime;
 
 use serde_json::{Map, Value, json};
 
-use crate::collector::ErrorDetails;
 use crate::dataset::Dataset;
-use crate::dataset::payload::request_body;
+use crate::endpoints::Endpoint;
 use crate::metrics::{CONSOLE_ORDER, MetricResult, Value as MValue};
+use crate::record::ErrorDetails;
 use crate::settings::ProfileConfig;
 
 pub const SUMMARY_JSON: &str = "profile_export_aiperf.json";
@@ -265,7 +265,7 @@ pub fn summary_csv(metrics: &[MetricResult]) -> String {
 }
 
 /// `inputs.json`: the exact body of every turn, per conversation.
-pub fn inputs_json(config: &ProfileConfig, dataset: &Dataset) -> Value {
+pub fn inputs_json(config: &ProfileConfig, api: &dyn Endpoint, dataset: &Dataset) -> Value {
     let data: Vec<Value> = dataset
         .conversations
         .iter()
@@ -275,7 +275,7 @@ pub fn inputs_json(config: &ProfileConfig, dataset: &Dataset) -> Value {
             let payloads: Vec<Value> = c
                 .turns
                 .iter()
-                .map(|t| Value::Object(request_body(&config.endpoint, model, t, &[])))
+                .map(|t| Value::Object(api.body(&config.endpoint, model, t, &[])))
                 .collect();
             json!({"session_id": c.id, "payloads": payloads})
         })

@@ -11,6 +11,7 @@ pub mod collector;
 pub mod commands;
 pub mod config;
 pub mod dataset;
+pub mod endpoints;
 mod error;
 pub mod export;
 pub mod kube;

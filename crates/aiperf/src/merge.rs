@@ -12,9 +12,9 @@ use anyhow::Context;
 use serde_json::{Value, json};
 
 use crate::UsageError;
-use crate::collector::ErrorDetails;
 use crate::export::{self, RunInfo};
 use crate::metrics::{Columns, N_REC, Values, record_index, summarize};
+use crate::record::ErrorDetails;
 use crate::settings::ProfileConfig;
 
 /// One shard as found on disk.

@@ -5,6 +5,7 @@
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
+use serde_json::{Value, json};
 
 /// The run's clock: monotonic nanoseconds since one anchor, plus the wall-clock time of that
 /// anchor so records can carry epoch timestamps without reading the wall clock per request.
@@ -115,4 +116,77 @@ pub struct RawRecord {
     pub requested_osl: Option<u32>,
     /// Times it was sent again on a new connection (a reused one had been closed).
     pub retries: u32,
+}
+
+/// Why a request failed, as written to the JSONL `error` field and `error_summary`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ErrorDetails {
+    pub code: Option<u16>,
+    pub kind: String,
+    pub message: String,
+}
+
+impl ErrorDetails {
+    pub fn new(code: Option<u16>, kind: &str, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            kind: kind.to_owned(),
+            message: message.into(),
+        }
+    }
+
+    pub fn to_json(&self) -> Value {
+        json!({"code": self.code, "type": self.kind, "message": self.message})
+    }
+
+    /// What `error_summary` groups by: the same code and type, and the message with quoted
+    /// text and numbers blanked out, so a message that quotes each response (or names its id,
+    /// offset or length) counts as one kind of failure.
+    pub fn grouping_key(&self) -> Self {
+        Self {
+            code: self.code,
+            kind: self.kind.clone(),
+            message: normalized_message(&self.message),
+        }
+    }
+}
+
+/// `message` with the text between double quotes replaced by `…` and every run of digits
+/// (and hex digits mixed with them, as in ids) by `#`.
+fn normalized_message(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut chars = message.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '"' {
+            out.push_str("\"…\"");
+            let mut escaped = false;
+            for d in chars.by_ref() {
+                if !escaped && d == '"' {
+                    break;
+                }
+                escaped = !escaped && d == '\\';
+            }
+        } else if c.is_ascii_hexdigit()
+            && (c.is_ascii_digit() || chars.peek().is_some_and(char::is_ascii_hexdigit))
+        {
+            // A token of hex digits counts as a number only if it holds a decimal digit.
+            let mut token = String::from(c);
+            while let Some(&d) = chars.peek() {
+                if d.is_ascii_hexdigit() || d == '-' {
+                    token.push(d);
+                    chars.next();
+                } else {
+                    break;
+                }
+            }
+            if token.chars().any(|d| d.is_ascii_digit()) {
+                out.push('#');
+            } else {
+                out.push_str(&token);
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }

@@ -60,7 +60,13 @@ pub(super) async fn measure(
         .spawn(move || collect(&collector_config, &rx))
         .context("starting the collector thread")?;
     let ctx = Arc::new(LoadContext {
-        first_bodies: LoadContext::first_bodies(&run.dataset, &config.endpoint, &config.models),
+        first_bodies: LoadContext::first_bodies(
+            &run.dataset,
+            &config.endpoint,
+            run.api,
+            &config.models,
+        ),
+        api: run.api,
         client,
         dataset: run.dataset.clone(),
         endpoint: config.endpoint.clone(),
@@ -155,7 +161,7 @@ fn collector_config(run: &Prepared, clock: Clock, progress: Arc<Progress>) -> Co
         tokenizer: run.tokenizer.clone(),
         dataset: run.dataset.clone(),
         streaming: config.endpoint.streaming,
-        embeddings: config.endpoint.kind == crate::settings::EndpointType::Embeddings,
+        api: run.api,
         timeout_secs: config.endpoint.timeout_secs,
         use_server_token_count: config.endpoint.use_server_token_count,
         open_loop: !matches!(run.mode, LoadMode::Concurrency { .. }),

@@ -9,6 +9,7 @@ use anyhow::Context;
 use super::RunOptions;
 use crate::UsageError;
 use crate::dataset::{self, Dataset};
+use crate::endpoints::Endpoint;
 use crate::export;
 use crate::settings::{InputConfig, LoadConfig, LoadMode, ProfileConfig, StopCondition};
 use crate::tokenizer::Tokenizer;
@@ -16,6 +17,8 @@ use crate::tokenizer::Tokenizer;
 /// A run ready to send its first request.
 pub(super) struct Prepared {
     pub config: ProfileConfig,
+    /// What the endpoint's requests and responses look like.
+    pub api: &'static dyn Endpoint,
     pub tokenizer: Arc<Tokenizer>,
     pub dataset: Arc<Dataset>,
     pub mode: LoadMode,
@@ -32,6 +35,13 @@ pub(super) async fn prepare(
     mut config: ProfileConfig,
     options: &RunOptions,
 ) -> anyhow::Result<Prepared> {
+    let api = crate::endpoints::by_name(config.endpoint.kind.name()).ok_or_else(|| {
+        UsageError::new(format!(
+            "--endpoint-type {:?} is not known (known: {})",
+            config.endpoint.kind.name(),
+            crate::endpoints::names().collect::<Vec<_>>().join(", ")
+        ))
+    })?;
     let (tokenizer, dataset) = load_dataset(&config, options.tokenizer.clone()).await?;
     let dataset = Arc::new(dataset);
     let mode = config.load.mode(dataset.has_timestamps());
@@ -62,7 +72,7 @@ pub(super) async fn prepare(
     let artifact_dir = config.artifact_dir(mode);
     create_dir(&artifact_dir)?;
     let benchmark_id = uuid::Uuid::new_v4().simple().to_string();
-    let inputs = export::inputs_json(&config, &dataset);
+    let inputs = export::inputs_json(&config, api, &dataset);
     export::write_atomic(
         &artifact_dir.join(export::INPUTS_JSON),
         &serde_json::to_vec_pretty(&inputs)?,
@@ -78,6 +88,7 @@ pub(super) async fn prepare(
     )?;
     Ok(Prepared {
         config,
+        api,
         tokenizer,
         dataset,
         mode,

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 
 use crate::settings::{DatasetFileKind, Sampling};
-use crate::settings::{EndpointType, ExportLevel, ModelSelection};
+use crate::settings::{ExportLevel, ModelSelection};
 
 /// One value of a comma-separated list of counts, spaces around it allowed (`10, 20`).
 fn list_count<T: TryFrom<u64>>(s: &str) -> Result<T, String> {
@@ -165,8 +165,8 @@ pub struct EndpointArgs {
     pub urls: Vec<String>,
 
     /// API shape of the endpoint.
-    #[arg(long, value_enum, default_value_t = EndpointType::Chat)]
-    pub endpoint_type: EndpointType,
+    #[arg(long, default_value = "chat", value_parser = clap::builder::PossibleValuesParser::new(crate::endpoints::names()))]
+    pub endpoint_type: String,
 
     /// Request path, overriding the endpoint type's (/v1/chat/completions, /v1/completions).
     #[arg(long, visible_alias = "custom-endpoint")]

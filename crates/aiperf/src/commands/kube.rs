@@ -8,10 +8,10 @@ use anyhow::Context;
 
 use crate::cli::kube::{KubeCollectArgs, KubeCommand, KubeOptions, KubeSweepArgs, KubeTargetArgs};
 use crate::config::resolve;
-use crate::settings::ProfileConfig;
-use crate::sweep::plan::PlanDoc;
 use crate::kube::manifests::JobOptions;
 use crate::kube::{api, bundle, controller, manifests};
+use crate::settings::ProfileConfig;
+use crate::sweep::plan::PlanDoc;
 use crate::{ExitStatus, UsageError};
 
 pub async fn run(command: KubeCommand, argv: &[String]) -> anyhow::Result<ExitStatus> {

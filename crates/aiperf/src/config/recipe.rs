@@ -575,8 +575,8 @@ mod tests {
     use clap::Parser;
 
     use super::*;
-    use crate::recipes::{BUILTIN, load};
     use crate::cli::{Cli, Command};
+    use crate::recipes::{BUILTIN, load};
 
     fn args(extra: &[&str]) -> Box<ProfileArgs> {
         let argv: Vec<&str> = ["aiperf", "profile", "-m", "m"]

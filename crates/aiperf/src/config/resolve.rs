@@ -8,9 +8,10 @@ use serde_json::{Map, Value};
 use crate::UsageError;
 use crate::cli::profile::{ArrivalPattern, ProfileArgs, UiArg};
 use crate::cli::profile::{SweepModeArg, SweepTypeArg};
+use crate::endpoints::Endpoint;
 use crate::metrics::GOODPUT_METRICS;
 use crate::settings::{
-    Arrival, Convergence, ConvergenceMode, DatasetFileKind, Encoding, EndpointConfig, EndpointType,
+    Arrival, Convergence, ConvergenceMode, DatasetFileKind, Encoding, EndpointConfig, EndpointKind,
     ExportLevel, GoodputTarget, Header, HeaderValue, InputConfig, LengthDist, LoadConfig,
     MultiRunConfig, OutputConfig, Param, PrefixShape, ProfileConfig, Sampling, SearchConfig,
     Secret, SessionShape, SimTarget, StopCondition, SweepConfig, SweepKind, SweepMode, SweepParam,
@@ -182,17 +183,17 @@ pub fn resolve(args: &ProfileArgs, argv: &[String]) -> Result<ProfileConfig, Usa
     goodput.retain(|t| {
         let measured = match t.tag.as_str() {
             "request_latency" => true,
-            "e2e_output_token_throughput" => endpoint.kind != EndpointType::Embeddings,
+            "e2e_output_token_throughput" => endpoint_of(&endpoint).generates(),
             _ => endpoint.streaming,
         };
         if !measured {
             tracing::warn!(
                 "--goodput {}: not measured in this run ({}); the target is ignored",
                 t.tag,
-                if endpoint.kind == EndpointType::Embeddings {
-                    "embeddings generate no tokens"
-                } else {
+                if endpoint_of(&endpoint).generates() {
                     "it needs --streaming"
+                } else {
+                    "the endpoint generates no tokens"
                 }
             );
         }
@@ -421,6 +422,7 @@ fn resolve_sim(args: &ProfileArgs) -> Result<Option<SimTarget>, UsageError> {
 
 fn resolve_endpoint(args: &ProfileArgs, sim: bool) -> Result<EndpointConfig, UsageError> {
     let a = &args.endpoint;
+    let kind = endpoint_type(&a.endpoint_type)?;
     let urls = if sim {
         Vec::new() // filled in once the simulator is listening
     } else if a.urls.is_empty() {
@@ -439,7 +441,7 @@ fn resolve_endpoint(args: &ProfileArgs, sim: bool) -> Result<EndpointConfig, Usa
         }
         Some(p) if p.starts_with('/') => p.clone(),
         Some(p) => format!("/{p}"),
-        None => a.endpoint_type.default_path().to_owned(),
+        None => kind.default_path().to_owned(),
     };
     let urls = urls.into_iter().map(|url| base_url(url, &path)).collect();
     if !(a.request_timeout_seconds.is_finite() && a.request_timeout_seconds > 0.0) {
@@ -460,7 +462,7 @@ fn resolve_endpoint(args: &ProfileArgs, sim: bool) -> Result<EndpointConfig, Usa
     }
     Ok(EndpointConfig {
         urls,
-        kind: a.endpoint_type,
+        kind: EndpointKind(a.endpoint_type.clone()),
         path,
         streaming: a.streaming && !a.no_streaming,
         timeout_secs: a.request_timeout_seconds,
@@ -1144,18 +1146,40 @@ fn session_shape(a: &crate::cli::profile::InputArgs) -> Result<SessionShape, Usa
     })
 }
 
+/// The endpoint type `--endpoint-type` names (checked by clap; a plan file may hold any).
+fn endpoint_type(name: &str) -> Result<&'static dyn Endpoint, UsageError> {
+    crate::endpoints::by_name(name).ok_or_else(|| {
+        let known: Vec<&str> = crate::endpoints::names().collect();
+        UsageError::new(format!(
+            "--endpoint-type {name:?} is not known; known types: {}",
+            known.join(", ")
+        ))
+    })
+}
+
+/// The endpoint type of a resolved endpoint (resolved from a known name).
+fn endpoint_of(endpoint: &EndpointConfig) -> &'static dyn Endpoint {
+    endpoint_type(endpoint.kind.name()).expect("the endpoint type was checked when resolved")
+}
+
 /// What embeddings can and cannot do, and the batch size that only they use.
 fn check_embeddings(args: &ProfileArgs, endpoint: &EndpointConfig) -> Result<(), UsageError> {
     let batch = args.input.prompt_batch_size;
     if batch == 0 {
         return Err(UsageError::new("--prompt-batch-size must be at least 1"));
     }
-    let embeddings = endpoint.kind == EndpointType::Embeddings;
-    if batch > 1 && !embeddings {
+    let kind = endpoint_of(endpoint);
+    if batch > 1 && !kind.batches() {
+        let batching: Vec<&str> = crate::endpoints::ALL
+            .iter()
+            .filter(|e| e.batches())
+            .map(|e| e.name())
+            .collect();
         return Err(UsageError::new(format!(
-            "--prompt-batch-size {batch}: batches of texts are sent to --endpoint-type embeddings; \
+            "--prompt-batch-size {batch}: batches of texts are sent to --endpoint-type {}; \
              {} requests carry one prompt",
-            endpoint.kind.name()
+            batching.join(" or "),
+            kind.name()
         )));
     }
     if batch > 1 && args.input.input_file.is_some() {
@@ -1164,19 +1188,18 @@ fn check_embeddings(args: &ProfileArgs, endpoint: &EndpointConfig) -> Result<(),
              a request together in one line (\"texts\": [...])",
         ));
     }
-    if !embeddings {
-        return Ok(());
+    if endpoint.streaming && !kind.streams() {
+        return Err(UsageError::new(format!(
+            "--streaming: {} responses are not streamed; drop --streaming (request latency is \
+             measured)",
+            kind.name()
+        )));
     }
-    if endpoint.streaming {
-        return Err(UsageError::new(
-            "--streaming: embeddings responses are not streamed; drop --streaming (request \
-             latency is measured)",
-        ));
-    }
-    if !args.input.osl.is_empty() {
-        return Err(UsageError::new(
-            "--osl: embeddings generate no output tokens; drop --osl",
-        ));
+    if !args.input.osl.is_empty() && !kind.generates() {
+        return Err(UsageError::new(format!(
+            "--osl: {} generate no output tokens; drop --osl",
+            kind.name()
+        )));
     }
     Ok(())
 }

@@ -2,7 +2,6 @@
 //! and the order in which the load generator draws them.
 
 mod files;
-pub mod payload;
 pub mod prompts;
 
 use aiperf_stats::derive_seed;

@@ -22,7 +22,6 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde_json::Value;
 
-
 /// Where and how the Jobs run (`aiperf kube` flags).
 #[derive(Debug, Clone)]
 pub struct JobOptions {

@@ -25,9 +25,8 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::client::Client;
-use crate::collector::response_content;
 use crate::dataset::Dataset;
-use crate::dataset::payload::{message, request_body};
+use crate::endpoints::Endpoint;
 use crate::record::{Clock, Outcome, Phase, RawRecord};
 use crate::settings::{EndpointConfig, LoadMode, ModelSelection, StopCondition};
 
@@ -37,6 +36,8 @@ pub struct LoadContext {
     pub client: Client,
     pub dataset: Arc<Dataset>,
     pub endpoint: EndpointConfig,
+    /// What the endpoint's requests look like.
+    pub api: &'static dyn Endpoint,
     pub models: Vec<String>,
     pub model_selection: ModelSelection,
     /// Prebuilt bodies of every conversation's first turn, per model.
@@ -85,6 +86,7 @@ impl LoadContext {
     pub fn first_bodies(
         dataset: &Dataset,
         endpoint: &EndpointConfig,
+        api: &dyn Endpoint,
         models: &[String],
     ) -> Vec<Vec<Bytes>> {
         models
@@ -95,7 +97,7 @@ impl LoadContext {
                     .iter()
                     .map(|c| match c.turns.first() {
                         Some(turn) => Bytes::from(
-                            serde_json::to_vec(&request_body(endpoint, model, turn, &[]))
+                            serde_json::to_vec(&api.body(endpoint, model, turn, &[]))
                                 .expect("JSON values serialize"),
                         ),
                         None => Bytes::new(),
@@ -437,7 +439,7 @@ async fn run_session(
             ctx.first_bodies[model][conversation].clone()
         } else {
             Bytes::from(
-                serde_json::to_vec(&request_body(
+                serde_json::to_vec(&ctx.api.body(
                     &ctx.endpoint,
                     &ctx.models[model],
                     turn,
@@ -465,13 +467,8 @@ async fn run_session(
             .await;
         let more = turn_index + 1 < conv.turns.len();
         let failed = ex.outcome != Outcome::Ok;
-        if more && !failed && ctx.endpoint.kind == crate::settings::EndpointType::Chat {
-            if let Some(system) = &turn.system {
-                history.push(message("system", std::slice::from_ref(system)));
-            }
-            history.push(message(&turn.role, &turn.texts));
-            let reply = response_content(&ex.frames, ctx.endpoint.streaming);
-            history.push(message("assistant", &[reply]));
+        if more && !failed {
+            history.extend(ctx.api.history(turn, &ex.frames, ctx.endpoint.streaming));
         }
         let cancelled = ex.outcome == Outcome::Cancelled;
         let record = RawRecord {

@@ -69,30 +69,15 @@ pub enum ModelSelection {
     Random,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "snake_case")]
-pub enum EndpointType {
-    Chat,
-    Completions,
-    /// OpenAI embeddings: a batch of texts in, one vector per text out.
-    Embeddings,
-}
+/// The endpoint type, by its `--endpoint-type` name (the `endpoints` module knows what each
+/// is).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct EndpointKind(pub String);
 
-impl EndpointType {
-    pub fn default_path(self) -> &'static str {
-        match self {
-            Self::Chat => "/v1/chat/completions",
-            Self::Completions => "/v1/completions",
-            Self::Embeddings => "/v1/embeddings",
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Chat => "chat",
-            Self::Completions => "completions",
-            Self::Embeddings => "embeddings",
-        }
+impl EndpointKind {
+    pub fn name(&self) -> &str {
+        &self.0
     }
 }
 
@@ -101,7 +86,7 @@ pub struct EndpointConfig {
     /// Base URLs, used round robin.
     pub urls: Vec<String>,
     #[serde(rename = "type")]
-    pub kind: EndpointType,
+    pub kind: EndpointKind,
     /// Path appended to each URL.
     pub path: String,
     pub streaming: bool,

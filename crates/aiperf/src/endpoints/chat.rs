@@ -1,0 +1,78 @@
+//! `chat`: OpenAI chat completions (`/v1/chat/completions`). A turn is a user message (after
+//! the system prompt and the conversation so far); later turns resend the whole conversation
+//! with the server's answers.
+
+use bytes::Bytes;
+use serde_json::{Map, Value, json};
+
+use super::{Decoded, Endpoint, openai};
+use crate::dataset::Turn;
+use crate::record::ErrorDetails;
+use crate::settings::EndpointConfig;
+
+#[derive(Debug)]
+pub(super) struct Chat;
+
+impl Endpoint for Chat {
+    fn name(&self) -> &'static str {
+        "chat"
+    }
+
+    fn default_path(&self) -> &'static str {
+        "/v1/chat/completions"
+    }
+
+    fn body(
+        &self,
+        settings: &EndpointConfig,
+        model: &str,
+        turn: &Turn,
+        history: &[Value],
+    ) -> Map<String, Value> {
+        let mut messages = Vec::with_capacity(history.len() + 2);
+        if let Some(system) = &turn.system {
+            messages.push(message("system", std::slice::from_ref(system)));
+        }
+        messages.extend_from_slice(history);
+        messages.push(message(&turn.role, &turn.texts));
+        let mut body = Map::new();
+        body.insert("messages".into(), Value::Array(messages));
+        let cap = if settings.use_legacy_max_tokens {
+            "max_tokens"
+        } else {
+            "max_completion_tokens"
+        };
+        openai::finish_body(&mut body, settings, model, turn.max_tokens, cap);
+        body
+    }
+
+    fn history(&self, turn: &Turn, answer: &[(u64, Bytes)], streaming: bool) -> Vec<Value> {
+        let reply = openai::decode(answer, streaming)
+            .map(|d| d.output)
+            .unwrap_or_default();
+        let mut out = Vec::with_capacity(3);
+        if let Some(system) = &turn.system {
+            out.push(message("system", std::slice::from_ref(system)));
+        }
+        out.push(message(&turn.role, &turn.texts));
+        out.push(message("assistant", &[reply]));
+        out
+    }
+
+    fn decode(&self, frames: &[(u64, Bytes)], streaming: bool) -> Result<Decoded, ErrorDetails> {
+        openai::decode(frames, streaming)
+    }
+}
+
+/// A chat message: plain string content for one text, content parts for several.
+pub fn message(role: &str, texts: &[String]) -> Value {
+    let content = match texts {
+        [one] => Value::String(one.clone()),
+        many => Value::Array(
+            many.iter()
+                .map(|t| json!({"type": "text", "text": t}))
+                .collect(),
+        ),
+    };
+    json!({"role": role, "content": content})
+}

@@ -1,0 +1,239 @@
+//! Endpoint types as plug-ins. Each file implements [`Endpoint`]: the request body of a turn,
+//! how a response (a body or a stream) decodes into content, reasoning, usage or an error, and
+//! which metrics apply. Nothing else in the program knows an endpoint's wire format: the load
+//! generator sends what [`Endpoint::body`] builds, the collector measures what
+//! [`Endpoint::decode`] finds.
+//!
+//! A new endpoint type is a new file here and one line in [`ALL`].
+
+mod chat;
+mod completions;
+mod embeddings;
+mod openai;
+
+use bytes::Bytes;
+use serde_json::{Map, Value};
+
+pub use self::chat::message;
+use crate::dataset::Turn;
+use crate::record::ErrorDetails;
+use crate::settings::EndpointConfig;
+
+/// Every endpoint type, by `--endpoint-type` name.
+pub const ALL: &[&dyn Endpoint] = &[
+    &chat::Chat,
+    &completions::Completions,
+    &embeddings::Embeddings,
+];
+
+/// The endpoint type named `name` (as `--endpoint-type` spells it).
+pub fn by_name(name: &str) -> Option<&'static dyn Endpoint> {
+    ALL.iter().copied().find(|e| e.name() == name)
+}
+
+/// The names `--endpoint-type` accepts.
+pub fn names() -> impl Iterator<Item = &'static str> {
+    ALL.iter().map(|e| e.name())
+}
+
+/// One endpoint type.
+pub trait Endpoint: Send + Sync + std::fmt::Debug {
+    /// Its `--endpoint-type` name.
+    fn name(&self) -> &'static str;
+
+    /// The path appended to the server's URL.
+    fn default_path(&self) -> &'static str;
+
+    /// Its answers are generated text, measured per token (time to first token, inter-token
+    /// latency, output lengths); otherwise only latency and the input are measured.
+    fn generates(&self) -> bool {
+        true
+    }
+
+    /// Its answers can be streamed.
+    fn streams(&self) -> bool {
+        true
+    }
+
+    /// A request may carry several texts (`--prompt-batch-size`).
+    fn batches(&self) -> bool {
+        false
+    }
+
+    /// The request body of `turn` for `model`, with `history` (the messages of the
+    /// conversation's earlier turns, see [`Endpoint::history`]) and `--extra-inputs`.
+    fn body(
+        &self,
+        settings: &EndpointConfig,
+        model: &str,
+        turn: &Turn,
+        history: &[Value],
+    ) -> Map<String, Value>;
+
+    /// What a later turn of the conversation resends of `turn` and of the server's answer to
+    /// it (chat: the messages; by default nothing: each turn stands alone).
+    fn history(&self, _turn: &Turn, _answer: &[(u64, Bytes)], _streaming: bool) -> Vec<Value> {
+        Vec::new()
+    }
+
+    /// Decodes a whole 2xx response: its frames with their arrival times.
+    fn decode(&self, frames: &[(u64, Bytes)], streaming: bool) -> Result<Decoded, ErrorDetails>;
+}
+
+/// What a response carried.
+#[derive(Debug, Default)]
+pub struct Decoded {
+    /// When each content-bearing event arrived, and whether it carried output (not only
+    /// reasoning).
+    pub times: Vec<(u64, bool)>,
+    pub output: String,
+    pub reasoning: String,
+    pub usage: Option<aiperf_openai::view::UsageView>,
+    /// A choice said why it finished (`finish_reason`).
+    pub finished: bool,
+}
+
+/// The message of a non-2xx response: the server's own words when it gave any.
+pub fn http_error(status: u16, frames: &[(u64, Bytes)]) -> ErrorDetails {
+    let body: Vec<u8> = frames.iter().flat_map(|(_, b)| b.iter().copied()).collect();
+    let reason = http::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("HTTP Error");
+    let message = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|v| {
+            let e = v.get("error").unwrap_or(&v);
+            e.get("message")
+                .or_else(|| e.get("detail"))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .or_else(|| e.as_str().map(str::to_owned))
+        })
+        .unwrap_or_else(|| snippet(&body));
+    ErrorDetails::new(Some(status), reason, message)
+}
+
+/// The start of a body, on one line, for error messages.
+pub(crate) fn snippet(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(120)]);
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The frames of a response as one body.
+fn whole(frames: &[(u64, Bytes)]) -> Vec<u8> {
+    frames.iter().flat_map(|(_, b)| b.iter().copied()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    /// The body `settings` builds for `turn`.
+    fn build(
+        settings: &EndpointConfig,
+        model: &str,
+        turn: &Turn,
+        history: &[Value],
+    ) -> Map<String, Value> {
+        by_name(settings.kind.name())
+            .unwrap()
+            .body(settings, model, turn, history)
+    }
+
+    fn endpoint(kind: &str, streaming: bool) -> EndpointConfig {
+        EndpointConfig {
+            urls: vec!["http://localhost:8000".into()],
+            kind: crate::settings::EndpointKind(kind.into()),
+            path: by_name(kind).unwrap().default_path().into(),
+            streaming,
+            timeout_secs: 10.0,
+            api_key: None,
+            headers: vec![],
+            extra_inputs: Map::new(),
+            use_server_token_count: false,
+            use_legacy_max_tokens: false,
+            connection_warmup: true,
+            connection_reuse: crate::settings::ConnectionReuse::Pooled,
+        }
+    }
+
+    fn turn(texts: &[&str], max_tokens: Option<u32>) -> Turn {
+        Turn {
+            texts: texts.iter().map(|s| (*s).to_owned()).collect(),
+            role: "user".into(),
+            input_tokens: 1,
+            max_tokens,
+            timestamp_ms: None,
+            delay_ms: None,
+            system: None,
+        }
+    }
+
+    #[test]
+    fn a_system_prompt_comes_first() {
+        let mut t = turn(&[" question"], None);
+        t.system = Some("Be brief.".into());
+        let history = [message("user", &["earlier".into()])];
+        let chat = build(&endpoint("chat", false), "m", &t, &history);
+        let roles: Vec<&str> = chat["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["role"].as_str().unwrap())
+            .collect();
+        assert_eq!(roles, ["system", "user", "user"]);
+        let completion = build(&endpoint("completions", false), "m", &t, &[]);
+        assert_eq!(completion["prompt"], "Be brief. question");
+    }
+
+    #[test]
+    fn chat_body_matches_the_reference_key_order() {
+        let body = build(&endpoint("chat", true), "m", &turn(&["hi"], Some(32)), &[]);
+        assert_eq!(
+            serde_json::to_string(&body).unwrap(),
+            r#"{"messages":[{"role":"user","content":"hi"}],"model":"m","stream":true,"max_completion_tokens":32,"stream_options":{"include_usage":true}}"#
+        );
+    }
+
+    #[test]
+    fn completions_legacy_cap_and_extra_inputs() {
+        let mut ep = endpoint("completions", false);
+        ep.extra_inputs
+            .insert("ignore_eos".into(), Value::Bool(true));
+        ep.extra_inputs.insert("stream".into(), Value::Bool(false));
+        let body = build(&ep, "m", &turn(&["a", "b"], Some(8)), &[]);
+        assert_eq!(
+            serde_json::to_string(&body).unwrap(),
+            r#"{"prompt":["a","b"],"model":"m","stream":false,"max_tokens":8,"ignore_eos":true}"#
+        );
+        let mut chat = endpoint("chat", false);
+        chat.use_legacy_max_tokens = true;
+        let body = build(&chat, "m", &turn(&["x"], Some(4)), &[]);
+        assert_eq!(body["max_tokens"], 4);
+        assert!(!body.contains_key("max_completion_tokens"));
+    }
+
+    #[test]
+    fn chat_history_and_content_parts() {
+        let history = vec![
+            message("user", &["q".into()]),
+            message("assistant", &["a".into()]),
+        ];
+        let body = build(
+            &endpoint("chat", false),
+            "m",
+            &turn(&["x", "y"], None),
+            &history,
+        );
+        let messages = body["messages"].as_array().unwrap();
+        assert_eq!(messages.len(), 3);
+        assert_eq!(
+            messages[2]["content"][1],
+            json!({"type": "text", "text": "y"})
+        );
+        assert!(!body.contains_key("max_completion_tokens"));
+    }
+}
