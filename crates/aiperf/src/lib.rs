@@ -28,7 +28,6 @@ pub mod shard;
 pub mod sweep;
 pub mod telemetry;
 pub mod tokenizer;
-mod tokenizer_server;
 pub mod ui;
 
 pub use error::{ExitStatus, UsageError, report_error};

@@ -1,8 +1,301 @@
-//! Flags become settings: `cli` parses, this resolves and validates, section by section, and
-//! decides the plan. Clap types stop here; the environment is read only here.
+//! Flags become settings: `cli` parses, this resolves and validates, section by section
+//! (endpoint, input, load, plan, search, telemetry, output), and decides the plan (a single run,
+//! a sweep or repeated runs, a search, a recipe). Clap types stop here; the environment is
+//! read only here. Every error names the flag and says how to fix it.
 
+mod endpoint;
+mod input;
+mod load;
+mod output;
+mod plan;
 mod recipe;
-mod resolve;
 mod search;
+mod telemetry;
+#[cfg(test)]
+mod tests;
 
-pub use resolve::{DEFAULT_ISL, parse_goodput, resolve, resolve_shard};
+use crate::UsageError;
+use crate::cli::profile::{ProfileArgs, SweepModeArg, UiArg};
+use crate::settings::{
+    LoadConfig, MultiRunConfig, OutputConfig, ProfileConfig, SearchConfig, ShardConfig, SimTarget,
+    SweepConfig, SweepMode, UiMode,
+};
+
+pub use self::load::resolve_shard;
+pub use self::output::parse_goodput;
+
+/// Default mean input length of synthetic prompts, as the reference tool.
+pub const DEFAULT_ISL: u32 = 550;
+
+/// Validates `args` into a configuration. `argv` is the command line, recorded (with secrets
+/// redacted) in the artifacts.
+pub fn resolve(args: &ProfileArgs, argv: &[String]) -> Result<ProfileConfig, UsageError> {
+    check_unsupported(args)?;
+    let sim = endpoint::resolve_sim(args)?;
+    let models = resolve_models(args, sim.as_ref())?;
+    let endpoint = endpoint::resolve_endpoint(args, sim.is_some())?;
+    let tokenizer = input::resolve_tokenizer(args, sim.as_ref(), &endpoint, &models)?;
+    let input = input::resolve_input(args)?;
+    endpoint::check_embeddings(args, &endpoint)?;
+    let load = load::resolve_load(args)?;
+    let plan = resolve_plan(args)?;
+    let repeated = plan.is_repeated();
+    let ui = resolve_ui(args, repeated)?;
+    let random_seed = match args.input.random_seed {
+        Some(seed) => seed,
+        None if repeated && args.multi.set_consistent_seed => 42,
+        // Below 2⁵³, so JSON readers that hold numbers as doubles (JavaScript, pandas'
+        // float columns) keep it exactly.
+        None => uuid::Uuid::new_v4().as_u64_pair().0 & ((1 << 53) - 1),
+    };
+    let Plan {
+        sweep,
+        mut search,
+        multi_run,
+        recipe,
+    } = plan;
+    if let Some(s) = search.as_mut()
+        && args.search.search_random_seed.is_none()
+    {
+        s.seed = random_seed;
+    }
+    let goodput =
+        output::resolve_goodput(args, recipe.as_ref().map(|e| &e.goodput[..]), &endpoint)?;
+    let shard = resolve_shard(args)?;
+    check_shard(shard.as_ref(), repeated, &load)?;
+    Ok(ProfileConfig {
+        models,
+        model_selection: args.endpoint.model_selection_strategy,
+        endpoint,
+        tokenizer,
+        input,
+        random_seed,
+        load,
+        goodput,
+        output: OutputConfig {
+            artifact_dir: args.output.artifact_dir.clone(),
+            export_level: args.output.export_level,
+            server_metrics: telemetry::resolve_server_metrics(args)?,
+            gpu_telemetry: telemetry::resolve_gpu_telemetry(args)?,
+        },
+        ui,
+        sim,
+        multi_run,
+        sweep,
+        resume: args.multi.resume,
+        search,
+        post_process: recipe.as_ref().and_then(|e| e.post_process.clone()),
+        recipe: recipe.as_ref().map(|e| e.name.clone()),
+        cli_command: command_line(argv),
+        shard,
+    })
+}
+
+/// The reference tool's flags that have no counterpart here, and the one that is ignored.
+fn check_unsupported(args: &ProfileArgs) -> Result<(), UsageError> {
+    args.unsupported.check().map_err(UsageError::new)?;
+    if args.unsupported.bo_constraint_mode.is_some() {
+        if args.recipe.search_recipe.is_some() {
+            return Err(UsageError::new(
+                "--search-recipe is mutually exclusive with --bo-constraint-mode; drop it (the \
+                 recipe defines the search)",
+            ));
+        }
+        tracing::warn!(
+            "--bo-constraint-mode is ignored (as in the reference tool): SLA constraints are \
+             always modelled, expected improvement times the probability of meeting them"
+        );
+    }
+    Ok(())
+}
+
+/// `--model`, or the simulator preset's model.
+fn resolve_models(args: &ProfileArgs, sim: Option<&SimTarget>) -> Result<Vec<String>, UsageError> {
+    match (sim, args.endpoint.models.is_empty()) {
+        (_, false) => {
+            if let Some(bad) = args.endpoint.models.iter().find(|m| m.trim().is_empty()) {
+                return Err(UsageError::new(format!(
+                    "--model: empty model name {bad:?}; give names separated by commas"
+                )));
+            }
+            Ok(args.endpoint.models.clone())
+        }
+        (Some(sim), true) => {
+            let preset = aiperf_sim::presets::find(&sim.preset).expect("preset checked");
+            Ok(vec![preset.model.to_owned()])
+        }
+        (None, true) => Err(UsageError::new(
+            "--model is required: name the model the server serves (e.g. -m Qwen/Qwen3-0.6B), \
+             or add --sim to benchmark the built-in simulator",
+        )),
+    }
+}
+
+/// What runs around the benchmark: a sweep, repeated runs, a search, from flags or a recipe.
+struct Plan {
+    sweep: Option<SweepConfig>,
+    search: Option<SearchConfig>,
+    multi_run: MultiRunConfig,
+    recipe: Option<recipe::Expansion>,
+}
+
+impl Plan {
+    /// More than one benchmark.
+    fn is_repeated(&self) -> bool {
+        self.sweep.is_some() || self.multi_run.num_runs > 1 || self.search.is_some()
+    }
+}
+
+fn resolve_plan(args: &ProfileArgs) -> Result<Plan, UsageError> {
+    let sweep = plan::resolve_sweep(args)?;
+    let multi_run = plan::resolve_multi_run(args)?;
+    let recipe = match &args.recipe.search_recipe {
+        Some(name) => {
+            let r = crate::recipes::load(name)?;
+            let streaming = args.endpoint.streaming && !args.endpoint.no_streaming;
+            Some(recipe::expand(&r, args, streaming)?)
+        }
+        None => None,
+    };
+    let (sweep, search) = match &recipe {
+        Some(e) => {
+            // A recipe's grid is a sweep like any other: the user's order, cooldown and
+            // seeding apply to it.
+            let sweep = e.sweep.clone().map(|mut s| {
+                let m = &args.multi;
+                s.mode = match m.parameter_sweep_mode {
+                    SweepModeArg::Repeated => SweepMode::Repeated,
+                    SweepModeArg::Independent => SweepMode::Independent,
+                };
+                s.cooldown_secs = m.parameter_sweep_cooldown_seconds;
+                s.same_seed = m.parameter_sweep_same_seed;
+                s
+            });
+            if sweep.is_some() {
+                plan::cooldown(
+                    "--parameter-sweep-cooldown-seconds",
+                    args.multi.parameter_sweep_cooldown_seconds,
+                )?;
+            }
+            (sweep, e.search.clone())
+        }
+        None => {
+            let search = search::resolve_search(args, sweep.as_ref())?;
+            (sweep, search)
+        }
+    };
+    if sweep.is_none() {
+        plan::warn_unused_sweep_flags(args);
+    }
+    if multi_run.convergence.is_some() {
+        if search.is_some() {
+            return Err(UsageError::new(
+                "--convergence-metric cannot be combined with a search: the search decides how \
+                 many benchmarks to run",
+            ));
+        }
+        if sweep
+            .as_ref()
+            .is_some_and(|s| s.mode == SweepMode::Repeated)
+        {
+            return Err(UsageError::new(
+                "--convergence-metric stops the runs of one sweep value early, which needs them \
+                 back to back: add --parameter-sweep-mode independent",
+            ));
+        }
+    }
+    Ok(Plan {
+        sweep,
+        search,
+        multi_run,
+        recipe,
+    })
+}
+
+/// `--ui`: the dashboard on a terminal for a single run; sweeps print a line per run.
+fn resolve_ui(args: &ProfileArgs, repeated: bool) -> Result<UiMode, UsageError> {
+    if repeated && args.output.ui == Some(UiArg::Dashboard) {
+        return Err(UsageError::new(
+            "--ui dashboard: Dashboard UI is not supported with parameter sweeps due to terminal \
+             control limitations. Please use '--ui simple' or '--ui none' instead.",
+        ));
+    }
+    Ok(match args.output.ui {
+        Some(UiArg::Simple) => UiMode::Simple,
+        Some(UiArg::None) => UiMode::None,
+        Some(UiArg::Dashboard) => UiMode::Dashboard,
+        None if !repeated && std::io::IsTerminal::is_terminal(&std::io::stderr()) => {
+            UiMode::Dashboard
+        }
+        None => UiMode::Simple,
+    })
+}
+
+/// A sharded benchmark is one benchmark, with at least one concurrent request per shard.
+fn check_shard(
+    shard: Option<&ShardConfig>,
+    repeated: bool,
+    load: &LoadConfig,
+) -> Result<(), UsageError> {
+    let Some(s) = shard else {
+        return Ok(());
+    };
+    if repeated {
+        return Err(UsageError::new(
+            "--shards splits one benchmark; it cannot be combined with sweeps, repeated runs \
+             or searches (run those with `aiperf kube sweep`)",
+        ));
+    }
+    if let Some(c) = load.concurrency
+        && c < s.count
+    {
+        return Err(UsageError::new(format!(
+            "--shards {}: more shards than --concurrency {c}; every shard needs at least one \
+             concurrent request",
+            s.count
+        )));
+    }
+    Ok(())
+}
+
+/// The command line as a shell would take it, with credentials replaced by `<redacted>`.
+fn command_line(argv: &[String]) -> String {
+    let mut out = Vec::with_capacity(argv.len());
+    let mut redact_next = false;
+    for (i, arg) in argv.iter().enumerate() {
+        let shown = if redact_next {
+            redact_next = false;
+            crate::settings::REDACTED.to_owned()
+        } else if let Some((flag, _)) = arg.split_once('=')
+            && flag == "--api-key"
+        {
+            format!("--api-key={}", crate::settings::REDACTED)
+        } else if arg == "--api-key" {
+            redact_next = true;
+            arg.clone()
+        } else if i > 0
+            && matches!(argv[i - 1].as_str(), "-H" | "--header")
+            && arg
+                .split_once(':')
+                .is_some_and(|(n, _)| endpoint::is_credential(n))
+        {
+            let (name, _) = arg.split_once(':').unwrap_or((arg, ""));
+            format!("{name}:{}", crate::settings::REDACTED)
+        } else {
+            arg.clone()
+        };
+        out.push(shell_quote(&shown));
+    }
+    out.join(" ")
+}
+
+fn shell_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=,@%+".contains(c))
+    {
+        s.to_owned()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}

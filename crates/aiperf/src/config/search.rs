@@ -1,8 +1,10 @@
 //! The configuration of an adaptive search and the parsing of its flags.
 
 use crate::UsageError;
+use crate::cli::profile::ProfileArgs;
 use crate::settings::Param;
 use crate::settings::SpaceDim;
+use crate::settings::{ExportLevel, SearchConfig, SweepConfig};
 use crate::settings::{SlaFilter, SlaOp};
 
 /// `PATH:LO,HI[:int|real][:log]`.
@@ -122,6 +124,161 @@ pub(super) fn check_tunables(s: &crate::cli::profile::SearchArgs) -> Result<(), 
         )));
     }
     Ok(())
+}
+
+/// The explicit `--search-*` flags.
+pub(super) fn resolve_search(
+    args: &ProfileArgs,
+    sweep: Option<&SweepConfig>,
+) -> Result<Option<SearchConfig>, UsageError> {
+    use super::search::{parse_sla, parse_space};
+    use crate::cli::profile::{DirectionArg, OptunaSamplerArg, PlannerArg, PoolingArg};
+    use crate::settings::{Objective, PlannerKind};
+    let a = &args.search;
+    if a.search_space.is_empty() {
+        let given = [
+            ("--search-metric", a.search_metric.is_some()),
+            ("--search-direction", a.search_direction.is_some()),
+            ("--search-max-iterations", a.search_max_iterations.is_some()),
+            ("--search-planner", a.search_planner.is_some()),
+            ("--search-stat", a.search_stat.is_some()),
+            (
+                "--search-percentile-pooling",
+                a.search_percentile_pooling.is_some(),
+            ),
+            ("--optuna-sampler", a.optuna_sampler.is_some()),
+            ("--search-initial-points", a.search_initial_points.is_some()),
+        ];
+        if let Some((flag, _)) = given.iter().find(|g| g.1)
+            && args.recipe.search_recipe.is_none()
+        {
+            return Err(UsageError::new(format!(
+                "{flag} needs --search-space: say what to search, e.g. --search-space concurrency:1,1000:int"
+            )));
+        }
+        return Ok(None);
+    }
+    if let Some(sweep) = sweep {
+        return Err(UsageError::new(format!(
+            "--search-space cannot be combined with a parameter sweep ({} with several values): a \
+             search chooses the values itself",
+            sweep.params[0].param.flag()
+        )));
+    }
+    let space = a
+        .search_space
+        .iter()
+        .map(|s| parse_space(s))
+        .collect::<Result<Vec<_>, _>>()?;
+    for (i, d) in space.iter().enumerate() {
+        if space[..i].iter().any(|e| e.param == d.param) {
+            return Err(UsageError::new(format!(
+                "--search-space: {} is given twice",
+                d.param.name()
+            )));
+        }
+    }
+    let metric = a.search_metric.clone().ok_or_else(|| {
+        UsageError::new("--search-space needs --search-metric (e.g. output_token_throughput)")
+    })?;
+    let maximize = match a.search_direction {
+        Some(DirectionArg::Maximize) => true,
+        Some(DirectionArg::Minimize) => false,
+        None => {
+            return Err(UsageError::new(
+                "--search-space needs --search-direction maximize|minimize",
+            ));
+        }
+    };
+    let max_iterations = a
+        .search_max_iterations
+        .ok_or_else(|| UsageError::new("--search-space needs --search-max-iterations (2-200)"))?;
+    if !(2..=200).contains(&max_iterations) {
+        return Err(UsageError::new(format!(
+            "--search-max-iterations must be between 2 and 200, got {max_iterations}"
+        )));
+    }
+    let requested = a.search_planner.unwrap_or(PlannerArg::Bayesian);
+    if a.optuna_sampler.is_some() && requested != PlannerArg::Optuna {
+        return Err(UsageError::new(
+            "--optuna-sampler chooses the sampler of --search-planner optuna; add \
+             --search-planner optuna or drop --optuna-sampler",
+        ));
+    }
+    let planner = match requested {
+        PlannerArg::Optuna if a.optuna_sampler == Some(OptunaSamplerArg::Tpe) => PlannerKind::Tpe,
+        // Optuna's GP and BoTorch samplers are Gaussian-process BO, as is `bayesian`.
+        PlannerArg::Bayesian | PlannerArg::Optuna => PlannerKind::Bayesian,
+        PlannerArg::MonotonicSla => PlannerKind::MonotonicSla,
+        PlannerArg::SmoothIsotonic => PlannerKind::SmoothIsotonic,
+        PlannerArg::Grid => PlannerKind::Grid,
+    };
+    let initial_points = a.search_initial_points.unwrap_or(5);
+    if planner.has_initial_design() && initial_points >= max_iterations {
+        return Err(UsageError::new(format!(
+            "--search-initial-points ({initial_points}) must be below --search-max-iterations \
+             ({max_iterations})"
+        )));
+    }
+    let sla = a
+        .search_sla
+        .iter()
+        .map(|s| parse_sla(s))
+        .collect::<Result<Vec<_>, _>>()?;
+    if planner.is_sla_1d() {
+        if space.len() != 1 || !space[0].integer {
+            return Err(UsageError::new(format!(
+                "--search-planner {}: searches exactly one integer dimension (e.g. \
+                 --search-space concurrency:1,1000:int)",
+                planner.name()
+            )));
+        }
+        if sla.is_empty() {
+            return Err(UsageError::new(format!(
+                "--search-planner {}: finds an SLA boundary, so it needs at least one --search-sla",
+                planner.name()
+            )));
+        }
+    }
+    super::search::check_tunables(a)?;
+    let stat = a.search_stat.clone().unwrap_or_else(|| "avg".into());
+    let pooled = a.search_percentile_pooling == Some(PoolingArg::Pooled);
+    if pooled {
+        if !(stat.starts_with('p') || stat == "min" || stat == "max") {
+            return Err(UsageError::new(format!(
+                "--search-percentile-pooling pooled pools per-request values for a percentile; \
+                 --search-stat {stat} is not one (use p50, p90, p95, p99, min or max)"
+            )));
+        }
+        if args.output.export_level == ExportLevel::Summary {
+            return Err(UsageError::new(
+                "--search-percentile-pooling pooled reads every request's values, which \
+                 --export-level summary does not keep; use --export-level records (the default)",
+            ));
+        }
+    }
+    Ok(Some(SearchConfig {
+        space,
+        objective: Objective {
+            metric,
+            stat,
+            maximize,
+        },
+        max_iterations,
+        initial_points,
+        // Default: the run's base seed (42 unless --random-seed), so re-running the command
+        // resumes the same search.
+        seed: a.search_random_seed.unwrap_or(0),
+        planner,
+        sla,
+        stability: a.search_stability_trials.max(1),
+        replicates: a.search_replicates,
+        precision: a.search_precision,
+        growth: 4.0,
+        grid_steps: 8,
+        recipe: None,
+        pooled,
+    }))
 }
 
 #[cfg(test)]

@@ -71,3 +71,15 @@ pub fn report(level: ExportLevel, dir: &Path, console: &str) -> anyhow::Result<(
 pub fn line(text: &str) -> std::io::Result<()> {
     writeln!(std::io::stdout().lock(), "{text}")
 }
+
+/// Text on standard output, as it is (its own line breaks).
+pub fn text(text: &str) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()
+}
+
+/// A notice on standard error (what the user did was understood: Ctrl-C, a flag's hint).
+pub fn notice(text: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{text}");
+}

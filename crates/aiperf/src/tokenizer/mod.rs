@@ -4,6 +4,8 @@
 //! Tokenizing happens when prompts are built and after responses arrive, never on the
 //! request path.
 
+mod server;
+
 use std::path::{Path, PathBuf};
 
 use tiktoken_rs::CoreBPE;
@@ -21,7 +23,7 @@ pub enum Tokenizer {
         name: String,
         tokenizer: Box<tokenizers::Tokenizer>,
     },
-    Server(crate::tokenizer_server::ServerTokenizer),
+    Server(server::ServerTokenizer),
 }
 
 impl std::fmt::Debug for Tokenizer {
@@ -54,9 +56,9 @@ impl Tokenizer {
                 let file = fetch_from_hub(repo, revision)?;
                 Self::from_file(&file, repo.clone())
             }
-            TokenizerSpec::Server { url, model } => Ok(Self::Server(
-                crate::tokenizer_server::ServerTokenizer::connect(url, model)?,
-            )),
+            TokenizerSpec::Server { url, model } => {
+                Ok(Self::Server(server::ServerTokenizer::connect(url, model)?))
+            }
         }
     }
 

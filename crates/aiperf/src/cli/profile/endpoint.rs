@@ -1,0 +1,103 @@
+//! Where requests go and how tokens are counted.
+
+use clap::Args;
+
+use crate::settings::*;
+
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Endpoint")]
+pub struct EndpointArgs {
+    /// Model name(s) to send in requests (comma-separated for several). Required unless --sim.
+    #[arg(
+        short = 'm',
+        long = "model",
+        visible_alias = "model-names",
+        value_delimiter = ','
+    )]
+    pub models: Vec<String>,
+
+    /// How requests pick among several models.
+    #[arg(long, value_enum, default_value_t = ModelSelection::RoundRobin)]
+    pub model_selection_strategy: ModelSelection,
+
+    /// Server base URL (repeat for several, used round robin). `http://` is added when no
+    /// scheme is given. [default: http://localhost:8000]
+    #[arg(short = 'u', long = "url")]
+    pub urls: Vec<String>,
+
+    /// API shape of the endpoint.
+    #[arg(long, default_value = "chat", value_parser = clap::builder::PossibleValuesParser::new(crate::endpoints::names()))]
+    pub endpoint_type: String,
+
+    /// Request path, overriding the endpoint type's (/v1/chat/completions, /v1/completions).
+    #[arg(long, visible_alias = "custom-endpoint")]
+    pub endpoint: Option<String>,
+
+    /// Stream responses (server-sent events); needed for time to first token and inter-token
+    /// latency.
+    #[arg(long, overrides_with = "no_streaming")]
+    pub streaming: bool,
+
+    /// Do not stream responses (the default).
+    #[arg(long, overrides_with = "streaming")]
+    pub no_streaming: bool,
+
+    /// Give up on a request after this long, in seconds (connect, send and whole response).
+    #[arg(long, default_value_t = 21600.0)]
+    pub request_timeout_seconds: f64,
+
+    /// API key, sent as `Authorization: Bearer <key>`. Never written to any file.
+    #[arg(long, env = "AIPERF_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
+
+    /// Open the connections the load needs before measuring (default), so the first requests
+    /// do not include TCP/TLS setup; `--connection-warmup false` measures cold connections.
+    #[arg(long, default_value_t = true, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub connection_warmup: bool,
+
+    /// How requests share connections: `pooled` (default) keeps connections alive and shares
+    /// them; `never` opens a new connection for every request (connection setup is then part
+    /// of every latency); `sticky-user-sessions` gives each conversation its own connection
+    /// for all its turns (users behind a load balancer with connection affinity). Whatever
+    /// the strategy, a request that finds its kept-alive connection closed by the server is
+    /// sent again once on a new one.
+    #[arg(long, value_enum, ignore_case = true, default_value_t = crate::settings::ConnectionReuse::Pooled)]
+    pub connection_reuse_strategy: crate::settings::ConnectionReuse,
+
+    /// Extra request header, `Name:Value` (repeatable), or a JSON object of headers.
+    #[arg(short = 'H', long = "header")]
+    pub headers: Vec<String>,
+
+    /// Field merged into every request body, `key:value` (repeatable; the value is read as
+    /// JSON when it parses, e.g. `ignore_eos:true`, `min_tokens:64`), or a JSON object.
+    #[arg(long)]
+    pub extra_inputs: Vec<String>,
+
+    /// Count input and output tokens from the server's `usage` instead of the tokenizer.
+    #[arg(long)]
+    pub use_server_token_count: bool,
+
+    /// Send the output cap as `max_tokens` instead of `max_completion_tokens` (chat).
+    #[arg(long)]
+    pub use_legacy_max_tokens: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Tokenizer")]
+pub struct TokenizerArgs {
+    /// Tokenizer for counting tokens: `builtin` (o200k_base, no network), `cl100k_base`, a
+    /// tokenizer.json file or its directory, a Hugging Face model id, or `server`: the served
+    /// model's own, through the server's /tokenize endpoint (llama.cpp, vLLM, SGLang). Default:
+    /// the model name when it looks like a hub id (`org/name`) or a local directory, else
+    /// builtin. HF_HUB_OFFLINE=1 takes hub tokenizers from the local cache only.
+    #[arg(long)]
+    pub tokenizer: Option<String>,
+
+    /// Hub revision (branch, tag or commit) of the tokenizer.
+    #[arg(long, default_value = "main")]
+    pub tokenizer_revision: String,
+
+    /// Accepted for compatibility; tokenizer.json files never run code.
+    #[arg(long)]
+    pub tokenizer_trust_remote_code: bool,
+}

@@ -1,0 +1,77 @@
+//! What is written and shown, and what is scraped beside the run.
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+use crate::settings::*;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum UiArg {
+    Simple,
+    None,
+    Dashboard,
+}
+
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Output")]
+pub struct OutputArgs {
+    /// Service-level objectives defining a "good" request, `tag:value` separated by spaces,
+    /// in display units, e.g. "time_to_first_token:200 inter_token_latency:20".
+    #[arg(long)]
+    pub goodput: Vec<String>,
+
+    /// Directory for the artifacts, used as given. Default: artifacts/<model>-openai-<type>-<load>.
+    #[arg(long, visible_alias = "output-artifact-dir")]
+    pub artifact_dir: Option<PathBuf>,
+
+    /// How much to export: summary, records (+ per-request JSONL) or raw (+ raw responses).
+    #[arg(long, visible_alias = "profile-export-level", value_enum, default_value_t = ExportLevel::Records)]
+    pub export_level: ExportLevel,
+
+    /// Prometheus endpoint(s) of the server to scrape during the run (repeatable). The
+    /// endpoint's `<url>/metrics` is scraped by default; failures are counted, never fatal.
+    #[arg(long, visible_alias = "server-metrics-url", num_args = 1..)]
+    pub server_metrics: Vec<String>,
+
+    /// Do not scrape server metrics.
+    #[arg(long)]
+    pub no_server_metrics: bool,
+
+    /// Milliseconds between server-metrics scrapes.
+    #[arg(long, default_value_t = 100.0)]
+    pub server_metrics_interval_ms: f64,
+
+    /// Server-metrics files to write: json, csv, jsonl (every scrape, identical runs
+    /// collapsed).
+    #[arg(long, value_delimiter = ',', num_args = 1.., default_values = ["json", "csv"])]
+    pub server_metrics_formats: Vec<String>,
+
+    /// DCGM exporter endpoint(s) to scrape for GPU telemetry during the run (power, energy,
+    /// utilisation, memory, temperature per GPU). http://localhost:9400/metrics and :9401 are
+    /// tried by default; with --sim, the simulator's /dcgm/metrics. `dashboard` is accepted
+    /// for compatibility (the summary always shows the telemetry).
+    #[arg(long, visible_alias = "gpu-telemetry-url", num_args = 0.., value_name = "URL")]
+    pub gpu_telemetry: Option<Vec<String>>,
+
+    /// Do not collect GPU telemetry.
+    #[arg(long)]
+    pub no_gpu_telemetry: bool,
+
+    /// Milliseconds between GPU-telemetry scrapes.
+    #[arg(long, default_value_t = 330.0)]
+    pub gpu_telemetry_interval_ms: f64,
+
+    /// Write charts and plots/report.html when the run, sweep or search ends (on by default
+    /// for the curve recipes).
+    #[arg(long, overrides_with = "no_auto_plot")]
+    pub auto_plot: bool,
+
+    /// Do not write the report at the end.
+    #[arg(long, overrides_with = "auto_plot")]
+    pub no_auto_plot: bool,
+
+    /// Progress display: simple (progress bar) or none. Default: simple on a terminal.
+    #[arg(long, visible_alias = "ui-type", value_enum)]
+    pub ui: Option<UiArg>,
+}

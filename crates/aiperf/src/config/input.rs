@@ -1,0 +1,220 @@
+//! Where prompts come from and how they are shaped: synthetic lengths, sessions and shared
+//! prefixes, or an input file (its type guessed from its first row).
+
+use std::path::Path;
+
+use serde_json::{Map, Value};
+
+use super::DEFAULT_ISL;
+use super::plan::first;
+use crate::UsageError;
+use crate::cli::profile::ProfileArgs;
+use crate::settings::*;
+
+pub(super) fn resolve_input(args: &ProfileArgs) -> Result<InputConfig, UsageError> {
+    let a = &args.input;
+    let isl = first(&a.isl);
+    let osl = first(&a.osl);
+    if isl == Some(0) {
+        return Err(UsageError::new("--isl must be at least 1 token"));
+    }
+    let max = crate::dataset::prompts::MAX_PROMPT_TOKENS;
+    if let Some(too_long) = a.isl.iter().find(|v| **v > max) {
+        return Err(UsageError::new(format!(
+            "--isl {too_long} is larger than the supported {max} tokens"
+        )));
+    }
+    if osl == Some(0) {
+        return Err(UsageError::new("--osl must be at least 1 token"));
+    }
+    let isl_stddev = stddev("--isl-stddev", a.isl_stddev)?;
+    let osl_stddev = stddev("--osl-stddev", a.osl_stddev)?;
+    let osl = osl.map(|m| LengthDist {
+        mean: f64::from(m),
+        stddev: osl_stddev,
+    });
+    if let Some(path) = &a.input_file {
+        let synthetic_only = [
+            ("--num-prefix-prompts", a.num_prefix_prompts != 0),
+            ("--prefix-prompt-length", a.prefix_prompt_length != 0),
+            (
+                "--shared-system-prompt-length",
+                a.shared_system_prompt_length != 0,
+            ),
+            ("--session-turns-mean", a.session_turns_mean != 1.0),
+            ("--session-turns-stddev", a.session_turns_stddev != 0.0),
+            (
+                "--session-turn-delay-mean",
+                a.session_turn_delay_mean != 0.0,
+            ),
+            (
+                "--session-turn-delay-stddev",
+                a.session_turn_delay_stddev != 0.0,
+            ),
+        ];
+        if let Some((flag, _)) = synthetic_only.iter().find(|f| f.1) {
+            return Err(UsageError::new(format!(
+                "{flag} shapes synthetic prompts; --input-file brings its own (drop one of them)"
+            )));
+        }
+        if !path.is_file() {
+            return Err(UsageError::new(format!(
+                "--input-file: {} does not exist or is not a file",
+                path.display()
+            )));
+        }
+        let kind = match a.custom_dataset_type {
+            Some(kind) => kind,
+            None => sniff_kind(path)?,
+        };
+        if a.isl_block_size == 0 {
+            return Err(UsageError::new("--isl-block-size must be at least 1 token"));
+        }
+        return Ok(InputConfig::File {
+            path: path.clone(),
+            kind,
+            osl,
+            sampling: a.dataset_sampling_strategy.unwrap_or(Sampling::Sequential),
+            block_tokens: a.isl_block_size,
+        });
+    }
+    if a.custom_dataset_type.is_some() {
+        return Err(UsageError::new(
+            "--custom-dataset-type needs --input-file: name the file to read",
+        ));
+    }
+    if a.num_dataset_entries == 0 {
+        return Err(UsageError::new("--num-dataset-entries must be at least 1"));
+    }
+    Ok(InputConfig::Synthetic {
+        entries: a.num_dataset_entries,
+        isl: LengthDist {
+            mean: f64::from(isl.unwrap_or(DEFAULT_ISL)),
+            stddev: isl_stddev,
+        },
+        osl,
+        sampling: a.dataset_sampling_strategy.unwrap_or(Sampling::Shuffle),
+        batch: a.prompt_batch_size,
+        sessions: session_shape(a)?,
+        prefixes: prefix_shape(a)?,
+    })
+}
+
+/// `--num-prefix-prompts`, `--prefix-prompt-length`, `--shared-system-prompt-length`.
+pub(super) fn prefix_shape(a: &crate::cli::profile::InputArgs) -> Result<PrefixShape, UsageError> {
+    match (a.num_prefix_prompts, a.prefix_prompt_length) {
+        (0, 0) => {}
+        (0, _) => {
+            return Err(UsageError::new(
+                "--prefix-prompt-length needs --num-prefix-prompts: how many distinct prefixes \
+                 to share (e.g. --num-prefix-prompts 4)",
+            ));
+        }
+        (_, 0) => {
+            return Err(UsageError::new(
+                "--num-prefix-prompts needs --prefix-prompt-length: the tokens of each prefix \
+                 (e.g. --prefix-prompt-length 512)",
+            ));
+        }
+        _ => {}
+    }
+    Ok(PrefixShape {
+        count: a.num_prefix_prompts,
+        length: a.prefix_prompt_length,
+        system_length: a.shared_system_prompt_length,
+    })
+}
+
+/// `--session-turns-*` and `--session-turn-delay-*`: the shape of synthetic conversations.
+pub(super) fn session_shape(
+    a: &crate::cli::profile::InputArgs,
+) -> Result<SessionShape, UsageError> {
+    let non_negative = |flag: &str, v: f64| {
+        if v.is_finite() && v >= 0.0 {
+            Ok(v)
+        } else {
+            Err(UsageError::new(format!(
+                "{flag} must be zero or a positive number, got {v}"
+            )))
+        }
+    };
+    if !(a.session_turns_mean.is_finite() && a.session_turns_mean >= 1.0) {
+        return Err(UsageError::new(format!(
+            "--session-turns-mean must be at least 1 (turns per conversation), got {}",
+            a.session_turns_mean
+        )));
+    }
+    let ratio = non_negative("--session-delay-ratio", a.session_delay_ratio)?;
+    Ok(SessionShape {
+        turns: LengthDist {
+            mean: a.session_turns_mean,
+            stddev: non_negative("--session-turns-stddev", a.session_turns_stddev)?,
+        },
+        delay_ms_mean: non_negative("--session-turn-delay-mean", a.session_turn_delay_mean)?
+            * ratio,
+        delay_ms_stddev: non_negative("--session-turn-delay-stddev", a.session_turn_delay_stddev)?
+            * ratio,
+    })
+}
+
+pub(super) fn stddev(flag: &str, v: f64) -> Result<f64, UsageError> {
+    if v.is_finite() && v >= 0.0 {
+        Ok(v)
+    } else {
+        Err(UsageError::new(format!(
+            "{flag} must be zero or positive, got {v}"
+        )))
+    }
+}
+
+/// The dataset type of a file given without `--custom-dataset-type`, from its first row.
+pub(super) fn sniff_kind(path: &Path) -> Result<DatasetFileKind, UsageError> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        UsageError::new(format!("--input-file: cannot read {}: {e}", path.display()))
+    })?;
+    let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    let row: Map<String, Value> = serde_json::from_str(first).map_err(|e| {
+        UsageError::new(format!(
+            "--input-file: {} line 1 is not a JSON object ({e}); each line should be one \
+             row, or set --custom-dataset-type",
+            path.display()
+        ))
+    })?;
+    Ok(if row.contains_key("turns") {
+        DatasetFileKind::MultiTurn
+    } else if row.contains_key("input_length") || row.contains_key("hash_ids") {
+        DatasetFileKind::MooncakeTrace
+    } else {
+        DatasetFileKind::SingleTurn
+    })
+}
+
+/// `--tokenizer` (or its absence) for the run's first model.
+pub(super) fn resolve_tokenizer(
+    args: &ProfileArgs,
+    sim: Option<&SimTarget>,
+    endpoint: &EndpointConfig,
+    models: &[String],
+) -> Result<TokenizerSpec, UsageError> {
+    Ok(match (&args.tokenizer.tokenizer, sim) {
+        (None, Some(_)) => TokenizerSpec::Builtin {
+            encoding: Encoding::O200kBase,
+        },
+        (Some(name), Some(_)) if name == "server" => {
+            return Err(UsageError::new(
+                "--tokenizer server: the built-in simulator counts with o200k_base, which aiperf \
+                 already uses with --sim; drop --tokenizer (or run `aiperf sim` and point --url \
+                 at it)",
+            ));
+        }
+        (Some(name), None) if name == "server" => TokenizerSpec::Server {
+            url: endpoint.urls[0].clone(),
+            model: models[0].clone(),
+        },
+        (name, _) => TokenizerSpec::resolve(
+            name.as_deref(),
+            &models[0],
+            &args.tokenizer.tokenizer_revision,
+        ),
+    })
+}

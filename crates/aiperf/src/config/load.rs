@@ -1,0 +1,231 @@
+//! The load: closed loop or arrival rate, the stop condition, warmup, cancellation, and one
+//! benchmark split across processes (shards).
+
+use super::plan::first;
+use crate::UsageError;
+use crate::cli::profile::{ArrivalPattern, ProfileArgs};
+use crate::settings::*;
+
+pub(super) fn resolve_load(args: &ProfileArgs) -> Result<LoadConfig, UsageError> {
+    let a = &args.load;
+    let concurrency = first(&a.concurrency);
+    if concurrency == Some(0) {
+        return Err(UsageError::new("--concurrency must be at least 1"));
+    }
+    let request_rate = first(&a.request_rate);
+    if let Some(rate) = request_rate
+        && !(rate.is_finite() && rate > 0.0)
+    {
+        return Err(UsageError::new(format!(
+            "--request-rate must be a positive number of requests per second, got {rate}"
+        )));
+    }
+    if let Some(s) = a.arrival_smoothness
+        && !(s.is_finite() && s > 0.0)
+    {
+        return Err(UsageError::new(format!(
+            "--arrival-smoothness must be a positive number, got {s}"
+        )));
+    }
+    let pattern = match (a.request_rate_mode, a.arrival_smoothness) {
+        (Some(ArrivalPattern::Gamma) | None, Some(_)) => ArrivalPattern::Gamma,
+        (Some(other), Some(_)) => {
+            return Err(UsageError::new(format!(
+                "--arrival-smoothness only applies to gamma arrivals, not {other:?}; add \
+                 --arrival-pattern gamma or drop --arrival-smoothness"
+            )));
+        }
+        (Some(p), None) => p,
+        (None, None) => ArrivalPattern::Poisson,
+    };
+    if a.request_rate_mode.is_some() && request_rate.is_none() {
+        return Err(UsageError::new(
+            "--request-rate-mode (--arrival-pattern) needs --request-rate",
+        ));
+    }
+    let arrival = match pattern {
+        ArrivalPattern::Constant => Arrival::Constant,
+        ArrivalPattern::Poisson => Arrival::Poisson,
+        ArrivalPattern::Gamma => Arrival::Gamma {
+            smoothness: a.arrival_smoothness.unwrap_or(1.0),
+        },
+    };
+    let requests = first(&a.request_count);
+    if requests == Some(0) {
+        return Err(UsageError::new("--request-count must be at least 1"));
+    }
+    let sessions = a.num_sessions;
+    if sessions == Some(0) {
+        return Err(UsageError::new("--num-sessions must be at least 1"));
+    }
+    if sessions.is_some() && requests.is_some() {
+        return Err(UsageError::new(
+            "--num-sessions and --request-count both say when to stop; give one (sessions \
+             count conversations, requests count turns)",
+        ));
+    }
+    let duration = first(&a.benchmark_duration);
+    if let Some(d) = duration
+        && !(d.is_finite() && d > 0.0)
+    {
+        return Err(UsageError::new(format!(
+            "--benchmark-duration must be a positive number of seconds, got {d}"
+        )));
+    }
+    // `inf` waits for every response however long it takes.
+    if a.benchmark_grace_period.is_nan() || a.benchmark_grace_period < 0.0 {
+        return Err(UsageError::new(format!(
+            "--benchmark-grace-period must be zero, a positive number of seconds or inf, got {}",
+            a.benchmark_grace_period
+        )));
+    }
+    if let Some(d) = a.warmup_duration
+        && !(d.is_finite() && d > 0.0)
+    {
+        return Err(UsageError::new(format!(
+            "--warmup-duration must be a positive number of seconds, got {d}"
+        )));
+    }
+    let warmup = match (a.warmup_request_count.filter(|&n| n > 0), a.warmup_duration) {
+        (None, None) => None,
+        (requests, duration_secs) => Some(StopCondition {
+            requests,
+            duration_secs,
+            sessions: None,
+        }),
+    };
+    let fixed_schedule = match (a.fixed_schedule, a.no_fixed_schedule) {
+        (true, _) => Some(true),
+        (_, true) => Some(false),
+        _ => None,
+    };
+    if fixed_schedule == Some(true) {
+        if args.input.input_file.is_none() {
+            return Err(UsageError::new(
+                "--fixed-schedule replays a trace: add --input-file with timestamped rows",
+            ));
+        }
+        if request_rate.is_some() {
+            return Err(UsageError::new(
+                "--fixed-schedule and --request-rate conflict: the trace's timestamps set the \
+                 pace; drop one of them",
+            ));
+        }
+    }
+    Ok(LoadConfig {
+        concurrency,
+        request_rate,
+        arrival,
+        fixed_schedule,
+        stop: StopCondition {
+            requests,
+            duration_secs: duration,
+            sessions,
+        },
+        // Kept finite so configurations and plans stay valid JSON.
+        grace_period_secs: a.benchmark_grace_period.min(f64::MAX),
+        warmup,
+        warmup_load: match (a.warmup_concurrency, a.warmup_request_rate) {
+            (None, None) => None,
+            (concurrency, rate) => {
+                if warmup.is_none() {
+                    return Err(UsageError::new(
+                        "--warmup-concurrency and --warmup-request-rate shape a warmup phase: add \
+                         --warmup-request-count or --warmup-duration",
+                    ));
+                }
+                if concurrency == Some(0) {
+                    return Err(UsageError::new("--warmup-concurrency must be at least 1"));
+                }
+                if let Some(r) = rate
+                    && !(r.is_finite() && r > 0.0)
+                {
+                    return Err(UsageError::new(format!(
+                        "--warmup-request-rate must be a positive number of requests per \
+                         second, got {r}"
+                    )));
+                }
+                Some(crate::settings::WarmupLoad { concurrency, rate })
+            }
+        },
+        cancellation: match (a.request_cancellation_rate, a.request_cancellation_delay) {
+            (None, None) => None,
+            (None, Some(_)) => {
+                return Err(UsageError::new(
+                    "--request-cancellation-delay needs --request-cancellation-rate: say which \
+                     share of requests to cancel (e.g. --request-cancellation-rate 10)",
+                ));
+            }
+            (Some(rate), delay) => {
+                if !(0.0..=100.0).contains(&rate) {
+                    return Err(UsageError::new(format!(
+                        "--request-cancellation-rate is a percentage between 0 and 100, got {rate}"
+                    )));
+                }
+                let delay_secs = delay.unwrap_or(0.0);
+                if !(delay_secs.is_finite() && delay_secs >= 0.0) {
+                    return Err(UsageError::new(format!(
+                        "--request-cancellation-delay must be zero or a positive number of \
+                         seconds, got {delay_secs}"
+                    )));
+                }
+                Some(crate::settings::Cancellation {
+                    rate_pct: rate,
+                    delay_secs,
+                })
+            }
+        },
+        failed_request_threshold: match a.failed_request_threshold {
+            Some(t) if !(t > 0.0 && t <= 1.0) => {
+                return Err(UsageError::new(format!(
+                    "--failed-request-threshold is the share of requests allowed to fail, \
+                     between 0 and 1 (0.1 = 10 %), got {t}"
+                )));
+            }
+            other => other,
+        },
+    })
+}
+
+/// `--shards N --shard-index I` (with the clock and start options), checked.
+pub fn resolve_shard(
+    args: &ProfileArgs,
+) -> Result<Option<crate::settings::ShardConfig>, UsageError> {
+    let d = &args.distributed;
+    let (Some(count), Some(index)) = (d.shards, d.shard_index) else {
+        if d.shards.is_some() {
+            return Err(UsageError::new(
+                "--shards N needs --shard-index I (which shard this process runs); \
+                 `aiperf kube profile --shards N` starts every shard for you",
+            ));
+        }
+        return Ok(None);
+    };
+    if count == 0 {
+        return Err(UsageError::new("--shards must be at least 1"));
+    }
+    if index >= count {
+        return Err(UsageError::new(format!(
+            "--shard-index {index} is out of range for --shards {count} (use 0 to {})",
+            count - 1
+        )));
+    }
+    if let Some(clock) = &d.shard_clock
+        && let Err(e) = crate::shard::split(clock)
+    {
+        return Err(UsageError::new(e.to_string()));
+    }
+    if let Some(t) = d.shard_start_at
+        && !(t.is_finite() && t > 0.0)
+    {
+        return Err(UsageError::new(format!(
+            "--shard-start-at must be a Unix time in seconds, got {t}"
+        )));
+    }
+    Ok(Some(crate::settings::ShardConfig {
+        count,
+        index,
+        clock: d.shard_clock.clone(),
+        start_at: d.shard_start_at,
+    }))
+}

@@ -1,0 +1,76 @@
+//! What a run reports: goodput targets (and which of them the run can measure).
+
+use crate::UsageError;
+use crate::cli::profile::ProfileArgs;
+use crate::metrics::GOODPUT_METRICS;
+use crate::settings::*;
+
+/// `--goodput "time_to_first_token:200 inter_token_latency:20"` (each flag value may hold
+/// several space-separated targets, and the flag may repeat).
+pub fn parse_goodput(values: &[String]) -> Result<Vec<GoodputTarget>, UsageError> {
+    let mut targets: Vec<GoodputTarget> = Vec::new();
+    for item in values.iter().flat_map(|v| v.split_whitespace()) {
+        let Some((tag, value)) = item.split_once(':') else {
+            return Err(UsageError::new(format!(
+                "--goodput: {item:?} is not tag:value (e.g. --goodput \"time_to_first_token:200\")"
+            )));
+        };
+        if !GOODPUT_METRICS.iter().any(|(t, _)| *t == tag) {
+            let known: Vec<&str> = GOODPUT_METRICS.iter().map(|(t, _)| *t).collect();
+            return Err(UsageError::new(format!(
+                "--goodput: unknown metric {tag:?}; choose from {}",
+                known.join(", ")
+            )));
+        }
+        let threshold: f64 = value.parse().ok().filter(|v: &f64| v.is_finite() && *v >= 0.0).ok_or_else(|| {
+            UsageError::new(format!(
+                "--goodput {tag}: {value:?} is not a non-negative number (in the metric's display unit, e.g. ms)"
+            ))
+        })?;
+        if targets.iter().any(|t| t.tag == tag) {
+            return Err(UsageError::new(format!("--goodput: {tag} is given twice")));
+        }
+        targets.push(GoodputTarget {
+            tag: tag.to_owned(),
+            threshold,
+        });
+    }
+    Ok(targets)
+}
+
+/// `--goodput` targets, a recipe's replacing the user's on the same metric, keeping only those
+/// the run measures.
+pub(super) fn resolve_goodput(
+    args: &ProfileArgs,
+    recipe: Option<&[GoodputTarget]>,
+    endpoint: &EndpointConfig,
+) -> Result<Vec<GoodputTarget>, UsageError> {
+    let mut goodput = parse_goodput(&args.output.goodput)?;
+    for g in recipe.unwrap_or_default() {
+        goodput.retain(|t| t.tag != g.tag);
+        goodput.push(g.clone());
+    }
+    // A target on a metric this run does not measure would fail every request; like the
+    // reference tool, ignore it, but say so.
+    let generates = super::endpoint::endpoint_of(endpoint).generates();
+    goodput.retain(|t| {
+        let measured = match t.tag.as_str() {
+            "request_latency" => true,
+            "e2e_output_token_throughput" => generates,
+            _ => endpoint.streaming,
+        };
+        if !measured {
+            tracing::warn!(
+                "--goodput {}: not measured in this run ({}); the target is ignored",
+                t.tag,
+                if generates {
+                    "it needs --streaming"
+                } else {
+                    "the endpoint generates no tokens"
+                }
+            );
+        }
+        measured
+    });
+    Ok(goodput)
+}
