@@ -1,0 +1,236 @@
+//! The single-run section: the summary table, what the server and GPUs reported, and charts
+//! of the per-request records over the run.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use super::chart::{self, Chart, Series, Style};
+use super::html::{Report, chart_or_note, num, table};
+use super::read_json;
+
+/// The summary metrics tabled for a run, in table order.
+const SUMMARY_METRICS: [&str; 9] = [
+    "time_to_first_token",
+    "inter_token_latency",
+    "request_latency",
+    "output_sequence_length",
+    "input_sequence_length",
+    "request_throughput",
+    "output_token_throughput",
+    "request_count",
+    "error_request_count",
+];
+
+/// The per-request latencies charted over time: (metric, chart title).
+const OVER_TIME: [(&str, &str); 3] = [
+    ("time_to_first_token", "Time to first token over time"),
+    ("inter_token_latency", "Inter-token latency over time"),
+    ("request_latency", "Request latency over time"),
+];
+
+/// A single run: summary table and per-request charts from the JSONL.
+pub(super) fn single_run(dir: &Path, out: &Path, report: &mut Report) {
+    let Some(summary) = read_json(&dir.join("profile_export_aiperf.json")) else {
+        return;
+    };
+    let mut html = summary_table(&summary);
+    html.push_str(&telemetry_table(&summary));
+    let records = read_jsonl(&dir.join("profile_export.jsonl"));
+    if !records.is_empty() {
+        // Every chart's time axis starts at the first request.
+        let t0 = records
+            .iter()
+            .filter_map(|r| r["metadata"]["request_start_ns"].as_u64())
+            .min()
+            .unwrap_or(0);
+        html.push_str(&latencies_over_time(&records, t0, out));
+        html.push_str(&throughput_over_time(&records, t0, out));
+        html.push_str(&latency_percentiles(&records, out));
+        let samples = read_jsonl(&dir.join("gpu_telemetry_export.jsonl"));
+        html.push_str(&gpu_power(&samples, t0, out));
+    }
+    report.add("Run", html);
+}
+
+/// One value per line; lines that do not parse are skipped, a missing file reads as empty.
+fn read_jsonl(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .map(|t| {
+            t.lines()
+                .filter_map(|l| serde_json::from_str(l).ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Average and percentiles of the main metrics.
+fn summary_table(summary: &Value) -> String {
+    let mut rows = Vec::new();
+    for tag in SUMMARY_METRICS {
+        let b = &summary[tag];
+        if b.is_object() {
+            rows.push(vec![
+                tag.to_owned(),
+                b["unit"].as_str().unwrap_or("").to_owned(),
+                num(&b["avg"]),
+                num(&b["p50"]),
+                num(&b["p90"]),
+                num(&b["p99"]),
+            ]);
+        }
+    }
+    table(&["metric", "unit", "avg", "p50", "p90", "p99"], &rows)
+}
+
+/// The server's and GPUs' averages, if any were collected; empty otherwise.
+fn telemetry_table(summary: &Value) -> String {
+    let rows: Vec<Vec<String>> = summary
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(tag, b)| {
+            (tag.starts_with("server_") || tag.starts_with("nvidia_")) && b["avg"].is_number()
+        })
+        .map(|(tag, b)| {
+            vec![
+                tag.clone(),
+                b["unit"].as_str().unwrap_or("").to_owned(),
+                num(&b["avg"]),
+            ]
+        })
+        .collect();
+    if rows.is_empty() {
+        return String::new();
+    }
+    let mut html = String::from("<h3>Server and GPU telemetry</h3>");
+    html.push_str(&table(&["metric", "unit", "value"], &rows));
+    html
+}
+
+/// Each request's TTFT, ITL and latency at the time it started, one chart per metric.
+fn latencies_over_time(records: &[Value], t0: u64, out: &Path) -> String {
+    let over_time = |tag: &str| -> Vec<(f64, f64)> {
+        records
+            .iter()
+            .filter_map(|r| {
+                let t = r["metadata"]["request_start_ns"].as_u64()?;
+                let v = r["metrics"][tag]["value"].as_f64()?;
+                Some(((t - t0) as f64 / 1e9, v))
+            })
+            .collect()
+    };
+    let mut html = String::new();
+    for (tag, title) in OVER_TIME {
+        let pts = over_time(tag);
+        if pts.is_empty() {
+            continue;
+        }
+        let chart = Chart {
+            title: title.into(),
+            x_label: "seconds since the first request".into(),
+            y_label: "ms".into(),
+            series: vec![Series::points("", pts, Style::Points)],
+            ..Chart::default()
+        };
+        html.push_str(&chart_or_note(chart::render(
+            &chart,
+            out,
+            &format!("run_{tag}"),
+        )));
+    }
+    html
+}
+
+/// Completions per second, in one-second bins.
+fn throughput_over_time(records: &[Value], t0: u64, out: &Path) -> String {
+    let ends: Vec<f64> = records
+        .iter()
+        .filter_map(|r| r["metadata"]["request_end_ns"].as_u64())
+        .map(|t| t.saturating_sub(t0) as f64 / 1e9)
+        .collect();
+    let Some(last) = ends.iter().copied().reduce(f64::max) else {
+        return String::new();
+    };
+    let bins = (last.ceil() as usize).max(1);
+    let mut counts = vec![0.0; bins];
+    for e in &ends {
+        counts[(*e as usize).min(bins - 1)] += 1.0;
+    }
+    let pts: Vec<(f64, f64)> = counts
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (i as f64 + 0.5, *c))
+        .collect();
+    let chart = Chart {
+        title: "Throughput over time".into(),
+        x_label: "seconds since the first request".into(),
+        y_label: "requests completed per second".into(),
+        series: vec![Series::line("", pts)],
+        ..Chart::default()
+    };
+    chart_or_note(chart::render(&chart, out, "run_throughput"))
+}
+
+/// The request latency distribution: each sorted latency at its percentile.
+fn latency_percentiles(records: &[Value], out: &Path) -> String {
+    let mut lat: Vec<f64> = records
+        .iter()
+        .filter_map(|r| r["metrics"]["request_latency"]["value"].as_f64())
+        .collect();
+    lat.sort_by(f64::total_cmp);
+    if lat.len() < 2 {
+        return String::new();
+    }
+    let n = lat.len() - 1;
+    let pts: Vec<(f64, f64)> = lat
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (100.0 * i as f64 / n as f64, *v))
+        .collect();
+    let chart = Chart {
+        title: "Request latency by percentile".into(),
+        x_label: "percentile".into(),
+        y_label: "ms".into(),
+        series: vec![Series::line("", pts)],
+        ..Chart::default()
+    };
+    chart_or_note(chart::render(&chart, out, "run_latency_percentiles"))
+}
+
+/// GPU power next to the load, one line per GPU; empty without telemetry samples.
+fn gpu_power(samples: &[Value], t0: u64, out: &Path) -> String {
+    let mut per_gpu: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
+    for s in samples {
+        let (Some(t), Some(w)) = (
+            s["timestamp_ns"].as_u64(),
+            s["metrics"]["nvidia_power_usage"].as_f64(),
+        ) else {
+            continue;
+        };
+        let name = format!(
+            "{} GPU {}",
+            s["endpoint_url"].as_str().unwrap_or(""),
+            s["gpu_index"]
+        );
+        let point = (t.saturating_sub(t0) as f64 / 1e9, w);
+        match per_gpu.iter_mut().find(|g| g.0 == name) {
+            Some(g) => g.1.push(point),
+            None => per_gpu.push((name, vec![point])),
+        }
+    }
+    if per_gpu.is_empty() {
+        return String::new();
+    }
+    let chart = Chart {
+        title: "GPU power over time".into(),
+        x_label: "seconds since the first request".into(),
+        y_label: "W".into(),
+        series: per_gpu
+            .into_iter()
+            .map(|(name, pts)| Series::line(&name, pts))
+            .collect(),
+        ..Chart::default()
+    };
+    chart_or_note(chart::render(&chart, out, "run_gpu_power"))
+}

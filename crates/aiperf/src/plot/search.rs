@@ -1,0 +1,119 @@
+//! The search section: the probes a search made, against its SLA or objective, the
+//! iterations as a table, its best trial and why it stopped.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use serde_json::Value;
+
+use super::chart::{self, Chart, Series, Style};
+use super::html::{Report, chart_or_note, esc, table};
+
+/// How a search iteration is placed on the y axis.
+type YOf = fn(&Value) -> Option<f64>;
+
+/// A search: the probes it made and, for SLA searches, the boundary.
+pub(super) fn search(doc: &Value, out: &Path, report: &mut Report) {
+    let iterations = doc["iterations"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let path = doc["config"]["search_space"][0]["path"]
+        .as_str()
+        .unwrap_or("");
+    if iterations.is_empty() || path.is_empty() {
+        return;
+    }
+    let mut html = probes_chart(doc, iterations, path, out);
+    html.push_str(&iterations_table(iterations));
+    html.push_str(&outcome(doc));
+    report.add("Search", html);
+}
+
+/// Each probe at the value of `path` it tried, passed ones highlighted, with the SLA
+/// threshold and the highest passing value marked.
+fn probes_chart(doc: &Value, iterations: &[Value], path: &str, out: &Path) -> String {
+    let sla = &doc["config"]["sla_filters"][0];
+    let (y_label, y_of) = y_axis(sla);
+    let pts = |v: &[&Value]| -> Vec<(f64, f64)> {
+        v.iter()
+            .filter_map(|it| Some((it["variation_values"][path].as_f64()?, y_of(it)?)))
+            .collect()
+    };
+    let (yes, no): (Vec<&Value>, Vec<&Value>) =
+        iterations.iter().partition(|it| it["feasible"] == true);
+    let mut chart = Chart {
+        title: format!(
+            "Search probes ({})",
+            doc["config"]["planner"].as_str().unwrap_or("")
+        ),
+        x_label: path.rsplit('.').next().unwrap_or(path).to_owned(),
+        y_label,
+        series: vec![
+            Series::points("passed", pts(&yes), Style::Highlight),
+            Series::points("failed", pts(&no), Style::Muted),
+        ],
+        ..Chart::default()
+    };
+    if let Some(t) = sla["threshold"].as_f64() {
+        chart.hlines.push((t, format!("SLA {t}")));
+    }
+    if let Some(b) = doc["boundary_summary"]["feasible_max"]["value"].as_f64() {
+        chart.vlines.push((b, format!("highest passing {b}")));
+    }
+    chart_or_note(chart::render(&chart, out, "search_probes"))
+}
+
+/// The y axis: the first SLA's observed value for SLA searches, the objective otherwise.
+fn y_axis(sla: &Value) -> (String, YOf) {
+    if sla.is_object() {
+        let label = format!(
+            "{} {} (ms)",
+            sla["metric_tag"].as_str().unwrap_or(""),
+            sla["stat"].as_str().unwrap_or("")
+        );
+        (label, |it| it["sla_observed"][0]["observed"].as_f64())
+    } else {
+        ("objective".into(), |it| it["objective_values"][0].as_f64())
+    }
+}
+
+fn iterations_table(iterations: &[Value]) -> String {
+    let rows: Vec<Vec<String>> = iterations
+        .iter()
+        .map(|it| {
+            vec![
+                it["iteration_idx"].to_string(),
+                it["variation_values"].to_string(),
+                it["objective_values"][0]
+                    .as_f64()
+                    .map_or("–".into(), |v| format!("{v:.2}")),
+                if it["feasible"] == true {
+                    "yes".into()
+                } else {
+                    "no".into()
+                },
+            ]
+        })
+        .collect();
+    table(&["iteration", "values", "objective", "feasible"], &rows)
+}
+
+/// The best trial, if any, and why the search stopped.
+fn outcome(doc: &Value) -> String {
+    let mut html = String::new();
+    if let Some(best) = doc["best_trials"][0].as_object() {
+        let _ = write!(
+            html,
+            "<p><b>Best:</b> {} (iteration {})</p>",
+            esc(&best["variation_values"].to_string()),
+            best["iteration_idx"]
+        );
+    }
+    let _ = write!(
+        html,
+        "<p>Stopped: {}</p>",
+        esc(doc["convergence_reason"].as_str().unwrap_or("not finished"))
+    );
+    html
+}
