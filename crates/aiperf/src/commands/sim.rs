@@ -34,12 +34,11 @@ pub async fn run(args: Box<SimArgs>) -> anyhow::Result<ExitStatus> {
         ))
     })?;
     let bound = listener.local_addr()?;
-    {
-        let mut out = std::io::stdout().lock();
-        writeln!(out, "aiperf sim: serving {summary} on http://{bound}")?;
-        writeln!(out, "press Ctrl-C to stop")?;
-        out.flush()?;
-    }
+    // One write, and never fatal: a server whose output is no longer read (a script that read
+    // the address and closed the pipe) goes on serving.
+    let _ = crate::ui::console::text(&format!(
+        "aiperf sim: serving {summary} on http://{bound}\npress Ctrl-C to stop\n"
+    ));
     server
         .run(listener, shutdown_signal())
         .await

@@ -8,18 +8,18 @@
 pub mod aggregate;
 pub mod converge;
 pub mod plan;
+mod results;
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
-use self::aggregate::{CellResult, FailedRun, Flat, SweepSummary};
+use self::aggregate::Flat;
 use self::converge::Verdict;
-use self::plan::{Cell, PlanDoc, PlannedRun};
+use self::plan::{PlanDoc, PlannedRun};
 use crate::bench::{RunOptions, load_dataset as prepare, run as run_config};
 use crate::export::write_atomic;
 use crate::loadgen::Interrupts;
@@ -63,14 +63,11 @@ pub async fn run(
     } else {
         format!("{trials} runs")
     };
-    let mut out = std::io::stdout().lock();
-    writeln!(
-        out,
+    crate::ui::console::line(&format!(
         "aiperf: {} runs ({what}) into {}",
         plan.runs.len(),
         base.display()
-    )?;
-    drop(out);
+    ))?;
     if config.ui == UiMode::Simple && !config.cli_command.contains("--ui") {
         tracing::info!(
             "Parameter sweep mode: UI automatically set to 'simple' (use '--ui none' to disable UI output)"
@@ -103,7 +100,7 @@ pub async fn run(
             }
             None => execute(&plan, k, &base, interrupts, Some(tokenizer.clone()), None).await?,
         };
-        print_run_line(k, runs.len(), run, &result)?;
+        crate::ui::console::line(&results::run_line(k, runs.len(), run, &result))?;
         results[k] = Some(result);
         if let Some(c) = &config.multi_run.convergence {
             let more = runs.get(k + 1).is_some_and(|next| next.cell == run.cell);
@@ -117,7 +114,7 @@ pub async fn run(
             );
             let first_miss = verdict.missing_metric && verdict.runs == 1;
             if first_miss || verdict.runs >= c.min_runs as usize && (verdict.converged || !more) {
-                writeln!(std::io::stdout().lock(), "  {}", verdict.describe(c))?;
+                crate::ui::console::line(&format!("  {}", verdict.describe(c)))?;
             }
             verdicts.insert(run.cell, verdict);
         }
@@ -244,7 +241,8 @@ pub fn finish(
         .as_ref()
         .map_or(SweepMode::Repeated, |s| s.mode);
     let runs = plan.planned();
-    let failed = write_aggregates(config, base, &plan.cells(), &runs, results, verdicts, mode)?;
+    let failed =
+        results::write_aggregates(config, base, &plan.cells(), &runs, results, verdicts, mode)?;
     let converged = |r: &PlannedRun| verdicts.get(&r.cell).is_some_and(|v| v.converged);
     let not_run = runs
         .iter()
@@ -257,18 +255,13 @@ pub fn finish(
         .filter(|(r, res)| res.is_none() && converged(r))
         .count();
     if skipped > 0 {
-        writeln!(
-            std::io::stdout().lock(),
+        crate::ui::console::line(&format!(
             "\n{skipped} of {} runs not needed: their runs had converged",
             results.len()
-        )?;
+        ))?;
     }
     if not_run > 0 {
-        writeln!(
-            std::io::stdout().lock(),
-            "\n{not_run} of {} runs {missing}",
-            results.len()
-        )?;
+        crate::ui::console::line(&format!("\n{not_run} of {} runs {missing}", results.len()))?;
     }
     Ok(if failed > 0 || not_run > 0 {
         ExitStatus::Failure
@@ -356,7 +349,7 @@ pub async fn run_cell(
     }
     let result = execute(&plan, index, &base, interrupts, None, shard).await?;
     let run = &plan.planned()[index];
-    print_run_line(index, plan.runs.len(), run, &result)?;
+    crate::ui::console::line(&results::run_line(index, plan.runs.len(), run, &result))?;
     let status = match result {
         RunResult::Ok(_) => ExitStatus::Success,
         RunResult::Failed(_) => ExitStatus::Failure,
@@ -411,14 +404,13 @@ pub fn collect(base: &Path) -> anyhow::Result<ExitStatus> {
     let runs = plan.planned();
     for (k, (run, result)) in runs.iter().zip(&results).enumerate() {
         match result {
-            Some(r) => print_run_line(k, runs.len(), run, r)?,
-            None => writeln!(
-                std::io::stdout().lock(),
+            Some(r) => crate::ui::console::line(&results::run_line(k, runs.len(), run, r))?,
+            None => crate::ui::console::line(&format!(
                 "[{}/{}] {}: no results",
                 k + 1,
                 runs.len(),
                 run.label
-            )?,
+            ))?,
         }
     }
     finish(
@@ -489,309 +481,6 @@ fn completed(dir: &Path) -> Option<Flat> {
 fn mark_ready(dir: &Path) -> anyhow::Result<()> {
     write_atomic(&dir.join(READY_MARKER), br#"{"complete": true}"#)
         .with_context(|| format!("writing {}", dir.join(READY_MARKER).display()))
-}
-
-fn latency_p99(flat: &Flat) -> Option<(&'static str, f64)> {
-    aggregate::lookup(flat, "time_to_first_token_p99")
-        .map(|v| ("TTFT p99", v))
-        .or_else(|| aggregate::lookup(flat, "request_latency_p99").map(|v| ("latency p99", v)))
-}
-
-fn print_run_line(k: usize, n: usize, run: &PlannedRun, result: &RunResult) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
-    match result {
-        RunResult::Ok(flat) => {
-            let tp = aggregate::lookup(flat, "request_throughput_avg").unwrap_or(f64::NAN);
-            let errors = aggregate::lookup(flat, "error_request_count_avg").unwrap_or(0.0);
-            let latency = latency_p99(flat)
-                .map(|(name, v)| format!(", {name} {v:.2} ms"))
-                .unwrap_or_default();
-            writeln!(
-                out,
-                "[{}/{n}] {}: {tp:.2} req/s{latency}, {errors} errors",
-                k + 1,
-                run.label
-            )?;
-        }
-        RunResult::Failed(e) => writeln!(out, "[{}/{n}] {}: FAILED: {e}", k + 1, run.label)?,
-    }
-    Ok(())
-}
-
-/// Writes every aggregate of the plan; returns the number of failed runs.
-fn write_aggregates(
-    config: &ProfileConfig,
-    base: &Path,
-    cells: &[Cell],
-    runs: &[PlannedRun],
-    results: &[Option<RunResult>],
-    verdicts: &Verdicts,
-    mode: SweepMode,
-) -> anyhow::Result<usize> {
-    let trials = config.multi_run.num_runs;
-    // With convergence testing: the verdict in the metadata, and every request pooled.
-    let convergence_extras = |cell: Option<usize>, dir: &Path, extra: &mut Map<String, Value>| {
-        let Some(c) = &config.multi_run.convergence else {
-            return Ok::<(), anyhow::Error>(());
-        };
-        if let Some(v) = verdicts.get(&cell) {
-            extra.insert("convergence".into(), v.to_json(c));
-        }
-        let ok: Vec<(String, PathBuf)> = runs
-            .iter()
-            .zip(results)
-            .filter(|(r, res)| r.cell == cell && matches!(res, Some(RunResult::Ok(_))))
-            .map(|(r, _)| (plan::numbered("run", r.trial), base.join(&r.dir)))
-            .collect();
-        let refs: Vec<(String, &Path)> = ok.iter().map(|(l, d)| (l.clone(), d.as_path())).collect();
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        write_atomic(
-            &dir.join(COLLATED_JSON),
-            &serde_json::to_vec_pretty(&converge::collated(&refs))?,
-        )?;
-        Ok(())
-    };
-    let level = config.multi_run.confidence_level;
-    let failed_of = |filter: &dyn Fn(&PlannedRun) -> bool| -> Vec<FailedRun> {
-        runs.iter()
-            .zip(results)
-            .filter(|(r, _)| filter(r))
-            .filter_map(|(r, res)| match res {
-                Some(RunResult::Failed(e)) => Some(FailedRun {
-                    label: r.label.clone(),
-                    error: e.clone(),
-                    parameters: r.cell.map(|c| cells[c].parameters()),
-                }),
-                _ => None,
-            })
-            .collect()
-    };
-    let ok_of = |filter: &dyn Fn(&PlannedRun) -> bool| -> Vec<(String, &Flat)> {
-        runs.iter()
-            .zip(results)
-            .filter(|(r, _)| filter(r))
-            .filter_map(|(r, res)| match res {
-                Some(RunResult::Ok(f)) => Some((plan::numbered("run", r.trial), f)),
-                _ => None,
-            })
-            .collect()
-    };
-    let all_failed = failed_of(&|_| true);
-
-    let Some(sweep) = &config.sweep else {
-        // Repeated runs of one configuration.
-        let ok = ok_of(&|_| true);
-        if ok.is_empty() {
-            writeln!(
-                std::io::stdout().lock(),
-                "\nno run succeeded: no aggregate written"
-            )?;
-            return Ok(all_failed.len());
-        }
-        let mut extra = Map::new();
-        extra.insert(
-            "cooldown_seconds".into(),
-            json!(config.multi_run.cooldown_secs),
-        );
-        extra.insert("model".into(), json!(config.models[0]));
-        let dir = base.join(plan::aggregate_dir(None, mode));
-        convergence_extras(None, &dir, &mut extra)?;
-        let doc = aggregate::confidence_json(&ok, &all_failed, level, extra);
-        write_confidence(&dir, &doc)?;
-        print_confidence_summary(&doc, &dir)?;
-        return Ok(all_failed.len());
-    };
-
-    // Per-cell confidence aggregates (several trials only).
-    let mut cell_results: Vec<CellResult<'_>> = Vec::new();
-    let mut attempted = 0;
-    for cell in cells {
-        let in_cell = |r: &PlannedRun| r.cell == Some(cell.index);
-        if runs
-            .iter()
-            .zip(results)
-            .any(|(r, res)| in_cell(r) && res.is_some())
-        {
-            attempted += 1;
-        }
-        let ok = ok_of(&in_cell);
-        if ok.is_empty() {
-            continue;
-        }
-        if trials > 1 {
-            let mut extra = Map::new();
-            extra.insert(
-                "cooldown_seconds".into(),
-                json!(config.multi_run.cooldown_secs),
-            );
-            extra.insert("variation_label".into(), json!(cell.label()));
-            extra.insert("variation_values".into(), Value::Object(cell.parameters()));
-            extra.insert("sweep_mode".into(), json!(mode.name()));
-            extra.insert("model".into(), json!(config.models[0]));
-            let dir = base.join(plan::aggregate_dir(Some(cell), mode));
-            convergence_extras(Some(cell.index), &dir, &mut extra)?;
-            let doc = aggregate::confidence_json(&ok, &failed_of(&in_cell), level, extra);
-            write_confidence(&dir, &doc)?;
-        }
-        let flats: Vec<&Flat> = ok.iter().map(|(_, f)| *f).collect();
-        cell_results.push(CellResult {
-            cell,
-            metrics: aggregate::cell_metrics(&flats, trials, level),
-        });
-    }
-    let num_ok = results
-        .iter()
-        .filter(|r| matches!(r, Some(RunResult::Ok(_))))
-        .count();
-    let summary = SweepSummary {
-        params: &sweep.params,
-        cells: cell_results,
-        num_runs: results.iter().filter(|r| r.is_some()).count(),
-        num_successful_runs: num_ok,
-        num_combinations: attempted,
-        failed: all_failed.clone(),
-        mode: mode.name(),
-        confidence_level: level,
-        trials,
-    };
-    let dir = base.join(plan::sweep_aggregate_dir(trials, mode));
-    if summary.cells.is_empty() {
-        writeln!(
-            std::io::stdout().lock(),
-            "\nno run succeeded: no sweep aggregate written"
-        )?;
-        return Ok(all_failed.len());
-    }
-    let doc = aggregate::sweep_json(&summary);
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    write_atomic(
-        &dir.join(aggregate::SWEEP_JSON),
-        &serde_json::to_vec_pretty(&doc)?,
-    )?;
-    write_atomic(
-        &dir.join(aggregate::SWEEP_CSV),
-        aggregate::sweep_csv(&doc, &sweep.params).as_bytes(),
-    )?;
-    print_sweep_table(&summary, &dir)?;
-    if let Some(spec) = &config.post_process {
-        let path = crate::recipes::post_process::run_and_write(spec, &doc, &dir)?;
-        writeln!(std::io::stdout().lock(), "{}", path.display())?;
-    }
-    Ok(all_failed.len())
-}
-
-fn write_confidence(dir: &Path, doc: &Value) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    write_atomic(
-        &dir.join(aggregate::AGGREGATE_JSON),
-        &serde_json::to_vec_pretty(doc)?,
-    )?;
-    write_atomic(
-        &dir.join(aggregate::AGGREGATE_CSV),
-        aggregate::confidence_csv(doc).as_bytes(),
-    )?;
-    Ok(())
-}
-
-fn print_confidence_summary(doc: &Value, dir: &Path) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
-    writeln!(out)?;
-    for key in [
-        "request_throughput_avg",
-        "output_token_throughput_avg",
-        "time_to_first_token_p99",
-        "inter_token_latency_avg",
-        "request_latency_p99",
-    ] {
-        let b = &doc["metrics"][key];
-        if let (Some(mean), Some(lo), Some(hi)) = (
-            b["mean"].as_f64(),
-            b["ci_low"].as_f64(),
-            b["ci_high"].as_f64(),
-        ) {
-            let cv = b["cv"]
-                .as_f64()
-                .map(|c| format!(", cv {:.1} %", c * 100.0))
-                .unwrap_or_default();
-            writeln!(
-                out,
-                "{key}: {mean:.2} {} (CI {lo:.2} – {hi:.2}{cv})",
-                b["unit"].as_str().unwrap_or("")
-            )?;
-        }
-    }
-    writeln!(out, "\n{}", dir.join(aggregate::AGGREGATE_JSON).display())?;
-    writeln!(out, "{}", dir.join(aggregate::AGGREGATE_CSV).display())?;
-    Ok(())
-}
-
-fn print_sweep_table(summary: &SweepSummary<'_>, dir: &Path) -> anyhow::Result<()> {
-    use comfy_table::{CellAlignment, Table, presets::UTF8_FULL_CONDENSED};
-    let (best_tp, best_lat, pareto, lat_key) = aggregate::analyze(&summary.cells);
-    let lat_name = match lat_key {
-        Some("time_to_first_token_p99") => "TTFT p99 (ms)",
-        _ => "latency p99 (ms)",
-    };
-    let mut table = Table::new();
-    table.load_preset(UTF8_FULL_CONDENSED);
-    let mut header: Vec<String> = summary
-        .params
-        .iter()
-        .map(|p| p.param.name().to_owned())
-        .collect();
-    header.extend(
-        [
-            "requests/s",
-            lat_name,
-            "output tokens/s",
-            "errors",
-            "pareto",
-        ]
-        .iter()
-        .map(|s| (*s).to_owned()),
-    );
-    table.set_header(header);
-    for (i, c) in summary.cells.iter().enumerate() {
-        let mut row: Vec<String> = c.cell.values.iter().map(|(p, v)| p.format(*v)).collect();
-        let f = |v: Option<f64>| v.map_or("N/A".into(), |v| format!("{v:.2}"));
-        let mut tp = f(c.mean("request_throughput_avg"));
-        if best_tp == Some(i) {
-            tp.push_str(" (best)");
-        }
-        let mut lat = f(lat_key.and_then(|k| c.mean(k)));
-        if best_lat == Some(i) {
-            lat.push_str(" (best)");
-        }
-        row.push(tp);
-        row.push(lat);
-        row.push(f(c.mean("output_token_throughput_avg")));
-        row.push(format!(
-            "{}",
-            c.mean("error_request_count_avg").unwrap_or(0.0)
-        ));
-        row.push(if pareto.contains(&i) {
-            "*".into()
-        } else {
-            String::new()
-        });
-        table.add_row(row);
-    }
-    for column in table.column_iter_mut() {
-        column.set_cell_alignment(CellAlignment::Right);
-    }
-    let mut out = std::io::stdout().lock();
-    writeln!(
-        out,
-        "\naiperf | sweep ({} values; * = Pareto optimal)",
-        summary.cells.len()
-    )?;
-    writeln!(out, "{table}")?;
-    for f in &summary.failed {
-        writeln!(out, "failed: {}: {}", f.label, f.error)?;
-    }
-    writeln!(out, "\n{}", dir.join(aggregate::SWEEP_JSON).display())?;
-    writeln!(out, "{}", dir.join(aggregate::SWEEP_CSV).display())?;
-    Ok(())
 }
 
 #[cfg(test)]
