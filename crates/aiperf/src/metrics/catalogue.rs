@@ -1,0 +1,232 @@
+//! The metric catalogue: tags, headers and units as the reference tool's, for the metrics of
+//! each request (stored in [`Values`]) and for the run-level figures the summary derives.
+
+/// Per-request metrics, in the order their values are stored in [`Values`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(usize)]
+pub enum Rec {
+    TimeToFirstToken,
+    TimeToSecondToken,
+    TimeToFirstOutputToken,
+    RequestLatency,
+    DecodeDuration,
+    InterTokenLatency,
+    OutputTokenThroughputPerUser,
+    PrefillThroughputPerUser,
+    E2eOutputTokenThroughput,
+    InputSequenceLength,
+    OutputTokenCount,
+    ReasoningTokenCount,
+    OutputSequenceLength,
+    UsagePromptTokens,
+    UsageCompletionTokens,
+    UsageTotalTokens,
+    UsageReasoningTokens,
+    UsagePromptTokensDiffPct,
+    UsageCompletionTokensDiffPct,
+    UsageReasoningTokensDiffPct,
+    RequestedOsl,
+    OslMismatchDiffPct,
+    ScheduleLag,
+    ScheduledTimeToFirstToken,
+    ScheduledRequestLatency,
+    ErrorIsl,
+}
+
+pub const N_REC: usize = Rec::ErrorIsl as usize + 1;
+
+/// Per-request values; `NaN` means "not applicable to this request".
+pub type Values = [f64; N_REC];
+
+/// Static facts about one metric.
+#[derive(Debug)]
+pub struct MetricDef {
+    pub tag: &'static str,
+    pub header: &'static str,
+    pub unit: &'static str,
+    /// Whether the value is an integer count (printed without decimals per request).
+    pub integer: bool,
+    /// Larger values are better (for goodput targets).
+    pub larger_is_better: bool,
+    /// Failed requests count as +inf in its error-adjusted percentiles.
+    pub adjusted: bool,
+}
+
+const fn def(tag: &'static str, header: &'static str, unit: &'static str) -> MetricDef {
+    MetricDef {
+        tag,
+        header,
+        unit,
+        integer: false,
+        larger_is_better: false,
+        adjusted: false,
+    }
+}
+
+const fn latency(tag: &'static str, header: &'static str) -> MetricDef {
+    MetricDef {
+        adjusted: true,
+        ..def(tag, header, "ms")
+    }
+}
+
+const fn rate(tag: &'static str, header: &'static str, unit: &'static str) -> MetricDef {
+    MetricDef {
+        larger_is_better: true,
+        ..def(tag, header, unit)
+    }
+}
+
+const fn tokens(tag: &'static str, header: &'static str) -> MetricDef {
+    MetricDef {
+        integer: true,
+        ..def(tag, header, "tokens")
+    }
+}
+
+/// Definitions of the per-request metrics, indexed by [`Rec`].
+pub static RECORD_METRICS: [MetricDef; N_REC] = [
+    latency("time_to_first_token", "Time to First Token"),
+    def("time_to_second_token", "Time to Second Token", "ms"),
+    latency("time_to_first_output_token", "Time to First Output Token"),
+    latency("request_latency", "Request Latency"),
+    def("decode_duration", "Decode Duration", "ms"),
+    latency("inter_token_latency", "Inter Token Latency"),
+    rate(
+        "output_token_throughput_per_user",
+        "Output Token Throughput Per User",
+        "tokens/sec/user",
+    ),
+    rate(
+        "prefill_throughput_per_user",
+        "Prefill Throughput Per User",
+        "tokens/sec/user",
+    ),
+    rate(
+        "e2e_output_token_throughput",
+        "E2E Output Token Throughput",
+        "tokens/sec/user",
+    ),
+    tokens("input_sequence_length", "Input Sequence Length"),
+    tokens("output_token_count", "Output Token Count"),
+    tokens("reasoning_token_count", "Reasoning Token Count"),
+    tokens("output_sequence_length", "Output Sequence Length"),
+    tokens("usage_prompt_tokens", "Usage Prompt Tokens"),
+    tokens("usage_completion_tokens", "Usage Completion Tokens"),
+    tokens("usage_total_tokens", "Usage Total Tokens"),
+    tokens("usage_reasoning_tokens", "Usage Reasoning Tokens"),
+    def("usage_prompt_tokens_diff_pct", "Usage Prompt Diff %", "%"),
+    def(
+        "usage_completion_tokens_diff_pct",
+        "Usage Completion Diff %",
+        "%",
+    ),
+    def(
+        "usage_reasoning_tokens_diff_pct",
+        "Usage Reasoning Diff %",
+        "%",
+    ),
+    tokens("requested_osl", "Requested Output Sequence Length"),
+    def("osl_mismatch_diff_pct", "OSL Mismatch Diff %", "%"),
+    def("schedule_lag", "Schedule Lag", "ms"),
+    latency(
+        "scheduled_time_to_first_token",
+        "Scheduled Time to First Token",
+    ),
+    latency("scheduled_request_latency", "Scheduled Request Latency"),
+    tokens("error_isl", "Error Input Sequence Length"),
+];
+
+/// Metrics a `--goodput` target may name, and whether larger is better.
+pub const GOODPUT_METRICS: &[(&str, bool)] = &[
+    ("time_to_first_token", false),
+    ("time_to_second_token", false),
+    ("time_to_first_output_token", false),
+    ("inter_token_latency", false),
+    ("request_latency", false),
+    ("decode_duration", false),
+    ("output_token_throughput_per_user", true),
+    ("prefill_throughput_per_user", true),
+    ("e2e_output_token_throughput", true),
+];
+
+/// The position of a per-request metric in [`Values`], by tag.
+pub fn record_index(tag: &str) -> Option<usize> {
+    RECORD_METRICS.iter().position(|d| d.tag == tag)
+}
+
+// Run-level figures, in the summary's order of keys.
+pub(super) const REQUEST_THROUGHPUT: MetricDef =
+    def("request_throughput", "Request Throughput", "requests/sec");
+pub(super) const REQUEST_COUNT: MetricDef = def("request_count", "Request Count", "requests");
+pub(super) const OUTPUT_TOKEN_THROUGHPUT: MetricDef = def(
+    "output_token_throughput",
+    "Output Token Throughput",
+    "tokens/sec",
+);
+pub(super) const GOODPUT: MetricDef = def("goodput", "Goodput", "requests/sec");
+pub(super) const GOOD_REQUEST_COUNT: MetricDef =
+    def("good_request_count", "Good Request Count", "requests");
+pub(super) const USAGE_DISCREPANCY_COUNT: MetricDef = def(
+    "usage_discrepancy_count",
+    "Usage Discrepancy Count",
+    "requests",
+);
+pub(super) const OSL_MISMATCH_COUNT: MetricDef =
+    def("osl_mismatch_count", "OSL Mismatch Count", "requests");
+pub(super) const INTER_CHUNK_LATENCY: MetricDef =
+    def("inter_chunk_latency", "Inter Chunk Latency", "ms");
+pub(super) const TOTAL_OUTPUT_TOKENS: MetricDef =
+    def("total_output_tokens", "Total Output Tokens", "tokens");
+pub(super) const TOTAL_REASONING_TOKENS: MetricDef =
+    def("total_reasoning_tokens", "Total Reasoning Tokens", "tokens");
+pub(super) const BENCHMARK_DURATION: MetricDef =
+    def("benchmark_duration", "Benchmark Duration", "sec");
+pub(super) const TOTAL_ISL: MetricDef = def("total_isl", "Total Input Sequence Length", "tokens");
+pub(super) const TOTAL_OSL: MetricDef = def("total_osl", "Total Output Sequence Length", "tokens");
+pub(super) const ERROR_REQUEST_COUNT: MetricDef =
+    def("error_request_count", "Error Request Count", "requests");
+pub(super) const TOTAL_ERROR_ISL: MetricDef = def(
+    "total_error_isl",
+    "Total Error Input Sequence Length",
+    "tokens",
+);
+pub(super) const REQUEST_ERROR_RATE: MetricDef =
+    def("request_error_rate", "Request Error Rate", "%");
+pub(super) const COMPLETED_REQUEST_COUNT: MetricDef = def(
+    "completed_request_count",
+    "Completed Requests (Success + Error)",
+    "requests",
+);
+pub(super) const CANCELLED_REQUEST_COUNT: MetricDef = def(
+    "cancelled_request_count",
+    "Cancelled Request Count",
+    "requests",
+);
+pub(super) const TOTAL_USAGE_PROMPT_TOKENS: MetricDef = def(
+    "total_usage_prompt_tokens",
+    "Total Usage Prompt Tokens",
+    "tokens",
+);
+pub(super) const TOTAL_USAGE_COMPLETION_TOKENS: MetricDef = def(
+    "total_usage_completion_tokens",
+    "Total Usage Completion Tokens",
+    "tokens",
+);
+pub(super) const TOTAL_USAGE_TOTAL_TOKENS: MetricDef = def(
+    "total_usage_total_tokens",
+    "Total Usage Total Tokens",
+    "tokens",
+);
+pub(super) const TOTAL_TOKEN_THROUGHPUT: MetricDef = def(
+    "total_token_throughput",
+    "Total Token Throughput",
+    "tokens/sec",
+);
+pub(super) const INPUT_TOKEN_THROUGHPUT: MetricDef = def(
+    "input_token_throughput",
+    "Input Token Throughput",
+    "tokens/sec",
+);
+pub(super) const GOOD_REQUEST_FRACTION: MetricDef =
+    def("good_request_fraction", "Good Request Fraction", "ratio");

@@ -1,0 +1,29 @@
+//! Which metrics the console table shows, and in what order.
+
+/// Rows of the console table, in display order.
+pub const CONSOLE_ORDER: &[&str] = &[
+    "time_to_first_token",
+    "time_to_second_token",
+    "time_to_first_output_token",
+    "request_latency",
+    "decode_duration",
+    "inter_token_latency",
+    "output_token_throughput_per_user",
+    "e2e_output_token_throughput",
+    "output_sequence_length",
+    "input_sequence_length",
+    "schedule_lag",
+    "scheduled_time_to_first_token",
+    "scheduled_request_latency",
+    "output_token_throughput",
+    // Shown only when nothing is generated (embeddings).
+    "input_token_throughput",
+    "request_throughput",
+    "goodput",
+    "good_request_count",
+    "completed_request_count",
+    "request_count",
+    "error_request_count",
+    "request_error_rate",
+    "cancelled_request_count",
+];
