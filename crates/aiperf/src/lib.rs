@@ -39,8 +39,8 @@ pub async fn run(cli: cli::Cli) -> anyhow::Result<ExitStatus> {
         cli::Command::Recipes(args) => commands::recipes::run(&args),
         cli::Command::Plot(args) => {
             let report = plot::plot(&args.path, args.output.as_deref())?;
-            use std::io::Write;
-            writeln!(std::io::stdout().lock(), "{}", report.display())?;
+
+            ui::console::line(&report.display().to_string())?;
             Ok(ExitStatus::Success)
         }
         cli::Command::Profile(args) => {

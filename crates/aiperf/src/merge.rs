@@ -219,15 +219,12 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> anyhow::Result<()> {
         &out.join(export::SUMMARY_CSV),
         export::summary_csv(&metrics).as_bytes(),
     )?;
-    let mut stdout = std::io::stdout().lock();
-    writeln!(stdout)?;
-    write!(stdout, "{}", export::console_table(&metrics))?;
-    writeln!(
-        stdout,
-        "\nmerged {} shards ({} requests) into {}",
+    crate::ui::console::text(&format!(
+        "\n{}\nmerged {} shards ({} requests) into {}\n",
+        export::console_table(&metrics),
         shards.len(),
         cols.ok.len() + cols.errors(),
         out.display()
-    )?;
+    ))?;
     Ok(())
 }

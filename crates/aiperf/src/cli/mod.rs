@@ -113,11 +113,9 @@ pub fn exit_with(error: &clap::Error) -> std::process::ExitCode {
     if error.kind() == clap::error::ErrorKind::ArgumentConflict
         && error.to_string().contains("cannot be used multiple times")
     {
-        use std::io::Write;
-        let _ = writeln!(
-            std::io::stderr().lock(),
+        crate::ui::console::notice(
             "hint: give a flag once; to sweep several values, list them with commas \
-             (e.g. --concurrency 1,4,16)"
+             (e.g. --concurrency 1,4,16)",
         );
     }
     std::process::ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(2))

@@ -24,7 +24,7 @@ pub async fn run(command: KubeCommand, argv: &[String]) -> anyhow::Result<ExitSt
                 Some(path) => crate::export::write_atomic(path, &json)
                     .with_context(|| format!("writing {}", path.display()))?,
                 None => {
-                    let mut out = std::io::stdout().lock();
+                    let mut out = crate::ui::console::stdout();
                     out.write_all(&json)?;
                     writeln!(out)?;
                 }
@@ -45,12 +45,11 @@ pub async fn run(command: KubeCommand, argv: &[String]) -> anyhow::Result<ExitSt
                     api::suspend(&client, &args.namespace, &job).await?;
                 }
             }
-            writeln!(
-                std::io::stdout().lock(),
+            crate::ui::console::line(&format!(
                 "{}: suspended; running pods stop and no new runs start. Completed runs are \
                  kept: `aiperf kube collect` aggregates them.",
                 args.name
-            )?;
+            ))?;
             Ok(ExitStatus::Success)
         }
     }
@@ -148,9 +147,7 @@ async fn submit(
     what: &str,
 ) -> anyhow::Result<ExitStatus> {
     if o.dry_run {
-        std::io::stdout()
-            .lock()
-            .write_all(manifests::to_yaml(objects)?.as_bytes())?;
+        crate::ui::console::text(&manifests::to_yaml(objects)?)?;
         return Ok(ExitStatus::Success);
     }
     // Only the commands that create objects can print them instead.
@@ -167,12 +164,11 @@ async fn submit(
     } else {
         format!("`aiperf kube collect DIR --job {name} --namespace {ns}`")
     };
-    writeln!(
-        std::io::stdout().lock(),
+    crate::ui::console::line(&format!(
         "{what} {name} submitted to namespace {ns}.\n  progress: aiperf kube status {name} \
          --namespace {ns}\n  stop:     aiperf kube cancel {name} --namespace {ns}\n  results:  \
          {collect}"
-    )?;
+    ))?;
     Ok(ExitStatus::Success)
 }
 
@@ -410,13 +406,12 @@ async fn collect(args: &KubeCollectArgs) -> anyhow::Result<ExitStatus> {
         let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&history)?)
             .with_context(|| format!("reading {}", history.display()))?;
         let finished = doc["convergence_reason"].as_str();
-        writeln!(
-            std::io::stdout().lock(),
+        crate::ui::console::line(&format!(
             "search: {} iterations, {}; aggregates in {}",
             doc["iterations"].as_array().map_or(0, Vec::len),
             finished.map_or_else(|| "not finished".to_owned(), |r| format!("finished ({r})")),
             dir.join("sweep_aggregate").display()
-        )?;
+        ))?;
         return Ok(if finished.is_some() {
             ExitStatus::Success
         } else {
@@ -447,17 +442,15 @@ async fn status(args: &KubeTargetArgs) -> anyhow::Result<ExitStatus> {
     } else {
         "Running".to_owned()
     };
-    let mut out = std::io::stdout().lock();
-    writeln!(
-        out,
-        "{}: {state}; {} of {} runs done, {} running, {} failed pods",
+    let mut out = format!(
+        "{}: {state}; {} of {} runs done, {} running, {} failed pods\n",
         args.name, p.succeeded, p.completions, p.active, p.failed
-    )?;
+    );
     if !p.completed_indexes.is_empty() {
-        writeln!(out, "  completed runs: {}", p.completed_indexes)?;
+        out.push_str(&format!("  completed runs: {}\n", p.completed_indexes));
     }
     if !p.failed_indexes.is_empty() {
-        writeln!(out, "  failed runs:    {}", p.failed_indexes)?;
+        out.push_str(&format!("  failed runs:    {}\n", p.failed_indexes));
     }
     let children = api::jobs_of(&client, &args.namespace, &args.name)
         .await?
@@ -465,8 +458,9 @@ async fn status(args: &KubeTargetArgs) -> anyhow::Result<ExitStatus> {
         .filter(|j| *j != args.name)
         .count();
     if children > 0 {
-        writeln!(out, "  search iterations started: {children}")?;
+        out.push_str(&format!("  search iterations started: {children}\n"));
     }
+    crate::ui::console::text(&out)?;
     Ok(ExitStatus::Success)
 }
 

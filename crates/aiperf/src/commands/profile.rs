@@ -1,7 +1,5 @@
 //! `aiperf profile`: one benchmark run, end to end.
 
-use std::io::Write;
-
 use crate::cli::profile::ProfileArgs;
 use crate::config::resolve;
 use crate::loadgen::Interrupts;
@@ -77,7 +75,7 @@ async fn run_plan_cell(args: &ProfileArgs, argv: &[String]) -> anyhow::Result<Ex
         }
         .unwrap_or(&dir)
         .to_path_buf();
-        crate::kube::bundle::write(&base, &dir, &mut std::io::stdout().lock())?;
+        crate::kube::bundle::write(&base, &dir, &mut crate::ui::console::stdout())?;
     }
     Ok(status)
 }
@@ -112,7 +110,7 @@ pub async fn run(args: Box<ProfileArgs>, argv: Vec<String>) -> anyhow::Result<Ex
     }
     if auto_plot && dir.is_dir() {
         match crate::plot::plot(&dir, None) {
-            Ok(report) => writeln!(std::io::stdout().lock(), "{}", report.display())?,
+            Ok(report) => crate::ui::console::line(&report.display().to_string())?,
             Err(e) => tracing::warn!("--auto-plot: {e:#}"),
         }
     }
@@ -124,13 +122,12 @@ async fn watch_interrupts(interrupts: Interrupts) {
     if tokio::signal::ctrl_c().await.is_err() {
         return;
     }
-    let _ = writeln!(
-        std::io::stderr().lock(),
-        "\nstopping: no new requests; waiting for those in flight (Ctrl-C again to cancel them)"
+    crate::ui::console::notice(
+        "\nstopping: no new requests; waiting for those in flight (Ctrl-C again to cancel them)",
     );
     interrupts.stop.cancel();
     if tokio::signal::ctrl_c().await.is_ok() {
-        let _ = writeln!(std::io::stderr().lock(), "cancelling requests in flight");
+        crate::ui::console::notice("cancelling requests in flight");
         interrupts.abort.cancel();
     }
 }

@@ -1,13 +1,12 @@
 //! `aiperf recipes`: what the built-in search recipes do.
 
-use std::io::Write;
+use std::fmt::Write as _;
 
 use crate::cli::RecipesArgs;
 use crate::recipes::{BUILTIN, load};
 use crate::{ExitStatus, UsageError};
 
 pub fn run(args: &RecipesArgs) -> anyhow::Result<ExitStatus> {
-    let mut out = std::io::stdout().lock();
     if let Some(name) = &args.name {
         let Some((_, text)) = BUILTIN.iter().find(|(n, _)| n == name) else {
             let names: Vec<&str> = BUILTIN.iter().map(|(n, _)| *n).collect();
@@ -17,17 +16,19 @@ pub fn run(args: &RecipesArgs) -> anyhow::Result<ExitStatus> {
             ))
             .into());
         };
-        write!(out, "{text}")?;
+        crate::ui::console::text(text)?;
         return Ok(ExitStatus::Success);
     }
+    let mut out = String::new();
     for (name, _) in BUILTIN {
         let recipe = load(name)?;
-        writeln!(out, "{name}\n    {}\n", recipe.description)?;
+        let _ = writeln!(out, "{name}\n    {}\n", recipe.description);
     }
-    writeln!(
+    let _ = writeln!(
         out,
         "Run one with `aiperf profile --search-recipe NAME ...`; `aiperf recipes NAME` prints its \
          definition, a starting point for your own recipe file (--search-recipe ./mine.toml)."
-    )?;
+    );
+    crate::ui::console::text(&out)?;
     Ok(ExitStatus::Success)
 }

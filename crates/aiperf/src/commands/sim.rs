@@ -1,6 +1,5 @@
 //! `aiperf sim`: resolve the flags into a simulator configuration and serve until Ctrl-C.
 
-use std::io::Write;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -15,7 +14,7 @@ pub async fn run(args: Box<SimArgs>) -> anyhow::Result<ExitStatus> {
     let config = resolve(&args)?;
     if args.print_config {
         let text = serde_json::to_string_pretty(&config)?;
-        writeln!(std::io::stdout().lock(), "{text}")?;
+        crate::ui::console::line(&text)?;
         return Ok(ExitStatus::Success);
     }
     // Every client connection is a file descriptor: allow as many as the hard limit does.
@@ -67,9 +66,8 @@ async fn shutdown_signal() {
     }
     #[cfg(not(unix))]
     let _ = interrupt.await;
-    let _ = writeln!(
-        std::io::stderr().lock(),
-        "stopping: letting in-flight requests finish (Ctrl-C again to quit now)"
+    crate::ui::console::notice(
+        "stopping: letting in-flight requests finish (Ctrl-C again to quit now)",
     );
     tokio::spawn(async {
         if tokio::signal::ctrl_c().await.is_ok() {

@@ -3,7 +3,7 @@
 
 use super::plan::first;
 use crate::UsageError;
-use crate::cli::profile::{ArrivalPattern, ProfileArgs};
+use crate::cli::profile::{ArrivalPattern, LoadArgs, ProfileArgs};
 use crate::settings::*;
 
 pub(super) fn resolve_load(args: &ProfileArgs) -> Result<LoadConfig, UsageError> {
@@ -20,6 +20,50 @@ pub(super) fn resolve_load(args: &ProfileArgs) -> Result<LoadConfig, UsageError>
             "--request-rate must be a positive number of requests per second, got {rate}"
         )));
     }
+    let warmup = warmup_stop(a)?;
+    let fixed_schedule = match (a.fixed_schedule, a.no_fixed_schedule) {
+        (true, _) => Some(true),
+        (_, true) => Some(false),
+        _ => None,
+    };
+    if fixed_schedule == Some(true) {
+        if args.input.input_file.is_none() {
+            return Err(UsageError::new(
+                "--fixed-schedule replays a trace: add --input-file with timestamped rows",
+            ));
+        }
+        if request_rate.is_some() {
+            return Err(UsageError::new(
+                "--fixed-schedule and --request-rate conflict: the trace's timestamps set the \
+                 pace; drop one of them",
+            ));
+        }
+    }
+    Ok(LoadConfig {
+        concurrency,
+        request_rate,
+        arrival: arrival(a, request_rate)?,
+        fixed_schedule,
+        stop: stop(a)?,
+        // Kept finite so configurations and plans stay valid JSON.
+        grace_period_secs: a.benchmark_grace_period.min(f64::MAX),
+        warmup,
+        warmup_load: warmup_load(a, warmup.is_some())?,
+        cancellation: cancellation(a)?,
+        failed_request_threshold: match a.failed_request_threshold {
+            Some(t) if !(t > 0.0 && t <= 1.0) => {
+                return Err(UsageError::new(format!(
+                    "--failed-request-threshold is the share of requests allowed to fail, \
+                     between 0 and 1 (0.1 = 10 %), got {t}"
+                )));
+            }
+            other => other,
+        },
+    })
+}
+
+/// How arrivals are spaced in rate mode (`--arrival-pattern`, `--arrival-smoothness`).
+fn arrival(a: &LoadArgs, request_rate: Option<f64>) -> Result<Arrival, UsageError> {
     if let Some(s) = a.arrival_smoothness
         && !(s.is_finite() && s > 0.0)
     {
@@ -43,13 +87,17 @@ pub(super) fn resolve_load(args: &ProfileArgs) -> Result<LoadConfig, UsageError>
             "--request-rate-mode (--arrival-pattern) needs --request-rate",
         ));
     }
-    let arrival = match pattern {
+    Ok(match pattern {
         ArrivalPattern::Constant => Arrival::Constant,
         ArrivalPattern::Poisson => Arrival::Poisson,
         ArrivalPattern::Gamma => Arrival::Gamma {
             smoothness: a.arrival_smoothness.unwrap_or(1.0),
         },
-    };
+    })
+}
+
+/// When the profiling phase stops: requests, conversations or seconds.
+fn stop(a: &LoadArgs) -> Result<StopCondition, UsageError> {
     let requests = first(&a.request_count);
     if requests == Some(0) {
         return Err(UsageError::new("--request-count must be at least 1"));
@@ -79,6 +127,15 @@ pub(super) fn resolve_load(args: &ProfileArgs) -> Result<LoadConfig, UsageError>
             a.benchmark_grace_period
         )));
     }
+    Ok(StopCondition {
+        requests,
+        duration_secs: duration,
+        sessions,
+    })
+}
+
+/// When the warmup phase stops, if there is one.
+fn warmup_stop(a: &LoadArgs) -> Result<Option<StopCondition>, UsageError> {
     if let Some(d) = a.warmup_duration
         && !(d.is_finite() && d > 0.0)
     {
@@ -86,105 +143,70 @@ pub(super) fn resolve_load(args: &ProfileArgs) -> Result<LoadConfig, UsageError>
             "--warmup-duration must be a positive number of seconds, got {d}"
         )));
     }
-    let warmup = match (a.warmup_request_count.filter(|&n| n > 0), a.warmup_duration) {
-        (None, None) => None,
-        (requests, duration_secs) => Some(StopCondition {
-            requests,
-            duration_secs,
-            sessions: None,
-        }),
+    Ok(
+        match (a.warmup_request_count.filter(|&n| n > 0), a.warmup_duration) {
+            (None, None) => None,
+            (requests, duration_secs) => Some(StopCondition {
+                requests,
+                duration_secs,
+                sessions: None,
+            }),
+        },
+    )
+}
+
+/// The warmup's own load (`--warmup-concurrency`, `--warmup-request-rate`).
+fn warmup_load(a: &LoadArgs, has_warmup: bool) -> Result<Option<WarmupLoad>, UsageError> {
+    let (concurrency, rate) = match (a.warmup_concurrency, a.warmup_request_rate) {
+        (None, None) => return Ok(None),
+        given => given,
     };
-    let fixed_schedule = match (a.fixed_schedule, a.no_fixed_schedule) {
-        (true, _) => Some(true),
-        (_, true) => Some(false),
-        _ => None,
-    };
-    if fixed_schedule == Some(true) {
-        if args.input.input_file.is_none() {
-            return Err(UsageError::new(
-                "--fixed-schedule replays a trace: add --input-file with timestamped rows",
-            ));
-        }
-        if request_rate.is_some() {
-            return Err(UsageError::new(
-                "--fixed-schedule and --request-rate conflict: the trace's timestamps set the \
-                 pace; drop one of them",
-            ));
-        }
+    if !has_warmup {
+        return Err(UsageError::new(
+            "--warmup-concurrency and --warmup-request-rate shape a warmup phase: add \
+             --warmup-request-count or --warmup-duration",
+        ));
     }
-    Ok(LoadConfig {
-        concurrency,
-        request_rate,
-        arrival,
-        fixed_schedule,
-        stop: StopCondition {
-            requests,
-            duration_secs: duration,
-            sessions,
-        },
-        // Kept finite so configurations and plans stay valid JSON.
-        grace_period_secs: a.benchmark_grace_period.min(f64::MAX),
-        warmup,
-        warmup_load: match (a.warmup_concurrency, a.warmup_request_rate) {
-            (None, None) => None,
-            (concurrency, rate) => {
-                if warmup.is_none() {
-                    return Err(UsageError::new(
-                        "--warmup-concurrency and --warmup-request-rate shape a warmup phase: add \
-                         --warmup-request-count or --warmup-duration",
-                    ));
-                }
-                if concurrency == Some(0) {
-                    return Err(UsageError::new("--warmup-concurrency must be at least 1"));
-                }
-                if let Some(r) = rate
-                    && !(r.is_finite() && r > 0.0)
-                {
-                    return Err(UsageError::new(format!(
-                        "--warmup-request-rate must be a positive number of requests per \
-                         second, got {r}"
-                    )));
-                }
-                Some(crate::settings::WarmupLoad { concurrency, rate })
-            }
-        },
-        cancellation: match (a.request_cancellation_rate, a.request_cancellation_delay) {
-            (None, None) => None,
-            (None, Some(_)) => {
-                return Err(UsageError::new(
-                    "--request-cancellation-delay needs --request-cancellation-rate: say which \
-                     share of requests to cancel (e.g. --request-cancellation-rate 10)",
-                ));
-            }
-            (Some(rate), delay) => {
-                if !(0.0..=100.0).contains(&rate) {
-                    return Err(UsageError::new(format!(
-                        "--request-cancellation-rate is a percentage between 0 and 100, got {rate}"
-                    )));
-                }
-                let delay_secs = delay.unwrap_or(0.0);
-                if !(delay_secs.is_finite() && delay_secs >= 0.0) {
-                    return Err(UsageError::new(format!(
-                        "--request-cancellation-delay must be zero or a positive number of \
-                         seconds, got {delay_secs}"
-                    )));
-                }
-                Some(crate::settings::Cancellation {
-                    rate_pct: rate,
-                    delay_secs,
-                })
-            }
-        },
-        failed_request_threshold: match a.failed_request_threshold {
-            Some(t) if !(t > 0.0 && t <= 1.0) => {
+    if concurrency == Some(0) {
+        return Err(UsageError::new("--warmup-concurrency must be at least 1"));
+    }
+    if let Some(r) = rate
+        && !(r.is_finite() && r > 0.0)
+    {
+        return Err(UsageError::new(format!(
+            "--warmup-request-rate must be a positive number of requests per second, got {r}"
+        )));
+    }
+    Ok(Some(WarmupLoad { concurrency, rate }))
+}
+
+/// Requests the client cancels on purpose (`--request-cancellation-rate/-delay`).
+fn cancellation(a: &LoadArgs) -> Result<Option<Cancellation>, UsageError> {
+    match (a.request_cancellation_rate, a.request_cancellation_delay) {
+        (None, None) => Ok(None),
+        (None, Some(_)) => Err(UsageError::new(
+            "--request-cancellation-delay needs --request-cancellation-rate: say which share of \
+             requests to cancel (e.g. --request-cancellation-rate 10)",
+        )),
+        (Some(rate), delay) => {
+            if !(0.0..=100.0).contains(&rate) {
                 return Err(UsageError::new(format!(
-                    "--failed-request-threshold is the share of requests allowed to fail, \
-                     between 0 and 1 (0.1 = 10 %), got {t}"
+                    "--request-cancellation-rate is a percentage between 0 and 100, got {rate}"
                 )));
             }
-            other => other,
-        },
-    })
+            let delay_secs = delay.unwrap_or(0.0);
+            if !(delay_secs.is_finite() && delay_secs >= 0.0) {
+                return Err(UsageError::new(format!(
+                    "--request-cancellation-delay must be zero or a positive number of seconds, \
+                     got {delay_secs}"
+                )));
+            }
+            Ok(Some(Cancellation {
+                rate_pct: rate,
+                delay_secs,
+            }))
+        }
+    }
 }
 
 /// `--shards N --shard-index I` (with the clock and start options), checked.

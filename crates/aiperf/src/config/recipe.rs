@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 use super::search::parse_sla;
 use crate::UsageError;
 use crate::cli::profile::{OptunaSamplerArg, ProfileArgs, SearchStyleArg};
-use crate::recipes::{Direction, Recipe, post_process};
+use crate::recipes::{Direction, Recipe, SearchSpec, StyleSpec, post_process};
 use crate::settings::{
     GoodputTarget, Objective, Param, PlannerKind, PostProcessSpec, SearchConfig, SlaFilter,
     SpaceDim, SweepConfig, SweepKind, SweepMode, SweepParam,
@@ -136,17 +136,55 @@ pub(super) fn parse_isl_osl_pairs(raw: &str) -> Result<Vec<(u64, u64)>, UsageErr
 }
 
 /// Expands `recipe` for this command line.
-pub(super) fn expand(
+pub(crate) fn expand(
     recipe: &Recipe,
     args: &ProfileArgs,
     streaming: bool,
 ) -> Result<Expansion, UsageError> {
-    let name = &recipe.name;
     super::search::check_tunables(&args.search)?;
     let mut vars = cli_variables(args)?;
     for (k, v) in &recipe.defaults {
         vars.entry(k.clone()).or_insert_with(|| toml_to_json(v));
     }
+    check_flags(recipe, args, &vars, streaming)?;
+    let sla = slas(recipe, args, &vars)?;
+    vars.insert("sla".into(), serde_json::to_value(&sla).unwrap_or_default());
+    let x = Filled { recipe, args, vars };
+    let goodput = recipe
+        .goodput
+        .iter()
+        .map(|(tag, v)| {
+            Ok(GoodputTarget {
+                tag: tag.clone(),
+                threshold: x.number(v, &format!("goodput target {tag}"))?,
+            })
+        })
+        .collect::<Result<Vec<_>, UsageError>>()?;
+    let style = x.style()?;
+    let post_process = x.post_process(style)?;
+    let (search, sweep) = match style.and_then(|s| s.grid.as_ref()).or(recipe.grid.as_ref()) {
+        Some(grid) => (None, Some(x.grid(grid)?)),
+        None => (Some(x.search(style, sla)?), None),
+    };
+    Ok(Expansion {
+        name: recipe.name.clone(),
+        search,
+        sweep,
+        post_process,
+        goodput,
+    })
+}
+
+/// What the command line must and must not hold for this recipe: no explicit search flags,
+/// the variables the recipe requires, an SLA when it needs one, streaming when it measures
+/// streaming-only metrics.
+fn check_flags(
+    recipe: &Recipe,
+    args: &ProfileArgs,
+    vars: &Map<String, Value>,
+    streaming: bool,
+) -> Result<(), UsageError> {
+    let name = &recipe.name;
     // Explicit search flags that define a search collide with the recipe.
     let s = &args.search;
     let defining: Vec<&str> = [
@@ -210,8 +248,15 @@ pub(super) fn expand(
                 .unwrap_or("it measures streaming-only metrics")
         )));
     }
+    Ok(())
+}
 
-    // SLA filters: the recipe's (when their variable is set), then --search-sla in order.
+/// The SLA filters: the recipe's (when their variable is set), then --search-sla in order.
+fn slas(
+    recipe: &Recipe,
+    args: &ProfileArgs,
+    vars: &Map<String, Value>,
+) -> Result<Vec<SlaFilter>, UsageError> {
     let mut sla: Vec<SlaFilter> = Vec::new();
     for f in &recipe.sla {
         if f.when.as_ref().is_some_and(|w| !vars.contains_key(w)) {
@@ -223,8 +268,8 @@ pub(super) fn expand(
             op: f.op,
             threshold: number_of(
                 &f.threshold,
-                &vars,
-                name,
+                vars,
+                &recipe.name,
                 &format!("the {} SLA threshold", f.metric),
             )?,
         });
@@ -232,54 +277,61 @@ pub(super) fn expand(
     for raw in &args.search.search_sla {
         sla.push(parse_sla(raw)?);
     }
-    vars.insert("sla".into(), serde_json::to_value(&sla).unwrap_or_default());
-    let resolve = |v: &toml::Value| -> Result<Value, UsageError> {
-        substitute(&toml_to_json(v), &vars, name)
-    };
-    let number = |v: &toml::Value, what: &str| -> Result<f64, UsageError> {
-        number_of(v, &vars, name, what)
-    };
+    Ok(sla)
+}
 
-    let goodput = recipe
-        .goodput
-        .iter()
-        .map(|(tag, v)| {
-            Ok(GoodputTarget {
-                tag: tag.clone(),
-                threshold: number(v, &format!("goodput target {tag}"))?,
-            })
-        })
-        .collect::<Result<Vec<_>, UsageError>>()?;
+/// A recipe with its variables filled in from the command line and its defaults.
+struct Filled<'a> {
+    recipe: &'a Recipe,
+    args: &'a ProfileArgs,
+    vars: Map<String, Value>,
+}
 
-    // The style picks search settings or turns the recipe into a grid.
-    let style = match &recipe.style_variable {
-        Some(_) => {
-            let chosen = match args.recipe.search_style {
-                Some(SearchStyleArg::Monotonic) => "monotonic",
-                Some(SearchStyleArg::SmoothIsotonic) => "smooth_isotonic",
-                Some(SearchStyleArg::Bo) => "bo",
-                Some(SearchStyleArg::Optuna) => "optuna",
-                Some(SearchStyleArg::Grid) => "grid",
-                None => recipe.default_style.as_deref().unwrap_or("smooth_isotonic"),
-            };
-            Some(recipe.styles.get(chosen).ok_or_else(|| {
-                UsageError::new(format!(
-                    "--search-style: recipe '{name}' has no style {chosen:?}"
-                ))
-            })?)
+impl Filled<'_> {
+    fn resolve(&self, v: &toml::Value) -> Result<Value, UsageError> {
+        substitute(&toml_to_json(v), &self.vars, &self.recipe.name)
+    }
+
+    fn number(&self, v: &toml::Value, what: &str) -> Result<f64, UsageError> {
+        number_of(v, &self.vars, &self.recipe.name, what)
+    }
+
+    /// The style `--search-style` picks (or the recipe's default), for recipes that have
+    /// styles.
+    fn style(&self) -> Result<Option<&StyleSpec>, UsageError> {
+        let recipe = self.recipe;
+        if recipe.style_variable.is_none() {
+            return Ok(None);
         }
-        None => None,
-    };
-    let grid = style.and_then(|s| s.grid.as_ref()).or(recipe.grid.as_ref());
-    let post = style
-        .and_then(|s| s.post_process.as_ref())
-        .or(recipe.post_process.as_ref());
-    let post_process = post
-        .map(|p| -> Result<PostProcessSpec, UsageError> {
+        let chosen = match self.args.recipe.search_style {
+            Some(SearchStyleArg::Monotonic) => "monotonic",
+            Some(SearchStyleArg::SmoothIsotonic) => "smooth_isotonic",
+            Some(SearchStyleArg::Bo) => "bo",
+            Some(SearchStyleArg::Optuna) => "optuna",
+            Some(SearchStyleArg::Grid) => "grid",
+            None => recipe.default_style.as_deref().unwrap_or("smooth_isotonic"),
+        };
+        recipe.styles.get(chosen).map(Some).ok_or_else(|| {
+            UsageError::new(format!(
+                "--search-style: recipe '{}' has no style {chosen:?}",
+                recipe.name
+            ))
+        })
+    }
+
+    /// The post-processing step, its parameters filled in and checked.
+    fn post_process(
+        &self,
+        style: Option<&StyleSpec>,
+    ) -> Result<Option<PostProcessSpec>, UsageError> {
+        let post = style
+            .and_then(|s| s.post_process.as_ref())
+            .or(self.recipe.post_process.as_ref());
+        post.map(|p| -> Result<PostProcessSpec, UsageError> {
             let params: Map<String, Value> = p
                 .params
                 .iter()
-                .map(|(k, v)| Ok((k.clone(), resolve(v)?)))
+                .map(|(k, v)| Ok((k.clone(), self.resolve(v)?)))
                 .collect::<Result<_, UsageError>>()?;
             let spec = PostProcessSpec {
                 handler: p.handler.clone(),
@@ -287,22 +339,20 @@ pub(super) fn expand(
                 params: Value::Object(params),
             };
             post_process::check(&spec)
-                .map_err(|e| UsageError::new(format!("recipe '{name}': {}", e.0)))?;
+                .map_err(|e| UsageError::new(format!("recipe '{}': {}", self.recipe.name, e.0)))?;
             Ok(spec)
         })
-        .transpose()?;
+        .transpose()
+    }
 
-    if let Some(grid) = grid {
-        for flag in [
-            "search_max_iterations",
-            "search_initial_points",
-            "search_random_seed",
+    /// A grid recipe (or style): the sweep it runs.
+    fn grid(&self, grid: &BTreeMap<String, toml::Value>) -> Result<SweepConfig, UsageError> {
+        let (name, s) = (&self.recipe.name, &self.args.search);
+        for (flag, given) in [
+            ("search_max_iterations", s.search_max_iterations.is_some()),
+            ("search_initial_points", s.search_initial_points.is_some()),
+            ("search_random_seed", s.search_random_seed.is_some()),
         ] {
-            let given = match flag {
-                "search_max_iterations" => s.search_max_iterations.is_some(),
-                "search_initial_points" => s.search_initial_points.is_some(),
-                _ => s.search_random_seed.is_some(),
-            };
             if given {
                 return Err(UsageError::new(format!(
                     "--search-recipe '{name}' is a grid and has no search loop to tune: drop --{}",
@@ -310,83 +360,58 @@ pub(super) fn expand(
                 )));
             }
         }
-        let swept = sweepable_lists(args);
+        let swept = sweepable_lists(self.args);
         if let Some(flag) = swept
             .iter()
-            .find(|f| !recipe.consumes.iter().any(|c| c == *f))
+            .find(|f| !self.recipe.consumes.iter().any(|c| c == *f))
         {
             return Err(UsageError::new(format!(
                 "recipe '{name}' owns the swept values; drop the list on --{flag} (or run a plain sweep without --search-recipe)"
             )));
         }
-        let sweep = grid_sweep(name, grid, &resolve)?;
-        return Ok(Expansion {
-            name: name.clone(),
-            search: None,
-            sweep: Some(sweep),
-            post_process,
-            goodput,
-        });
+        grid_sweep(name, grid, &|v| self.resolve(v))
     }
 
-    let spec = recipe.search.as_ref().ok_or_else(|| {
-        UsageError::new(format!("recipe '{name}': style without a [search] table"))
-    })?;
-    if let Some(flag) = sweepable_lists(args).first() {
-        return Err(UsageError::new(format!(
-            "recipe '{name}' searches the values itself; drop the list on --{flag}"
-        )));
-    }
-    let planner = match s.optuna_sampler {
-        // Only reachable with --search-style optuna (checked above).
-        Some(OptunaSamplerArg::Tpe) => PlannerKind::Tpe,
-        _ => style.and_then(|s| s.planner).unwrap_or(spec.planner),
-    };
-    let max_iterations = s
-        .search_max_iterations
-        .or(style.and_then(|s| s.max_iterations))
-        .unwrap_or(spec.max_iterations);
-    let initial_points = s
-        .search_initial_points
-        .or(style.and_then(|s| s.initial_points))
-        .unwrap_or(spec.initial_points);
-    let space = spec
-        .space
-        .iter()
-        .map(|d| {
-            let param = Param::parse(&d.param)
-                .ok_or_else(|| UsageError::new(format!("recipe '{name}': unknown space param {:?}", d.param)))?;
-            let lo = number(&d.lo, "space.lo")?;
-            let hi = number(&d.hi, "space.hi")?;
-            if !(lo > 0.0 && hi > lo) {
-                return Err(UsageError::new(format!(
-                    "recipe '{name}': the {} range must satisfy 0 < min < max (got {lo}..{hi}); check --concurrency-min/--concurrency-max",
-                    param.name()
-                )));
-            }
-            let prior = style.and_then(|s| s.prior.clone()).or_else(|| d.prior.clone());
-            Ok(SpaceDim {
-                param,
-                lo,
-                hi,
-                integer: d.kind.as_deref().is_none_or(|k| k == "int"),
-                log: prior.as_deref() == Some("log"),
-            })
-        })
-        .collect::<Result<Vec<_>, UsageError>>()?;
-    if !(2..=200).contains(&max_iterations) {
-        return Err(UsageError::new(format!(
-            "--search-max-iterations must be between 2 and 200, got {max_iterations}"
-        )));
-    }
-    if planner.has_initial_design() && initial_points >= max_iterations {
-        return Err(UsageError::new(format!(
-            "--search-initial-points ({initial_points}) must be below --search-max-iterations ({max_iterations})"
-        )));
-    }
-    Ok(Expansion {
-        name: name.clone(),
-        search: Some(SearchConfig {
+    /// A search recipe (or style): the search it runs.
+    fn search(
+        &self,
+        style: Option<&StyleSpec>,
+        sla: Vec<SlaFilter>,
+    ) -> Result<SearchConfig, UsageError> {
+        let (name, s) = (&self.recipe.name, &self.args.search);
+        let spec = self.recipe.search.as_ref().ok_or_else(|| {
+            UsageError::new(format!("recipe '{name}': style without a [search] table"))
+        })?;
+        if let Some(flag) = sweepable_lists(self.args).first() {
+            return Err(UsageError::new(format!(
+                "recipe '{name}' searches the values itself; drop the list on --{flag}"
+            )));
+        }
+        let planner = match s.optuna_sampler {
+            // Only reachable with --search-style optuna (checked above).
+            Some(OptunaSamplerArg::Tpe) => PlannerKind::Tpe,
+            _ => style.and_then(|s| s.planner).unwrap_or(spec.planner),
+        };
+        let max_iterations = s
+            .search_max_iterations
+            .or(style.and_then(|s| s.max_iterations))
+            .unwrap_or(spec.max_iterations);
+        let initial_points = s
+            .search_initial_points
+            .or(style.and_then(|s| s.initial_points))
+            .unwrap_or(spec.initial_points);
+        let space = self.space(spec, style)?;
+        if !(2..=200).contains(&max_iterations) {
+            return Err(UsageError::new(format!(
+                "--search-max-iterations must be between 2 and 200, got {max_iterations}"
+            )));
+        }
+        if planner.has_initial_design() && initial_points >= max_iterations {
+            return Err(UsageError::new(format!(
+                "--search-initial-points ({initial_points}) must be below --search-max-iterations ({max_iterations})"
+            )));
+        }
+        Ok(SearchConfig {
             space,
             objective: Objective {
                 metric: spec.objective.metric.clone(),
@@ -405,11 +430,43 @@ pub(super) fn expand(
             grid_steps: 8,
             recipe: Some(name.clone()),
             pooled: false,
-        }),
-        sweep: None,
-        post_process,
-        goodput,
-    })
+        })
+    }
+
+    /// The searched dimensions, their ranges filled in.
+    fn space(
+        &self,
+        spec: &SearchSpec,
+        style: Option<&StyleSpec>,
+    ) -> Result<Vec<SpaceDim>, UsageError> {
+        let name = &self.recipe.name;
+        spec.space
+            .iter()
+            .map(|d| {
+                let param = Param::parse(&d.param).ok_or_else(|| {
+                    UsageError::new(format!("recipe '{name}': unknown space param {:?}", d.param))
+                })?;
+                let lo = self.number(&d.lo, "space.lo")?;
+                let hi = self.number(&d.hi, "space.hi")?;
+                if !(lo > 0.0 && hi > lo) {
+                    return Err(UsageError::new(format!(
+                        "recipe '{name}': the {} range must satisfy 0 < min < max (got {lo}..{hi}); check --concurrency-min/--concurrency-max",
+                        param.name()
+                    )));
+                }
+                let prior = style
+                    .and_then(|s| s.prior.clone())
+                    .or_else(|| d.prior.clone());
+                Ok(SpaceDim {
+                    param,
+                    lo,
+                    hi,
+                    integer: d.kind.as_deref().is_none_or(|k| k == "int"),
+                    log: prior.as_deref() == Some("log"),
+                })
+            })
+            .collect()
+    }
 }
 
 fn number_of(

@@ -1,10 +1,12 @@
 //! The configuration of an adaptive search and the parsing of its flags.
 
 use crate::UsageError;
-use crate::cli::profile::ProfileArgs;
+use crate::cli::profile::{
+    DirectionArg, OptunaSamplerArg, PlannerArg, PoolingArg, ProfileArgs, SearchArgs,
+};
 use crate::settings::Param;
 use crate::settings::SpaceDim;
-use crate::settings::{ExportLevel, SearchConfig, SweepConfig};
+use crate::settings::{ExportLevel, Objective, PlannerKind, SearchConfig, SweepConfig};
 use crate::settings::{SlaFilter, SlaOp};
 
 /// `PATH:LO,HI[:int|real][:log]`.
@@ -131,9 +133,6 @@ pub(super) fn resolve_search(
     args: &ProfileArgs,
     sweep: Option<&SweepConfig>,
 ) -> Result<Option<SearchConfig>, UsageError> {
-    use super::search::{parse_sla, parse_space};
-    use crate::cli::profile::{DirectionArg, OptunaSamplerArg, PlannerArg, PoolingArg};
-    use crate::settings::{Objective, PlannerKind};
     let a = &args.search;
     if a.search_space.is_empty() {
         let given = [
@@ -198,21 +197,7 @@ pub(super) fn resolve_search(
             "--search-max-iterations must be between 2 and 200, got {max_iterations}"
         )));
     }
-    let requested = a.search_planner.unwrap_or(PlannerArg::Bayesian);
-    if a.optuna_sampler.is_some() && requested != PlannerArg::Optuna {
-        return Err(UsageError::new(
-            "--optuna-sampler chooses the sampler of --search-planner optuna; add \
-             --search-planner optuna or drop --optuna-sampler",
-        ));
-    }
-    let planner = match requested {
-        PlannerArg::Optuna if a.optuna_sampler == Some(OptunaSamplerArg::Tpe) => PlannerKind::Tpe,
-        // Optuna's GP and BoTorch samplers are Gaussian-process BO, as is `bayesian`.
-        PlannerArg::Bayesian | PlannerArg::Optuna => PlannerKind::Bayesian,
-        PlannerArg::MonotonicSla => PlannerKind::MonotonicSla,
-        PlannerArg::SmoothIsotonic => PlannerKind::SmoothIsotonic,
-        PlannerArg::Grid => PlannerKind::Grid,
-    };
+    let planner = planner(a)?;
     let initial_points = a.search_initial_points.unwrap_or(5);
     if planner.has_initial_design() && initial_points >= max_iterations {
         return Err(UsageError::new(format!(
@@ -240,23 +225,9 @@ pub(super) fn resolve_search(
             )));
         }
     }
-    super::search::check_tunables(a)?;
+    check_tunables(a)?;
     let stat = a.search_stat.clone().unwrap_or_else(|| "avg".into());
-    let pooled = a.search_percentile_pooling == Some(PoolingArg::Pooled);
-    if pooled {
-        if !(stat.starts_with('p') || stat == "min" || stat == "max") {
-            return Err(UsageError::new(format!(
-                "--search-percentile-pooling pooled pools per-request values for a percentile; \
-                 --search-stat {stat} is not one (use p50, p90, p95, p99, min or max)"
-            )));
-        }
-        if args.output.export_level == ExportLevel::Summary {
-            return Err(UsageError::new(
-                "--search-percentile-pooling pooled reads every request's values, which \
-                 --export-level summary does not keep; use --export-level records (the default)",
-            ));
-        }
-    }
+    let pooled = pooling(args, &stat)?;
     Ok(Some(SearchConfig {
         space,
         objective: Objective {
@@ -279,6 +250,46 @@ pub(super) fn resolve_search(
         recipe: None,
         pooled,
     }))
+}
+
+/// `--search-planner` (and `--optuna-sampler`) as the planner that runs.
+fn planner(a: &SearchArgs) -> Result<PlannerKind, UsageError> {
+    let requested = a.search_planner.unwrap_or(PlannerArg::Bayesian);
+    if a.optuna_sampler.is_some() && requested != PlannerArg::Optuna {
+        return Err(UsageError::new(
+            "--optuna-sampler chooses the sampler of --search-planner optuna; add \
+             --search-planner optuna or drop --optuna-sampler",
+        ));
+    }
+    Ok(match requested {
+        PlannerArg::Optuna if a.optuna_sampler == Some(OptunaSamplerArg::Tpe) => PlannerKind::Tpe,
+        // Optuna's GP and BoTorch samplers are Gaussian-process BO, as is `bayesian`.
+        PlannerArg::Bayesian | PlannerArg::Optuna => PlannerKind::Bayesian,
+        PlannerArg::MonotonicSla => PlannerKind::MonotonicSla,
+        PlannerArg::SmoothIsotonic => PlannerKind::SmoothIsotonic,
+        PlannerArg::Grid => PlannerKind::Grid,
+    })
+}
+
+/// `--search-percentile-pooling pooled`: a percentile over every request, which needs the
+/// requests' values kept.
+fn pooling(args: &ProfileArgs, stat: &str) -> Result<bool, UsageError> {
+    if args.search.search_percentile_pooling != Some(PoolingArg::Pooled) {
+        return Ok(false);
+    }
+    if !(stat.starts_with('p') || stat == "min" || stat == "max") {
+        return Err(UsageError::new(format!(
+            "--search-percentile-pooling pooled pools per-request values for a percentile; \
+             --search-stat {stat} is not one (use p50, p90, p95, p99, min or max)"
+        )));
+    }
+    if args.output.export_level == ExportLevel::Summary {
+        return Err(UsageError::new(
+            "--search-percentile-pooling pooled reads every request's values, which \
+             --export-level summary does not keep; use --export-level records (the default)",
+        ));
+    }
+    Ok(true)
 }
 
 #[cfg(test)]

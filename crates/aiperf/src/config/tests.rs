@@ -343,9 +343,17 @@ fn sim_picks_the_preset_model_and_builtin_tokenizer() {
     );
 }
 
+/// Each case fails to resolve with a message that contains its needle.
+fn assert_rejected(cases: &[(&[&str], &str)]) {
+    for (args, needle) in cases {
+        let err = parse(args).unwrap_err().to_string();
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+}
+
 #[test]
-fn bad_values_name_their_flag() {
-    let cases: &[(&[&str], &str)] = &[
+fn bad_counts_lists_and_sweeps_name_their_flag() {
+    assert_rejected(&[
         (&[], "--model is required"),
         (
             &["-m", "m", "--concurrency", "0"],
@@ -427,6 +435,12 @@ fn bad_values_name_their_flag() {
             &["-m", "m", "--isl", "0"],
             "'--isl <ISL>': must be at least 1",
         ),
+    ]);
+}
+
+#[test]
+fn bad_endpoint_input_and_load_values_name_their_flag() {
+    assert_rejected(&[
         (
             &["-m", "m", "--osl", "0"],
             "'--osl <OSL>': must be at least 1",
@@ -483,6 +497,12 @@ fn bad_values_name_their_flag() {
             &["-m", "m", "--num-dataset-entries", "0"],
             "--num-dataset-entries",
         ),
+    ]);
+}
+
+#[test]
+fn bad_phase_session_and_unsupported_flags_are_named() {
+    assert_rejected(&[
         (&["-m", "m", "--warmup-duration", "0"], "--warmup-duration"),
         (
             &["-m", "m", "--num-sessions", "0"],
@@ -607,9 +627,5 @@ fn bad_values_name_their_flag() {
             ],
             "--export-level summary",
         ),
-    ];
-    for (args, needle) in cases {
-        let err = parse(args).unwrap_err().to_string();
-        assert!(err.contains(needle), "{args:?}: {err}");
-    }
+    ]);
 }

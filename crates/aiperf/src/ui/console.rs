@@ -79,6 +79,11 @@ pub fn text(text: &str) -> std::io::Result<()> {
     out.flush()
 }
 
+/// Standard output for a stream of bytes (a log bundle, a plan document).
+pub fn stdout() -> std::io::StdoutLock<'static> {
+    std::io::stdout().lock()
+}
+
 /// A notice on standard error (what the user did was understood: Ctrl-C, a flag's hint).
 pub fn notice(text: &str) {
     let _ = writeln!(std::io::stderr().lock(), "{text}");

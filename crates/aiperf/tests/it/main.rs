@@ -1,5 +1,6 @@
 //! End-to-end tests of the `aiperf` binary, run as users run it.
 
+mod architecture;
 mod common;
 mod dashboard;
 mod faults;
