@@ -221,7 +221,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> anyhow::Result<()> {
     )?;
     crate::ui::console::text(&format!(
         "\n{}\nmerged {} shards ({} requests) into {}\n",
-        export::console_table(&metrics),
+        crate::ui::table::console_table(&metrics),
         shards.len(),
         cols.ok.len() + cols.errors(),
         out.display()

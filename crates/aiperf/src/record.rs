@@ -5,7 +5,6 @@
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use serde_json::{Value, json};
 
 /// The run's clock: monotonic nanoseconds since one anchor, plus the wall-clock time of that
 /// anchor so records can carry epoch timestamps without reading the wall clock per request.
@@ -119,9 +118,10 @@ pub struct RawRecord {
 }
 
 /// Why a request failed, as written to the JSONL `error` field and `error_summary`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 pub struct ErrorDetails {
     pub code: Option<u16>,
+    #[serde(rename = "type")]
     pub kind: String,
     pub message: String,
 }
@@ -133,10 +133,6 @@ impl ErrorDetails {
             kind: kind.to_owned(),
             message: message.into(),
         }
-    }
-
-    pub fn to_json(&self) -> Value {
-        json!({"code": self.code, "type": self.kind, "message": self.message})
     }
 
     /// What `error_summary` groups by: the same code and type, and the message with quoted

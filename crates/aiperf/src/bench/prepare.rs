@@ -127,12 +127,13 @@ pub async fn load_dataset(
     tokenizer: Option<Arc<Tokenizer>>,
 ) -> anyhow::Result<(Arc<Tokenizer>, Dataset)> {
     let spec = config.tokenizer.clone();
+    let hub = config.hub.clone();
     let input = config.input.clone();
     let seed = config.random_seed;
     tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
         let tokenizer = match tokenizer {
             Some(t) => t,
-            None => Arc::new(Tokenizer::load(&spec)?),
+            None => Arc::new(Tokenizer::load(&spec, &hub)?),
         };
         let (conversations, sampling) = match &input {
             InputConfig::Synthetic {

@@ -69,7 +69,7 @@ pub(super) fn finish(
         errors: &collected.errors,
         start: m.start_time,
         end: m.end_time,
-        audit: Some(audit.to_json()),
+        audit: Some(&audit),
         abort_reason: m.abort_reason.clone(),
         telemetry: telemetry_data,
         shard: m

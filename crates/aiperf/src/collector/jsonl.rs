@@ -7,11 +7,11 @@ use std::io::BufWriter;
 
 use bytes::Bytes;
 use serde::Serialize;
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
 use super::{CollectorConfig, Measured, write_line};
 use crate::metrics::{RECORD_METRICS, Rec};
-use crate::record::{Outcome, RawRecord};
+use crate::record::{ErrorDetails, Outcome, RawRecord};
 
 /// The `metadata` object of a JSONL line, serialized without building a JSON tree.
 #[derive(Serialize)]
@@ -117,27 +117,11 @@ impl Serialize for Metrics<'_> {
 }
 
 #[derive(Serialize)]
-struct ErrorRef<'a> {
-    code: Option<u16>,
-    #[serde(rename = "type")]
-    kind: &'a str,
-    message: &'a str,
-}
-
-#[derive(Serialize)]
 struct RecordLine<'a> {
     metadata: Metadata<'a>,
     metrics: Metrics<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<ErrorRef<'a>>,
-}
-
-fn error_ref(m: &Measured) -> Option<ErrorRef<'_>> {
-    m.error.as_ref().map(|e| ErrorRef {
-        code: e.code,
-        kind: &e.kind,
-        message: &e.message,
-    })
+    error: Option<&'a ErrorDetails>,
 }
 
 pub(super) fn write_record_line(
@@ -151,31 +135,50 @@ pub(super) fn write_record_line(
     let line = RecordLine {
         metadata: metadata(config, r, &ids),
         metrics: Metrics(m),
-        error: error_ref(m),
+        error: m.error.as_ref(),
     };
     write_line(w, &line, error);
 }
 
-pub(super) fn raw_line(config: &CollectorConfig, r: &RawRecord, m: &Measured) -> Value {
+/// A line of `profile_export_raw.jsonl`: the request as sent and every response frame as
+/// it arrived.
+#[derive(Serialize)]
+struct RawLine<'a> {
+    metadata: Metadata<'a>,
+    start_perf_ns: u64,
+    payload: Value,
+    status: Option<u16>,
+    responses: Vec<RawResponse>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a ErrorDetails>,
+}
+
+#[derive(Serialize)]
+struct RawResponse {
+    perf_ns: u64,
+    text: String,
+}
+
+pub(super) fn write_raw_line(
+    w: &mut BufWriter<File>,
+    config: &CollectorConfig,
+    r: &RawRecord,
+    m: &Measured,
+    error: &mut Option<String>,
+) {
     let ids = ids(r);
-    let payload: Value = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
-    let responses: Vec<Value> = frame_texts(&r.frames)
-        .into_iter()
-        .map(|(t, text)| json!({"perf_ns": t, "text": text}))
-        .collect();
-    let mut line = Map::new();
-    line.insert(
-        "metadata".into(),
-        serde_json::to_value(metadata(config, r, &ids)).unwrap_or_default(),
-    );
-    line.insert("start_perf_ns".into(), json!(r.start_ns));
-    line.insert("payload".into(), payload);
-    line.insert("status".into(), json!(r.status));
-    line.insert("responses".into(), Value::Array(responses));
-    if let Some(e) = &m.error {
-        line.insert("error".into(), e.to_json());
-    }
-    Value::Object(line)
+    let line = RawLine {
+        metadata: metadata(config, r, &ids),
+        start_perf_ns: r.start_ns,
+        payload: serde_json::from_slice(&r.body).unwrap_or(Value::Null),
+        status: r.status,
+        responses: frame_texts(&r.frames)
+            .into_iter()
+            .map(|(perf_ns, text)| RawResponse { perf_ns, text })
+            .collect(),
+        error: m.error.as_ref(),
+    };
+    write_line(w, &line, error);
 }
 
 /// The text of each frame. A character whose bytes were split across two reads belongs to

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use serde_json::Value;
 
-use self::jsonl::{raw_line, write_record_line};
+use self::jsonl::{write_raw_line, write_record_line};
 pub use self::measure::{Measured, measure};
 use crate::dataset::Dataset;
 use crate::endpoints::Endpoint;
@@ -235,8 +235,7 @@ pub fn collect(config: &CollectorConfig, rx: &Receiver<RawRecord>) -> Collected 
             write_record_line(w, config, &record, &m, &mut out.write_error);
         }
         if let Some(w) = raw.as_mut() {
-            let line = raw_line(config, &record, &m);
-            write_line(w, &line, &mut out.write_error);
+            write_raw_line(w, config, &record, &m, &mut out.write_error);
         }
         pending += 1;
         if pending >= 256 {

@@ -34,7 +34,11 @@ pub async fn run(command: KubeCommand, argv: &[String]) -> anyhow::Result<ExitSt
         KubeCommand::Sweep(args) => sweep(*args, argv).await,
         KubeCommand::Profile(args) => sharded(*args, argv).await,
         KubeCommand::Collect(args) => collect(&args).await,
-        KubeCommand::Controller(args) => controller::run(&args.spec).await,
+        KubeCommand::Controller(args) => {
+            let mut spec = controller::load(&args.spec)?;
+            crate::config::restore_credentials(&mut spec.config)?;
+            controller::run(spec).await
+        }
         KubeCommand::Status(args) => status(&args).await,
         KubeCommand::Cancel(args) => {
             let client = api::connect().await?;

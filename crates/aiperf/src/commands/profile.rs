@@ -45,8 +45,10 @@ async fn run_plan_cell(args: &ProfileArgs, argv: &[String]) -> anyhow::Result<Ex
     let signals = tokio::spawn(watch_interrupts(interrupts.clone()));
     let shard = crate::config::resolve_shard(args)?;
     let sharded = shard.is_some();
+    let mut plan_doc = crate::sweep::load_plan(plan, "--plan")?;
+    crate::config::restore_credentials(&mut plan_doc.config)?;
     let result = crate::sweep::run_cell(
-        plan,
+        plan_doc,
         cell,
         args.output.artifact_dir.as_deref(),
         &interrupts,

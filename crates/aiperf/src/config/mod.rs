@@ -17,8 +17,8 @@ mod tests;
 use crate::UsageError;
 use crate::cli::profile::{ProfileArgs, SweepModeArg, UiArg};
 use crate::settings::{
-    LoadConfig, MultiRunConfig, OutputConfig, ProfileConfig, SearchConfig, ShardConfig, SimTarget,
-    SweepConfig, SweepMode, UiMode,
+    HubAccess, LoadConfig, MultiRunConfig, OutputConfig, ProfileConfig, SearchConfig, Secret,
+    ShardConfig, SimTarget, SweepConfig, SweepMode, UiMode,
 };
 
 pub use self::load::resolve_shard;
@@ -88,7 +88,24 @@ pub fn resolve(args: &ProfileArgs, argv: &[String]) -> Result<ProfileConfig, Usa
         recipe: recipe.as_ref().map(|e| e.name.clone()),
         cli_command: command_line(argv),
         shard,
+        hub: hub_access(),
     })
+}
+
+/// `HF_HUB_OFFLINE` (any of 1/true/yes/on, as the Hugging Face libraries read it) and
+/// `HF_TOKEN`.
+fn hub_access() -> HubAccess {
+    let offline = std::env::var("HF_HUB_OFFLINE").is_ok_and(|v| {
+        matches!(
+            v.trim().to_ascii_lowercase().as_str(),
+            "1" | "true" | "yes" | "on"
+        )
+    });
+    let token = std::env::var("HF_TOKEN")
+        .ok()
+        .filter(|t| !t.is_empty())
+        .map(Secret::new);
+    HubAccess { offline, token }
 }
 
 /// The reference tool's flags that have no counterpart here, and the one that is ignored.
@@ -298,4 +315,41 @@ fn shell_quote(s: &str) -> String {
     } else {
         format!("'{}'", s.replace('\'', r"'\''"))
     }
+}
+
+/// Plans never hold credentials (they are written as `<redacted>`): the API key comes back
+/// from `AIPERF_API_KEY` (in Kubernetes, from the Secret `aiperf kube` creates), and the hub
+/// access from this environment.
+pub fn restore_credentials(config: &mut ProfileConfig) -> Result<(), UsageError> {
+    use crate::settings::REDACTED;
+    config.hub = hub_access();
+    let endpoint = &mut config.endpoint;
+    if endpoint
+        .api_key
+        .as_ref()
+        .is_some_and(|k| k.expose() == REDACTED)
+    {
+        let key = std::env::var("AIPERF_API_KEY")
+            .ok()
+            .filter(|k| !k.is_empty());
+        let Some(key) = key else {
+            return Err(UsageError::new(
+                "--plan: the plan was made with --api-key, which plans never contain; set \
+                 AIPERF_API_KEY (in Kubernetes the pods get it from the run's Secret)",
+            ));
+        };
+        endpoint.api_key = Some(Secret::new(key));
+    }
+    if let Some(h) = endpoint
+        .headers
+        .iter()
+        .find(|h| h.value.expose() == REDACTED)
+    {
+        return Err(UsageError::new(format!(
+            "--plan: header {} holds a credential, which plans never contain; pass the \
+             credential with --api-key (AIPERF_API_KEY) instead",
+            h.name
+        )));
+    }
+    Ok(())
 }

@@ -115,17 +115,21 @@ impl crate::sweep::Runner for ChildJobs {
     }
 }
 
-/// `aiperf kube controller SPEC`: the search, its iterations run as child Jobs.
-pub async fn run(spec_path: &Path) -> anyhow::Result<crate::ExitStatus> {
+/// Reads the controller's specification.
+pub fn load(spec_path: &Path) -> anyhow::Result<ControllerSpec> {
     let text = std::fs::read_to_string(spec_path)
         .map_err(|e| crate::UsageError::new(format!("cannot read {}: {e}", spec_path.display())))?;
-    let mut spec: ControllerSpec = serde_json::from_str(&text).map_err(|e| {
+    Ok(serde_json::from_str(&text).map_err(|e| {
         crate::UsageError::new(format!(
             "{} is not a controller specification: {e}",
             spec_path.display()
         ))
-    })?;
-    crate::sweep::restore_credentials(&mut spec.config)?;
+    })?)
+}
+
+/// `aiperf kube controller SPEC`: the search, its iterations run as child Jobs (credentials
+/// already restored into `spec`).
+pub async fn run(mut spec: ControllerSpec) -> anyhow::Result<crate::ExitStatus> {
     spec.config.ui = crate::settings::UiMode::None;
     std::fs::create_dir_all(&spec.base)?;
     let interrupts = Interrupts::default();

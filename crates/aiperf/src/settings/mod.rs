@@ -59,6 +59,19 @@ pub struct ProfileConfig {
     /// This process runs one shard of the benchmark (`--shards`).
     #[serde(default)]
     pub shard: Option<ShardConfig>,
+    /// Access to the Hugging Face hub, from the environment (never written: a plan read
+    /// elsewhere takes it from that environment).
+    #[serde(skip)]
+    pub hub: HubAccess,
+}
+
+/// How hub tokenizers may be fetched (`HF_HUB_OFFLINE`, `HF_TOKEN`).
+#[derive(Debug, Clone, Default)]
+pub struct HubAccess {
+    /// Only the local cache is read.
+    pub offline: bool,
+    /// The token for gated models.
+    pub token: Option<Secret>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]

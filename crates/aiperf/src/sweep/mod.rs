@@ -317,15 +317,13 @@ pub fn load_plan(path: &Path, flag: &str) -> anyhow::Result<PlanDoc> {
 /// `aiperf profile --plan PLAN --cell N [--artifact-dir DIR]`: one run of a plan, into the
 /// plan's directory or `DIR`, exactly as the local sweep would run it.
 pub async fn run_cell(
-    plan_path: &Path,
+    mut plan: PlanDoc,
     index: usize,
     artifact_dir: Option<&Path>,
     interrupts: &Interrupts,
     shard: Option<crate::settings::ShardConfig>,
     ui: Option<UiMode>,
 ) -> anyhow::Result<(ExitStatus, PathBuf)> {
-    let mut plan = load_plan(plan_path, "--plan")?;
-    restore_credentials(&mut plan.config)?;
     if let Some(ui) = ui {
         plan.config.ui = ui;
     }
@@ -355,41 +353,6 @@ pub async fn run_cell(
         RunResult::Failed(_) => ExitStatus::Failure,
     };
     Ok((status, base.join(&run.dir)))
-}
-
-/// Plans never hold credentials (they are written as `<redacted>`): the API key comes back
-/// from `AIPERF_API_KEY` (in Kubernetes, from the Secret `aiperf kube` creates).
-pub fn restore_credentials(config: &mut ProfileConfig) -> Result<(), UsageError> {
-    use crate::settings::{REDACTED, Secret};
-    let endpoint = &mut config.endpoint;
-    if endpoint
-        .api_key
-        .as_ref()
-        .is_some_and(|k| k.expose() == REDACTED)
-    {
-        let key = std::env::var("AIPERF_API_KEY")
-            .ok()
-            .filter(|k| !k.is_empty());
-        let Some(key) = key else {
-            return Err(UsageError::new(
-                "--plan: the plan was made with --api-key, which plans never contain; set \
-                 AIPERF_API_KEY (in Kubernetes the pods get it from the run's Secret)",
-            ));
-        };
-        endpoint.api_key = Some(Secret::new(key));
-    }
-    if let Some(h) = endpoint
-        .headers
-        .iter()
-        .find(|h| h.value.expose() == REDACTED)
-    {
-        return Err(UsageError::new(format!(
-            "--plan: header {} holds a credential, which plans never contain; pass the \
-             credential with --api-key (AIPERF_API_KEY) instead",
-            h.name
-        )));
-    }
-    Ok(())
 }
 
 /// Aggregates the runs found in `base` (written by `aiperf profile --plan --cell`, possibly on

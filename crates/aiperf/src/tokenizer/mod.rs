@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use tiktoken_rs::CoreBPE;
 
 use crate::UsageError;
-use crate::settings::{Encoding, TokenizerSpec};
+use crate::settings::{Encoding, HubAccess, TokenizerSpec};
 
 /// A loaded tokenizer.
 pub enum Tokenizer {
@@ -34,7 +34,7 @@ impl std::fmt::Debug for Tokenizer {
 
 impl Tokenizer {
     /// Loads the tokenizer `spec` names. Errors name `--tokenizer` and say what to do.
-    pub fn load(spec: &TokenizerSpec) -> Result<Self, UsageError> {
+    pub fn load(spec: &TokenizerSpec, hub: &HubAccess) -> Result<Self, UsageError> {
         match spec {
             TokenizerSpec::Builtin { encoding } => Ok(Self::builtin(*encoding)),
             TokenizerSpec::File { path } => {
@@ -53,7 +53,7 @@ impl Tokenizer {
                 Self::from_file(&file, path.display().to_string())
             }
             TokenizerSpec::Hub { repo, revision } => {
-                let file = fetch_from_hub(repo, revision)?;
+                let file = fetch_from_hub(repo, revision, hub)?;
                 Self::from_file(&file, repo.clone())
             }
             TokenizerSpec::Server { url, model } => {
@@ -125,25 +125,15 @@ impl Tokenizer {
     }
 }
 
-/// `HF_HUB_OFFLINE` as the Hugging Face libraries read it: any of 1/true/yes/on.
-fn hub_offline() -> bool {
-    std::env::var("HF_HUB_OFFLINE").is_ok_and(|v| {
-        matches!(
-            v.trim().to_ascii_lowercase().as_str(),
-            "1" | "true" | "yes" | "on"
-        )
-    })
-}
-
-/// Downloads (or finds in the local Hugging Face cache) `tokenizer.json` of `repo`. With
-/// `HF_HUB_OFFLINE` set, only the cache is looked at.
-fn fetch_from_hub(repo: &str, revision: &str) -> Result<PathBuf, UsageError> {
+/// Downloads (or finds in the local Hugging Face cache) `tokenizer.json` of `repo`. Offline
+/// (`HF_HUB_OFFLINE`), only the cache is looked at.
+fn fetch_from_hub(repo: &str, revision: &str, hub: &HubAccess) -> Result<PathBuf, UsageError> {
     let repo_ref = hf_hub::Repo::with_revision(
         repo.to_owned(),
         hf_hub::RepoType::Model,
         revision.to_owned(),
     );
-    if hub_offline() {
+    if hub.offline {
         let cache = hf_hub::Cache::from_env();
         return cache.repo(repo_ref).get("tokenizer.json").ok_or_else(|| {
             UsageError::new(format!(
@@ -157,10 +147,8 @@ fn fetch_from_hub(repo: &str, revision: &str) -> Result<PathBuf, UsageError> {
     }
     let mut builder = hf_hub::api::sync::ApiBuilder::from_env().with_progress(false);
     // The hub client reads the token saved by `huggingface-cli login`; HF_TOKEN wins.
-    if let Ok(token) = std::env::var("HF_TOKEN")
-        && !token.is_empty()
-    {
-        builder = builder.with_token(Some(token));
+    if let Some(token) = &hub.token {
+        builder = builder.with_token(Some(token.expose().to_owned()));
     }
     let api = builder.build().map_err(|e| {
         UsageError::new(format!("--tokenizer: cannot use the Hugging Face hub: {e}"))
@@ -229,9 +217,12 @@ mod tests {
 
     #[test]
     fn missing_file_is_a_usage_error_naming_the_flag() {
-        let err = Tokenizer::load(&TokenizerSpec::File {
-            path: "/nonexistent/tokenizer.json".into(),
-        })
+        let err = Tokenizer::load(
+            &TokenizerSpec::File {
+                path: "/nonexistent/tokenizer.json".into(),
+            },
+            &HubAccess::default(),
+        )
         .unwrap_err();
         assert!(err.to_string().starts_with("--tokenizer:"), "{err}");
     }
@@ -241,7 +232,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("tokenizer.json");
         std::fs::write(&file, "{not a tokenizer").unwrap();
-        let err = Tokenizer::load(&TokenizerSpec::File { path: file }).unwrap_err();
+        let err = Tokenizer::load(&TokenizerSpec::File { path: file }, &HubAccess::default())
+            .unwrap_err();
         assert!(
             err.to_string().contains("not a valid tokenizer.json"),
             "{err}"

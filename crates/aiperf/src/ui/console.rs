@@ -24,8 +24,8 @@ pub fn run_text(
     use std::fmt::Write as _;
     let mut out = String::new();
     let _ = writeln!(out);
-    out.push_str(&export::console_table(metrics));
-    out.push_str(&export::server_and_gpu_lines(metrics));
+    out.push_str(&super::table::console_table(metrics));
+    out.push_str(&super::table::server_and_gpu_lines(metrics));
     if let Some(table) = gpus.and_then(crate::telemetry::gpu::console_table) {
         let _ = write!(out, "\n{table}");
     }

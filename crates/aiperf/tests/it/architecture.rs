@@ -1,7 +1,8 @@
 //! The floor plan of `crates/aiperf/src`, enforced: every module imports only modules below it
-//! in [`LAYERS`], no source file outgrows [`MAX_FILE_LINES`], and no function outgrows
-//! [`MAX_FN_LINES`] unless a comment right above it says why it must (`// Long: …`).
-//! ARCHITECTURE.md explains the layers; this list is the one that counts.
+//! in [`LAYERS`], no source file outgrows [`MAX_FILE_LINES`], no function outgrows
+//! [`MAX_FN_LINES`] unless a comment right above it says why it must (`// Long: …`), only `ui`
+//! writes to the terminal and only `config` reads the environment. ARCHITECTURE.md explains
+//! the layers; this list is the one that counts.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -26,9 +27,9 @@ const LAYERS: &[&str] = &[
     "bench",
     "ui",
     "telemetry",
-    "audit",
     // Records, metrics, exports.
     "export",
+    "audit",
     "collector",
     "loadgen",
     "metrics",
@@ -193,6 +194,31 @@ fn only_the_ui_draws_on_the_terminal() {
     assert!(
         wrong.is_empty(),
         "terminal output outside ui/ (hand it to crate::ui instead):\n{}",
+        wrong.join("\n")
+    );
+}
+
+/// Settings come from flags and the environment in one place: `config`.
+#[test]
+fn only_config_reads_the_environment() {
+    let mut files = Vec::new();
+    sources(&src(), &mut files);
+    let mut wrong = Vec::new();
+    for file in &files {
+        let name = file.strip_prefix(src()).unwrap().display().to_string();
+        if name.starts_with("config/") {
+            continue;
+        }
+        let text = std::fs::read_to_string(file).unwrap();
+        for (i, line) in code(&text).lines().enumerate() {
+            if line.contains("env::var") {
+                wrong.push(format!("{name}:{}: {}", i + 1, line.trim()));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "the environment read outside config/ (resolve it into the settings):\n{}",
         wrong.join("\n")
     );
 }

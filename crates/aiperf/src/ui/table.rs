@@ -1,0 +1,101 @@
+//! The console's tables of a run: the metrics, and the server and GPU figures.
+
+use crate::metrics::{CONSOLE_ORDER, MetricResult, Value as MValue};
+
+/// Formats with thousands separators and two decimals, as the reference console does.
+pub fn grouped(v: f64) -> String {
+    if !v.is_finite() {
+        return "N/A".into();
+    }
+    let s = format!("{:.2}", v.abs());
+    let (int, frac) = s.split_once('.').unwrap_or((&s, "00"));
+    let mut g = String::new();
+    for (i, c) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            g.push(',');
+        }
+        g.push(c);
+    }
+    format!("{}{g}.{frac}", if v < 0.0 { "-" } else { "" })
+}
+
+/// The console summary table.
+pub fn console_table(metrics: &[MetricResult]) -> String {
+    use comfy_table::{CellAlignment, ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
+    let mut table = Table::new();
+    table
+        .load_preset(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Disabled)
+        .set_header(["Metric", "avg", "min", "max", "p99", "p90", "p50", "std"]);
+    let generated = metrics.iter().any(|m| m.tag == "output_token_throughput");
+    for tag in CONSOLE_ORDER {
+        if *tag == "input_token_throughput" && generated {
+            continue;
+        }
+        let Some(m) = metrics.iter().find(|m| m.tag == *tag) else {
+            continue;
+        };
+        let name = format!("{} ({})", m.header, m.unit);
+        let row: Vec<String> = match &m.value {
+            MValue::Dist(d) => {
+                let s = &d.summary;
+                let p = |q: f64| s.percentile(q).map_or("N/A".into(), grouped);
+                vec![
+                    name,
+                    grouped(s.mean),
+                    grouped(s.min),
+                    grouped(s.max),
+                    p(99.0),
+                    p(90.0),
+                    p(50.0),
+                    grouped(s.std),
+                ]
+            }
+            MValue::Scalar(v) => {
+                let mut r = vec![name, grouped(*v)];
+                r.extend(std::iter::repeat_n("N/A".to_owned(), 6));
+                r
+            }
+        };
+        table.add_row(row);
+    }
+    for (i, column) in table.column_iter_mut().enumerate() {
+        column.set_cell_alignment(CellAlignment::Right);
+        let _ = i;
+    }
+    let body = table.to_string();
+    let width = body.lines().next().map_or(0, |l| l.chars().count());
+    format!("{:^width$}\n{body}\n", "aiperf | LLM Metrics")
+}
+
+/// What the server and its GPUs reported, one line each (empty when nothing was collected).
+pub fn server_and_gpu_lines(metrics: &[MetricResult]) -> String {
+    let mut out = String::new();
+    for m in metrics
+        .iter()
+        .filter(|m| m.tag.starts_with("server_") || m.tag.starts_with("nvidia_"))
+    {
+        if let MValue::Scalar(v) = m.value {
+            out.push_str(&format!("{:<34} {:>12} {}\n", m.header, grouped(v), m.unit));
+        }
+    }
+    if out.is_empty() {
+        out
+    } else {
+        format!("\nServer and GPU telemetry\n{out}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_grouped_like_the_reference_console() {
+        assert_eq!(grouped(1297.254), "1,297.25");
+        assert_eq!(grouped(0.0), "0.00");
+        assert_eq!(grouped(1_234_567.0), "1,234,567.00");
+        assert_eq!(grouped(-1234.5), "-1,234.50");
+        assert_eq!(grouped(f64::NAN), "N/A");
+    }
+}
