@@ -43,13 +43,8 @@ pub async fn run(cli: cli::Cli) -> anyhow::Result<ExitStatus> {
             ui::console::line(&report.display().to_string())?;
             Ok(ExitStatus::Success)
         }
-        cli::Command::Profile(args) => {
-            commands::profile::run(args, std::env::args().collect()).await
-        }
-        cli::Command::Kube(command) => {
-            let argv: Vec<String> = std::env::args().collect();
-            commands::kube::run(command, &argv).await
-        }
+        cli::Command::Profile(args) => commands::profile::run(args, cli.argv).await,
+        cli::Command::Kube(command) => commands::kube::run(command, &cli.argv).await,
         cli::Command::Merge(args) => {
             merge::merge(&args.dirs, &args.output)?;
             Ok(ExitStatus::Success)

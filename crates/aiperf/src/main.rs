@@ -2,15 +2,13 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 // mimalloc: the client allocates and frees small buffers for every response frame; it spends
 // markedly less CPU per request than the system allocator (BENCHMARKS.md).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let cli = match aiperf::cli::Cli::try_parse() {
+    let cli = match aiperf::cli::Cli::parse_command_line(std::env::args_os()) {
         Ok(cli) => cli,
         Err(e) => return aiperf::cli::exit_with(&e),
     };

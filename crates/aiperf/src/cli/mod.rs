@@ -15,6 +15,45 @@ pub struct Cli {
     pub global: GlobalArgs,
     #[command(subcommand)]
     pub command: Command,
+    /// The command line as given, recorded (secrets redacted) in the artifacts.
+    #[arg(skip)]
+    pub argv: Vec<String>,
+}
+
+impl Cli {
+    /// Parses a command line, keeping it and, for `profile`, which flags it gave explicitly
+    /// (clap's own record, so aliases and `--flag=value` need no scanning).
+    pub fn parse_command_line<I, T>(argv: I) -> Result<Self, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        use clap::{CommandFactory, FromArgMatches, parser::ValueSource};
+        let argv: Vec<std::ffi::OsString> = argv.into_iter().map(Into::into).collect();
+        let command = Self::command();
+        let matches = command.clone().try_get_matches_from(&argv)?;
+        let mut cli = Self::from_arg_matches(&matches)?;
+        cli.argv = argv
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        if let Command::Profile(args) = &mut cli.command
+            && let Some(given) = matches.subcommand_matches("profile")
+            && let Some(profile) = command.find_subcommand("profile")
+        {
+            args.given = profile
+                .get_arguments()
+                .filter(|a| {
+                    given.value_source(a.get_id().as_str()) == Some(ValueSource::CommandLine)
+                })
+                .map(|a| match a.get_long() {
+                    Some(long) => format!("--{long}"),
+                    None => a.get_id().to_string(),
+                })
+                .collect();
+        }
+        Ok(cli)
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,7 +1,7 @@
 //! `aiperf profile`: one benchmark run, end to end.
 
 use crate::cli::profile::ProfileArgs;
-use crate::config::resolve;
+use crate::config::{Plan, Planned};
 use crate::loadgen::Interrupts;
 use crate::settings::UiMode;
 use crate::{ExitStatus, UsageError};
@@ -11,35 +11,30 @@ const PLAN_FLAGS: &[&str] = &[
     "--plan",
     "--cell",
     "--artifact-dir",
-    "--output-artifact-dir",
     "--ui",
-    "--ui-type",
     "--bundle-to-stdout",
     "--shards",
     "--shard-index",
     "--shard-clock",
     "--shard-start-at",
-    "--verbose",
-    "--log-level",
 ];
 
 /// `aiperf profile --plan PLAN --cell N`: one run of a plan.
-async fn run_plan_cell(args: &ProfileArgs, argv: &[String]) -> anyhow::Result<ExitStatus> {
+async fn run_plan_cell(args: &ProfileArgs) -> anyhow::Result<ExitStatus> {
     let d = &args.distributed;
     let (Some(plan), Some(cell)) = (&d.plan, d.cell) else {
         unreachable!("clap requires --plan and --cell together")
     };
-    let after_profile = argv.iter().skip_while(|a| a.as_str() != "profile").skip(1);
-    for arg in after_profile.filter(|a| a.starts_with('-')) {
-        let flag = arg.split('=').next().unwrap_or(arg);
-        let short_ok = matches!(flag, "-v" | "-vv" | "-vvv");
-        if !PLAN_FLAGS.contains(&flag) && !short_ok {
-            return Err(UsageError::new(format!(
-                "{flag} cannot be combined with --plan: the plan fixes every benchmark setting \
-                 (make a new plan with `aiperf kube plan` instead)"
-            ))
-            .into());
-        }
+    if let Some(flag) = args
+        .given
+        .iter()
+        .find(|f| !PLAN_FLAGS.contains(&f.as_str()))
+    {
+        return Err(UsageError::new(format!(
+            "{flag} cannot be combined with --plan: the plan fixes every benchmark setting \
+             (make a new plan with `aiperf kube plan` instead)"
+        ))
+        .into());
     }
     let interrupts = Interrupts::default();
     let signals = tokio::spawn(watch_interrupts(interrupts.clone()));
@@ -84,26 +79,20 @@ async fn run_plan_cell(args: &ProfileArgs, argv: &[String]) -> anyhow::Result<Ex
 
 pub async fn run(args: Box<ProfileArgs>, argv: Vec<String>) -> anyhow::Result<ExitStatus> {
     if args.distributed.plan.is_some() {
-        return run_plan_cell(&args, &argv).await;
+        return run_plan_cell(&args).await;
     }
-    let config = resolve(&args, &argv)?;
-    crate::bench::raise_file_limit(&config);
+    let Planned { plan, auto_plot } = crate::config::plan(&args, &argv)?;
+    crate::bench::raise_file_limit(plan.config());
     let interrupts = Interrupts::default();
     let signals = tokio::spawn(watch_interrupts(interrupts.clone()));
-    let recipe_plots = config
-        .recipe
-        .as_deref()
-        .and_then(|r| crate::recipes::load(r).ok())
-        .is_some_and(|r| r.auto_plot);
-    let auto_plot = (args.output.auto_plot || recipe_plots) && !args.output.no_auto_plot;
-    let result = if config.search.is_some() {
-        crate::search::run(config, &interrupts).await
-    } else if config.sweep.is_some() || config.multi_run.num_runs > 1 {
-        crate::sweep::run(config, &interrupts).await
-    } else {
-        crate::bench::run(config, &interrupts, crate::bench::RunOptions::default())
-            .await
-            .map(|outcome| (outcome.status, outcome.artifact_dir))
+    let result = match plan {
+        Plan::Single(config) => {
+            crate::bench::run(config, &interrupts, crate::bench::RunOptions::default())
+                .await
+                .map(|outcome| (outcome.status, outcome.artifact_dir))
+        }
+        Plan::Sweep(config) => crate::sweep::run(config, &interrupts).await,
+        Plan::Search(config) => crate::search::run(config, &interrupts).await,
     };
     signals.abort();
     let (mut status, dir) = result?;

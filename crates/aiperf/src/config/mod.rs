@@ -27,9 +27,58 @@ pub use self::output::parse_goodput;
 /// Default mean input length of synthetic prompts, as the reference tool.
 pub const DEFAULT_ISL: u32 = 550;
 
+/// What `aiperf profile` runs, decided once when the flags are resolved.
+#[derive(Debug)]
+pub enum Plan {
+    /// One benchmark.
+    Single(ProfileConfig),
+    /// Several benchmarks: a parameter sweep (from the flags or a recipe's grid), repeated
+    /// trials, or both.
+    Sweep(ProfileConfig),
+    /// A search for the best value of a metric (from `--search-space` or a recipe).
+    Search(ProfileConfig),
+}
+
+impl Plan {
+    pub fn config(&self) -> &ProfileConfig {
+        match self {
+            Plan::Single(c) | Plan::Sweep(c) | Plan::Search(c) => c,
+        }
+    }
+}
+
+/// A resolved `aiperf profile` command line: the plan and what follows it.
+#[derive(Debug)]
+pub struct Planned {
+    pub plan: Plan,
+    /// Write the HTML report when the plan finishes (`--auto-plot`, or a recipe that asks for
+    /// it, unless `--no-auto-plot`).
+    pub auto_plot: bool,
+}
+
+/// Validates `args` and decides what runs. `argv` is the command line, recorded (with secrets
+/// redacted) in the artifacts.
+pub fn plan(args: &ProfileArgs, argv: &[String]) -> Result<Planned, UsageError> {
+    let (config, recipe_plots) = resolve_all(args, argv)?;
+    let plan = if config.search.is_some() {
+        Plan::Search(config)
+    } else if config.sweep.is_some() || config.multi_run.num_runs > 1 {
+        Plan::Sweep(config)
+    } else {
+        Plan::Single(config)
+    };
+    let auto_plot = (args.output.auto_plot || recipe_plots) && !args.output.no_auto_plot;
+    Ok(Planned { plan, auto_plot })
+}
+
 /// Validates `args` into a configuration. `argv` is the command line, recorded (with secrets
 /// redacted) in the artifacts.
 pub fn resolve(args: &ProfileArgs, argv: &[String]) -> Result<ProfileConfig, UsageError> {
+    resolve_all(args, argv).map(|(config, _)| config)
+}
+
+/// The configuration, and whether a recipe asked for the HTML report.
+fn resolve_all(args: &ProfileArgs, argv: &[String]) -> Result<(ProfileConfig, bool), UsageError> {
     check_unsupported(args)?;
     let sim = endpoint::resolve_sim(args)?;
     let models = resolve_models(args, sim.as_ref())?;
@@ -48,12 +97,13 @@ pub fn resolve(args: &ProfileArgs, argv: &[String]) -> Result<ProfileConfig, Usa
         // float columns) keep it exactly.
         None => uuid::Uuid::new_v4().as_u64_pair().0 & ((1 << 53) - 1),
     };
-    let Plan {
+    let Shape {
         sweep,
         mut search,
         multi_run,
         recipe,
     } = plan;
+    let recipe_plots = recipe.as_ref().is_some_and(|e| e.auto_plot);
     if let Some(s) = search.as_mut()
         && args.search.search_random_seed.is_none()
     {
@@ -63,7 +113,7 @@ pub fn resolve(args: &ProfileArgs, argv: &[String]) -> Result<ProfileConfig, Usa
         output::resolve_goodput(args, recipe.as_ref().map(|e| &e.goodput[..]), &endpoint)?;
     let shard = resolve_shard(args)?;
     check_shard(shard.as_ref(), repeated, &load)?;
-    Ok(ProfileConfig {
+    let config = ProfileConfig {
         models,
         model_selection: args.endpoint.model_selection_strategy,
         endpoint,
@@ -89,7 +139,8 @@ pub fn resolve(args: &ProfileArgs, argv: &[String]) -> Result<ProfileConfig, Usa
         cli_command: command_line(argv),
         shard,
         hub: hub_access(),
-    })
+    };
+    Ok((config, recipe_plots))
 }
 
 /// `HF_HUB_OFFLINE` (any of 1/true/yes/on, as the Hugging Face libraries read it) and
@@ -149,21 +200,21 @@ fn resolve_models(args: &ProfileArgs, sim: Option<&SimTarget>) -> Result<Vec<Str
 }
 
 /// What runs around the benchmark: a sweep, repeated runs, a search, from flags or a recipe.
-struct Plan {
+struct Shape {
     sweep: Option<SweepConfig>,
     search: Option<SearchConfig>,
     multi_run: MultiRunConfig,
     recipe: Option<recipe::Expansion>,
 }
 
-impl Plan {
+impl Shape {
     /// More than one benchmark.
     fn is_repeated(&self) -> bool {
         self.sweep.is_some() || self.multi_run.num_runs > 1 || self.search.is_some()
     }
 }
 
-fn resolve_plan(args: &ProfileArgs) -> Result<Plan, UsageError> {
+fn resolve_plan(args: &ProfileArgs) -> Result<Shape, UsageError> {
     let sweep = plan::resolve_sweep(args)?;
     let multi_run = plan::resolve_multi_run(args)?;
     let recipe = match &args.recipe.search_recipe {
@@ -221,7 +272,7 @@ fn resolve_plan(args: &ProfileArgs) -> Result<Plan, UsageError> {
             ));
         }
     }
-    Ok(Plan {
+    Ok(Shape {
         sweep,
         search,
         multi_run,

@@ -22,6 +22,8 @@ pub(super) struct Expansion {
     pub sweep: Option<SweepConfig>,
     pub post_process: Option<PostProcessSpec>,
     pub goodput: Vec<GoodputTarget>,
+    /// The recipe asks for the HTML report when it finishes.
+    pub auto_plot: bool,
 }
 
 fn toml_to_json(v: &toml::Value) -> Value {
@@ -172,6 +174,7 @@ pub(crate) fn expand(
         sweep,
         post_process,
         goodput,
+        auto_plot: recipe.auto_plot,
     })
 }
 

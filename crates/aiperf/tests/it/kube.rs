@@ -198,6 +198,17 @@ fn plan_cells_as_processes_then_collect_match_the_local_sweep() {
             "--plan",
             plan_path.to_str().unwrap(),
             "--cell",
+            "0",
+            "--synthetic-input-tokens-mean=9",
+        ],
+        "--isl cannot be combined with --plan",
+    );
+    assert_usage_error(
+        &[
+            "profile",
+            "--plan",
+            plan_path.to_str().unwrap(),
+            "--cell",
             "9",
         ],
         "--cell",

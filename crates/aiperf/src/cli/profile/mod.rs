@@ -74,6 +74,10 @@ pub struct ProfileArgs {
     pub distributed: DistributedArgs,
     #[command(flatten)]
     pub unsupported: UnsupportedArgs,
+    /// The flags given on the command line (long names), filled by
+    /// [`Cli::parse_command_line`](crate::cli::Cli::parse_command_line).
+    #[arg(skip)]
+    pub given: Vec<String>,
 }
 
 /// Running one run of a plan, or one shard of a benchmark (as Kubernetes pods do).
