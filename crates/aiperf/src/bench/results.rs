@@ -49,9 +49,13 @@ pub(super) fn finish(
         )?);
     }
     let gpus = m.gpu_scrapes.as_deref().map(crate::telemetry::gpu::collect);
-    let telemetry_data = gpus
-        .as_deref()
-        .map(|g| crate::telemetry::gpu::telemetry_data(g, &start_iso, &end_iso));
+    // The summary, a layer below, holds `telemetry_data` as a JSON value.
+    let telemetry_data = gpus.as_deref().map(|g| {
+        serde_json::to_value(crate::telemetry::gpu::telemetry_data(
+            g, &start_iso, &end_iso,
+        ))
+        .expect("telemetry data serializes")
+    });
     if let (Some(gpus), Some(raw)) = (&gpus, &m.gpu_scrapes) {
         metrics.extend(crate::telemetry::gpu::efficiency(
             gpus,

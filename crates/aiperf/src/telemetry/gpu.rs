@@ -4,11 +4,13 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{Map, Value, json};
-
+use super::gpu_export::{
+    CounterStats, EndpointDoc, EndpointError, FieldStats, FieldValues, GaugeField, GpuDoc, GpuLine,
+    TelemetryData, TelemetrySummary,
+};
 use super::prometheus::{Family, Kind};
-use super::scrape::{EndpointScrapes, during_load, gauge_stats};
-use crate::export::json_number as finite;
+use super::scrape::{EndpointScrapes, during_load};
+use super::server_export::{GaugeStats, OrderedMap, finite};
 use crate::metrics::{MetricResult, Value as MValue};
 
 /// One DCGM field as the reports name it.
@@ -207,24 +209,24 @@ pub struct Gpu {
 
 impl Gpu {
     /// The field's statistics: gauges as a distribution, counters as their increase.
-    fn stats(&self, field: usize) -> Option<Map<String, Value>> {
+    fn stats(&self, field: usize) -> Option<FieldStats> {
         let s = self.series.get(&field)?;
         let f = &FIELDS[field];
         if f.counter {
             let first = s.points.first()?.1;
             let last = s.points.last()?.1;
-            let mut o = Map::new();
-            o.insert("unit".into(), json!(f.unit));
-            // A counter reset (exporter restart) would make the difference negative.
-            o.insert("total".into(), finite((last - first).max(0.0)));
-            o.insert("count".into(), json!(s.points.len()));
-            Some(o)
+            Some(FieldStats::Counter(CounterStats {
+                unit: f.unit,
+                // A counter reset (exporter restart) would make the difference negative.
+                total: finite((last - first).max(0.0)),
+                count: s.points.len(),
+            }))
         } else {
             let values: Vec<f64> = during_load(&s.points).iter().map(|p| p.1).collect();
-            let mut o = Map::new();
-            o.insert("unit".into(), json!(f.unit));
-            o.extend(gauge_stats(&values));
-            Some(o)
+            Some(FieldStats::Gauge(GaugeField {
+                unit: f.unit,
+                stats: GaugeStats::of(&values),
+            }))
         }
     }
 
@@ -313,58 +315,66 @@ pub fn collect(scrapes: &[EndpointScrapes]) -> Vec<Endpoint> {
         .collect()
 }
 
+/// One GPU of `telemetry_data`: its identity and every field it reported.
+fn gpu_doc(g: &Gpu) -> GpuDoc<'_> {
+    GpuDoc {
+        gpu_index: g.index.parse::<u64>().ok(),
+        gpu_name: &g.name,
+        gpu_uuid: &g.uuid,
+        platform: "nvidia",
+        hostname: &g.hostname,
+        metrics: (0..FIELDS.len())
+            .filter_map(|i| Some((FIELDS[i].name, g.stats(i)?)))
+            .collect(),
+    }
+}
+
 /// `telemetry_data` of `profile_export_aiperf.json`.
-pub fn telemetry_data(endpoints: &[Endpoint], start: &str, end: &str) -> Value {
-    let per_endpoint: Map<String, Value> = endpoints
+pub fn telemetry_data<'a>(
+    endpoints: &'a [Endpoint],
+    start: &'a str,
+    end: &'a str,
+) -> TelemetryData<'a> {
+    let per_endpoint = endpoints
         .iter()
         .filter(|e| !e.gpus.is_empty())
         .map(|e| {
-            let gpus: Map<String, Value> = e
+            let gpus = e
                 .gpus
                 .iter()
-                .map(|g| {
-                    let metrics: Map<String, Value> = (0..FIELDS.len())
-                        .filter_map(|i| {
-                            Some((FIELDS[i].name.to_owned(), Value::Object(g.stats(i)?)))
-                        })
-                        .collect();
-                    (
-                        format!("gpu_{}", g.index),
-                        json!({
-                            "gpu_index": g.index.parse::<u64>().ok(),
-                            "gpu_name": g.name,
-                            "gpu_uuid": g.uuid,
-                            "platform": "nvidia",
-                            "hostname": g.hostname,
-                            "metrics": metrics,
-                        }),
-                    )
-                })
+                .map(|g| (format!("gpu_{}", g.index), gpu_doc(g)))
                 .collect();
-            (endpoint_key(&e.url), json!({"url": e.url, "gpus": gpus}))
+            (endpoint_key(&e.url), EndpointDoc { url: &e.url, gpus })
         })
         .collect();
-    let errors: Vec<Value> = endpoints
+    let errors = endpoints
         .iter()
         .filter(|e| e.failures > 0)
-        .map(|e| json!({"endpoint_url": e.url, "failed_fetches": e.failures, "last_error": e.last_error}))
+        .map(|e| EndpointError {
+            endpoint_url: &e.url,
+            failed_fetches: e.failures,
+            last_error: e.last_error.as_deref(),
+        })
         .collect();
-    json!({
-        "summary": {
-            "endpoints_configured": endpoints.iter().map(|e| e.url.clone()).collect::<Vec<_>>(),
-            "endpoints_successful": endpoints.iter().filter(|e| e.fetches > 0).map(|e| e.url.clone()).collect::<Vec<_>>(),
-            "start_time": start,
-            "end_time": end,
+    TelemetryData {
+        summary: TelemetrySummary {
+            endpoints_configured: endpoints.iter().map(|e| e.url.as_str()).collect(),
+            endpoints_successful: endpoints
+                .iter()
+                .filter(|e| e.fetches > 0)
+                .map(|e| e.url.as_str())
+                .collect(),
+            start_time: start,
+            end_time: end,
         },
-        "endpoints": per_endpoint,
-        "error_summary": errors,
-    })
+        endpoints: per_endpoint,
+        error_summary: errors,
+    }
 }
 
 /// Two decimals, or six significant digits for small non-zero values (energy in MJ).
-fn f2(v: Option<&Value>) -> String {
-    v.and_then(Value::as_f64)
-        .filter(|x| x.is_finite())
+fn f2(v: Option<f64>) -> String {
+    v.filter(|x| x.is_finite())
         .map(|x| {
             if x == 0.0 || x.abs() >= 1.0 {
                 format!("{x:.2}")
@@ -431,7 +441,7 @@ pub fn export_jsonl(scrapes: &[EndpointScrapes]) -> Vec<u8> {
     let mut out = Vec::new();
     for e in scrapes {
         for snap in &e.snapshots {
-            let mut per_gpu: BTreeMap<(u64, String), (Gpu, Map<String, Value>)> = BTreeMap::new();
+            let mut per_gpu: BTreeMap<(u64, String), (Gpu, FieldValues)> = BTreeMap::new();
             for fam in &snap.families {
                 let Some(f) = FIELDS.iter().find(|f| f.dcgm == fam.name) else {
                     continue;
@@ -441,21 +451,22 @@ pub fn export_jsonl(scrapes: &[EndpointScrapes]) -> Vec<u8> {
                     let key = (id.index.parse().unwrap_or(u64::MAX), id.uuid.clone());
                     per_gpu
                         .entry(key)
-                        .or_insert_with(|| (id, Map::new()))
+                        .or_insert_with(|| (id, OrderedMap::default()))
                         .1
-                        .insert(f.name.to_owned(), finite(s.value * f.scale));
+                        .insert(f.name, finite(s.value * f.scale));
                 }
             }
-            for (g, metrics) in per_gpu.into_values() {
-                let line = json!({
-                    "timestamp_ns": snap.unix_ns,
-                    "endpoint_url": e.url,
-                    "gpu_index": g.index.parse::<u64>().ok(),
-                    "gpu_uuid": g.uuid,
-                    "gpu_name": g.name,
-                    "hostname": g.hostname,
-                    "metrics": metrics,
-                });
+            for (g, metrics) in per_gpu.values() {
+                let line = GpuLine {
+                    timestamp_ns: snap.unix_ns,
+                    endpoint_url: &e.url,
+                    gpu_index: g.index.parse::<u64>().ok(),
+                    gpu_uuid: &g.uuid,
+                    gpu_name: &g.name,
+                    hostname: &g.hostname,
+                    metrics,
+                };
+                // Serializing into memory cannot fail: every key is a string.
                 let _ = serde_json::to_writer(&mut out, &line);
                 out.push(b'\n');
             }
@@ -591,6 +602,7 @@ mod tests {
     use super::*;
     use crate::telemetry::prometheus::parse;
     use crate::telemetry::scrape::Snapshot;
+    use serde_json::{Value, json};
     use std::time::{Duration, Instant};
 
     fn dcgm(power: [f64; 2], energy_mj: [f64; 2]) -> String {
@@ -642,7 +654,7 @@ mod tests {
         assert_eq!(live_power(&s[0].snapshots[1].families), Some(700.0));
         let endpoints = collect(&s);
         assert_eq!(endpoints[0].gpus.len(), 2);
-        let doc = telemetry_data(&endpoints, "a", "b");
+        let doc = serde_json::to_value(telemetry_data(&endpoints, "a", "b")).unwrap();
         let gpu1 = &doc["endpoints"]["node1:9400"]["gpus"]["gpu_1"];
         assert_eq!(gpu1["gpu_uuid"], "GPU-1");
         assert_eq!(gpu1["hostname"], "n1");
@@ -707,7 +719,7 @@ mod tests {
         assert!(csv_section(&endpoints).is_empty());
         assert!(efficiency(&endpoints, Some(10.0), Some(1.0)).is_empty());
         assert!(console_table(&endpoints).is_none());
-        let doc = telemetry_data(&endpoints, "a", "b");
+        let doc = serde_json::to_value(telemetry_data(&endpoints, "a", "b")).unwrap();
         assert_eq!(doc["summary"]["endpoints_successful"], json!([]));
         assert_eq!(doc["endpoints"], json!({}));
     }

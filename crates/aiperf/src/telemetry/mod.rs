@@ -2,5 +2,7 @@
 //! scraped from Prometheus endpoints.
 
 pub mod gpu;
+pub mod gpu_export;
 pub mod prometheus;
 pub mod scrape;
+pub mod server_export;

@@ -4,16 +4,18 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use crate::export::json_number as finite;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use serde_json::{Map, Value, json};
 use tokio_util::sync::CancellationToken;
 
 use super::prometheus::{Family, Kind, parse};
+use super::server_export::{
+    EndpointInfo, ExportSummary, GaugeStats, MetricDoc, RawLine, SeriesDoc, SeriesStats,
+    ServerMetricsExport, finite, labels_key,
+};
 
 /// One successful scrape.
 #[derive(Debug, Clone)]
@@ -173,25 +175,6 @@ async fn fetch(client: &ScrapeClient, url: &str, timeout: Duration) -> Result<St
         .map_err(|_| format!("no answer within {} ms", timeout.as_millis()))?
 }
 
-fn labels_key(labels: &[(String, String)], skip: &str) -> String {
-    labels
-        .iter()
-        .filter(|(k, _)| k != skip)
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
-fn labels_json(labels: &[(String, String)], skip: &str) -> Value {
-    Value::Object(
-        labels
-            .iter()
-            .filter(|(k, _)| k != skip)
-            .map(|(k, v)| (k.clone(), json!(v)))
-            .collect(),
-    )
-}
-
 /// A unit inferred from the metric name's suffix, as the reference tool does.
 fn unit(name: &str) -> &'static str {
     let n = name.trim_end_matches("_total");
@@ -219,43 +202,36 @@ pub fn during_load<T>(samples: &[T]) -> &[T] {
     }
 }
 
-/// Statistics of a sampled gauge: avg, min, max, std (ddof 1, as the reference tool), the
-/// reported percentiles and the sample count; empty when there are no samples.
-pub fn gauge_stats(v: &[f64]) -> Map<String, Value> {
-    let mut o = Map::new();
-    if let Some(s) = aiperf_stats::Summary::of(v) {
-        o.insert("avg".into(), finite(s.mean));
-        o.insert("min".into(), finite(s.min));
-        o.insert("max".into(), finite(s.max));
-        o.insert(
-            "std".into(),
-            aiperf_stats::sample_std(v).map_or(Value::Null, finite),
-        );
-        for (p, x) in aiperf_stats::REPORTED_PERCENTILES.iter().zip(s.percentiles) {
-            o.insert(format!("p{p}"), finite(x));
-        }
-        o.insert("count".into(), json!(s.count));
-    }
-    o
+/// One sample of one series in one scrape: (sample-name suffix, `le`/`quantile` bound, value).
+type Point<'a> = (&'a str, Option<&'a str>, f64);
+
+/// One series over time: the labels of its first sample, then its samples in each scrape.
+type SeriesSamples<'a> = (&'a [(String, String)], Vec<Vec<Point<'a>>>);
+
+/// The value of the sample with `suffix` and no bound.
+fn value_of(snap: &[Point<'_>], suffix: &str) -> Option<f64> {
+    snap.iter()
+        .find(|(s, b, _)| *s == suffix && b.is_none())
+        .map(|x| x.2)
 }
 
-type Labels = Vec<(String, String)>;
-/// One scrape of one series: (sample-name suffix, `le`/`quantile` bound, value).
-type Points = Vec<(String, Option<String>, f64)>;
-
 /// Per-series statistics of one family over the snapshots of one endpoint.
-fn family_series(name: &str, kind: Kind, url: &str, snaps: &[Snapshot]) -> Vec<Value> {
+fn family_series<'a>(
+    name: &str,
+    kind: Kind,
+    url: &'a str,
+    snaps: &'a [Snapshot],
+) -> Vec<SeriesDoc<'a>> {
     let elapsed = match (snaps.first(), snaps.last()) {
         (Some(a), Some(b)) => b.at.duration_since(a.at).as_secs_f64(),
         _ => 0.0,
     };
-    // series key → (labels, values over time by sample name suffix)
-    let mut series: BTreeMap<String, (Labels, Vec<Points>)> = BTreeMap::new();
+    let mut series: BTreeMap<String, SeriesSamples<'a>> = BTreeMap::new();
     for snap in snaps {
         let Some(fam) = snap.families.iter().find(|f| f.name == name) else {
             continue;
         };
-        let mut per_key: BTreeMap<String, Vec<(String, Option<String>, f64)>> = BTreeMap::new();
+        let mut per_key: BTreeMap<String, Vec<Point<'a>>> = BTreeMap::new();
         for s in &fam.samples {
             let key = labels_key(
                 &s.labels,
@@ -265,25 +241,15 @@ fn family_series(name: &str, kind: Kind, url: &str, snaps: &[Snapshot]) -> Vec<V
                     "quantile"
                 },
             );
-            let bound = s
-                .label("le")
-                .or_else(|| s.label("quantile"))
-                .map(str::to_owned);
-            let suffix = s.name.strip_prefix(name).unwrap_or("").to_owned();
+            let bound = s.label("le").or_else(|| s.label("quantile"));
+            let suffix = s.name.strip_prefix(name).unwrap_or("");
             per_key
                 .entry(key.clone())
                 .or_default()
                 .push((suffix, bound, s.value));
-            series.entry(key).or_insert_with(|| {
-                (
-                    s.labels
-                        .iter()
-                        .filter(|(k, _)| k != "le" && k != "quantile")
-                        .cloned()
-                        .collect(),
-                    Vec::new(),
-                )
-            });
+            series
+                .entry(key)
+                .or_insert_with(|| (s.labels.as_slice(), Vec::new()));
         }
         for (key, samples) in per_key {
             if let Some(entry) = series.get_mut(&key) {
@@ -293,120 +259,163 @@ fn family_series(name: &str, kind: Kind, url: &str, snaps: &[Snapshot]) -> Vec<V
     }
     series
         .into_values()
-        .map(|(labels, over_time)| {
-            let value_of = |snap: &[(String, Option<String>, f64)], suffix: &str| {
-                snap.iter().find(|(s, b, _)| s == suffix && b.is_none()).map(|x| x.2)
-            };
-            let stats = match kind {
-                Kind::Gauge | Kind::Untyped => {
-                    let v: Vec<f64> = during_load(&over_time).iter().filter_map(|s| value_of(s, "")).collect();
-                    Value::Object(gauge_stats(&v))
-                }
-                Kind::Counter => {
-                    let v: Vec<f64> = over_time.iter().filter_map(|s| value_of(s, "").or_else(|| value_of(s, "_total"))).collect();
-                    let total = match (v.first(), v.last()) {
-                        (Some(a), Some(b)) => (b - a).max(0.0),
-                        _ => 0.0,
-                    };
-                    json!({"total": total, "rate": if elapsed > 0.0 { finite(total / elapsed) } else { Value::Null }})
-                }
-                Kind::Histogram | Kind::Summary => {
-                    let first = over_time.first().cloned().unwrap_or_default();
-                    let last = over_time.last().cloned().unwrap_or_default();
-                    let delta = |suffix: &str| match (value_of(&first, suffix), value_of(&last, suffix)) {
-                        (Some(a), Some(b)) => Some((b - a).max(0.0)),
-                        _ => None,
-                    };
-                    let count = delta("_count").unwrap_or(0.0);
-                    let sum = delta("_sum").unwrap_or(0.0);
-                    let mut o = Map::new();
-                    o.insert("count".into(), json!(count));
-                    o.insert("sum".into(), finite(sum));
-                    o.insert("avg".into(), if count > 0.0 { finite(sum / count) } else { Value::Null });
-                    if kind == Kind::Histogram {
-                        let buckets: Map<String, Value> = last
-                            .iter()
-                            .filter(|(s, b, _)| s == "_bucket" && b.is_some())
-                            .map(|(_, b, v)| {
-                                let before = first.iter().find(|(s, b2, _)| s == "_bucket" && b2 == b).map_or(0.0, |x| x.2);
-                                (b.clone().unwrap_or_default(), json!((v - before).max(0.0)))
-                            })
-                            .collect();
-                        o.insert("buckets".into(), Value::Object(buckets));
-                    } else {
-                        let q: Map<String, Value> = last
-                            .iter()
-                            .filter(|(_, b, _)| b.is_some())
-                            .map(|(_, b, v)| (b.clone().unwrap_or_default(), finite(*v)))
-                            .collect();
-                        o.insert("quantiles".into(), Value::Object(q));
-                    }
-                    Value::Object(o)
-                }
-            };
-            json!({"endpoint_url": url, "labels": labels_json(&labels, ""), "stats": stats})
+        .map(|(labels, over_time)| SeriesDoc {
+            endpoint_url: url,
+            labels: labels
+                .iter()
+                .filter(|(k, _)| k != "le" && k != "quantile")
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect(),
+            stats: series_stats(kind, &over_time, elapsed),
         })
         .collect()
 }
 
-/// The `server_metrics_export.json` document.
-pub fn export(scrapes: &[EndpointScrapes], benchmark_id: &str, start: &str, end: &str) -> Value {
-    let mut metrics: BTreeMap<String, (Kind, Option<String>, Vec<Value>)> = BTreeMap::new();
-    for e in scrapes {
-        let names: Vec<(String, Kind, Option<String>)> = e
-            .snapshots
-            .last()
-            .map(|s| {
-                s.families
+/// The statistics of one series from its samples over time: a gauge's distribution while the
+/// load ran, a counter's increase and rate, a histogram's or summary's observations.
+fn series_stats<'a>(kind: Kind, over_time: &[Vec<Point<'a>>], elapsed: f64) -> SeriesStats<'a> {
+    match kind {
+        Kind::Gauge | Kind::Untyped => {
+            let v: Vec<f64> = during_load(over_time)
+                .iter()
+                .filter_map(|s| value_of(s, ""))
+                .collect();
+            SeriesStats::Gauge(GaugeStats::of(&v))
+        }
+        Kind::Counter => {
+            let v: Vec<f64> = over_time
+                .iter()
+                .filter_map(|s| value_of(s, "").or_else(|| value_of(s, "_total")))
+                .collect();
+            let total = match (v.first(), v.last()) {
+                (Some(a), Some(b)) => (b - a).max(0.0),
+                _ => 0.0,
+            };
+            let rate = if elapsed > 0.0 {
+                finite(total / elapsed)
+            } else {
+                None
+            };
+            SeriesStats::Counter { total, rate }
+        }
+        Kind::Histogram | Kind::Summary => {
+            let first = over_time.first().map_or(&[][..], Vec::as_slice);
+            let last = over_time.last().map_or(&[][..], Vec::as_slice);
+            let delta = |suffix: &str| match (value_of(first, suffix), value_of(last, suffix)) {
+                (Some(a), Some(b)) => Some((b - a).max(0.0)),
+                _ => None,
+            };
+            let count = delta("_count").unwrap_or(0.0);
+            let sum = delta("_sum").unwrap_or(0.0);
+            let avg = if count > 0.0 {
+                finite(sum / count)
+            } else {
+                None
+            };
+            if kind == Kind::Histogram {
+                let buckets = last
                     .iter()
-                    .map(|f| (f.name.clone(), f.kind, f.help.clone()))
-                    .collect()
-            })
-            .unwrap_or_default();
-        for (name, kind, help) in names {
-            let series = family_series(&name, kind, &e.url, &e.snapshots);
-            let entry = metrics
-                .entry(name)
-                .or_insert_with(|| (kind, help, Vec::new()));
-            entry.2.extend(series);
+                    .filter(|(s, b, _)| *s == "_bucket" && b.is_some())
+                    .map(|(_, b, v)| {
+                        let before = first
+                            .iter()
+                            .find(|(s, b2, _)| *s == "_bucket" && b2 == b)
+                            .map_or(0.0, |x| x.2);
+                        (b.unwrap_or_default(), (v - before).max(0.0))
+                    })
+                    .collect();
+                SeriesStats::Histogram {
+                    count,
+                    sum: finite(sum),
+                    avg,
+                    buckets,
+                }
+            } else {
+                let quantiles = last
+                    .iter()
+                    .filter(|(_, b, _)| b.is_some())
+                    .map(|(_, b, v)| (b.unwrap_or_default(), finite(*v)))
+                    .collect();
+                SeriesStats::Summary {
+                    count,
+                    sum: finite(sum),
+                    avg,
+                    quantiles,
+                }
+            }
         }
     }
-    let endpoint_info: Map<String, Value> = scrapes
+}
+
+/// The `server_metrics_export.json` document.
+pub fn export<'a>(
+    scrapes: &'a [EndpointScrapes],
+    benchmark_id: &'a str,
+    start: &'a str,
+    end: &'a str,
+) -> ServerMetricsExport<'a> {
+    let mut metrics: BTreeMap<&'a str, MetricDoc<'a>> = BTreeMap::new();
+    for e in scrapes {
+        let Some(last) = e.snapshots.last() else {
+            continue;
+        };
+        for f in &last.families {
+            let series = family_series(&f.name, f.kind, &e.url, &e.snapshots);
+            metrics
+                .entry(&f.name)
+                .or_insert_with(|| MetricDoc {
+                    kind: f.kind.name(),
+                    description: f.help.as_deref(),
+                    unit: unit(&f.name),
+                    series: Vec::new(),
+                })
+                .series
+                .extend(series);
+        }
+    }
+    let endpoint_info = scrapes
         .iter()
         .map(|e| {
             let n = e.snapshots.len();
             let interval = match (e.snapshots.first(), e.snapshots.last()) {
-                (Some(a), Some(b)) if n > 1 => finite(b.at.duration_since(a.at).as_secs_f64() * 1e3 / (n - 1) as f64),
-                _ => Value::Null,
+                (Some(a), Some(b)) if n > 1 => {
+                    finite(b.at.duration_since(a.at).as_secs_f64() * 1e3 / (n - 1) as f64)
+                }
+                _ => None,
             };
             let latency = if e.fetch_latency_ms.is_empty() {
-                Value::Null
+                None
             } else {
                 finite(e.fetch_latency_ms.iter().sum::<f64>() / e.fetch_latency_ms.len() as f64)
             };
-            (
-                e.url.clone(),
-                json!({"total_fetches": n as u64 + e.failures, "successful_fetches": n, "failed_fetches": e.failures,
-                       "last_error": e.last_error, "avg_fetch_latency_ms": latency, "avg_update_interval_ms": interval}),
-            )
+            let info = EndpointInfo {
+                total_fetches: n as u64 + e.failures,
+                successful_fetches: n,
+                failed_fetches: e.failures,
+                last_error: e.last_error.as_deref(),
+                avg_fetch_latency_ms: latency,
+                avg_update_interval_ms: interval,
+            };
+            (e.url.as_str(), info)
         })
         .collect();
-    json!({
-        "schema_version": "1.0",
-        "aiperf_version": env!("CARGO_PKG_VERSION"),
-        "benchmark_id": benchmark_id,
-        "summary": {
-            "endpoints_configured": scrapes.iter().map(|e| e.url.clone()).collect::<Vec<_>>(),
-            "endpoints_successful": scrapes.iter().filter(|e| !e.snapshots.is_empty()).map(|e| e.url.clone()).collect::<Vec<_>>(),
-            "start_time": start,
-            "end_time": end,
-            "endpoint_info": endpoint_info,
+    ServerMetricsExport {
+        schema_version: "1.0",
+        aiperf_version: env!("CARGO_PKG_VERSION"),
+        benchmark_id,
+        summary: ExportSummary {
+            endpoints_configured: scrapes.iter().map(|e| e.url.as_str()).collect(),
+            endpoints_successful: scrapes
+                .iter()
+                .filter(|e| !e.snapshots.is_empty())
+                .map(|e| e.url.as_str())
+                .collect(),
+            start_time: start,
+            end_time: end,
+            endpoint_info,
         },
-        "metrics": metrics.into_iter().map(|(name, (kind, help, series))| {
-            let unit = unit(&name);
-            (name, json!({"type": kind.name(), "description": help, "unit": unit, "series": series}))
-        }).collect::<Map<String, Value>>(),
-    })
+        metrics,
+    }
 }
 
 /// The server's key figures, per engine vocabulary: (tag, header, unit, scale, metric names
@@ -461,20 +470,18 @@ pub fn live_figures(families: &[Family]) -> [Option<f64>; 3] {
 }
 
 /// Time-averaged running and waiting requests and KV-cache use as the server reported them,
-/// from a `server_metrics_export.json` document; figures the server does not export are left out.
-pub fn key_figures(doc: &Value) -> Vec<crate::metrics::MetricResult> {
+/// from the `server_metrics_export.json` document; figures the server does not export are left out.
+pub fn key_figures(doc: &ServerMetricsExport<'_>) -> Vec<crate::metrics::MetricResult> {
     KEY_FIGURES
         .iter()
         .filter_map(|(tag, header, unit, scale, names)| {
             let series = names.iter().find_map(|n| {
-                doc["metrics"][*n]["series"]
-                    .as_array()
+                doc.metrics
+                    .get(n)
+                    .map(|m| &m.series)
                     .filter(|s| !s.is_empty())
             })?;
-            let avgs: Vec<f64> = series
-                .iter()
-                .filter_map(|s| s["stats"]["avg"].as_f64())
-                .collect();
+            let avgs: Vec<f64> = series.iter().filter_map(|s| s.stats.avg()).collect();
             if avgs.is_empty() {
                 return None;
             }
@@ -494,93 +501,30 @@ pub fn key_figures(doc: &Value) -> Vec<crate::metrics::MetricResult> {
         .collect()
 }
 
-/// `server_metrics_export.csv`: one row per series and statistic.
-pub fn export_csv(doc: &Value) -> String {
+/// `server_metrics_export.csv`: one row per series and numeric statistic.
+pub fn export_csv(doc: &ServerMetricsExport<'_>) -> String {
     let mut out = String::from("Metric,Type,Endpoint,Labels,Stat,Value\n");
-    if let Some(metrics) = doc["metrics"].as_object() {
-        for (name, m) in metrics {
-            for s in m["series"].as_array().into_iter().flatten() {
-                let labels = s["labels"]
-                    .as_object()
-                    .map(|l| {
-                        l.iter()
-                            .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
-                            .collect::<Vec<_>>()
-                            .join(";")
-                    })
-                    .unwrap_or_default();
-                for (stat, v) in s["stats"].as_object().into_iter().flatten() {
-                    if let Some(x) = v.as_f64() {
-                        out.push_str(&format!(
-                            "{},{},{},{},{},{x}\n",
-                            crate::export::csv_field(name),
-                            m["type"].as_str().unwrap_or(""),
-                            crate::export::csv_field(s["endpoint_url"].as_str().unwrap_or("")),
-                            crate::export::csv_field(&labels),
-                            stat
-                        ));
-                    }
-                }
+    for (name, m) in &doc.metrics {
+        for s in &m.series {
+            let labels = s
+                .labels
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(";");
+            for (stat, x) in s.stats.numbers() {
+                out.push_str(&format!(
+                    "{},{},{},{},{},{x}\n",
+                    crate::export::csv_field(name),
+                    m.kind,
+                    crate::export::csv_field(s.endpoint_url),
+                    crate::export::csv_field(&labels),
+                    stat
+                ));
             }
         }
     }
     out
-}
-
-/// The families of one snapshot as the raw JSONL shows them: per metric, one entry per
-/// series with its labels and either `value`, or `histogram`/`summary` with `sum` and `count`.
-fn snapshot_metrics(families: &[Family]) -> Map<String, Value> {
-    families
-        .iter()
-        .map(|f| {
-            let mut series: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
-            for s in &f.samples {
-                let bound = match f.kind {
-                    Kind::Histogram => s.label("le"),
-                    Kind::Summary => s.label("quantile"),
-                    _ => None,
-                };
-                let skip = if f.kind == Kind::Histogram {
-                    "le"
-                } else {
-                    "quantile"
-                };
-                let entry = series
-                    .entry(labels_key(&s.labels, skip))
-                    .or_insert_with(|| {
-                        let mut o = Map::new();
-                        o.insert("labels".into(), labels_json(&s.labels, skip));
-                        o
-                    });
-                let suffix = s.name.strip_prefix(f.name.as_str()).unwrap_or("");
-                match (bound, suffix) {
-                    (Some(b), _) => {
-                        let key = if f.kind == Kind::Histogram {
-                            "histogram"
-                        } else {
-                            "summary"
-                        };
-                        if let Value::Object(m) = entry.entry(key).or_insert_with(|| json!({})) {
-                            m.insert(b.to_owned(), finite(s.value));
-                        }
-                    }
-                    (None, "_sum") => {
-                        entry.insert("sum".into(), finite(s.value));
-                    }
-                    (None, "_count") => {
-                        entry.insert("count".into(), finite(s.value));
-                    }
-                    _ => {
-                        entry.insert("value".into(), finite(s.value));
-                    }
-                }
-            }
-            (
-                f.name.clone(),
-                Value::Array(series.into_values().map(Value::Object).collect()),
-            )
-        })
-        .collect()
 }
 
 /// `server_metrics_export.jsonl`: one line per scrape, runs of identical scrapes collapsed to
@@ -595,13 +539,8 @@ pub fn export_jsonl(scrapes: &[EndpointScrapes]) -> Vec<u8> {
             if i > 0 && i + 1 < n && same_as(i - 1) && same_as(i + 1) {
                 continue;
             }
-            let line = json!({
-                "endpoint_url": e.url,
-                "timestamp_ns": snap.unix_ns,
-                "endpoint_latency_ns": snap.latency.as_nanos() as u64,
-                "metrics": snapshot_metrics(&snap.families),
-            });
-            // Serializing a `Value` cannot fail.
+            let line = RawLine::new(&e.url, snap);
+            // Serializing into memory cannot fail: every key is a string.
             let _ = serde_json::to_writer(&mut out, &line);
             out.push(b'\n');
         }
@@ -612,6 +551,45 @@ pub fn export_jsonl(scrapes: &[EndpointScrapes]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::telemetry::server_export::OrderedMap;
+    use serde_json::{Value, json};
+
+    /// A document of gauges, one series per average given.
+    fn gauges<'a>(metrics: &[(&'a str, &[f64])]) -> ServerMetricsExport<'a> {
+        let series = |avgs: &[f64]| {
+            avgs.iter()
+                .map(|a| SeriesDoc {
+                    endpoint_url: "",
+                    labels: OrderedMap::default(),
+                    stats: SeriesStats::Gauge(GaugeStats::of(&[*a])),
+                })
+                .collect()
+        };
+        ServerMetricsExport {
+            schema_version: "1.0",
+            aiperf_version: "",
+            benchmark_id: "",
+            summary: ExportSummary {
+                endpoints_configured: Vec::new(),
+                endpoints_successful: Vec::new(),
+                start_time: "",
+                end_time: "",
+                endpoint_info: OrderedMap::default(),
+            },
+            metrics: metrics
+                .iter()
+                .map(|(name, avgs)| {
+                    let metric = MetricDoc {
+                        kind: "gauge",
+                        description: None,
+                        unit: "",
+                        series: series(avgs),
+                    };
+                    (*name, metric)
+                })
+                .collect(),
+        }
+    }
 
     fn snap(at: Instant, text: &str) -> Snapshot {
         Snapshot {
@@ -687,7 +665,8 @@ mod tests {
             last_error: Some("HTTP 500".into()),
             fetch_latency_ms: vec![1.0, 2.0, 3.0],
         }];
-        let doc = export(&scrapes, "id", "s", "e");
+        let typed = export(&scrapes, "id", "s", "e");
+        let doc = serde_json::to_value(&typed).unwrap();
         let g = &doc["metrics"]["g"]["series"][0];
         assert_eq!(g["labels"], json!({"m": "a"}));
         // Gauges leave out the baseline (1) and final (5) scrapes: only the load counts.
@@ -736,11 +715,11 @@ mod tests {
             lines[0]["metrics"]["h"][0],
             json!({"labels": {}, "histogram": {"1": 4.0, "+Inf": 10.0}, "sum": 5.0, "count": 10.0})
         );
-        let figures = key_figures(&json!({"metrics": {
-            "vllm:num_requests_running": {"series": [{"stats": {"avg": 3.0}}, {"stats": {"avg": 4.0}}]},
-            "vllm:gpu_cache_usage_perc": {"series": [{"stats": {"avg": 0.25}}, {"stats": {"avg": 0.75}}]},
-            "sglang:num_queue_reqs": {"series": [{"stats": {"avg": 2.0}}]}
-        }}));
+        let figures = key_figures(&gauges(&[
+            ("vllm:num_requests_running", &[3.0, 4.0]),
+            ("vllm:gpu_cache_usage_perc", &[0.25, 0.75]),
+            ("sglang:num_queue_reqs", &[2.0]),
+        ]));
         let got: Vec<(&str, f64)> = figures
             .iter()
             .map(|m| match m.value {
@@ -756,7 +735,7 @@ mod tests {
                 ("server_kv_cache_usage", 50.0)
             ]
         );
-        let csv = export_csv(&doc);
+        let csv = export_csv(&typed);
         assert!(csv.starts_with("Metric,Type,Endpoint,Labels,Stat,Value\n"));
         assert!(
             csv.contains("c,counter,http://x/metrics,,total,200\n"),

@@ -1,0 +1,102 @@
+//! The GPU telemetry documents as typed data: `telemetry_data` of `profile_export_aiperf.json`
+//! and the lines of `gpu_telemetry_export.jsonl`.
+
+use serde::Serialize;
+
+use super::server_export::{GaugeStats, OrderedMap, finite};
+
+/// `telemetry_data`: the endpoints scraped, each GPU's statistics, and the failed scrapes.
+#[derive(Debug, Serialize)]
+pub struct TelemetryData<'a> {
+    pub summary: TelemetrySummary<'a>,
+    /// `host:port` → the GPUs that endpoint reported.
+    pub endpoints: OrderedMap<String, EndpointDoc<'a>>,
+    pub error_summary: Vec<EndpointError<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TelemetrySummary<'a> {
+    pub endpoints_configured: Vec<&'a str>,
+    pub endpoints_successful: Vec<&'a str>,
+    pub start_time: &'a str,
+    pub end_time: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+pub struct EndpointDoc<'a> {
+    pub url: &'a str,
+    /// `gpu_<index>` → the GPU.
+    pub gpus: OrderedMap<String, GpuDoc<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct GpuDoc<'a> {
+    pub gpu_index: Option<u64>,
+    pub gpu_name: &'a str,
+    pub gpu_uuid: &'a str,
+    pub platform: &'static str,
+    pub hostname: &'a str,
+    /// Field name → its statistics.
+    pub metrics: OrderedMap<&'static str, FieldStats>,
+}
+
+/// An endpoint whose scrapes failed.
+#[derive(Debug, Serialize)]
+pub struct EndpointError<'a> {
+    pub endpoint_url: &'a str,
+    pub failed_fetches: u64,
+    pub last_error: Option<&'a str>,
+}
+
+/// One GPU's statistics of one field.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum FieldStats {
+    Counter(CounterStats),
+    Gauge(GaugeField),
+}
+
+/// A counter: its increase over the run and the number of samples.
+#[derive(Debug, Clone, Serialize)]
+pub struct CounterStats {
+    pub unit: &'static str,
+    pub total: Option<f64>,
+    pub count: usize,
+}
+
+/// A gauge: its distribution while the load ran.
+#[derive(Debug, Clone, Serialize)]
+pub struct GaugeField {
+    pub unit: &'static str,
+    #[serde(flatten)]
+    pub stats: GaugeStats,
+}
+
+impl FieldStats {
+    /// One statistic by its key (`total`, `avg`, `p50`, …), when it is a number.
+    pub fn get(&self, key: &str) -> Option<f64> {
+        match self {
+            Self::Counter(c) => match key {
+                "total" => c.total.and_then(finite),
+                "count" => Some(c.count as f64),
+                _ => None,
+            },
+            Self::Gauge(g) => g.stats.get(key),
+        }
+    }
+}
+
+/// One line of `gpu_telemetry_export.jsonl`: one GPU in one scrape.
+#[derive(Debug, Serialize)]
+pub struct GpuLine<'a> {
+    pub timestamp_ns: u64,
+    pub endpoint_url: &'a str,
+    pub gpu_index: Option<u64>,
+    pub gpu_uuid: &'a str,
+    pub gpu_name: &'a str,
+    pub hostname: &'a str,
+    pub metrics: &'a FieldValues,
+}
+
+/// Field name → its value in one scrape, in the order the scrape lists the fields.
+pub type FieldValues = OrderedMap<&'static str, Option<f64>>;
