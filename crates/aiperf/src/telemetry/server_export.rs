@@ -16,60 +16,8 @@ pub(super) fn finite(v: f64) -> Option<f64> {
 }
 
 /// A JSON object whose keys keep the order of their first insertion; inserting a key again
-/// replaces its value in place.
-#[derive(Debug, Clone)]
-pub struct OrderedMap<K, V>(Vec<(K, V)>);
-
-impl<K, V> Default for OrderedMap<K, V> {
-    fn default() -> Self {
-        Self(Vec::new())
-    }
-}
-
-impl<K: PartialEq, V> OrderedMap<K, V> {
-    pub fn insert(&mut self, key: K, value: V) {
-        match self.0.iter_mut().find(|(k, _)| *k == key) {
-            Some(entry) => entry.1 = value,
-            None => self.0.push((key, value)),
-        }
-    }
-
-    /// The value of `key`, inserted with `make` when missing.
-    pub fn get_or_insert_with(&mut self, key: K, make: impl FnOnce() -> V) -> &mut V {
-        let i = match self.0.iter().position(|(k, _)| *k == key) {
-            Some(i) => i,
-            None => {
-                self.0.push((key, make()));
-                self.0.len() - 1
-            }
-        };
-        &mut self.0[i].1
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
-        self.0.iter().map(|(k, v)| (k, v))
-    }
-}
-
-impl<K: PartialEq, V> FromIterator<(K, V)> for OrderedMap<K, V> {
-    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
-        let mut map = Self::default();
-        for (k, v) in iter {
-            map.insert(k, v);
-        }
-        map
-    }
-}
-
-impl<K: Serialize, V: Serialize> Serialize for OrderedMap<K, V> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(Some(self.0.len()))?;
-        for (k, v) in &self.0 {
-            map.serialize_entry(k, v)?;
-        }
-        map.end()
-    }
-}
+/// replaces its value in place (as `serde_json::Map` does).
+pub type OrderedMap<K, V> = indexmap::IndexMap<K, V>;
 
 /// A series' labels, `name → value`.
 pub type Labels<'a> = OrderedMap<&'a str, &'a str>;
@@ -345,14 +293,20 @@ fn snapshot_metrics(families: &[Family]) -> OrderedMap<&str, Vec<RawSeries<'_>>>
                         };
                         let field = entry
                             .fields
-                            .get_or_insert_with(key, || RawField::Bounds(OrderedMap::default()));
+                            .entry(key)
+                            .or_insert_with(|| RawField::Bounds(OrderedMap::default()));
                         if let RawField::Bounds(m) = field {
                             m.insert(b, value);
                         }
                     }
-                    (None, "_sum") => entry.fields.insert("sum", RawField::Number(value)),
-                    (None, "_count") => entry.fields.insert("count", RawField::Number(value)),
-                    _ => entry.fields.insert("value", RawField::Number(value)),
+                    (None, suffix) => {
+                        let key = match suffix {
+                            "_sum" => "sum",
+                            "_count" => "count",
+                            _ => "value",
+                        };
+                        entry.fields.insert(key, RawField::Number(value));
+                    }
                 }
             }
             (f.name.as_str(), series.into_values().collect())
