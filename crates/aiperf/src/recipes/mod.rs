@@ -6,6 +6,7 @@
 //! line (`--ttft-sla-ms` is `ttft-sla-ms`) or the recipe's `[defaults]`. The built-in recipes
 //! are such files embedded in the binary; `--search-recipe ./my-recipe.toml` runs your own.
 
+pub mod documents;
 pub mod post_process;
 
 use std::collections::BTreeMap;

@@ -3,11 +3,14 @@
 //! `pareto_sweep.json` and `sla_breach.json`. Each handler is a pure function of the
 //! `profile_export_aiperf_sweep.json` document.
 
-use crate::export::json_number as finite;
+use super::documents::{
+    Answer, Breach, BreachPoint, Curve, CurvePoint, HandlerFailure, Keyed, Knee, KneePoint, Pareto,
+    ParetoCell, SlaBreach, Surface, SurfaceGrid, SurfacePoint,
+};
 use crate::settings::{PostProcessSpec, SlaFilter};
 use aiperf_stats::fit::polyfit;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
 /// r² below which a linear TTFT(ISL) fit is replaced by a better quadratic one and flagged.
 pub const R_SQUARED_FLOOR: f64 = 0.85;
@@ -78,35 +81,33 @@ pub struct KneeParams {
 }
 
 /// The first swept value whose metric exceeds the lowest value's by more than the threshold.
-pub fn degradation_knee(doc: &Value, p: &KneeParams) -> Result<Value, PostProcessError> {
+pub fn degradation_knee<'a>(doc: &Value, p: &'a KneeParams) -> Result<Knee<'a>, PostProcessError> {
     let pts = points(doc, &p.param, &p.metric, &p.stat)?;
     let l = leaf(&p.param);
     let (bx, by) = pts[0];
     let knee = pts[1..]
         .iter()
         .find(|(_, y)| *y > by * (1.0 + p.threshold_pct));
-    let mut o = Map::new();
-    o.insert(format!("baseline_{l}"), json!(bx));
-    o.insert(format!("baseline_{}", p.stat), finite(by));
-    o.insert(
-        format!("knee_{l}"),
-        knee.map_or(Value::Null, |k| json!(k.0)),
-    );
-    o.insert(
-        format!("knee_{}", p.stat),
-        knee.map_or(Value::Null, |k| finite(k.1)),
-    );
-    o.insert("threshold_pct".into(), json!(p.threshold_pct));
-    o.insert("swept_metric".into(), json!(p.metric));
-    o.insert("stat".into(), json!(p.stat));
-    o.insert("swept_param".into(), json!(p.param));
-    o.insert(
-        "all_points".into(),
-        pts.iter()
-            .map(|(x, y)| json!({l: x, p.stat.as_str(): finite(*y)}))
+    Ok(Knee {
+        baseline_value: Keyed::prefixed("baseline", l, bx),
+        baseline_metric: Keyed::prefixed("baseline", &p.stat, by),
+        knee_value: Keyed::prefixed("knee", l, knee.map(|k| k.0)),
+        knee_metric: Keyed::prefixed("knee", &p.stat, knee.map(|k| k.1)),
+        threshold_pct: p.threshold_pct,
+        swept_metric: &p.metric,
+        stat: &p.stat,
+        swept_param: &p.param,
+        all_points: pts
+            .iter()
+            .map(|&(x, y)| KneePoint {
+                value: Keyed { key: l, value: x },
+                metric: Keyed {
+                    key: &p.stat,
+                    value: y,
+                },
+            })
             .collect(),
-    );
-    Ok(Value::Object(o))
+    })
 }
 
 /// Parameters of the curve handlers.
@@ -120,7 +121,7 @@ pub struct CurveParams {
 
 /// TTFT as a function of ISL: a linear fit, or a quadratic one when the line explains less
 /// than [`R_SQUARED_FLOOR`] and the quadratic does better.
-pub fn prefill_curve(doc: &Value, p: &CurveParams) -> Result<Value, PostProcessError> {
+pub fn prefill_curve<'a>(doc: &Value, p: &'a CurveParams) -> Result<Curve<'a>, PostProcessError> {
     let pts = points(doc, &p.param, &p.metric, &p.stat)?;
     let (xs, ys): (Vec<f64>, Vec<f64>) = pts.iter().copied().unzip();
     let Some(linear) = polyfit(&xs, &ys, 1) else {
@@ -141,17 +142,23 @@ pub fn prefill_curve(doc: &Value, p: &CurveParams) -> Result<Value, PostProcessE
         _ => ("linear", linear),
     };
     let l = leaf(&p.param);
-    Ok(json!({
-        "fit_form": form,
-        "coefficients": fit.coefficients.iter().map(|c| finite(*c)).collect::<Vec<_>>(),
-        "r_squared": finite(fit.r_squared),
-        "below_floor": fit.r_squared < R_SQUARED_FLOOR,
-        "r_squared_floor": R_SQUARED_FLOOR,
-        "raw_points": pts.iter().map(|(x, y)| json!({l: x, "ttft_ms": y})).collect::<Vec<_>>(),
-        "swept_metric": p.metric,
-        "stat": p.stat,
-        "swept_param": p.param,
-    }))
+    Ok(Curve {
+        fit_form: form,
+        below_floor: fit.r_squared < R_SQUARED_FLOOR,
+        coefficients: fit.coefficients,
+        r_squared: fit.r_squared,
+        r_squared_floor: R_SQUARED_FLOOR,
+        raw_points: pts
+            .iter()
+            .map(|&(x, y)| CurvePoint {
+                value: Keyed { key: l, value: x },
+                ttft_ms: y,
+            })
+            .collect(),
+        swept_metric: &p.metric,
+        stat: &p.stat,
+        swept_param: &p.param,
+    })
 }
 
 /// Parameters of the ITL surface handler.
@@ -166,7 +173,10 @@ pub struct SurfaceParams {
 
 /// ITL over the measured (concurrency, OSL) grid; unmeasured cells are `null`, nothing is
 /// interpolated.
-pub fn decode_itl_surface(doc: &Value, p: &SurfaceParams) -> Result<Value, PostProcessError> {
+pub fn decode_itl_surface<'a>(
+    doc: &Value,
+    p: &'a SurfaceParams,
+) -> Result<Surface<'a>, PostProcessError> {
     let raw: Vec<(f64, f64, f64)> = cells(doc)
         .iter()
         .filter_map(|c| {
@@ -191,25 +201,32 @@ pub fn decode_itl_surface(doc: &Value, p: &SurfaceParams) -> Result<Value, PostP
     };
     let conc = axis(|r| r.0);
     let osl = axis(|r| r.1);
-    let grid: Vec<Vec<Value>> = conc
+    let itl_grid: Vec<Vec<Option<f64>>> = conc
         .iter()
         .map(|c| {
             osl.iter()
-                .map(|o| {
-                    raw.iter()
-                        .find(|r| r.0 == *c && r.1 == *o)
-                        .map_or(Value::Null, |r| finite(r.2))
-                })
+                .map(|o| raw.iter().find(|r| r.0 == *c && r.1 == *o).map(|r| r.2))
                 .collect()
         })
         .collect();
-    Ok(json!({
-        "swept_metric": p.metric,
-        "stat": p.stat,
-        "swept_params": [p.concurrency_param, p.osl_param],
-        "raw_points": raw.iter().map(|r| json!({"concurrency": r.0, "osl": r.1, "itl_ms": finite(r.2)})).collect::<Vec<_>>(),
-        "surface": {"concurrency_axis": conc, "osl_axis": osl, "itl_grid": grid},
-    }))
+    Ok(Surface {
+        swept_metric: &p.metric,
+        stat: &p.stat,
+        swept_params: [&p.concurrency_param, &p.osl_param],
+        raw_points: raw
+            .iter()
+            .map(|&(concurrency, osl, itl_ms)| SurfacePoint {
+                concurrency,
+                osl,
+                itl_ms,
+            })
+            .collect(),
+        surface: SurfaceGrid {
+            concurrency_axis: conc,
+            osl_axis: osl,
+            itl_grid,
+        },
+    })
 }
 
 /// Parameters of the Pareto handler: x is minimized, y maximized.
@@ -224,7 +241,10 @@ pub struct ParetoParams {
 
 /// Every cell with its (x, y) and whether it is on the global frontier (no other cell has
 /// `x ≤` and `y ≥` with one strict). Cells without finite values are kept, never optimal.
-pub fn pareto_sweep(doc: &Value, p: &ParetoParams) -> Result<Value, PostProcessError> {
+pub fn pareto_sweep<'a>(
+    doc: &'a Value,
+    p: &'a ParetoParams,
+) -> Result<Pareto<'a>, PostProcessError> {
     let cs = cells(doc);
     if cs.is_empty() {
         return err("the sweep aggregate has no cells");
@@ -237,34 +257,27 @@ pub fn pareto_sweep(doc: &Value, p: &ParetoParams) -> Result<Value, PostProcessE
             (x.is_finite() && y.is_finite()).then_some((x, y))
         })
         .collect();
-    let out: Vec<Value> = cs
+    let cells = cs
         .iter()
         .zip(&xy)
-        .map(|(c, v)| {
-            let optimal = v.is_some_and(|(x, y)| {
+        .map(|(c, v)| ParetoCell {
+            parameters: c["parameters"].as_object(),
+            x: v.map(|v| v.0),
+            y: v.map(|v| v.1),
+            pareto_optimal: v.is_some_and(|(x, y)| {
                 !xy.iter()
                     .flatten()
                     .any(|&(ox, oy)| ox <= x && oy >= y && (ox < x || oy > y))
-            });
-            let mut o = c["parameters"].as_object().cloned().unwrap_or_default();
-            o.insert("x".into(), v.map_or(Value::Null, |v| json!(v.0)));
-            o.insert("y".into(), v.map_or(Value::Null, |v| json!(v.1)));
-            o.insert("pareto_optimal".into(), json!(optimal));
-            Value::Object(o)
+            }),
         })
         .collect();
-    Ok(json!({
-        "x_metric": p.x_metric, "x_stat": p.x_stat, "y_metric": p.y_metric, "y_stat": p.y_stat,
-        "cells": out,
-    }))
-}
-
-impl SlaFilter {
-    /// What an SLA breach records: the filter and the value it saw.
-    fn breach(&self, observed: Option<f64>) -> Value {
-        json!({"metric_tag": self.metric_tag, "stat": self.stat, "op": self.op,
-               "threshold": self.threshold, "observed": observed.map_or(Value::Null, finite)})
-    }
+    Ok(Pareto {
+        x_metric: &p.x_metric,
+        x_stat: &p.x_stat,
+        y_metric: &p.y_metric,
+        y_stat: &p.y_stat,
+        cells,
+    })
 }
 
 /// Parameters of the SLA-breach handler.
@@ -277,14 +290,14 @@ pub struct BreachParams {
 
 /// Along the swept parameter: the highest value where every filter passes and the first that
 /// breaches one. Cells at the same value (retries) must all pass.
-pub fn sla_breach(doc: &Value, p: &BreachParams) -> Result<Value, PostProcessError> {
+pub fn sla_breach<'a>(doc: &Value, p: &'a BreachParams) -> Result<Breach<'a>, PostProcessError> {
     let l = leaf(&p.param);
-    let mut rows: Vec<(f64, Vec<Value>)> = Vec::new();
+    let mut rows: Vec<(f64, Vec<SlaBreach<'a>>)> = Vec::new();
     for c in cells(doc) {
         let Some(x) = param(c, &p.param) else {
             continue;
         };
-        let breaches: Vec<Value> = p
+        let breaches: Vec<SlaBreach<'a>> = p
             .filters
             .iter()
             .filter_map(|f| {
@@ -311,32 +324,22 @@ pub fn sla_breach(doc: &Value, p: &BreachParams) -> Result<Value, PostProcessErr
         }
         seen_fail |= !r.1.is_empty();
     }
-    let mut o = Map::new();
-    o.insert("swept_param".into(), json!(p.param));
-    o.insert(
-        format!("max_passing_{l}"),
-        max_pass.map_or(Value::Null, |x| json!(x)),
-    );
-    o.insert(
-        format!("first_failing_{l}"),
-        first_fail.map_or(Value::Null, |r| json!(r.0)),
-    );
-    o.insert(
-        "first_failing_breach".into(),
-        first_fail.map_or(Value::Null, |r| r.1[0].clone()),
-    );
-    o.insert(
-        "all_points".into(),
-        rows.iter()
-            .map(|(x, b)| json!({l: x, "feasible": b.is_empty(), "breaches": b}))
+    Ok(Breach {
+        swept_param: &p.param,
+        max_passing: Keyed::prefixed("max_passing", l, max_pass),
+        first_failing: Keyed::prefixed("first_failing", l, first_fail.map(|r| r.0)),
+        first_failing_breach: first_fail.map(|r| r.1[0]),
+        all_points: rows
+            .into_iter()
+            .map(|(x, breaches)| BreachPoint {
+                value: Keyed { key: l, value: x },
+                feasible: breaches.is_empty(),
+                breaches,
+            })
             .collect(),
-    );
-    o.insert("monotonicity_check".into(), json!(monotone));
-    o.insert(
-        "filters".into(),
-        serde_json::to_value(&p.filters).unwrap_or_default(),
-    );
-    Ok(Value::Object(o))
+        monotonicity_check: monotone,
+        filters: &p.filters,
+    })
 }
 
 /// Where a failed handler's error is written, next to the sweep aggregate.
@@ -357,30 +360,61 @@ fn params<T: serde::de::DeserializeOwned>(spec: &PostProcessSpec) -> Result<T, P
         .map_err(|e| PostProcessError(format!("parameters of handler {:?}: {e}", spec.handler)))
 }
 
+/// The handler a spec names, with its parameters.
+enum Handler {
+    DegradationKnee(KneeParams),
+    PrefillCurve(CurveParams),
+    DecodeItlSurface(SurfaceParams),
+    ParetoSweep(ParetoParams),
+    SlaBreach(BreachParams),
+}
+
+impl Handler {
+    fn parse(spec: &PostProcessSpec) -> Result<Self, PostProcessError> {
+        Ok(match spec.handler.as_str() {
+            "degradation_knee" => Self::DegradationKnee(params(spec)?),
+            "prefill_curve" => Self::PrefillCurve(params(spec)?),
+            "decode_itl_surface" => Self::DecodeItlSurface(params(spec)?),
+            "pareto_sweep" => Self::ParetoSweep(params(spec)?),
+            "sla_breach" => Self::SlaBreach(params(spec)?),
+            other => {
+                return err(format!(
+                    "unknown post-process handler {other:?}; known: {}",
+                    HANDLERS.join(", ")
+                ));
+            }
+        })
+    }
+
+    /// The statistics the parameters name.
+    fn stats(&self) -> Vec<&str> {
+        match self {
+            Self::DegradationKnee(p) => vec![&p.stat],
+            Self::PrefillCurve(p) => vec![&p.stat],
+            Self::DecodeItlSurface(p) => vec![&p.stat],
+            Self::ParetoSweep(p) => vec![&p.x_stat, &p.y_stat],
+            Self::SlaBreach(_) => Vec::new(),
+        }
+    }
+
+    /// The answer to a sweep aggregate.
+    fn run<'a>(&'a self, doc: &'a Value) -> Result<Answer<'a>, PostProcessError> {
+        Ok(match self {
+            Self::DegradationKnee(p) => Answer::Knee(degradation_knee(doc, p)?),
+            Self::PrefillCurve(p) => Answer::Curve(prefill_curve(doc, p)?),
+            Self::DecodeItlSurface(p) => Answer::Surface(decode_itl_surface(doc, p)?),
+            Self::ParetoSweep(p) => Answer::Pareto(pareto_sweep(doc, p)?),
+            Self::SlaBreach(p) => Answer::Breach(sla_breach(doc, p)?),
+        })
+    }
+}
+
 /// Checks a handler's parameters before anything runs, so a misspelled parameter or statistic
 /// does not cost a whole sweep.
 pub fn check(spec: &PostProcessSpec) -> Result<(), PostProcessError> {
-    let stats: Vec<String> = match spec.handler.as_str() {
-        "degradation_knee" => vec![params::<KneeParams>(spec)?.stat],
-        "prefill_curve" => vec![params::<CurveParams>(spec)?.stat],
-        "decode_itl_surface" => vec![params::<SurfaceParams>(spec)?.stat],
-        "pareto_sweep" => {
-            let p = params::<ParetoParams>(spec)?;
-            vec![p.x_stat, p.y_stat]
-        }
-        "sla_breach" => {
-            params::<BreachParams>(spec)?;
-            Vec::new()
-        }
-        other => {
-            return err(format!(
-                "unknown post-process handler {other:?}; known: {}",
-                HANDLERS.join(", ")
-            ));
-        }
-    };
+    let handler = Handler::parse(spec)?;
     let known = crate::metrics::STATS;
-    match stats.iter().find(|s| !known.contains(&s.as_str())) {
+    match handler.stats().into_iter().find(|s| !known.contains(s)) {
         Some(bad) => err(format!(
             "handler {:?}: statistic {bad:?} is unknown; known: {}",
             spec.handler,
@@ -390,31 +424,21 @@ pub fn check(spec: &PostProcessSpec) -> Result<(), PostProcessError> {
     }
 }
 
-/// Runs the handler `spec` names on a sweep aggregate.
-pub fn run(spec: &PostProcessSpec, doc: &Value) -> Result<Value, PostProcessError> {
-    match spec.handler.as_str() {
-        "degradation_knee" => degradation_knee(doc, &params(spec)?),
-        "prefill_curve" => prefill_curve(doc, &params(spec)?),
-        "decode_itl_surface" => decode_itl_surface(doc, &params(spec)?),
-        "pareto_sweep" => pareto_sweep(doc, &params(spec)?),
-        "sla_breach" => sla_breach(doc, &params(spec)?),
-        other => err(format!(
-            "unknown post-process handler {other:?}; known: {}",
-            HANDLERS.join(", ")
-        )),
-    }
-}
-
-/// Runs `spec` and writes its file, or `post_process_errors.json` when it fails (the sweep
-/// itself still counts as a success). Returns the path written.
+/// Runs `spec` on a sweep aggregate and writes its file, or `post_process_errors.json` when it
+/// fails (the sweep itself still counts as a success). Returns the path written.
 pub fn run_and_write(
     spec: &PostProcessSpec,
     doc: &Value,
     dir: &std::path::Path,
 ) -> std::io::Result<std::path::PathBuf> {
     let (errors, output) = (dir.join(ERRORS_FILE), dir.join(&spec.output));
-    let (path, stale, body) = match run(spec, doc) {
-        Ok(v) => (output, errors, v),
+    let handler = Handler::parse(spec);
+    let answer = handler
+        .as_ref()
+        .map_err(Clone::clone)
+        .and_then(|h| h.run(doc));
+    let (path, stale, body) = match answer {
+        Ok(answer) => (output, errors, serde_json::to_vec_pretty(&answer)),
         Err(e) => {
             tracing::warn!(
                 "post-processing {:?} failed: {}; the sweep's results are complete, see {}",
@@ -422,14 +446,16 @@ pub fn run_and_write(
                 e.0,
                 errors.display()
             );
-            (
-                errors,
-                output,
-                json!([{"handler": spec.handler, "output_filename": spec.output, "error": e.0, "type": "PostProcessError"}]),
-            )
+            let failure = HandlerFailure {
+                handler: &spec.handler,
+                output_filename: &spec.output,
+                error: &e.0,
+                kind: "PostProcessError",
+            };
+            (errors, output, serde_json::to_vec_pretty(&[failure]))
         }
     };
-    let bytes = serde_json::to_vec_pretty(&body).map_err(std::io::Error::other)?;
+    let bytes = body.map_err(std::io::Error::other)?;
     crate::export::write_atomic(&path, &bytes)?;
     // What an earlier run into this directory left would contradict this run's outcome.
     match std::fs::remove_file(&stale) {
@@ -443,6 +469,12 @@ pub fn run_and_write(
 mod tests {
     use super::*;
     use crate::settings::SlaOp;
+    use serde_json::{Map, json};
+
+    /// An answer as its file reads.
+    fn answer<T: Serialize>(a: Result<T, PostProcessError>) -> Value {
+        serde_json::to_value(a.unwrap()).unwrap()
+    }
 
     /// A sweep aggregate with one cell per `(parameters, metrics)` entry (metric means).
     fn doc(cells: &[(Value, &[(&str, f64)])]) -> Value {
@@ -476,7 +508,7 @@ mod tests {
             stat: "p99".into(),
             threshold_pct: 0.5,
         };
-        let k = degradation_knee(&d, &p).unwrap();
+        let k = answer(degradation_knee(&d, &p));
         assert_eq!(k["baseline_concurrency"], 1.0);
         assert_eq!(k["baseline_p99"], 100.0);
         assert_eq!(
@@ -488,14 +520,13 @@ mod tests {
             k["all_points"][0],
             json!({"concurrency": 1.0, "p99": 100.0})
         );
-        let none = degradation_knee(
+        let none = answer(degradation_knee(
             &d,
             &KneeParams {
                 threshold_pct: 5.0,
                 ..p.clone()
             },
-        )
-        .unwrap();
+        ));
         assert_eq!(none["knee_concurrency"], Value::Null);
         let missing = KneeParams {
             metric: "time_to_first_token".into(),
@@ -530,7 +561,7 @@ mod tests {
                 &[("time_to_first_token_avg", 0.0641 * 4096.0 + 1.83)],
             ),
         ]);
-        let c = prefill_curve(&line, &p).unwrap();
+        let c = answer(prefill_curve(&line, &p));
         assert_eq!(c["fit_form"], "linear");
         assert!((c["coefficients"][0].as_f64().unwrap() - 0.0641).abs() < 1e-9);
         assert!((c["coefficients"][1].as_f64().unwrap() - 1.83).abs() < 1e-6);
@@ -546,7 +577,7 @@ mod tests {
             .iter()
             .map(|(a, b)| (a.clone(), b.as_slice()))
             .collect();
-        let q = prefill_curve(&doc(&refs), &p).unwrap();
+        let q = answer(prefill_curve(&doc(&refs), &p));
         assert_eq!(q["fit_form"], "quadratic");
         assert!((q["r_squared"].as_f64().unwrap() - 1.0).abs() < 1e-9);
         let one = doc(&[(json!({"isl": 1}), &[("time_to_first_token_avg", 1.0)])]);
@@ -575,7 +606,7 @@ mod tests {
             metric: "inter_token_latency".into(),
             stat: "avg".into(),
         };
-        let s = decode_itl_surface(&d, &p).unwrap();
+        let s = answer(decode_itl_surface(&d, &p));
         assert_eq!(s["surface"]["concurrency_axis"], json!([1.0, 8.0]));
         assert_eq!(s["surface"]["osl_axis"], json!([64.0, 256.0]));
         assert_eq!(s["surface"]["itl_grid"], json!([[5.0, 5.5], [7.0, null]]));
@@ -624,7 +655,7 @@ mod tests {
             y_metric: "output_token_throughput".into(),
             y_stat: "avg".into(),
         };
-        let r = pareto_sweep(&d, &p).unwrap();
+        let r = answer(pareto_sweep(&d, &p));
         let flags: Vec<bool> = r["cells"]
             .as_array()
             .unwrap()
@@ -674,7 +705,7 @@ mod tests {
                 threshold: 100.0,
             }],
         };
-        let r = sla_breach(&d, &p).unwrap();
+        let r = answer(sla_breach(&d, &p));
         assert_eq!(
             r["max_passing_concurrency"], 1.0,
             "a retry at 2 breached: all must pass"
@@ -694,11 +725,11 @@ mod tests {
                 &[("time_to_first_token_p95", 50.0)],
             ),
         ]);
-        let r = sla_breach(&wobbly, &p).unwrap();
+        let r = answer(sla_breach(&wobbly, &p));
         assert_eq!(r["monotonicity_check"], false);
         assert_eq!(r["max_passing_concurrency"], 2.0);
         let missing = doc(&[(json!({"concurrency": 1}), &[])]);
-        let r = sla_breach(&missing, &p).unwrap();
+        let r = answer(sla_breach(&missing, &p));
         assert_eq!(
             r["first_failing_breach"]["observed"],
             Value::Null,

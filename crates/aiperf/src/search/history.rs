@@ -5,11 +5,14 @@ use std::path::Path;
 
 use aiperf_stats::search::Planner;
 use anyhow::Context;
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde::ser::{SerializeMap, Serializer};
+use serde_json::Value;
 
 use super::Iteration;
 use crate::export::write_atomic;
-use crate::settings::{ProfileConfig, SearchConfig, SweepParam};
+use crate::recipes::documents::SlaBreach;
+use crate::settings::{Param, ProfileConfig, SearchConfig, SlaFilter, SpaceDim, SweepParam};
 use crate::sweep::aggregate::{self, CellResult, FailedRun, Flat, SweepSummary};
 use crate::sweep::plan::Cell;
 
@@ -25,12 +28,183 @@ pub(super) fn cell_of(s: &SearchConfig, values: &[f64], index: usize) -> Cell {
     }
 }
 
-pub(super) fn variation_values(s: &SearchConfig, values: &[f64]) -> Map<String, Value> {
-    s.space
-        .iter()
-        .zip(values)
-        .map(|(d, v)| (d.param.path().to_owned(), d.param.json(*v)))
-        .collect()
+/// `search_history.json`.
+#[derive(Serialize)]
+struct History<'a> {
+    config: HistoryConfig<'a>,
+    iterations: Vec<IterationRecord<'a>>,
+    /// The best iteration, when one was scored.
+    best_trials: Option<[BestTrial<'a>; 1]>,
+    boundary_summary: Option<BoundarySummary<'a>>,
+    recipe: Option<&'a str>,
+    /// Why the planner stopped; `null` while the search is unfinished.
+    convergence_reason: Option<&'a str>,
+    /// The plan's identity, compared on resume.
+    plan: Value,
+}
+
+/// The search's settings, as the history records them.
+#[derive(Serialize)]
+struct HistoryConfig<'a> {
+    planner: &'static str,
+    objectives: [ObjectiveRecord<'a>; 1],
+    /// `pooled` or `mean`.
+    objective_pooling: &'static str,
+    /// Always empty: constraints are the `sla_filters`.
+    outcome_constraints: [(); 0],
+    max_iterations: u32,
+    n_initial_points: u32,
+    random_seed: u64,
+    improvement_patience: u32,
+    plateau_window: u32,
+    plateau_threshold: f64,
+    search_space: Vec<SpaceRecord>,
+    sla_filters: &'a [SlaFilter],
+}
+
+#[derive(Serialize)]
+struct ObjectiveRecord<'a> {
+    metric: &'a str,
+    stat: &'a str,
+    /// `MAXIMIZE` or `MINIMIZE`.
+    direction: &'static str,
+    threshold: Option<f64>,
+}
+
+#[derive(Serialize)]
+struct SpaceRecord {
+    path: &'static str,
+    lo: f64,
+    hi: f64,
+    /// `int` or `real`.
+    kind: &'static str,
+    /// `log-uniform` or `uniform`.
+    prior: &'static str,
+}
+
+/// One iteration of `search_history.json`.
+#[derive(Serialize)]
+struct IterationRecord<'a> {
+    iteration_idx: usize,
+    variation_values: VariationValues<'a>,
+    objective_values: Option<[f64; 1]>,
+    feasible: bool,
+    non_monotonic_warning: bool,
+    sla_observed: Vec<SlaObserved<'a>>,
+    successful_trials: usize,
+    failed_trials: Vec<FailedTrial<'a>>,
+}
+
+/// The mean an SLA filter's metric had over an iteration's trials.
+#[derive(Serialize)]
+struct SlaObserved<'a> {
+    metric_tag: &'a str,
+    stat: &'a str,
+    observed: Option<f64>,
+}
+
+#[derive(Serialize)]
+struct FailedTrial<'a> {
+    label: &'a str,
+    error: &'a str,
+}
+
+#[derive(Serialize)]
+struct BestTrial<'a> {
+    iteration_idx: usize,
+    objective_values: Option<[f64; 1]>,
+    variation_values: VariationValues<'a>,
+    feasible: bool,
+    feasible_count: usize,
+    pareto_rank: u32,
+}
+
+/// Where the SLA boundary lies along a single swept dimension.
+#[derive(Serialize)]
+struct BoundarySummary<'a> {
+    swept_dim_path: &'static str,
+    feasible_max: Option<FeasibleMax>,
+    infeasible_min: Option<InfeasibleMin<'a>>,
+    /// `smooth` or `cliff`.
+    boundary_type: &'static str,
+    /// `<metric_tag>:<stat>` of the filter the lowest failing value breached.
+    binding_constraint: Option<String>,
+    boundary_ci: Option<Interval>,
+}
+
+#[derive(Serialize)]
+struct FeasibleMax {
+    value: ParamValue,
+    iteration_idx: usize,
+    objective_value: Option<f64>,
+}
+
+#[derive(Serialize)]
+struct InfeasibleMin<'a> {
+    value: ParamValue,
+    iteration_idx: usize,
+    first_breach: Option<SlaBreach<'a>>,
+}
+
+#[derive(Serialize)]
+struct Interval {
+    lo: f64,
+    hi: f64,
+}
+
+/// `sla_constraints` of the sweep aggregate's metadata.
+#[derive(Serialize)]
+struct SlaConstraints<'a> {
+    active_filters: &'a [SlaFilter],
+    feasible_count: usize,
+    infeasible_count: usize,
+}
+
+/// A parameter's value as documents write it (integers without a decimal point).
+struct ParamValue(Param, f64);
+
+impl Serialize for ParamValue {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.json(self.1).serialize(s)
+    }
+}
+
+/// An iteration's values by parameter path. A parameter listed twice is written once, at its
+/// first place, with its last value.
+struct VariationValues<'a> {
+    space: &'a [SpaceDim],
+    values: &'a [f64],
+}
+
+impl Serialize for VariationValues<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let pairs: Vec<(Param, f64)> = self
+            .space
+            .iter()
+            .zip(self.values)
+            .map(|(d, v)| (d.param, *v))
+            .collect();
+        let mut m = s.serialize_map(None)?;
+        for (i, (param, _)) in pairs.iter().enumerate() {
+            if pairs[..i].iter().any(|(p, _)| p == param) {
+                continue;
+            }
+            let last = pairs
+                .iter()
+                .rev()
+                .find(|(p, _)| p == param)
+                .map_or(0.0, |x| x.1);
+            m.serialize_entry(param.path(), &ParamValue(*param, last))?;
+        }
+        m.end()
+    }
+}
+
+fn variation_values<'a>(s: &'a SearchConfig, values: &'a [f64]) -> VariationValues<'a> {
+    VariationValues {
+        space: &s.space,
+        values,
+    }
 }
 
 pub(super) fn failed(label: &str, cell: &Cell, error: &str) -> FailedRun {
@@ -41,14 +215,13 @@ pub(super) fn failed(label: &str, cell: &Cell, error: &str) -> FailedRun {
     }
 }
 
-pub(super) fn first_breach(s: &SearchConfig, it: &Iteration) -> Value {
+/// The first SLA filter an iteration breached, with what it observed.
+fn first_breach<'a>(s: &'a SearchConfig, it: &Iteration) -> Option<SlaBreach<'a>> {
     s.sla
         .iter()
         .zip(&it.observed)
         .find(|(f, o)| !f.passes(**o))
-        .map_or(Value::Null, |(f, o)| {
-            json!({"metric_tag": f.metric_tag, "stat": f.stat, "op": f.op, "threshold": f.threshold, "observed": o})
-        })
+        .map(|(f, o)| f.breach(*o))
 }
 
 /// Indices of the best iterations: feasible ones first (else all scored), best objective.
@@ -82,68 +255,105 @@ pub(super) fn write_history(
     planner: &dyn Planner,
     finished: bool,
 ) -> anyhow::Result<()> {
-    let iters: Vec<Value> = iterations
+    let records = iterations
         .iter()
         .enumerate()
-        .map(|(i, it)| {
-            json!({
-                "iteration_idx": i,
-                "variation_values": variation_values(s, &it.values),
-                "objective_values": it.objective.map(|v| vec![v]),
-                "feasible": it.feasible,
-                "non_monotonic_warning": it.non_monotonic,
-                "sla_observed": s.sla.iter().zip(&it.observed).map(|(f, o)| json!({"metric_tag": f.metric_tag, "stat": f.stat, "observed": o})).collect::<Vec<_>>(),
-                "successful_trials": it.trials.len(),
-                "failed_trials": it.failures.iter().map(|f| json!({"label": f.label, "error": f.error})).collect::<Vec<_>>(),
-            })
+        .map(|(i, it)| IterationRecord {
+            iteration_idx: i,
+            variation_values: variation_values(s, &it.values),
+            objective_values: it.objective.map(|v| [v]),
+            feasible: it.feasible,
+            non_monotonic_warning: it.non_monotonic,
+            sla_observed: s
+                .sla
+                .iter()
+                .zip(&it.observed)
+                .map(|(f, o)| SlaObserved {
+                    metric_tag: &f.metric_tag,
+                    stat: &f.stat,
+                    observed: *o,
+                })
+                .collect(),
+            successful_trials: it.trials.len(),
+            failed_trials: it
+                .failures
+                .iter()
+                .map(|f| FailedTrial {
+                    label: &f.label,
+                    error: &f.error,
+                })
+                .collect(),
         })
         .collect();
     let (best_idx, feasible_count) = best(s, iterations);
     let best_trials = best_idx.map(|i| {
         let it = &iterations[i];
-        json!([{
-            "iteration_idx": i,
-            "objective_values": it.objective.map(|v| vec![v]),
-            "variation_values": variation_values(s, &it.values),
-            "feasible": it.feasible,
-            "feasible_count": feasible_count,
-            "pareto_rank": 0,
-        }])
+        [BestTrial {
+            iteration_idx: i,
+            objective_values: it.objective.map(|v| [v]),
+            variation_values: variation_values(s, &it.values),
+            feasible: it.feasible,
+            feasible_count,
+            pareto_rank: 0,
+        }]
     });
-    let boundary = boundary_summary(s, iterations, planner);
-    let doc = json!({
-        "config": {
-            "planner": s.planner.name(),
-            "objectives": [{"metric": s.objective.metric, "stat": s.objective.stat,
-                            "direction": if s.objective.maximize { "MAXIMIZE" } else { "MINIMIZE" }, "threshold": null}],
-            "objective_pooling": if s.pooled { "pooled" } else { "mean" },
-            "outcome_constraints": [],
-            "max_iterations": s.max_iterations,
-            "n_initial_points": s.initial_points,
-            "random_seed": s.seed,
-            "improvement_patience": 10, "plateau_window": 8, "plateau_threshold": 0.01,
-            "search_space": s.space.iter().map(|d| json!({"path": d.param.path(), "lo": d.lo, "hi": d.hi,
-                "kind": if d.integer { "int" } else { "real" }, "prior": if d.log { "log-uniform" } else { "uniform" }})).collect::<Vec<_>>(),
-            "sla_filters": s.sla,
-        },
-        "iterations": iters,
-        "best_trials": best_trials,
-        "boundary_summary": boundary,
-        "recipe": s.recipe,
-        "convergence_reason": if finished { json!(planner.convergence_reason().unwrap_or("unknown")) } else { Value::Null },
-        "plan": super::fingerprint(config),
-    });
+    let doc = History {
+        config: history_config(s),
+        iterations: records,
+        best_trials,
+        boundary_summary: boundary_summary(s, iterations, planner),
+        recipe: s.recipe.as_deref(),
+        convergence_reason: finished.then(|| planner.convergence_reason().unwrap_or("unknown")),
+        plan: super::fingerprint(config),
+    };
     write_atomic(path, &serde_json::to_vec_pretty(&doc)?)
         .with_context(|| format!("writing {}", path.display()))
 }
 
-pub(super) fn boundary_summary(
-    s: &SearchConfig,
+fn history_config(s: &SearchConfig) -> HistoryConfig<'_> {
+    HistoryConfig {
+        planner: s.planner.name(),
+        objectives: [ObjectiveRecord {
+            metric: &s.objective.metric,
+            stat: &s.objective.stat,
+            direction: if s.objective.maximize {
+                "MAXIMIZE"
+            } else {
+                "MINIMIZE"
+            },
+            threshold: None,
+        }],
+        objective_pooling: if s.pooled { "pooled" } else { "mean" },
+        outcome_constraints: [],
+        max_iterations: s.max_iterations,
+        n_initial_points: s.initial_points,
+        random_seed: s.seed,
+        improvement_patience: 10,
+        plateau_window: 8,
+        plateau_threshold: 0.01,
+        search_space: s
+            .space
+            .iter()
+            .map(|d| SpaceRecord {
+                path: d.param.path(),
+                lo: d.lo,
+                hi: d.hi,
+                kind: if d.integer { "int" } else { "real" },
+                prior: if d.log { "log-uniform" } else { "uniform" },
+            })
+            .collect(),
+        sla_filters: &s.sla,
+    }
+}
+
+/// The SLA boundary of a one-dimensional search with SLA filters.
+fn boundary_summary<'a>(
+    s: &'a SearchConfig,
     iterations: &[Iteration],
     planner: &dyn Planner,
-) -> Value {
+) -> Option<BoundarySummary<'a>> {
     if s.space.len() != 1 || s.sla.is_empty() {
-        return Value::Null;
+        return None;
     }
     let d = &s.space[0];
     // The planner's bracket when it keeps one, else derived from the history.
@@ -172,13 +382,21 @@ pub(super) fn boundary_summary(
                 .find(|(f, o)| !f.passes(**o))
         })
         .map(|(f, _)| format!("{}:{}", f.metric_tag, f.stat));
-    json!({
-        "swept_dim_path": d.param.path(),
-        "feasible_max": fmax.map(|i| json!({"value": d.param.json(iterations[i].values[0]), "iteration_idx": i, "objective_value": iterations[i].objective})),
-        "infeasible_min": imin.map(|i| json!({"value": d.param.json(iterations[i].values[0]), "iteration_idx": i, "first_breach": first_breach(s, &iterations[i])})),
-        "boundary_type": if cliff { "cliff" } else { "smooth" },
-        "binding_constraint": binding,
-        "boundary_ci": ci.map(|(lo, hi)| json!({"lo": lo, "hi": hi})),
+    Some(BoundarySummary {
+        swept_dim_path: d.param.path(),
+        feasible_max: fmax.map(|i| FeasibleMax {
+            value: ParamValue(d.param, iterations[i].values[0]),
+            iteration_idx: i,
+            objective_value: iterations[i].objective,
+        }),
+        infeasible_min: imin.map(|i| InfeasibleMin {
+            value: ParamValue(d.param, iterations[i].values[0]),
+            iteration_idx: i,
+            first_breach: first_breach(s, &iterations[i]),
+        }),
+        boundary_type: if cliff { "cliff" } else { "smooth" },
+        binding_constraint: binding,
+        boundary_ci: ci.map(|(lo, hi)| Interval { lo, hi }),
     })
 }
 
@@ -257,10 +475,12 @@ pub(super) fn write_sweep_aggregate(
     {
         let feasible = iterations.iter().filter(|i| i.feasible).count();
         if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
-            meta.insert(
-                "sla_constraints".into(),
-                json!({"active_filters": s.sla, "feasible_count": feasible, "infeasible_count": iterations.len() - feasible}),
-            );
+            let constraints = SlaConstraints {
+                active_filters: &s.sla,
+                feasible_count: feasible,
+                infeasible_count: iterations.len() - feasible,
+            };
+            meta.insert("sla_constraints".into(), serde_json::to_value(constraints)?);
         }
     }
     let dir = base.join("sweep_aggregate");
