@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 use super::Iteration;
 use crate::export::write_atomic;
 use crate::settings::{ProfileConfig, SearchConfig, SweepParam};
-use crate::sweep::aggregate::{self, CellResult, FailedRun, Flat, SweepSummary};
+use crate::sweep::aggregate::{self, CellResult, FailedRun, Flat, SlaConstraints, SweepSummary};
 use crate::sweep::plan::Cell;
 
 pub(super) fn cell_of(s: &SearchConfig, values: &[f64], index: usize) -> Cell {
@@ -251,17 +251,14 @@ pub(super) fn write_sweep_aggregate(
         confidence_level: level,
         trials: config.multi_run.num_runs,
     };
-    let mut doc = aggregate::sweep_json(&summary);
-    if let Some(obj) = doc.as_object_mut()
-        && !s.sla.is_empty()
-    {
+    let mut doc = aggregate::sweep_doc(&summary);
+    if !s.sla.is_empty() {
         let feasible = iterations.iter().filter(|i| i.feasible).count();
-        if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
-            meta.insert(
-                "sla_constraints".into(),
-                json!({"active_filters": s.sla, "feasible_count": feasible, "infeasible_count": iterations.len() - feasible}),
-            );
-        }
+        doc.metadata.sla_constraints = Some(SlaConstraints {
+            active_filters: &s.sla,
+            feasible_count: feasible,
+            infeasible_count: iterations.len() - feasible,
+        });
     }
     let dir = base.join("sweep_aggregate");
     std::fs::create_dir_all(&dir)?;
@@ -274,6 +271,7 @@ pub(super) fn write_sweep_aggregate(
         aggregate::sweep_csv(&doc, &params).as_bytes(),
     )?;
     if let Some(spec) = &config.post_process {
+        let doc = serde_json::to_value(&doc)?;
         let path = crate::recipes::post_process::run_and_write(spec, &doc, &dir)?;
         crate::ui::console::line(&path.display().to_string())?;
     }
