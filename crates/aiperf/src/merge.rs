@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, UNIX_EPOCH};
 
 use anyhow::Context;
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::UsageError;
@@ -16,6 +17,26 @@ use crate::export::{self, RunInfo};
 use crate::metrics::{Columns, N_REC, Values, record_index, summarize};
 use crate::record::ErrorDetails;
 use crate::settings::ProfileConfig;
+
+/// The merged `profile_export_aiperf.json`: the run's summary, then where its records came from.
+#[derive(Serialize)]
+struct Merged<'a> {
+    #[serde(flatten)]
+    summary: Value,
+    shards: Vec<ShardEntry<'a>>,
+}
+
+/// One shard of the merged run: its directory, records and clock measurements (as the shard
+/// recorded them, `null` when it did not).
+#[derive(Serialize)]
+struct ShardEntry<'a> {
+    dir: &'a Path,
+    index: u32,
+    records: u64,
+    clock_offset_ns: i64,
+    clock_rtt_ns: &'a Value,
+    start_lag_ms: &'a Value,
+}
 
 /// One shard as found on disk.
 struct Shard {
@@ -169,14 +190,14 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> anyhow::Result<()> {
             jsonl.write_all(b"\n")?;
             records += 1;
         }
-        per_shard.push(json!({
-            "dir": s.dir,
-            "index": index,
-            "records": records,
-            "clock_offset_ns": s.offset_ns,
-            "clock_rtt_ns": s.summary["shard"]["clock_rtt_ns"],
-            "start_lag_ms": s.summary["shard"]["start_lag_ms"],
-        }));
+        per_shard.push(ShardEntry {
+            dir: &s.dir,
+            index,
+            records,
+            clock_offset_ns: s.offset_ns,
+            clock_rtt_ns: &s.summary["shard"]["clock_rtt_ns"],
+            start_lag_ms: &s.summary["shard"]["start_lag_ms"],
+        });
     }
     jsonl.flush()?;
     drop(jsonl);
@@ -209,8 +230,10 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> anyhow::Result<()> {
         telemetry: None,
         shard: None,
     };
-    let mut doc = export::summary_json(&metrics, &info);
-    doc["shards"] = Value::Array(per_shard);
+    let doc = Merged {
+        summary: export::summary_json(&metrics, &info),
+        shards: per_shard,
+    };
     export::write_atomic(
         &out.join(export::SUMMARY_JSON),
         &serde_json::to_vec_pretty(&doc)?,

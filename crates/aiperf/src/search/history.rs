@@ -13,7 +13,7 @@ use super::Iteration;
 use crate::export::write_atomic;
 use crate::recipes::documents::SlaBreach;
 use crate::settings::{Param, ProfileConfig, SearchConfig, SlaFilter, SpaceDim, SweepParam};
-use crate::sweep::aggregate::{self, CellResult, FailedRun, Flat, SweepSummary};
+use crate::sweep::aggregate::{self, CellResult, FailedRun, Flat, SlaConstraints, SweepSummary};
 use crate::sweep::plan::Cell;
 
 pub(super) fn cell_of(s: &SearchConfig, values: &[f64], index: usize) -> Cell {
@@ -150,14 +150,6 @@ struct InfeasibleMin<'a> {
 struct Interval {
     lo: f64,
     hi: f64,
-}
-
-/// `sla_constraints` of the sweep aggregate's metadata.
-#[derive(Serialize)]
-struct SlaConstraints<'a> {
-    active_filters: &'a [SlaFilter],
-    feasible_count: usize,
-    infeasible_count: usize,
 }
 
 /// A parameter's value as documents write it (integers without a decimal point).
@@ -469,19 +461,14 @@ pub(super) fn write_sweep_aggregate(
         confidence_level: level,
         trials: config.multi_run.num_runs,
     };
-    let mut doc = aggregate::sweep_json(&summary);
-    if let Some(obj) = doc.as_object_mut()
-        && !s.sla.is_empty()
-    {
+    let mut doc = aggregate::sweep_doc(&summary);
+    if !s.sla.is_empty() {
         let feasible = iterations.iter().filter(|i| i.feasible).count();
-        if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
-            let constraints = SlaConstraints {
-                active_filters: &s.sla,
-                feasible_count: feasible,
-                infeasible_count: iterations.len() - feasible,
-            };
-            meta.insert("sla_constraints".into(), serde_json::to_value(constraints)?);
-        }
+        doc.metadata.sla_constraints = Some(SlaConstraints {
+            active_filters: &s.sla,
+            feasible_count: feasible,
+            infeasible_count: iterations.len() - feasible,
+        });
     }
     let dir = base.join("sweep_aggregate");
     std::fs::create_dir_all(&dir)?;
@@ -494,6 +481,7 @@ pub(super) fn write_sweep_aggregate(
         aggregate::sweep_csv(&doc, &params).as_bytes(),
     )?;
     if let Some(spec) = &config.post_process {
+        let doc = serde_json::to_value(&doc)?;
         let path = crate::recipes::post_process::run_and_write(spec, &doc, &dir)?;
         crate::ui::console::line(&path.display().to_string())?;
     }

@@ -5,7 +5,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde_json::{Map, Value};
 
 use super::RunResult;
 use super::aggregate::Flat;
@@ -26,19 +27,32 @@ pub struct Verdict {
     pub missing_metric: bool,
 }
 
+/// The `convergence` block of a cell's aggregate metadata: the test and what it found.
+#[derive(Debug, Serialize)]
+pub struct ConvergenceDoc<'a> {
+    metric: &'a str,
+    stat: &'a str,
+    mode: &'static str,
+    threshold: f64,
+    min_runs: u32,
+    converged: bool,
+    value: Option<f64>,
+    runs_used: usize,
+}
+
 impl Verdict {
     /// The `convergence` block of the cell's aggregate metadata.
-    pub fn to_json(&self, c: &Convergence) -> Value {
-        json!({
-            "metric": c.metric,
-            "stat": c.stat,
-            "mode": c.mode.name(),
-            "threshold": c.threshold,
-            "min_runs": c.min_runs,
-            "converged": self.converged,
-            "value": self.value,
-            "runs_used": self.runs,
-        })
+    pub fn doc<'a>(&self, c: &'a Convergence) -> ConvergenceDoc<'a> {
+        ConvergenceDoc {
+            metric: &c.metric,
+            stat: &c.stat,
+            mode: c.mode.name(),
+            threshold: c.threshold,
+            min_runs: c.min_runs,
+            converged: self.converged,
+            value: self.value,
+            runs_used: self.runs,
+        }
     }
 
     /// One line for the console.
@@ -186,10 +200,45 @@ fn for_each_record(dir: &Path, mut f: impl FnMut(&Map<String, Value>)) {
     }
 }
 
+/// `profile_export_aiperf_collated.json`.
+#[derive(Debug, Serialize)]
+pub struct CollatedDoc {
+    aggregation_type: &'static str,
+    num_runs: usize,
+    /// By metric tag, sorted.
+    metrics: BTreeMap<String, CollatedMetric>,
+}
+
+/// One metric pooled over the runs, and each run's own mean and count.
+#[derive(Debug, Serialize)]
+struct CollatedMetric {
+    unit: String,
+    combined: Combined,
+    per_run: Vec<RunMean>,
+}
+
+#[derive(Debug, Serialize)]
+struct Combined {
+    mean: f64,
+    std: Option<f64>,
+    p50: Option<f64>,
+    p90: Option<f64>,
+    p95: Option<f64>,
+    p99: Option<f64>,
+    count: usize,
+}
+
+#[derive(Debug, Serialize)]
+struct RunMean {
+    label: String,
+    mean: f64,
+    count: usize,
+}
+
 /// `profile_export_aiperf_collated.json`: every scalar per-request metric pooled over the
 /// runs `(label, dir)` (true percentiles of all requests, not means of per-run percentiles),
 /// with each run's own mean and count.
-pub fn collated(runs: &[(String, &Path)]) -> Value {
+pub fn collated(runs: &[(String, &Path)]) -> CollatedDoc {
     /// A metric's unit and each run's values, by run label.
     type Pooled = (String, Vec<(String, Vec<f64>)>);
     let mut pooled: BTreeMap<String, Pooled> = BTreeMap::new();
@@ -210,42 +259,48 @@ pub fn collated(runs: &[(String, &Path)]) -> Value {
             }
         });
     }
-    let mut metrics = Map::new();
-    for (tag, (unit, per_run)) in pooled {
-        let mut all: Vec<f64> = per_run
-            .iter()
-            .flat_map(|(_, v)| v.iter().copied())
-            .collect();
-        all.sort_by(f64::total_cmp);
-        let n = all.len();
-        let mean = all.iter().sum::<f64>() / n as f64;
-        let pct = |p: f64| aiperf_stats::percentile_sorted(&all, p);
-        metrics.insert(
-            tag,
-            json!({
-                "unit": unit,
-                "combined": {
-                    "mean": mean,
-                    "std": aiperf_stats::sample_std(&all),
-                    "p50": pct(50.0),
-                    "p90": pct(90.0),
-                    "p95": pct(95.0),
-                    "p99": pct(99.0),
-                    "count": n,
+    let metrics = pooled
+        .into_iter()
+        .map(|(tag, (unit, per_run))| {
+            let mut all: Vec<f64> = per_run
+                .iter()
+                .flat_map(|(_, v)| v.iter().copied())
+                .collect();
+            all.sort_by(f64::total_cmp);
+            let n = all.len();
+            let pct = |p: f64| aiperf_stats::percentile_sorted(&all, p);
+            let combined = Combined {
+                mean: all.iter().sum::<f64>() / n as f64,
+                std: aiperf_stats::sample_std(&all),
+                p50: pct(50.0),
+                p90: pct(90.0),
+                p95: pct(95.0),
+                p99: pct(99.0),
+                count: n,
+            };
+            let per_run = per_run
+                .into_iter()
+                .map(|(label, v)| RunMean {
+                    mean: v.iter().sum::<f64>() / v.len() as f64,
+                    count: v.len(),
+                    label,
+                })
+                .collect();
+            (
+                tag,
+                CollatedMetric {
+                    unit,
+                    combined,
+                    per_run,
                 },
-                "per_run": per_run.iter().map(|(label, v)| json!({
-                    "label": label,
-                    "mean": v.iter().sum::<f64>() / v.len() as f64,
-                    "count": v.len(),
-                })).collect::<Vec<_>>(),
-            }),
-        );
+            )
+        })
+        .collect();
+    CollatedDoc {
+        aggregation_type: "detailed",
+        num_runs: runs.len(),
+        metrics,
     }
-    json!({
-        "aggregation_type": "detailed",
-        "num_runs": runs.len(),
-        "metrics": metrics,
-    })
 }
 
 #[cfg(test)]

@@ -15,7 +15,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 
 use self::aggregate::Flat;
 use self::converge::Verdict;
@@ -36,6 +37,12 @@ pub const PLAN_FILE: &str = ".aiperf_plan.json";
 
 /// Marks a run directory whose run failed, with the reason.
 pub const FAILED_MARKER: &str = ".aiperf_run_failed.json";
+
+/// The content of [`FAILED_MARKER`].
+#[derive(Serialize)]
+struct FailedMarker<'a> {
+    error: &'a str,
+}
 
 /// The outcome of one planned run.
 #[derive(Debug)]
@@ -170,7 +177,7 @@ pub async fn execute(
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
         write_atomic(
             &dir.join(FAILED_MARKER),
-            &serde_json::to_vec_pretty(&json!({ "error": e }))?,
+            &serde_json::to_vec_pretty(&FailedMarker { error: e })?,
         )?;
     }
     Ok(result)

@@ -6,9 +6,11 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use serde_json::{Map, Value, json};
 
-use super::aggregate::{self, CellResult, FailedRun, Flat, SweepSummary};
+use super::aggregate::{
+    self, AggregateInfo, CellResult, ConfidenceDoc, FailedRun, Flat, SweepSummary,
+};
+use super::converge::ConvergenceDoc;
 use super::plan::{self, Cell, PlannedRun};
 use super::{COLLATED_JSON, RunResult, Verdicts, converge};
 use crate::export::write_atomic;
@@ -26,7 +28,7 @@ struct Outcomes<'a> {
     mode: SweepMode,
 }
 
-impl Outcomes<'_> {
+impl<'a> Outcomes<'a> {
     /// The failed runs `filter` picks.
     fn failed(&self, filter: &dyn Fn(&PlannedRun) -> bool) -> Vec<FailedRun> {
         self.runs
@@ -57,20 +59,16 @@ impl Outcomes<'_> {
             .collect()
     }
 
-    /// With convergence testing: the verdict in the metadata, and every request of the
-    /// cell's runs pooled into `profile_export_aiperf_collated.json`.
-    fn convergence_extras(
+    /// With convergence testing: every request of the cell's runs pooled into
+    /// `profile_export_aiperf_collated.json`, and the verdict for the metadata.
+    fn convergence(
         &self,
         cell: Option<usize>,
         dir: &Path,
-        extra: &mut Map<String, Value>,
-    ) -> anyhow::Result<()> {
+    ) -> anyhow::Result<Option<ConvergenceDoc<'a>>> {
         let Some(c) = &self.config.multi_run.convergence else {
-            return Ok(());
+            return Ok(None);
         };
-        if let Some(v) = self.verdicts.get(&cell) {
-            extra.insert("convergence".into(), v.to_json(c));
-        }
         let ok: Vec<(String, PathBuf)> = self
             .runs
             .iter()
@@ -84,17 +82,16 @@ impl Outcomes<'_> {
             &dir.join(COLLATED_JSON),
             &serde_json::to_vec_pretty(&converge::collated(&refs))?,
         )?;
-        Ok(())
+        Ok(self.verdicts.get(&cell).map(|v| v.doc(c)))
     }
 
     /// The metadata every confidence aggregate carries.
-    fn extra(&self) -> Map<String, Value> {
-        let mut extra = Map::new();
-        extra.insert(
-            "cooldown_seconds".into(),
-            json!(self.config.multi_run.cooldown_secs),
-        );
-        extra
+    fn info(&self) -> AggregateInfo<'a> {
+        AggregateInfo {
+            cooldown_seconds: Some(self.config.multi_run.cooldown_secs),
+            model: Some(&self.config.models[0]),
+            ..AggregateInfo::default()
+        }
     }
 }
 
@@ -132,12 +129,14 @@ fn write_repeated(o: &Outcomes<'_>) -> anyhow::Result<()> {
         console::line("\nno run succeeded: no aggregate written")?;
         return Ok(());
     }
-    let mut extra = o.extra();
-    extra.insert("model".into(), json!(o.config.models[0]));
     let dir = o.base.join(plan::aggregate_dir(None, o.mode));
-    o.convergence_extras(None, &dir, &mut extra)?;
+    let info = AggregateInfo {
+        convergence: o.convergence(None, &dir)?,
+        ..o.info()
+    };
     let level = o.config.multi_run.confidence_level;
-    let doc = aggregate::confidence_json(&ok, &o.failed(&|_| true), level, extra);
+    let failed = o.failed(&|_| true);
+    let doc = aggregate::confidence_doc(&ok, &failed, level, info);
     write_confidence(&dir, &doc)?;
     console::text(&confidence_text(&doc, &dir))?;
     Ok(())
@@ -164,14 +163,16 @@ fn write_sweep(o: &Outcomes<'_>, sweep: &SweepConfig) -> anyhow::Result<()> {
             continue;
         }
         if trials > 1 {
-            let mut extra = o.extra();
-            extra.insert("variation_label".into(), json!(cell.label()));
-            extra.insert("variation_values".into(), Value::Object(cell.parameters()));
-            extra.insert("sweep_mode".into(), json!(o.mode.name()));
-            extra.insert("model".into(), json!(o.config.models[0]));
             let dir = o.base.join(plan::aggregate_dir(Some(cell), o.mode));
-            o.convergence_extras(Some(cell.index), &dir, &mut extra)?;
-            let doc = aggregate::confidence_json(&ok, &o.failed(&in_cell), level, extra);
+            let info = AggregateInfo {
+                variation_label: Some(cell.label()),
+                variation_values: Some(cell.parameters()),
+                sweep_mode: Some(o.mode.name()),
+                convergence: o.convergence(Some(cell.index), &dir)?,
+                ..o.info()
+            };
+            let failed = o.failed(&in_cell);
+            let doc = aggregate::confidence_doc(&ok, &failed, level, info);
             write_confidence(&dir, &doc)?;
         }
         let flats: Vec<&Flat> = ok.iter().map(|(_, f)| *f).collect();
@@ -200,7 +201,7 @@ fn write_sweep(o: &Outcomes<'_>, sweep: &SweepConfig) -> anyhow::Result<()> {
         return Ok(());
     }
     let dir = o.base.join(plan::sweep_aggregate_dir(trials, o.mode));
-    let doc = aggregate::sweep_json(&summary);
+    let doc = aggregate::sweep_doc(&summary);
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     write_atomic(
         &dir.join(aggregate::SWEEP_JSON),
@@ -212,6 +213,7 @@ fn write_sweep(o: &Outcomes<'_>, sweep: &SweepConfig) -> anyhow::Result<()> {
     )?;
     console::text(&sweep_table_text(&summary, &dir))?;
     if let Some(spec) = &o.config.post_process {
+        let doc = serde_json::to_value(&doc)?;
         let path = crate::recipes::post_process::run_and_write(spec, &doc, &dir)?;
         console::line(&path.display().to_string())?;
     }
@@ -243,7 +245,7 @@ pub(super) fn run_line(k: usize, n: usize, run: &PlannedRun, result: &RunResult)
     }
 }
 
-fn write_confidence(dir: &Path, doc: &Value) -> anyhow::Result<()> {
+fn write_confidence(dir: &Path, doc: &ConfidenceDoc<'_>) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     write_atomic(
         &dir.join(aggregate::AGGREGATE_JSON),
@@ -257,7 +259,7 @@ fn write_confidence(dir: &Path, doc: &Value) -> anyhow::Result<()> {
 }
 
 /// The key figures of a confidence aggregate, with their intervals.
-fn confidence_text(doc: &Value, dir: &Path) -> String {
+fn confidence_text(doc: &ConfidenceDoc<'_>, dir: &Path) -> String {
     let mut out = String::from("\n");
     for key in [
         "request_throughput_avg",
@@ -266,20 +268,17 @@ fn confidence_text(doc: &Value, dir: &Path) -> String {
         "inter_token_latency_avg",
         "request_latency_p99",
     ] {
-        let b = &doc["metrics"][key];
-        if let (Some(mean), Some(lo), Some(hi)) = (
-            b["mean"].as_f64(),
-            b["ci_low"].as_f64(),
-            b["ci_high"].as_f64(),
-        ) {
-            let cv = b["cv"]
-                .as_f64()
-                .map(|c| format!(", cv {:.1} %", c * 100.0))
-                .unwrap_or_default();
+        let Some(b) = doc.metric(key) else {
+            continue;
+        };
+        if let (Some(mean), Some(lo), Some(hi)) = (b.mean, b.ci_low, b.ci_high) {
+            let cv =
+                b.cv.map(|c| format!(", cv {:.1} %", c * 100.0))
+                    .unwrap_or_default();
             let _ = writeln!(
                 out,
                 "{key}: {mean:.2} {} (CI {lo:.2} – {hi:.2}{cv})",
-                b["unit"].as_str().unwrap_or("")
+                b.unit
             );
         }
     }
