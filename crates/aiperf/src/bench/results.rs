@@ -9,6 +9,7 @@ use super::prepare::Prepared;
 use super::{RunOptions, RunOutcome};
 use crate::ExitStatus;
 use crate::collector::Collected;
+use crate::endpoints::Endpoint;
 use crate::export::{self, RunInfo};
 use crate::loadgen::Interrupts;
 use crate::metrics::{MetricResult, summarize};
@@ -33,7 +34,7 @@ pub(super) fn finish(
         .warnings
         .iter()
         .cloned()
-        .chain(measurement_warnings(collected, config))
+        .chain(measurement_warnings(collected, config, run.api))
         .collect();
     for w in &warnings {
         tracing::warn!("{w}");
@@ -230,7 +231,11 @@ fn ending(collected: &Collected, abort_reason: Option<&str>) -> (ExitStatus, Opt
 /// Warnings about what undermines per-token figures: output lengths other than requested,
 /// server counts that disagree with the client's tokenizer, missing `usage`, and streams
 /// that arrived in one piece. Each is worded from what the run observed.
-fn measurement_warnings(collected: &Collected, config: &ProfileConfig) -> Vec<String> {
+fn measurement_warnings(
+    collected: &Collected,
+    config: &ProfileConfig,
+    api: &dyn Endpoint,
+) -> Vec<String> {
     use crate::metrics::{
         OSL_MISMATCH_MAX_TOKENS, OSL_MISMATCH_PCT, USAGE_DIFF_THRESHOLD_PCT, osl_check,
         usage_discrepancies,
@@ -264,7 +269,7 @@ fn measurement_warnings(collected: &Collected, config: &ProfileConfig) -> Vec<St
             "although --extra-inputs asks it to ignore the end of sequence: the server may not \
              support ignore_eos/min_tokens, or the context window (prompt + --osl) is full"
         } else {
-            "add --extra-inputs ignore_eos:true (or min_tokens:N) so it honours --osl"
+            api.exact_length_hint()
         };
         out.push(format!(
             "{by_server} of {} requests generated an output length other than requested \
@@ -286,11 +291,11 @@ fn measurement_warnings(collected: &Collected, config: &ProfileConfig) -> Vec<St
     if collected.without_usage > 0 {
         out.push(format!(
             "--use-server-token-count: {} of {} answers carried no usage, so their token counts \
-             come from the tokenizer ({}); ask the server for usage (streamed answers need \
-             stream_options.include_usage, which aiperf sends) or pass the model's tokenizer",
+             come from the tokenizer ({}); {}, or pass the model's tokenizer",
             collected.without_usage,
             cols.ok.len(),
             config.tokenizer.display_name(),
+            api.usage_hint(),
         ));
     }
     if collected.buffered > 0 {

@@ -69,7 +69,7 @@ pub(super) fn resolve_endpoint(
         }
         Some(p) if p.starts_with('/') => p.clone(),
         Some(p) => format!("/{p}"),
-        None => kind.default_path().to_owned(),
+        None => kind.default_path(a.streaming && !a.no_streaming).to_owned(),
     };
     let urls = urls.into_iter().map(|url| base_url(url, &path)).collect();
     if !(a.request_timeout_seconds.is_finite() && a.request_timeout_seconds > 0.0) {

@@ -18,7 +18,7 @@ impl Endpoint for Chat {
         "chat"
     }
 
-    fn default_path(&self) -> &'static str {
+    fn default_path(&self, _streaming: bool) -> &'static str {
         "/v1/chat/completions"
     }
 

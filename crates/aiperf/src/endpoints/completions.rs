@@ -17,7 +17,7 @@ impl Endpoint for Completions {
         "completions"
     }
 
-    fn default_path(&self) -> &'static str {
+    fn default_path(&self, _streaming: bool) -> &'static str {
         "/v1/completions"
     }
 

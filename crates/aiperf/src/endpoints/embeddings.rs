@@ -19,7 +19,7 @@ impl Endpoint for Embeddings {
         "embeddings"
     }
 
-    fn default_path(&self) -> &'static str {
+    fn default_path(&self, _streaming: bool) -> &'static str {
         "/v1/embeddings"
     }
 

@@ -41,8 +41,8 @@ pub trait Endpoint: Send + Sync + std::fmt::Debug {
     /// Its `--endpoint-type` name.
     fn name(&self) -> &'static str;
 
-    /// The path appended to the server's URL.
-    fn default_path(&self) -> &'static str;
+    /// The path appended to the server's URL (some APIs stream from another path).
+    fn default_path(&self, streaming: bool) -> &'static str;
 
     /// Its answers are generated text, measured per token (time to first token, inter-token
     /// latency, output lengths); otherwise only latency and the input are measured.
@@ -74,6 +74,17 @@ pub trait Endpoint: Send + Sync + std::fmt::Debug {
     /// it (chat: the messages; by default nothing: each turn stands alone).
     fn history(&self, _turn: &Turn, _answer: &[(u64, Bytes)], _streaming: bool) -> Vec<Value> {
         Vec::new()
+    }
+
+    /// How to make the server generate exactly `--osl` tokens, for the warning when it did not.
+    fn exact_length_hint(&self) -> &'static str {
+        "add --extra-inputs ignore_eos:true (or min_tokens:N) so it honours --osl"
+    }
+
+    /// How to get the server's own token counts, for `--use-server-token-count`.
+    fn usage_hint(&self) -> &'static str {
+        "ask the server for usage (streamed answers need stream_options.include_usage, which \
+         aiperf sends)"
     }
 
     /// Decodes a whole 2xx response: its frames with their arrival times.
@@ -147,7 +158,7 @@ mod tests {
         EndpointConfig {
             urls: vec!["http://localhost:8000".into()],
             kind: crate::settings::EndpointKind(kind.into()),
-            path: by_name(kind).unwrap().default_path().into(),
+            path: by_name(kind).unwrap().default_path(streaming).into(),
             streaming,
             timeout_secs: 10.0,
             api_key: None,
