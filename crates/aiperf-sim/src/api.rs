@@ -59,6 +59,10 @@ pub(crate) async fn handle(state: Arc<State>, req: Request<Incoming>) -> Respons
         ),
         (&Method::POST, "/v1/chat/completions") => generate(state, req, Api::Chat, arrival).await,
         (&Method::POST, "/v1/completions") => generate(state, req, Api::Completions, arrival).await,
+        (&Method::POST, crate::tgi::GENERATE) => generate(state, req, Api::Generate, arrival).await,
+        (&Method::POST, crate::tgi::GENERATE_STREAM) => {
+            generate(state, req, Api::GenerateStream, arrival).await
+        }
         (&Method::POST, crate::embed::PATH) => crate::embed::embeddings(state, req, arrival).await,
         (&Method::POST, crate::tokenize::TOKENIZE) => crate::tokenize::tokenize(state, req).await,
         (&Method::POST, crate::tokenize::DETOKENIZE) => {
@@ -74,6 +78,8 @@ pub(crate) async fn handle(state: Arc<State>, req: Request<Incoming>) -> Respons
             | "/version"
             | "/v1/chat/completions"
             | "/v1/completions"
+            | crate::tgi::GENERATE
+            | crate::tgi::GENERATE_STREAM
             | crate::embed::PATH
             | crate::tokenize::TOKENIZE
             | crate::tokenize::DETOKENIZE,
@@ -154,13 +160,14 @@ impl ApiError {
 }
 
 /// What the API-specific parsing extracts from a generation request.
-struct Parsed {
-    model: String,
-    stream: bool,
-    include_usage: bool,
-    length: LengthRequest,
+pub(crate) struct Parsed {
+    pub(crate) model: String,
+    pub(crate) stream: bool,
+    /// OpenAI: a usage chunk at the end of a stream; TGI: `details` in the answer.
+    pub(crate) include_usage: bool,
+    pub(crate) length: LengthRequest,
     /// Seed of the output, from the prompt text and the request's own `seed`.
-    content_seed: u64,
+    pub(crate) content_seed: u64,
 }
 
 async fn generate(
@@ -187,6 +194,8 @@ async fn accept(
     let parsed = match api {
         Api::Chat => parse_chat(&state, body).await?,
         Api::Completions => parse_completion(&state, body).await?,
+        Api::Generate => crate::tgi::parse(&state, body, false).await?,
+        Api::GenerateStream => crate::tgi::parse(&state, body, true).await?,
     };
     if !state.config().served_models.contains(&parsed.model) {
         return Err(ApiError::unknown_model(&parsed.model));
@@ -209,6 +218,7 @@ async fn accept(
     let prefix = match api {
         Api::Chat => "chatcmpl",
         Api::Completions => "cmpl",
+        Api::Generate | Api::GenerateStream => "tgi",
     };
     let job = Job {
         api,

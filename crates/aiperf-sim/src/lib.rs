@@ -1,6 +1,7 @@
 //! A simulated OpenAI-compatible LLM inference server.
 //!
-//! The server answers `/v1/chat/completions` and `/v1/completions` (streaming or not),
+//! The server answers `/v1/chat/completions` and `/v1/completions` (streaming or not), TGI's
+//! `/generate` and `/generate_stream`,
 //! `/v1/models`, `/health`, a Prometheus `/metrics` with vLLM's metric names and
 //! `/dcgm/metrics`, GPU telemetry in the DCGM exporter's format ([`gpu`]). Its timing
 //! comes from a seeded model of a continuous-batching engine ([`engine`]), so load produces
@@ -29,6 +30,7 @@ pub mod presets;
 mod record;
 mod server;
 mod stream;
+mod tgi;
 mod tokenize;
 mod tokens;
 pub mod virtual_time;

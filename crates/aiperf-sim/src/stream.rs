@@ -25,6 +25,10 @@ use aiperf_shared::timer::{PreciseTimer, Sleep};
 pub(crate) enum Api {
     Chat,
     Completions,
+    /// TGI's `/generate`.
+    Generate,
+    /// TGI's `/generate_stream`.
+    GenerateStream,
 }
 
 impl Api {
@@ -32,7 +36,14 @@ impl Api {
         match self {
             Self::Chat => "/v1/chat/completions",
             Self::Completions => "/v1/completions",
+            Self::Generate => crate::tgi::GENERATE,
+            Self::GenerateStream => crate::tgi::GENERATE_STREAM,
         }
+    }
+
+    /// Answers in TGI's shapes rather than OpenAI's.
+    pub(crate) fn is_tgi(self) -> bool {
+        matches!(self, Self::Generate | Self::GenerateStream)
     }
 }
 
@@ -291,6 +302,8 @@ pub(crate) struct TokenStream {
     prefix: String,
     stall: Option<Sleep>,
     stalled: bool,
+    /// The text so far, for TGI's last event.
+    generated: String,
 }
 
 impl TokenStream {
@@ -298,7 +311,7 @@ impl TokenStream {
         let job = &life.job;
         let object = match job.api {
             Api::Chat => "chat.completion.chunk",
-            Api::Completions => "text_completion",
+            Api::Completions | Api::Generate | Api::GenerateStream => "text_completion",
         };
         let prefix = format!(
             "{{\"id\":{},\"object\":\"{object}\",\"created\":{},\"model\":{},\"choices\":[",
@@ -313,6 +326,7 @@ impl TokenStream {
             prefix,
             stall: None,
             stalled: false,
+            generated: String::new(),
         }
     }
 
@@ -355,7 +369,7 @@ impl TokenStream {
                     return Poll::Ready(Some(Ok(Frame::data(frame))));
                 }
                 Phase::Finish => {
-                    self.phase = if self.life.job.include_usage {
+                    self.phase = if self.life.job.include_usage && !self.life.job.api.is_tgi() {
                         Phase::Usage
                     } else {
                         Phase::Done
@@ -372,6 +386,10 @@ impl TokenStream {
                 Phase::Done => {
                     self.phase = Phase::Ended;
                     self.life.finish(Ending::Completed);
+                    if self.life.job.api.is_tgi() {
+                        // TGI's stream ends with its last token event, without [DONE].
+                        return Poll::Ready(None);
+                    }
                     let mut out = Vec::with_capacity(16);
                     sse::write_done(&mut out);
                     return Poll::Ready(Some(Ok(Frame::data(Bytes::from(out)))));
@@ -400,6 +418,16 @@ impl TokenStream {
             );
             sse::write_data(&mut out, &role);
         }
+        if api.is_tgi() {
+            let word = self.life.next_word().to_owned();
+            self.generated.push_str(&word);
+            let mut data = crate::tgi::token_event(index, &word);
+            if matches!(fault, Fault::Malformed { at } if at == index) {
+                data.truncate(data.floor_char_boundary(data.len() / 2));
+            }
+            sse::write_data(&mut out, &data);
+            return Bytes::from(out);
+        }
         let text = json_string(self.life.next_word());
         let choice = match api {
             Api::Chat if index < reasoning_tokens => {
@@ -410,7 +438,7 @@ impl TokenStream {
             Api::Chat => format!(
                 "{{\"index\":0,\"delta\":{{\"content\":{text}}},\"logprobs\":null,\"finish_reason\":null}}"
             ),
-            Api::Completions => {
+            Api::Completions | Api::Generate | Api::GenerateStream => {
                 format!("{{\"index\":0,\"text\":{text},\"logprobs\":null,\"finish_reason\":null}}")
             }
         };
@@ -424,12 +452,19 @@ impl TokenStream {
     }
 
     fn finish_frame(&self) -> Bytes {
-        let reason = finish_reason_str(self.life.job.output.finish_reason);
-        let choice = match self.life.job.api {
+        let job = &self.life.job;
+        let reason = finish_reason_str(job.output.finish_reason);
+        if job.api.is_tgi() {
+            let tokens = job.output.tokens;
+            let data =
+                crate::tgi::final_event(tokens, &self.generated, reason, tokens, job.include_usage);
+            return sse_bytes(&data);
+        }
+        let choice = match job.api {
             Api::Chat => format!(
                 "{{\"index\":0,\"delta\":{{\"content\":\"\"}},\"logprobs\":null,\"finish_reason\":\"{reason}\",\"stop_reason\":null}}"
             ),
-            Api::Completions => format!(
+            Api::Completions | Api::Generate | Api::GenerateStream => format!(
                 "{{\"index\":0,\"text\":\"\",\"logprobs\":null,\"finish_reason\":\"{reason}\",\"stop_reason\":null}}"
             ),
         };
@@ -466,6 +501,14 @@ pub(crate) async fn complete(mut life: Lifecycle, mut source: TokenSource) -> Si
     }
     let job = &life.job;
     let reason = finish_reason_str(job.output.finish_reason);
+    if job.api.is_tgi() {
+        let mut body = crate::tgi::whole(&content, reason, job.output.tokens, job.include_usage);
+        if let Fault::Malformed { .. } = job.fault {
+            body.truncate(body.floor_char_boundary(body.len() / 2));
+        }
+        life.finish(Ending::Completed);
+        return SimBody::full(body);
+    }
     let usage = serde_json::to_string(&job.usage()).expect("plain struct");
     let choice = match job.api {
         Api::Chat => {
@@ -479,14 +522,14 @@ pub(crate) async fn complete(mut life: Lifecycle, mut source: TokenSource) -> Si
                 json_string(&content)
             )
         }
-        Api::Completions => format!(
+        Api::Completions | Api::Generate | Api::GenerateStream => format!(
             "{{\"index\":0,\"text\":{},\"logprobs\":null,\"finish_reason\":\"{reason}\",\"stop_reason\":null}}",
             json_string(&content)
         ),
     };
     let object = match job.api {
         Api::Chat => "chat.completion",
-        Api::Completions => "text_completion",
+        Api::Completions | Api::Generate | Api::GenerateStream => "text_completion",
     };
     let mut body = format!(
         "{{\"id\":{},\"object\":\"{object}\",\"created\":{},\"model\":{},\"choices\":[{choice}],\"usage\":{usage}}}",

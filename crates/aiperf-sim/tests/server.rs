@@ -1130,3 +1130,72 @@ async fn embeddings_return_a_seeded_unit_vector_per_input() {
     assert_eq!(get(&server, "/v1/embeddings").await.status, 405);
     server.shutdown().await.unwrap();
 }
+
+/// TGI's API: `/generate_stream` sends one event per token and a last event with the whole
+/// text and the end-of-sequence token (no `[DONE]`); `/generate` answers the text; requests
+/// name no model; `details` adds the count; a malformed event is invalid JSON in valid SSE.
+#[tokio::test]
+async fn tgi_generate_and_generate_stream() {
+    let server = SimServer::start(fast("fixed")).await.unwrap();
+    let body = json!({"inputs": PROMPT, "parameters": {"max_new_tokens": 6, "details": true}});
+    let s = stream(
+        &client(),
+        format!("{}/generate_stream", server.base_url()),
+        body.clone(),
+    )
+    .await;
+    assert!(s.clean_end);
+    assert!(!s.events.iter().any(|e| e.is_done()));
+    let events: Vec<Value> = s
+        .events
+        .iter()
+        .map(|e| serde_json::from_str(&e.data).unwrap())
+        .collect();
+    let (last, tokens) = events.split_last().unwrap();
+    assert!(!tokens.is_empty() && tokens.len() <= 6, "{events:?}");
+    let text: String = tokens
+        .iter()
+        .map(|e| {
+            assert_eq!(e["token"]["special"], false);
+            assert!(e["generated_text"].is_null());
+            e["token"]["text"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert_eq!(count_tokens(&text), tokens.len());
+    assert_eq!(last["token"]["special"], true);
+    assert_eq!(last["generated_text"], text.as_str());
+    assert_eq!(last["details"]["generated_tokens"], tokens.len());
+
+    let whole = post(&server, "/generate", body).await;
+    assert_eq!(whole.status, 200);
+    let answer: Value = whole.json();
+    assert_eq!(
+        answer["generated_text"],
+        text.as_str(),
+        "same prompt, same text"
+    );
+    assert_eq!(answer["details"]["generated_tokens"], tokens.len());
+    let plain = post(&server, "/generate", json!({"inputs": PROMPT})).await;
+    let answer: Value = plain.json();
+    assert!(answer["generated_text"].is_string() && answer.get("details").is_none());
+    let bad = post(&server, "/generate", json!({"prompt": PROMPT})).await;
+    assert_eq!(bad.status, 400, "{}", String::from_utf8_lossy(&bad.body));
+    server.shutdown().await.unwrap();
+
+    let mut config = fast("fixed");
+    config.faults.malformed_rate = 1.0;
+    let server = SimServer::start(config).await.unwrap();
+    let s = stream(
+        &client(),
+        format!("{}/generate_stream", server.base_url()),
+        json!({"inputs": PROMPT, "parameters": {"max_new_tokens": 8}}),
+    )
+    .await;
+    let bad = s
+        .events
+        .iter()
+        .filter(|e| serde_json::from_str::<Value>(&e.data).is_err())
+        .count();
+    assert_eq!(bad, 1);
+    server.shutdown().await.unwrap();
+}

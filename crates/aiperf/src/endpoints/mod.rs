@@ -9,6 +9,7 @@
 mod chat;
 mod completions;
 mod embeddings;
+mod huggingface_generate;
 mod openai;
 
 use bytes::Bytes;
@@ -24,6 +25,7 @@ pub const ALL: &[&dyn Endpoint] = &[
     &chat::Chat,
     &completions::Completions,
     &embeddings::Embeddings,
+    &huggingface_generate::HuggingFaceGenerate,
 ];
 
 /// The endpoint type named `name` (as `--endpoint-type` spells it).

@@ -3,6 +3,7 @@
 mod architecture;
 mod common;
 mod dashboard;
+mod endpoints;
 mod faults;
 mod kube;
 mod plot;

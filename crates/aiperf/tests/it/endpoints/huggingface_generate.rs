@@ -1,0 +1,203 @@
+//! `--endpoint-type huggingface_generate` (TGI `/generate`, `/generate_stream`).
+
+use std::io::Write;
+use std::net::{SocketAddr, TcpListener};
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::common::{read_lines, run, stderr};
+
+fn profile(dir: &Path, args: &[&str]) -> std::process::Output {
+    let mut all = vec![
+        "profile",
+        "--ui",
+        "none",
+        "--artifact-dir",
+        dir.to_str().unwrap(),
+        "--endpoint-type",
+        "huggingface_generate",
+    ];
+    all.extend_from_slice(args);
+    run(&all)
+}
+
+fn read_json(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// Streamed and whole answers from the simulator: TGI's request shape on its two paths,
+/// exact input lengths, output lengths within the cap, and per-token timing only when streamed.
+#[test]
+fn streams_and_whole_answers_on_the_simulator() {
+    for streaming in [true, false] {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("run");
+        let mut args = vec![
+            "--sim",
+            "fixed",
+            "--concurrency",
+            "2",
+            "--request-count",
+            "8",
+            "--isl",
+            "64",
+            "--osl",
+            "12",
+            "--extra-inputs",
+            "details:true",
+            "--export-level",
+            "raw",
+        ];
+        if streaming {
+            args.push("--streaming");
+        }
+        let output = profile(&dir, &args);
+        assert!(output.status.success(), "{}", stderr(&output));
+        // Hints name what TGI understands (it has no ignore_eos, and no usage).
+        assert!(
+            !stderr(&output).contains("ignore_eos"),
+            "{}",
+            stderr(&output)
+        );
+        let config = read_json(&dir.join("run_config.json"));
+        let path = if streaming {
+            "/generate_stream"
+        } else {
+            "/generate"
+        };
+        assert_eq!(config["cfg"]["endpoint"]["path"], path, "{config:#}");
+
+        let raw = read_lines(&dir.join("profile_export_raw.jsonl"));
+        assert_eq!(raw.len(), 8);
+        for r in &raw {
+            let payload = r["payload"].as_object().unwrap();
+            let keys: Vec<&str> = payload.keys().map(String::as_str).collect();
+            assert_eq!(keys, ["inputs", "parameters"], "{payload:?}");
+            assert!(payload["inputs"].as_str().unwrap().len() > 64);
+            assert_eq!(
+                payload["parameters"],
+                serde_json::json!({"max_new_tokens": 12, "details": true})
+            );
+        }
+
+        let records = read_lines(&dir.join("profile_export.jsonl"));
+        assert_eq!(records.len(), 8);
+        for r in &records {
+            assert!(r.get("error").is_none(), "{r}");
+            let m = &r["metrics"];
+            assert_eq!(m["input_sequence_length"]["value"], 64, "{m}");
+            let osl = m["output_sequence_length"]["value"].as_u64().unwrap();
+            assert!((1..=12).contains(&osl), "{m}");
+            assert_eq!(m.get("time_to_first_token").is_some(), streaming, "{m}");
+        }
+        if streaming {
+            // The fixed simulator: 20 ms to the first token, 5 ms between tokens.
+            let summary = read_json(&dir.join("profile_export_aiperf.json"));
+            let ttft = summary["time_to_first_token"]["avg"].as_f64().unwrap();
+            assert!((19.0..40.0).contains(&ttft), "TTFT {ttft}");
+        }
+    }
+}
+
+/// A server that answers every request with `response`.
+fn canned_server(response: &'static str) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            std::thread::spawn(move || {
+                if crate::common::read_http_request(&mut stream).is_none() {
+                    return;
+                }
+                let _ = stream.write_all(response.as_bytes());
+            });
+        }
+    });
+    addr
+}
+
+/// Bad answers are typed errors, counted in the summary; the run still writes everything.
+#[test]
+fn bad_answers_are_typed_errors() {
+    let stream = |events: &str| -> &'static str {
+        Box::leak(
+            format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n{events}"
+            )
+            .into_boxed_str(),
+        )
+    };
+    let json = |status: &str, body: &str| -> &'static str {
+        Box::leak(
+            format!(
+                "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            )
+            .into_boxed_str(),
+        )
+    };
+    // (answer, streaming, error type, message excerpt)
+    let cases = [
+        (
+            stream("data:{\"token\":{\"text\":\"hi\"\n\n"),
+            true,
+            "StreamError",
+            "malformed JSON",
+        ),
+        (
+            stream(
+                "data:{\"token\":{\"id\":1,\"text\":\"hi\",\"special\":false},\"generated_text\":null}\n\n",
+            ),
+            true,
+            "IncompleteStream",
+            "without the final one",
+        ),
+        (
+            stream(
+                "data:{\"error\":\"Request failed during generation: out of memory\",\"error_type\":\"generation\"}\n\n",
+            ),
+            true,
+            "ServerError",
+            "out of memory",
+        ),
+        (
+            json("200 OK", "{\"text\":\"hi\"}"),
+            false,
+            "InvalidResponse",
+            "no generated_text",
+        ),
+        (
+            json(
+                "422 Unprocessable Entity",
+                "{\"error\":\"Input validation error: `inputs` must have less than 4096 tokens\",\"error_type\":\"validation\"}",
+            ),
+            false,
+            "Unprocessable Entity",
+            "Input validation error",
+        ),
+    ];
+    for (answer, streaming, kind, needle) in cases {
+        let addr = canned_server(answer);
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("run");
+        let url = format!("http://{addr}");
+        let mut args = vec!["-m", "m", "-u", &url, "--request-count", "3"];
+        if streaming {
+            args.push("--streaming");
+        }
+        let output = profile(&dir, &args);
+        assert_eq!(output.status.code(), Some(1), "{kind}: {}", stderr(&output));
+        let summary = read_json(&dir.join("profile_export_aiperf.json"));
+        let errors = summary["error_summary"].as_array().unwrap();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0]["count"], 3);
+        let details = &errors[0]["error_details"];
+        assert_eq!(details["type"], kind, "{details}");
+        assert!(
+            details["message"].as_str().unwrap().contains(needle),
+            "{kind}: {details}"
+        );
+    }
+}

@@ -1,0 +1,4 @@
+//! One file per endpoint type: its requests and answers end to end, on the simulator and
+//! against hand-written servers that answer badly.
+
+mod huggingface_generate;
