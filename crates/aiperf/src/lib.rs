@@ -16,6 +16,7 @@ mod error;
 pub mod export;
 pub mod kube;
 pub mod loadgen;
+pub mod logfile;
 pub mod logging;
 pub mod merge;
 pub mod metrics;

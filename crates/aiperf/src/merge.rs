@@ -238,9 +238,9 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> anyhow::Result<()> {
         &out.join(export::SUMMARY_JSON),
         &serde_json::to_vec_pretty(&doc)?,
     )?;
-    export::write_atomic(
+    export::write_csv(
         &out.join(export::SUMMARY_CSV),
-        export::summary_csv(&metrics).as_bytes(),
+        &export::summary_csv(&metrics),
     )?;
     crate::ui::console::text(&format!(
         "\n{}\nmerged {} shards ({} requests) into {}\n",

@@ -11,7 +11,7 @@ use anyhow::Context;
 use super::RunOptions;
 use super::prepare::Prepared;
 use crate::client::{Client, ClientCounts};
-use crate::collector::{Collected, CollectorConfig, Progress, collect};
+use crate::collector::{Collected, CollectorConfig, Progress, RecordOrigin, collect};
 use crate::export;
 use crate::loadgen::{Interrupts, LoadContext, PhaseEnd, run_phase};
 use crate::record::{Clock, Phase};
@@ -169,6 +169,7 @@ fn collector_config(run: &Prepared, clock: Clock, progress: Arc<Progress>) -> Co
         records_path: (level != ExportLevel::Summary).then(|| dir.join(export::RECORDS_JSONL)),
         raw_path: (level == ExportLevel::Raw).then(|| dir.join(export::RAW_JSONL)),
         progress,
+        process: RecordOrigin::new(config.shard.as_ref().map(|s| s.index), run.warmup.is_some()),
     }
 }
 

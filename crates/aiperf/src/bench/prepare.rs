@@ -29,6 +29,8 @@ pub(super) struct Prepared {
     pub sim: Option<aiperf_sim::SimServer>,
     pub artifact_dir: PathBuf,
     pub benchmark_id: String,
+    /// `logs/aiperf.log`, open until the run's results are written.
+    pub log: Option<crate::logfile::RunLog>,
 }
 
 pub(super) async fn prepare(
@@ -71,6 +73,7 @@ pub(super) async fn prepare(
 
     let artifact_dir = config.artifact_dir(mode);
     create_dir(&artifact_dir)?;
+    let log = open_log(&artifact_dir);
     let benchmark_id = uuid::Uuid::new_v4().simple().to_string();
     let inputs = export::inputs_json(&config, api, &dataset);
     export::write_atomic(
@@ -97,7 +100,30 @@ pub(super) async fn prepare(
         sim,
         artifact_dir,
         benchmark_id,
+        log,
     })
+}
+
+/// Opens the run's log file and logs what runs (a log that cannot be opened is only a
+/// warning: the measurements matter more).
+fn open_log(dir: &Path) -> Option<crate::logfile::RunLog> {
+    match crate::logfile::RunLog::open(dir) {
+        Ok(log) => {
+            tracing::info!(
+                "aiperf {}: artifacts in {}",
+                env!("CARGO_PKG_VERSION"),
+                dir.display()
+            );
+            Some(log)
+        }
+        Err(e) => {
+            tracing::warn!(
+                "cannot write {}: {e}",
+                dir.join(crate::logfile::LOG_FILE).display()
+            );
+            None
+        }
+    }
 }
 
 /// Starts the built-in simulator when the run asks for it and points the endpoint at it.

@@ -88,14 +88,13 @@ pub(super) fn finish(
         &serde_json::to_vec_pretty(&json)?,
     )
     .with_context(|| format!("writing {}", export::SUMMARY_JSON))?;
-    export::write_atomic(
+    export::write_csv(
         &dir.join(export::SUMMARY_CSV),
-        (export::summary_csv(&metrics)
+        &(export::summary_csv(&metrics)
             + &gpus
                 .as_deref()
                 .map(crate::telemetry::gpu::csv_section)
-                .unwrap_or_default())
-            .as_bytes(),
+                .unwrap_or_default()),
     )
     .with_context(|| format!("writing {}", export::SUMMARY_CSV))?;
     let console = crate::ui::console::run_text(
@@ -115,6 +114,15 @@ pub(super) fn finish(
         }
     }
     let (status, error) = ending(collected, m.abort_reason.as_deref());
+    tracing::info!(
+        "run finished ({status:?}{}); artifacts written to {}",
+        error
+            .as_deref()
+            .map(|e| format!(": {e}"))
+            .unwrap_or_default(),
+        run.artifact_dir.display()
+    );
+    drop(run.log);
     Ok(RunOutcome {
         status,
         artifact_dir: run.artifact_dir,

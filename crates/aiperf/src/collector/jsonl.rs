@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::{CollectorConfig, Measured, write_line};
 use crate::metrics::{RECORD_METRICS, Rec};
-use crate::record::{ErrorDetails, Outcome, RawRecord};
+use crate::record::{ErrorDetails, Outcome, Phase, RawRecord};
 
 /// The `metadata` object of a JSONL line, serialized without building a JSON tree.
 #[derive(Serialize)]
@@ -26,9 +26,23 @@ struct Metadata<'a> {
     request_start_ns: u64,
     request_ack_ns: Option<u64>,
     request_end_ns: u64,
+    /// The process that sent the request and the one that measured it: one of each per
+    /// `aiperf` process (`worker_<shard>` in a sharded run), written because the reference
+    /// tool's readers require them.
+    worker_id: &'a str,
+    record_processor_id: &'a str,
     benchmark_phase: &'static str,
+    /// The phase's place among all phases (warmup first, when there is one) and among the
+    /// profiling phases.
+    phase_index: usize,
+    profiling_index: Option<usize>,
+    phase_name: &'static str,
+    phase_kind: &'static str,
     was_cancelled: bool,
     cancellation_time_ns: Option<u64>,
+    context_overflow_skip: bool,
+    agent_depth: u32,
+    root_correlation_id: &'a str,
     /// Times the request was sent again on a new connection (the server had closed the
     /// kept-alive one before it could answer); its times are those of the last send.
     retries: u32,
@@ -56,9 +70,18 @@ fn metadata<'a>(
         request_start_ns: clock.wall_ns(r.start_ns),
         request_ack_ns: r.ack_ns.map(|t| clock.wall_ns(t)),
         request_end_ns: clock.wall_ns(r.end_ns),
+        worker_id: &config.process.worker_id,
+        record_processor_id: &config.process.record_processor_id,
         benchmark_phase: r.phase.name(),
+        phase_index: config.process.phase_index(r.phase),
+        profiling_index: (r.phase == Phase::Profiling).then_some(0),
+        phase_name: r.phase.name(),
+        phase_kind: r.phase.name(),
         was_cancelled: cancelled,
         cancellation_time_ns: cancelled.then(|| clock.wall_ns(r.end_ns)),
+        context_overflow_skip: false,
+        agent_depth: 0,
+        root_correlation_id: &ids.1,
         retries: r.retries,
     }
 }

@@ -271,6 +271,7 @@ mod tests {
             records_path: None,
             raw_path: None,
             progress: Arc::default(),
+            process: crate::collector::RecordOrigin::new(None, false),
         };
         let chunk = |t: u64, text: &str| {
             (

@@ -84,6 +84,36 @@ pub struct CollectorConfig {
     pub records_path: Option<PathBuf>,
     pub raw_path: Option<PathBuf>,
     pub progress: Arc<Progress>,
+    /// Who measured the records, as the JSONL metadata names it.
+    pub process: RecordOrigin,
+}
+
+/// The identity of the process that sent and measured the records, and the phases it ran.
+#[derive(Debug, Clone)]
+pub struct RecordOrigin {
+    pub worker_id: String,
+    pub record_processor_id: String,
+    /// A warmup phase ran before profiling (it is phase 0 then).
+    pub with_warmup: bool,
+}
+
+impl RecordOrigin {
+    /// The origin of a run's records; `shard` is this process's share of a sharded run.
+    pub fn new(shard: Option<u32>, with_warmup: bool) -> Self {
+        let n = shard.unwrap_or(0);
+        Self {
+            worker_id: format!("worker_{n}"),
+            record_processor_id: format!("record_processor_{n}"),
+            with_warmup,
+        }
+    }
+
+    pub fn phase_index(&self, phase: Phase) -> usize {
+        match phase {
+            Phase::Warmup => 0,
+            Phase::Profiling => usize::from(self.with_warmup),
+        }
+    }
 }
 
 /// Everything the collector measured.

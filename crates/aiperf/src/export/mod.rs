@@ -52,6 +52,28 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     result
 }
 
+/// Writes a CSV document atomically with its rows ending in CRLF, as the reference tool's
+/// CSV writer ends them (a line break inside a quoted field is kept as it is).
+pub fn write_csv(path: &Path, text: &str) -> std::io::Result<()> {
+    write_atomic(path, crlf(text).as_bytes())
+}
+
+fn crlf(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / 32);
+    let mut quoted = false;
+    let mut prev = '\0';
+    for c in text.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            '\n' if !quoted && prev != '\r' => out.push('\r'),
+            _ => {}
+        }
+        out.push(c);
+        prev = c;
+    }
+    out
+}
+
 /// ISO 8601 UTC with microseconds, e.g. `2026-11-24T06:19:25.620316+00:00`.
 pub fn iso_time(t: SystemTime) -> String {
     let s = humantime::format_rfc3339_micros(t).to_string();
@@ -107,6 +129,12 @@ pub fn listed_files(dir: &Path, records: bool, raw: bool) -> Vec<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn csv_rows_end_with_crlf_and_quoted_line_breaks_stay() {
+        assert_eq!(crlf("a,b\n\nc,\"x\ny\"\n"), "a,b\r\n\r\nc,\"x\ny\"\r\n");
+        assert_eq!(crlf("a\r\nb"), "a\r\nb");
+    }
 
     /// Artifacts read back (kube collect, merge, resumed sweeps) are written again with the
     /// very same numbers: parsing is exact, not best-effort. That takes serde_json's

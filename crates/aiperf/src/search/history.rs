@@ -476,9 +476,9 @@ pub(super) fn write_sweep_aggregate(
         &dir.join(aggregate::SWEEP_JSON),
         &serde_json::to_vec_pretty(&doc)?,
     )?;
-    write_atomic(
+    crate::export::write_csv(
         &dir.join(aggregate::SWEEP_CSV),
-        aggregate::sweep_csv(&doc, &params).as_bytes(),
+        &aggregate::sweep_csv(&doc, &params),
     )?;
     if let Some(spec) = &config.post_process {
         let doc = serde_json::to_value(&doc)?;

@@ -207,9 +207,9 @@ fn write_sweep(o: &Outcomes<'_>, sweep: &SweepConfig) -> anyhow::Result<()> {
         &dir.join(aggregate::SWEEP_JSON),
         &serde_json::to_vec_pretty(&doc)?,
     )?;
-    write_atomic(
+    crate::export::write_csv(
         &dir.join(aggregate::SWEEP_CSV),
-        aggregate::sweep_csv(&doc, &sweep.params).as_bytes(),
+        &aggregate::sweep_csv(&doc, &sweep.params),
     )?;
     console::text(&sweep_table_text(&summary, &dir))?;
     if let Some(spec) = &o.config.post_process {
@@ -251,9 +251,9 @@ fn write_confidence(dir: &Path, doc: &ConfidenceDoc<'_>) -> anyhow::Result<()> {
         &dir.join(aggregate::AGGREGATE_JSON),
         &serde_json::to_vec_pretty(doc)?,
     )?;
-    write_atomic(
+    crate::export::write_csv(
         &dir.join(aggregate::AGGREGATE_CSV),
-        aggregate::confidence_csv(doc).as_bytes(),
+        &aggregate::confidence_csv(doc),
     )?;
     Ok(())
 }

@@ -42,6 +42,8 @@ const LAYERS: &[&str] = &[
     // Plain data every layer may read.
     "settings",
     "error",
+    // The running benchmark's log file, written to by the logger.
+    "logfile",
 ];
 
 /// Lines of a source file, tests excluded.

@@ -48,6 +48,21 @@ pub(crate) fn interrupt(pid: u32) {
     assert!(status.success());
 }
 
+/// A CSV artifact as text with LF line ends, after checking that every row ends with CRLF
+/// (as the reference tool writes CSVs).
+pub(crate) fn read_csv(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap();
+    for (n, line) in text.split_inclusive('\n').enumerate() {
+        assert!(
+            line.ends_with("\r\n"),
+            "{}: line {} does not end with CRLF",
+            path.display(),
+            n + 1
+        );
+    }
+    text.replace("\r\n", "\n")
+}
+
 pub(crate) fn read_lines(path: &Path) -> Vec<serde_json::Value> {
     std::fs::read_to_string(path)
         .unwrap()

@@ -112,7 +112,7 @@ fn check_artifacts(dir: &Path, sent: usize) -> (Value, Vec<Value>) {
     let summary = read_json(&dir.join("profile_export_aiperf.json"));
     read_json(&dir.join("inputs.json"));
     read_json(&dir.join("run_config.json"));
-    let csv = std::fs::read_to_string(dir.join("profile_export_aiperf.csv")).unwrap();
+    let csv = crate::common::read_csv(&dir.join("profile_export_aiperf.csv"));
     assert!(csv.starts_with("Metric,avg"), "{csv}");
     let records = read_lines(&dir.join("profile_export.jsonl"));
     assert_eq!(records.len(), sent, "one line per request");

@@ -148,7 +148,11 @@ fn measures_a_fixed_latency_server_exactly() {
             .all(|r| ids.contains(r["metadata"]["conversation_id"].as_str().unwrap()))
     );
 
-    let csv = std::fs::read_to_string(dir.join("profile_export_aiperf.csv")).unwrap();
+    // The run's log is kept with its artifacts.
+    let log = std::fs::read_to_string(dir.join("logs/aiperf.log")).unwrap();
+    assert!(log.contains(" INFO aiperf "), "{log}");
+    assert!(log.contains("run finished (Success)"), "{log}");
+    let csv = crate::common::read_csv(&dir.join("profile_export_aiperf.csv"));
     let (dists, scalars) = csv.split_once("\n\n").unwrap();
     assert!(dists.starts_with("Metric,avg,min,max,sum,p1,p5,p10,p25,p50,p75,p90,p95,p99,std\n"));
     assert!(scalars.starts_with("Metric,Value\n"));
@@ -212,7 +216,7 @@ fn artifact_shapes_are_stable() {
         stdout(&output).contains(console.trim()),
         "printed as written"
     );
-    let csv = std::fs::read_to_string(dir.join("profile_export_aiperf.csv")).unwrap();
+    let csv = crate::common::read_csv(&dir.join("profile_export_aiperf.csv"));
     // The metric sections, then the GPU section (whose first column is the endpoint).
     let (metrics, gpu) = csv.split_once("\n\n\n").unwrap();
     let mut rows: Vec<&str> = metrics

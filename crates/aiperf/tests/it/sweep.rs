@@ -31,10 +31,11 @@ fn files(dir: &Path) -> BTreeSet<String> {
     out
 }
 
-const RUN_FILES: [&str; 10] = [
+const RUN_FILES: [&str; 11] = [
     ".aiperf_results_ready.json",
     "gpu_telemetry_export.jsonl",
     "inputs.json",
+    "logs/aiperf.log",
     "profile_export.jsonl",
     "profile_export_aiperf.csv",
     "profile_export_aiperf.json",
@@ -306,8 +307,7 @@ fn multi_parameter_sweep_names_and_sections() {
             "{name}"
         );
     }
-    let csv = std::fs::read_to_string(dir.join("sweep_aggregate/profile_export_aiperf_sweep.csv"))
-        .unwrap();
+    let csv = crate::common::read_csv(&dir.join("sweep_aggregate/profile_export_aiperf_sweep.csv"));
     let sections: Vec<&str> = csv.trim_end().split("\n\n").collect();
     assert_eq!(sections.len(), 4, "{csv}");
     assert!(
@@ -555,8 +555,7 @@ fn repeated_runs_without_a_sweep() {
     assert!(cfg(0)["load"]["warmup"].is_object());
     assert!(cfg(1)["load"]["warmup"].is_null());
     assert_eq!(cfg(2)["random_seed"], 42);
-    let csv =
-        std::fs::read_to_string(dir.join("aggregate/profile_export_aiperf_aggregate.csv")).unwrap();
+    let csv = crate::common::read_csv(&dir.join("aggregate/profile_export_aiperf_aggregate.csv"));
     assert!(csv.starts_with("metric,mean,std,min,max,cv,se,ci_low,ci_high,t_critical,unit\n"));
     assert!(csv.contains("\n\nAggregation Type,confidence\nTotal Runs,3\nSuccessful Runs,3\n"));
     assert!(stdout(&output).contains("request_throughput_avg:"));

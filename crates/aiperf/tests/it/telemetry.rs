@@ -223,7 +223,7 @@ fn gpu_power_and_server_load_follow_the_concurrency() {
         per_token(&low)
     );
 
-    let csv = std::fs::read_to_string(run1.join("profile_export_aiperf.csv")).unwrap();
+    let csv = crate::common::read_csv(&run1.join("profile_export_aiperf.csv"));
     assert!(
         csv.contains("\n\n\nEndpoint,GPU_Index,GPU_Name,GPU_UUID,Platform,Metric,avg,"),
         "{csv}"
