@@ -24,7 +24,7 @@ use self::jsonl::{write_raw_line, write_record_line};
 pub use self::measure::{Measured, measure};
 use crate::dataset::Dataset;
 use crate::endpoints::Endpoint;
-use crate::metrics::{Columns, Rec};
+use crate::metrics::{Columns, Rec, Span};
 use crate::record::{Clock, ErrorDetails, Outcome, Phase, RawRecord};
 use crate::tokenizer::Tokenizer;
 
@@ -86,6 +86,33 @@ pub struct CollectorConfig {
     pub progress: Arc<Progress>,
     /// Who measured the records, as the JSONL metadata names it.
     pub process: RecordOrigin,
+}
+
+/// A request as an interval of the phase; its chunk gaps will follow the `gaps_at` first
+/// ones of the pooled gaps.
+fn span(record: &RawRecord, m: &Measured, gaps_at: usize) -> Span {
+    let v = &m.values;
+    let ttft_ms = v[Rec::TimeToFirstToken as usize];
+    let ok = m.error.is_none();
+    let gaps = if ok { m.inter_chunk.len() } else { 0 };
+    Span {
+        credit_ns: record.scheduled_ns,
+        start_ns: record.start_ns,
+        first_token_ns: (ok && ttft_ms.is_finite())
+            .then(|| record.start_ns + (ttft_ms * 1e6).round() as u64),
+        end_ns: record.end_ns,
+        isl: if ok {
+            v[Rec::InputSequenceLength as usize]
+        } else {
+            f64::from(record.input_tokens)
+        },
+        osl: if ok {
+            v[Rec::OutputSequenceLength as usize]
+        } else {
+            f64::NAN
+        },
+        gaps: gaps_at as u32..(gaps_at + gaps) as u32,
+    }
 }
 
 /// The identity of the process that sent and measured the records, and the phases it ran.
@@ -215,6 +242,7 @@ pub fn collect(config: &CollectorConfig, rx: &Receiver<RawRecord>) -> Collected 
         out.without_usage += u64::from(m.without_usage);
         let cols = &mut out.columns;
         cols.observe(record.start_ns, record.scheduled_ns, record.end_ns);
+        cols.spans.push(span(&record, &m, cols.inter_chunk.len()));
         match &m.error {
             None => cols.add_ok(record.start_ns, m.last_content_ns, m.values, &m.inter_chunk),
             Some(e) => {

@@ -148,7 +148,10 @@ impl Serialize for Block<'_> {
                 for (k, v) in before_count.filter(|(_, v)| v.is_finite()) {
                     map.serialize_entry(&k, &v)?;
                 }
-                map.serialize_entry("count", &st.count)?;
+                // Time-weighted figures have no count (nor sum).
+                if st.count > 0 {
+                    map.serialize_entry("count", &st.count)?;
+                }
                 let after_count = std::iter::once(("sum", Some(st.sum)))
                     .chain(d.adjusted.iter().map(|(k, v)| (*k, *v)));
                 for (k, v) in after_count {

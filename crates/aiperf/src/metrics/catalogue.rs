@@ -52,6 +52,13 @@ pub struct MetricDef {
     pub adjusted: bool,
 }
 
+impl MetricDef {
+    /// A metric with no special traits (not a count, smaller is not better, no adjustment).
+    pub(super) const fn plain(tag: &'static str, header: &'static str, unit: &'static str) -> Self {
+        def(tag, header, unit)
+    }
+}
+
 const fn def(tag: &'static str, header: &'static str, unit: &'static str) -> MetricDef {
     MetricDef {
         tag,
@@ -228,5 +235,9 @@ pub(super) const INPUT_TOKEN_THROUGHPUT: MetricDef = def(
     "Input Token Throughput",
     "tokens/sec",
 );
+pub(super) const CREDIT_TO_START_LATENCY: MetricDef =
+    def("credit_to_start_latency", "Credit-to-Start Latency", "ms");
+pub(super) const EFFECTIVE_LATENCY: MetricDef =
+    def("effective_latency", "Effective Latency (CO-aware)", "ms");
 pub(super) const GOOD_REQUEST_FRACTION: MetricDef =
     def("good_request_fraction", "Good Request Fraction", "ratio");

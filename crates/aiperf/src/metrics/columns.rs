@@ -1,7 +1,26 @@
 //! What the collector keeps of the profiling phase for the summary: one row of values per
 //! successful request, the failures, and the times that bound the run.
 
+use std::ops::Range;
+
 use super::catalogue::{Rec, Values};
+
+/// One request of the profiling phase (any outcome) as an interval, for the time-weighted
+/// metrics and the queueing latencies; monotonic ns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Span {
+    /// When the load generator released the request (its intended send).
+    pub credit_ns: u64,
+    pub start_ns: u64,
+    /// When its first token arrived (streamed answers).
+    pub first_token_ns: Option<u64>,
+    pub end_ns: u64,
+    /// Input and output tokens; NaN when unknown (the output of a failed request).
+    pub isl: f64,
+    pub osl: f64,
+    /// Its chunk gaps in [`Columns::inter_chunk`].
+    pub gaps: Range<u32>,
+}
 
 /// The inputs of a summary: per-request values of the profiling phase.
 #[derive(Debug, Default)]
@@ -10,6 +29,8 @@ pub struct Columns {
     pub ok: Vec<Values>,
     /// Inter-chunk gaps of every successful streaming request, pooled.
     pub inter_chunk: Vec<f64>,
+    /// Every request of the phase as an interval, in completion order.
+    pub spans: Vec<Span>,
     /// Input lengths of failed requests.
     pub error_isl: Vec<f64>,
     pub cancelled: u64,
@@ -68,6 +89,17 @@ impl Columns {
         if cancelled {
             self.cancelled += 1;
         }
+    }
+
+    /// The phase's window for time-weighted figures: from the first release (or send) of a
+    /// request to the last end.
+    pub fn window_ns(&self) -> Option<(u64, u64)> {
+        let start = match (self.first_scheduled_ns, self.any_first_start_ns) {
+            (Some(a), Some(b)) => a.min(b),
+            (a, b) => a.or(b)?,
+        };
+        let end = self.any_last_end_ns?;
+        (end > start).then_some((start, end))
     }
 
     /// Benchmark duration in seconds: last response end − first request start.

@@ -27,3 +27,26 @@ pub const CONSOLE_ORDER: &[&str] = &[
     "request_error_rate",
     "cancelled_request_count",
 ];
+
+/// Rows of the console's table of time-weighted figures ("Effective"), in display order.
+pub const EFFECTIVE_ORDER: &[&str] = &[
+    "effective_concurrency",
+    "effective_decode_throughput",
+    "effective_prefill_throughput",
+    "effective_decode_concurrency",
+    "effective_prefill_concurrency",
+    "effective_total_throughput",
+    "effective_decode_throughput_per_user",
+    "effective_prefill_throughput_per_user",
+    "tokens_in_flight",
+    "effective_latency",
+];
+
+/// Rows of the console's table of rates while their phase was active ("Active").
+pub const ACTIVE_ORDER: &[&str] = &[
+    "active_decode_throughput",
+    "active_prefill_throughput",
+    "active_decode_throughput_per_user",
+    "active_prefill_throughput_per_user",
+    "active_total_throughput",
+];

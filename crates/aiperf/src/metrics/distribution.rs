@@ -12,6 +12,27 @@ pub struct Dist {
     pub adjusted: Vec<(&'static str, Option<f64>)>,
 }
 
+impl Dist {
+    /// A time-weighted distribution: average, extremes, p50/p90/p95/p99 and standard
+    /// deviation of a quantity over time. It has no count or sum, and the other percentiles
+    /// are not reported (NaN).
+    pub(super) fn time_weighted(avg: f64, min: f64, max: f64, p: [f64; 4], std: f64) -> Self {
+        let nan = f64::NAN;
+        Self {
+            summary: Summary {
+                count: 0,
+                sum: nan,
+                mean: avg,
+                min,
+                max,
+                std,
+                percentiles: [nan, nan, nan, nan, p[0], nan, p[1], p[2], p[3]],
+            },
+            adjusted: Vec::new(),
+        }
+    }
+}
+
 /// The distribution of `values`, error-adjusted for `failures` where `adjust` asks for it;
 /// `None` without values.
 pub(super) fn dist(values: &[f64], failures: usize, adjust: bool) -> Option<Dist> {

@@ -13,13 +13,14 @@ mod goodput;
 mod replay;
 mod result;
 mod summary;
+mod sweepline;
 mod token_checks;
 
 pub use self::catalogue::{
     GOODPUT_METRICS, MetricDef, N_REC, RECORD_METRICS, Rec, Values, record_index,
 };
-pub use self::columns::Columns;
-pub use self::console::CONSOLE_ORDER;
+pub use self::columns::{Columns, Span};
+pub use self::console::{ACTIVE_ORDER, CONSOLE_ORDER, EFFECTIVE_ORDER};
 pub use self::distribution::Dist;
 pub use self::goodput::is_good;
 pub use self::replay::{REPLAY_DEGRADED_MS, replay_lag};

@@ -3,18 +3,19 @@
 //! leaves the arithmetic to [`Run`] and to the goodput and token-check modules.
 
 use super::catalogue::{
-    BENCHMARK_DURATION, CANCELLED_REQUEST_COUNT, COMPLETED_REQUEST_COUNT, ERROR_REQUEST_COUNT,
-    GOOD_REQUEST_COUNT, GOOD_REQUEST_FRACTION, GOODPUT, INPUT_TOKEN_THROUGHPUT,
-    INTER_CHUNK_LATENCY, MetricDef, OSL_MISMATCH_COUNT, OUTPUT_TOKEN_THROUGHPUT, RECORD_METRICS,
-    REQUEST_COUNT, REQUEST_ERROR_RATE, REQUEST_THROUGHPUT, Rec, TOTAL_ERROR_ISL, TOTAL_ISL,
-    TOTAL_OSL, TOTAL_OUTPUT_TOKENS, TOTAL_REASONING_TOKENS, TOTAL_TOKEN_THROUGHPUT,
-    TOTAL_USAGE_COMPLETION_TOKENS, TOTAL_USAGE_PROMPT_TOKENS, TOTAL_USAGE_TOTAL_TOKENS,
-    USAGE_DISCREPANCY_COUNT,
+    BENCHMARK_DURATION, CANCELLED_REQUEST_COUNT, COMPLETED_REQUEST_COUNT, CREDIT_TO_START_LATENCY,
+    EFFECTIVE_LATENCY, ERROR_REQUEST_COUNT, GOOD_REQUEST_COUNT, GOOD_REQUEST_FRACTION, GOODPUT,
+    INPUT_TOKEN_THROUGHPUT, INTER_CHUNK_LATENCY, MetricDef, OSL_MISMATCH_COUNT,
+    OUTPUT_TOKEN_THROUGHPUT, RECORD_METRICS, REQUEST_COUNT, REQUEST_ERROR_RATE, REQUEST_THROUGHPUT,
+    Rec, TOTAL_ERROR_ISL, TOTAL_ISL, TOTAL_OSL, TOTAL_OUTPUT_TOKENS, TOTAL_REASONING_TOKENS,
+    TOTAL_TOKEN_THROUGHPUT, TOTAL_USAGE_COMPLETION_TOKENS, TOTAL_USAGE_PROMPT_TOKENS,
+    TOTAL_USAGE_TOTAL_TOKENS, USAGE_DISCREPANCY_COUNT,
 };
-use super::columns::Columns;
+use super::columns::{Columns, Span};
 use super::distribution::{Dist, dist};
 use super::goodput::good_requests;
 use super::result::{MetricResult, Value};
+use super::sweepline::sweep_metrics;
 use super::token_checks::{osl_mismatch_count, usage_discrepancy_count};
 use crate::settings::GoodputTarget;
 
@@ -110,6 +111,30 @@ pub fn summarize(cols: &Columns, goodput: &[GoodputTarget]) -> Vec<MetricResult>
     );
     out.scalar(&INPUT_TOKEN_THROUGHPUT, run.per_sec(run.total_isl));
     out.scalar(&GOOD_REQUEST_FRACTION, run.good_fraction());
+
+    // How long requests waited to be sent once released, and the latency a user who released
+    // them perceived (coordinated-omission aware); then the time-weighted figures.
+    let since_credit = |to: fn(&Span) -> u64| -> Vec<f64> {
+        (cols.spans.iter())
+            .map(|s| to(s).saturating_sub(s.credit_ns) as f64 / 1e6)
+            .collect()
+    };
+    out.distribution(
+        &CREDIT_TO_START_LATENCY,
+        dist(&since_credit(|s| s.start_ns), 0, false),
+    );
+    out.distribution(
+        &EFFECTIVE_LATENCY,
+        dist(&since_credit(|s| s.end_ns), 0, false),
+    );
+    if let Some((start, end)) = cols.window_ns() {
+        out.0.extend(sweep_metrics(
+            &cols.spans,
+            &cols.inter_chunk,
+            start as f64,
+            end as f64,
+        ));
+    }
     out.0
 }
 
@@ -259,6 +284,7 @@ mod tests {
         let cols = Columns {
             ok: vec![row(10.0, 100.0, 5.0), row(20.0, 200.0, 7.0)],
             inter_chunk: vec![1.0, 2.0],
+            spans: Vec::new(),
             error_isl: vec![10.0],
             cancelled: 0,
             first_start_ns: Some(0),

@@ -1,6 +1,6 @@
 //! The console's tables of a run: the metrics, and the server and GPU figures.
 
-use crate::metrics::{CONSOLE_ORDER, MetricResult, Value as MValue};
+use crate::metrics::{ACTIVE_ORDER, CONSOLE_ORDER, EFFECTIVE_ORDER, MetricResult, Value as MValue};
 
 /// Formats with thousands separators and two decimals, as the reference console does.
 pub fn grouped(v: f64) -> String {
@@ -19,19 +19,37 @@ pub fn grouped(v: f64) -> String {
     format!("{}{g}.{frac}", if v < 0.0 { "-" } else { "" })
 }
 
-/// The console summary table.
+/// The console's metric tables: the request metrics, then the time-weighted figures
+/// ("Effective") and the rates while their phase was active ("Active") when measured.
 pub fn console_table(metrics: &[MetricResult]) -> String {
+    let generated = metrics.iter().any(|m| m.tag == "output_token_throughput");
+    let main: Vec<&str> = CONSOLE_ORDER
+        .iter()
+        .copied()
+        .filter(|t| !(*t == "input_token_throughput" && generated))
+        .collect();
+    let mut out = titled_table("aiperf | LLM Metrics", metrics, &main);
+    for (title, rows) in [
+        ("aiperf | LLM Metrics: Effective", EFFECTIVE_ORDER),
+        ("aiperf | LLM Metrics: Active", ACTIVE_ORDER),
+    ] {
+        if rows.iter().any(|t| metrics.iter().any(|m| m.tag == *t)) {
+            out.push('\n');
+            out.push_str(&titled_table(title, metrics, rows));
+        }
+    }
+    out
+}
+
+/// One table of `metrics`, the rows `tags` (those measured) in that order.
+fn titled_table(title: &str, metrics: &[MetricResult], tags: &[&str]) -> String {
     use comfy_table::{CellAlignment, ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
     let mut table = Table::new();
     table
         .load_preset(UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Disabled)
         .set_header(["Metric", "avg", "min", "max", "p99", "p90", "p50", "std"]);
-    let generated = metrics.iter().any(|m| m.tag == "output_token_throughput");
-    for tag in CONSOLE_ORDER {
-        if *tag == "input_token_throughput" && generated {
-            continue;
-        }
+    for tag in tags {
         let Some(m) = metrics.iter().find(|m| m.tag == *tag) else {
             continue;
         };
@@ -59,13 +77,12 @@ pub fn console_table(metrics: &[MetricResult]) -> String {
         };
         table.add_row(row);
     }
-    for (i, column) in table.column_iter_mut().enumerate() {
+    for column in table.column_iter_mut() {
         column.set_cell_alignment(CellAlignment::Right);
-        let _ = i;
     }
     let body = table.to_string();
     let width = body.lines().next().map_or(0, |l| l.chars().count());
-    format!("{:^width$}\n{body}\n", "aiperf | LLM Metrics")
+    format!("{title:^width$}\n{body}\n")
 }
 
 /// What the server and its GPUs reported, one line each (empty when nothing was collected).

@@ -114,6 +114,24 @@ fn measures_a_fixed_latency_server_exactly() {
     assert_eq!(summary["error_summary"], serde_json::json!([]));
     assert_eq!(summary["run_info"]["random_seed"], 5);
     assert!(summary.get("error_request_count").is_none());
+    // The time-weighted figures: never more in flight than the concurrency, at most 128 + 32
+    // tokens held per request, and decode as long as the server streams (5 ms a token after
+    // a 20 ms first one: decode is most of each request's time).
+    assert_eq!(stat(&summary, "effective_concurrency", "max"), 64.0);
+    let conc = stat(&summary, "effective_concurrency", "avg");
+    assert!(conc > 0.0 && conc <= 64.0, "{conc}");
+    let decode = stat(&summary, "effective_decode_concurrency", "avg");
+    let prefill = stat(&summary, "effective_prefill_concurrency", "avg");
+    assert!(
+        (decode + prefill - conc).abs() < 1e-6 * conc,
+        "{decode} + {prefill} != {conc}"
+    );
+    assert!(decode > prefill, "{decode} vs {prefill}");
+    assert!(stat(&summary, "tokens_in_flight", "max") <= 64.0 * 160.0);
+    assert!(summary["effective_concurrency"].get("count").is_none());
+    // Queueing: every request, and the perceived latency includes the wait.
+    assert_eq!(stat(&summary, "credit_to_start_latency", "count"), 320.0);
+    assert!(stat(&summary, "effective_latency", "min") >= stat(&summary, "request_latency", "min"));
 
     let records = read_lines(&dir.join("profile_export.jsonl"));
     assert_eq!(records.len(), 320);
