@@ -21,6 +21,8 @@ use crate::telemetry::scrape::{EndpointScrapes, OnScrape};
 
 /// What the sending side produced.
 pub(super) struct Measurement {
+    /// The clock of the records' monotonic times.
+    pub clock: Clock,
     pub collected: Collected,
     pub end: PhaseEnd,
     pub start_time: SystemTime,
@@ -140,6 +142,7 @@ pub(super) async fn measure(
         let _ = server.shutdown().await;
     }
     Ok(Measurement {
+        clock,
         collected,
         end: profiled.end,
         start_time,

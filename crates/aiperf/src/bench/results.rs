@@ -88,6 +88,9 @@ pub(super) fn finish(
         &serde_json::to_vec_pretty(&json)?,
     )
     .with_context(|| format!("writing {}", export::SUMMARY_JSON))?;
+    if let Some(secs) = config.output.slice_duration_secs {
+        write_timeslices(&collected.columns, config, m.clock, secs, &json, dir)?;
+    }
     export::write_csv(
         &dir.join(export::SUMMARY_CSV),
         &(export::summary_csv(&metrics)
@@ -343,4 +346,31 @@ fn scalar(metrics: &[MetricResult], tag: &str) -> Option<f64> {
             crate::metrics::Value::Scalar(v) => Some(v),
             crate::metrics::Value::Dist(_) => None,
         })
+}
+
+/// `--slice-duration`: the time slices' JSON and CSV (nothing when no request was measured).
+fn write_timeslices(
+    columns: &crate::metrics::Columns,
+    config: &crate::settings::ProfileConfig,
+    clock: crate::record::Clock,
+    secs: f64,
+    summary: &serde_json::Value,
+    dir: &std::path::Path,
+) -> anyhow::Result<()> {
+    let slices = crate::metrics::timeslices(columns, &config.goodput, (secs * 1e9).round() as u64);
+    if slices.is_empty() {
+        return Ok(());
+    }
+    let doc = export::timeslices_json(&slices, clock, summary.get("input_config"));
+    export::write_atomic(
+        &dir.join(export::TIMESLICES_JSON),
+        &serde_json::to_vec_pretty(&doc)?,
+    )
+    .with_context(|| format!("writing {}", export::TIMESLICES_JSON))?;
+    export::write_csv(
+        &dir.join(export::TIMESLICES_CSV),
+        &export::timeslices_csv(&slices, clock),
+    )
+    .with_context(|| format!("writing {}", export::TIMESLICES_CSV))?;
+    Ok(())
 }

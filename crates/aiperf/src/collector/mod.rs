@@ -90,7 +90,7 @@ pub struct CollectorConfig {
 
 /// A request as an interval of the phase; its chunk gaps will follow the `gaps_at` first
 /// ones of the pooled gaps.
-fn span(record: &RawRecord, m: &Measured, gaps_at: usize) -> Span {
+fn span(record: &RawRecord, m: &Measured, gaps_at: usize, ok_row: usize) -> Span {
     let v = &m.values;
     let ttft_ms = v[Rec::TimeToFirstToken as usize];
     let ok = m.error.is_none();
@@ -112,6 +112,8 @@ fn span(record: &RawRecord, m: &Measured, gaps_at: usize) -> Span {
             f64::NAN
         },
         gaps: gaps_at as u32..(gaps_at + gaps) as u32,
+        ok_row: ok.then_some(ok_row as u32),
+        cancelled: matches!(record.outcome, Outcome::Cancelled | Outcome::Abandoned),
     }
 }
 
@@ -242,7 +244,8 @@ pub fn collect(config: &CollectorConfig, rx: &Receiver<RawRecord>) -> Collected 
         out.without_usage += u64::from(m.without_usage);
         let cols = &mut out.columns;
         cols.observe(record.start_ns, record.scheduled_ns, record.end_ns);
-        cols.spans.push(span(&record, &m, cols.inter_chunk.len()));
+        cols.spans
+            .push(span(&record, &m, cols.inter_chunk.len(), cols.ok.len()));
         match &m.error {
             None => cols.add_ok(record.start_ns, m.last_content_ns, m.values, &m.inter_chunk),
             Some(e) => {

@@ -125,6 +125,7 @@ fn resolve_all(args: &ProfileArgs, argv: &[String]) -> Result<(ProfileConfig, bo
         output: OutputConfig {
             artifact_dir: args.output.artifact_dir.clone(),
             export_level: args.output.export_level,
+            slice_duration_secs: output::slice_duration(args.output.slice_duration)?,
             server_metrics: telemetry::resolve_server_metrics(args)?,
             gpu_telemetry: telemetry::resolve_gpu_telemetry(args)?,
         },

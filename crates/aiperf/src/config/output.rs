@@ -74,3 +74,14 @@ pub(super) fn resolve_goodput(
     });
     Ok(goodput)
 }
+
+/// `--slice-duration SECONDS`: a positive, finite window length.
+pub(super) fn slice_duration(value: Option<f64>) -> Result<Option<f64>, UsageError> {
+    match value {
+        Some(v) if !(v.is_finite() && v > 0.0) => Err(UsageError::new(format!(
+            "--slice-duration {v}: give the length of a time slice in seconds, greater than 0 \
+             (e.g. --slice-duration 10)"
+        ))),
+        v => Ok(v),
+    }
+}

@@ -13,10 +13,12 @@ use serde_json::{Value, json};
 mod csv;
 mod inputs;
 mod summary;
+mod timeslices;
 
 pub use self::csv::summary_csv;
 pub use self::inputs::{inputs_json, run_config_json};
 pub use self::summary::{RunInfo, error_summary, summary_json};
+pub use self::timeslices::{timeslices_csv, timeslices_json};
 
 pub const SUMMARY_JSON: &str = "profile_export_aiperf.json";
 pub const SUMMARY_CSV: &str = "profile_export_aiperf.csv";
@@ -24,6 +26,8 @@ pub const RECORDS_JSONL: &str = "profile_export.jsonl";
 pub const RAW_JSONL: &str = "profile_export_raw.jsonl";
 pub const INPUTS_JSON: &str = "inputs.json";
 pub const RUN_CONFIG_JSON: &str = "run_config.json";
+pub const TIMESLICES_JSON: &str = "profile_export_aiperf_timeslices.json";
+pub const TIMESLICES_CSV: &str = "profile_export_aiperf_timeslices.csv";
 pub const CONSOLE_TXT: &str = "profile_export_console.txt";
 pub const SERVER_METRICS_JSON: &str = "server_metrics_export.json";
 pub const SERVER_METRICS_CSV: &str = "server_metrics_export.csv";
@@ -114,6 +118,8 @@ pub fn listed_files(dir: &Path, records: bool, raw: bool) -> Vec<PathBuf> {
     files.push(dir.join(RUN_CONFIG_JSON));
     files.push(dir.join(CONSOLE_TXT));
     for f in [
+        TIMESLICES_JSON,
+        TIMESLICES_CSV,
         SERVER_METRICS_JSON,
         SERVER_METRICS_CSV,
         SERVER_METRICS_JSONL,

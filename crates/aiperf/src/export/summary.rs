@@ -118,7 +118,7 @@ impl Serialize for Blocks<'_> {
 }
 
 /// The stat block of one metric, keys in the reference order; non-finite values are left out.
-struct Block<'a>(&'a MetricResult);
+pub(super) struct Block<'a>(pub(super) &'a MetricResult);
 
 impl Serialize for Block<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {

@@ -20,6 +20,9 @@ pub struct Span {
     pub osl: f64,
     /// Its chunk gaps in [`Columns::inter_chunk`].
     pub gaps: Range<u32>,
+    /// Its row in [`Columns::ok`] when it succeeded.
+    pub ok_row: Option<u32>,
+    pub cancelled: bool,
 }
 
 /// The inputs of a summary: per-request values of the profiling phase.
@@ -89,6 +92,31 @@ impl Columns {
         if cancelled {
             self.cancelled += 1;
         }
+    }
+
+    /// The requests sent in `[from, to)` (monotonic ns), as columns of their own.
+    pub fn sent_between(&self, from: u64, to: u64) -> Columns {
+        let mut out = Columns::default();
+        for s in self
+            .spans
+            .iter()
+            .filter(|s| (from..to).contains(&s.start_ns))
+        {
+            out.observe(s.start_ns, s.credit_ns, s.end_ns);
+            let gaps = &self.inter_chunk[s.gaps.start as usize..s.gaps.end as usize];
+            let mut span = s.clone();
+            let at = out.inter_chunk.len() as u32;
+            span.gaps = at..at + gaps.len() as u32;
+            match s.ok_row {
+                Some(row) => {
+                    span.ok_row = Some(out.ok.len() as u32);
+                    out.add_ok(s.start_ns, s.end_ns, self.ok[row as usize], gaps);
+                }
+                None => out.add_error(s.isl, s.cancelled),
+            }
+            out.spans.push(span);
+        }
+        out
     }
 
     /// The phase's window for time-weighted figures: from the first release (or send) of a

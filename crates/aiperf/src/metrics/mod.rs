@@ -12,6 +12,7 @@ mod distribution;
 mod goodput;
 mod replay;
 mod result;
+mod slices;
 mod summary;
 mod sweepline;
 mod token_checks;
@@ -25,6 +26,7 @@ pub use self::distribution::Dist;
 pub use self::goodput::is_good;
 pub use self::replay::{REPLAY_DEGRADED_MS, replay_lag};
 pub use self::result::{MetricResult, STATS, Value};
+pub use self::slices::{Slice, timeslices};
 pub use self::summary::summarize;
 pub use self::token_checks::{
     OSL_MISMATCH_MAX_TOKENS, OSL_MISMATCH_PCT, OslCheck, USAGE_DIFF_THRESHOLD_PCT, osl_check,

@@ -21,7 +21,43 @@ use crate::settings::GoodputTarget;
 
 /// Summarizes the profiling phase in the reference tool's order of keys.
 pub fn summarize(cols: &Columns, goodput: &[GoodputTarget]) -> Vec<MetricResult> {
-    let run = Run::new(cols, goodput);
+    let mut out = request_figures(cols, goodput, None);
+
+    // How long requests waited to be sent once released, and the latency a user who released
+    // them perceived (coordinated-omission aware); then the time-weighted figures.
+    let since_credit = |to: fn(&Span) -> u64| -> Vec<f64> {
+        (cols.spans.iter())
+            .map(|s| to(s).saturating_sub(s.credit_ns) as f64 / 1e6)
+            .collect()
+    };
+    out.distribution(
+        &CREDIT_TO_START_LATENCY,
+        dist(&since_credit(|s| s.start_ns), 0, false),
+    );
+    out.distribution(
+        &EFFECTIVE_LATENCY,
+        dist(&since_credit(|s| s.end_ns), 0, false),
+    );
+    if let Some((start, end)) = cols.window_ns() {
+        out.0.extend(sweep_metrics(
+            &cols.spans,
+            &cols.inter_chunk,
+            start as f64,
+            end as f64,
+        ));
+    }
+    out.0
+}
+
+/// The figures of the requests in `cols`; rates are per second of `rate_secs` when given (a
+/// time slice), of the benchmark duration otherwise.
+pub(super) fn request_figures(
+    cols: &Columns,
+    goodput: &[GoodputTarget],
+    rate_secs: Option<f64>,
+) -> Figures {
+    let mut run = Run::new(cols, goodput);
+    run.rate_secs = rate_secs.or(run.duration);
     let mut out = Figures::default();
 
     // The reference tool's declared order first.
@@ -111,37 +147,13 @@ pub fn summarize(cols: &Columns, goodput: &[GoodputTarget]) -> Vec<MetricResult>
     );
     out.scalar(&INPUT_TOKEN_THROUGHPUT, run.per_sec(run.total_isl));
     out.scalar(&GOOD_REQUEST_FRACTION, run.good_fraction());
-
-    // How long requests waited to be sent once released, and the latency a user who released
-    // them perceived (coordinated-omission aware); then the time-weighted figures.
-    let since_credit = |to: fn(&Span) -> u64| -> Vec<f64> {
-        (cols.spans.iter())
-            .map(|s| to(s).saturating_sub(s.credit_ns) as f64 / 1e6)
-            .collect()
-    };
-    out.distribution(
-        &CREDIT_TO_START_LATENCY,
-        dist(&since_credit(|s| s.start_ns), 0, false),
-    );
-    out.distribution(
-        &EFFECTIVE_LATENCY,
-        dist(&since_credit(|s| s.end_ns), 0, false),
-    );
-    if let Some((start, end)) = cols.window_ns() {
-        out.0.extend(sweep_metrics(
-            &cols.spans,
-            &cols.inter_chunk,
-            start as f64,
-            end as f64,
-        ));
-    }
-    out.0
+    out
 }
 
 /// The summary as it is built: figures in the order they are added, leaving out those that
 /// do not apply to the run.
 #[derive(Default)]
-struct Figures(Vec<MetricResult>);
+pub(super) struct Figures(pub(super) Vec<MetricResult>);
 
 impl Figures {
     /// Adds a single value; a missing or non-finite one is left out.
@@ -188,6 +200,8 @@ struct Run<'a> {
     /// Successful plus failed requests.
     completed: usize,
     duration: Option<f64>,
+    /// What rates are per second of: the benchmark duration, or a time slice's length.
+    rate_secs: Option<f64>,
     total_isl: f64,
     total_osl: f64,
     /// Embeddings generate nothing: no output totals or rates for them.
@@ -207,6 +221,7 @@ impl<'a> Run<'a> {
             errors,
             completed: ok + errors,
             duration: cols.duration_secs(),
+            rate_secs: cols.duration_secs(),
             total_isl: cols.values_of(Rec::InputSequenceLength).iter().sum(),
             total_osl: osl.iter().sum(),
             generated: ok == 0 || !osl.is_empty(),
@@ -226,7 +241,7 @@ impl<'a> Run<'a> {
 
     /// A rate over the benchmark duration; `None` without one.
     fn per_sec(&self, x: f64) -> Option<f64> {
-        self.duration.filter(|d| *d > 0.0).map(|d| x / d)
+        self.rate_secs.filter(|d| *d > 0.0).map(|d| x / d)
     }
 
     /// An output figure, left out where the run generates nothing.

@@ -487,6 +487,8 @@ mod tests {
             isl,
             osl,
             gaps: 0..0,
+            ok_row: None,
+            cancelled: false,
         }
     }
 

@@ -453,6 +453,9 @@ pub struct OutputConfig {
     /// `--artifact-dir` as given (used verbatim), or `None` for `artifacts/<derived name>`.
     pub artifact_dir: Option<PathBuf>,
     pub export_level: ExportLevel,
+    /// `--slice-duration`: seconds per time slice of the summary.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slice_duration_secs: Option<f64>,
     #[serde(default)]
     pub server_metrics: ServerMetricsConfig,
     #[serde(default)]

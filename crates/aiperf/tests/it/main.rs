@@ -14,5 +14,6 @@ mod search;
 mod sim;
 mod sweep;
 mod telemetry;
+mod timeslices;
 mod tokenizer;
 mod wire;

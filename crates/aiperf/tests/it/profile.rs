@@ -1046,6 +1046,10 @@ fn bad_input_is_a_usage_error_naming_the_flag() {
             "--concurrency",
         ),
         (
+            &["profile", "--sim", "--slice-duration", "0"],
+            "--slice-duration 0: give the length of a time slice in seconds",
+        ),
+        (
             &["profile", "--sim", "--concurrency", "0"],
             "'--concurrency <CONCURRENCY>': must be at least 1",
         ),

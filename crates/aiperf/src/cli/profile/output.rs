@@ -67,6 +67,12 @@ pub struct OutputArgs {
     #[arg(long, overrides_with = "no_auto_plot")]
     pub auto_plot: bool,
 
+    /// Also summarize the run in windows of this many seconds
+    /// (profile_export_aiperf_timeslices.{json,csv}): each window's requests (by send time)
+    /// and the time-weighted figures over the window.
+    #[arg(long, value_name = "SECONDS")]
+    pub slice_duration: Option<f64>,
+
     /// Do not write the report at the end.
     #[arg(long, overrides_with = "auto_plot")]
     pub no_auto_plot: bool,
