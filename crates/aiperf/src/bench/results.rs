@@ -58,10 +58,10 @@ pub(super) fn finish(
         .expect("telemetry data serializes")
     });
     if let (Some(gpus), Some(raw)) = (&gpus, &m.gpu_scrapes) {
-        metrics.extend(crate::telemetry::gpu::efficiency(
-            gpus,
-            scalar(&metrics, "total_osl"),
-            scalar(&metrics, "output_token_throughput"),
+        let (power, energy) = crate::telemetry::gpu::power_and_energy(gpus);
+        let figures = run_figures(&metrics, config);
+        metrics.extend(crate::telemetry::energy::efficiency(
+            power, energy, &figures,
         ));
         write_gpu_telemetry(gpus, raw, dir)?;
     }
@@ -172,15 +172,16 @@ fn write_server_metrics(
     benchmark_id: &str,
     (start_iso, end_iso): (&str, &str),
 ) -> anyhow::Result<Vec<MetricResult>> {
-    let doc = crate::telemetry::scrape::export(scrapes, benchmark_id, start_iso, end_iso);
+    let doc = crate::telemetry::server_summary::export(scrapes, benchmark_id, start_iso, end_iso);
     let figures = crate::telemetry::scrape::key_figures(&doc);
     export::write_atomic(
         &dir.join(export::SERVER_METRICS_JSON),
         &serde_json::to_vec_pretty(&doc)?,
     )?;
+    // Its rows already end in CRLF and its `#` lines in LF, as the reference tool writes them.
     export::write_atomic(
         &dir.join(export::SERVER_METRICS_CSV),
-        crate::telemetry::scrape::export_csv(&doc).as_bytes(),
+        crate::telemetry::server_csv::export_csv(&doc).as_bytes(),
     )?;
     if config.output.server_metrics.jsonl {
         export::write_atomic(
@@ -338,14 +339,23 @@ fn log_unreachable(what: &str, scrapes: &[EndpointScrapes]) {
     }
 }
 
-fn scalar(metrics: &[MetricResult], tag: &str) -> Option<f64> {
-    metrics
-        .iter()
-        .find(|m| m.tag == tag)
-        .and_then(|m| match m.value {
-            crate::metrics::Value::Scalar(v) => Some(v),
-            crate::metrics::Value::Dist(_) => None,
-        })
+/// The run's figures the GPU energy metrics are measured against.
+fn run_figures(
+    metrics: &[MetricResult],
+    config: &ProfileConfig,
+) -> crate::telemetry::energy::RunFigures {
+    let avg = |tag: &str| metrics.iter().find(|m| m.tag == tag).map(MetricResult::avg);
+    crate::telemetry::energy::RunFigures {
+        request_count: avg("request_count"),
+        total_isl: avg("total_isl"),
+        total_osl: avg("total_osl"),
+        request_latency_ms: avg("request_latency"),
+        request_throughput: avg("request_throughput"),
+        output_token_throughput: avg("output_token_throughput"),
+        goodput: avg("goodput"),
+        duration_s: avg("benchmark_duration"),
+        concurrency: config.load.concurrency,
+    }
 }
 
 /// `--slice-duration`: the time slices' JSON and CSV (nothing when no request was measured).

@@ -204,13 +204,13 @@ fn gpu_power(samples: &[Value], t0: u64, out: &Path) -> String {
     for s in samples {
         let (Some(t), Some(w)) = (
             s["timestamp_ns"].as_u64(),
-            s["metrics"]["nvidia_power_usage"].as_f64(),
+            s["telemetry_data"]["nvidia_power_usage"].as_f64(),
         ) else {
             continue;
         };
         let name = format!(
             "{} GPU {}",
-            s["endpoint_url"].as_str().unwrap_or(""),
+            s["telemetry_source_url"].as_str().unwrap_or(""),
             s["gpu_index"]
         );
         let point = (t.saturating_sub(t0) as f64 / 1e9, w);

@@ -1,6 +1,6 @@
 //! GPU telemetry from DCGM exporter endpoints: per-GPU statistics (`telemetry_data` in
 //! `profile_export_aiperf.json`, the GPU section of the CSV, a console table), the per-sample
-//! `gpu_telemetry_export.jsonl`, and energy-efficiency metrics.
+//! `gpu_telemetry_export.jsonl`, and the power and energy the energy-efficiency metrics need.
 
 use std::collections::BTreeMap;
 
@@ -11,7 +11,6 @@ use super::gpu_export::{
 use super::prometheus::{Family, Kind};
 use super::scrape::{EndpointScrapes, during_load};
 use super::server_export::{GaugeStats, OrderedMap, finite};
-use crate::metrics::{MetricResult, Value as MValue};
 
 /// One DCGM field as the reports name it.
 #[derive(Debug, Clone, Copy)]
@@ -49,12 +48,13 @@ const fn field(
 /// MiB → GB.
 const MIB_TO_GB: f64 = 1.048_576e-3;
 
-/// The fields read from a DCGM exporter, in report order.
+/// The fields read from a DCGM exporter, in report order: the reference tool's fields (its
+/// names, units and scales) first, then the ones only this tool reads.
 pub const FIELDS: &[Field] = &[
     field(
         "DCGM_FI_DEV_POWER_USAGE",
         "nvidia_power_usage",
-        "GPU Power Usage",
+        "NVIDIA GPU Power Usage",
         "W",
         1.0,
         false,
@@ -62,7 +62,7 @@ pub const FIELDS: &[Field] = &[
     field(
         "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION",
         "nvidia_energy_consumption",
-        "Energy Consumption",
+        "NVIDIA Energy Consumption",
         "MJ",
         1e-9,
         true,
@@ -70,7 +70,7 @@ pub const FIELDS: &[Field] = &[
     field(
         "DCGM_FI_DEV_GPU_UTIL",
         "nvidia_gpu_utilization",
-        "GPU Utilization",
+        "NVIDIA GPU Utilization",
         "%",
         1.0,
         false,
@@ -78,39 +78,15 @@ pub const FIELDS: &[Field] = &[
     field(
         "DCGM_FI_DEV_MEM_COPY_UTIL",
         "nvidia_memory_utilization",
-        "Memory Utilization",
+        "NVIDIA Memory Utilization",
         "%",
         1.0,
         false,
     ),
     field(
-        "DCGM_FI_PROF_SM_ACTIVE",
-        "nvidia_sm_utilization",
-        "SM Utilization",
-        "%",
-        100.0,
-        false,
-    ),
-    field(
         "DCGM_FI_DEV_FB_USED",
         "nvidia_memory_used",
-        "GPU Memory Used",
-        "GB",
-        MIB_TO_GB,
-        false,
-    ),
-    field(
-        "DCGM_FI_DEV_FB_FREE",
-        "nvidia_memory_free",
-        "GPU Memory Free",
-        "GB",
-        MIB_TO_GB,
-        false,
-    ),
-    field(
-        "DCGM_FI_DEV_FB_TOTAL",
-        "nvidia_memory_total",
-        "GPU Memory Total",
+        "NVIDIA GPU Memory Used",
         "GB",
         MIB_TO_GB,
         false,
@@ -118,15 +94,73 @@ pub const FIELDS: &[Field] = &[
     field(
         "DCGM_FI_DEV_GPU_TEMP",
         "nvidia_temperature",
-        "GPU Temperature",
+        "NVIDIA GPU Temperature",
         "°C",
         1.0,
         false,
     ),
     field(
+        "DCGM_FI_PROF_SM_ACTIVE",
+        "nvidia_sm_utilization",
+        "NVIDIA SM Utilization",
+        "%",
+        100.0,
+        false,
+    ),
+    field(
+        "DCGM_FI_DEV_DEC_UTIL",
+        "nvidia_decoder_utilization",
+        "NVIDIA Decoder Utilization",
+        "%",
+        1.0,
+        false,
+    ),
+    field(
+        "DCGM_FI_DEV_ENC_UTIL",
+        "nvidia_encoder_utilization",
+        "NVIDIA Encoder Utilization",
+        "%",
+        1.0,
+        false,
+    ),
+    // Reported as its increase over the run, as the reference tool does.
+    field(
+        "DCGM_FI_DEV_XID_ERRORS",
+        "nvidia_xid_errors",
+        "NVIDIA XID Errors",
+        "count",
+        1.0,
+        true,
+    ),
+    // The exporter counts nanoseconds of throttling; reported in microseconds.
+    field(
+        "DCGM_FI_DEV_POWER_VIOLATION",
+        "nvidia_power_violation",
+        "NVIDIA Power Violation",
+        "us",
+        1e-3,
+        true,
+    ),
+    field(
+        "DCGM_FI_DEV_FB_FREE",
+        "nvidia_memory_free",
+        "NVIDIA GPU Memory Free",
+        "GB",
+        MIB_TO_GB,
+        false,
+    ),
+    field(
+        "DCGM_FI_DEV_FB_TOTAL",
+        "nvidia_memory_total",
+        "NVIDIA GPU Memory Total",
+        "GB",
+        MIB_TO_GB,
+        false,
+    ),
+    field(
         "DCGM_FI_DEV_MEMORY_TEMP",
         "nvidia_memory_temperature",
-        "Memory Temperature",
+        "NVIDIA Memory Temperature",
         "°C",
         1.0,
         false,
@@ -134,7 +168,7 @@ pub const FIELDS: &[Field] = &[
     field(
         "DCGM_FI_DEV_SM_CLOCK",
         "nvidia_sm_clock",
-        "SM Clock",
+        "NVIDIA SM Clock",
         "MHz",
         1.0,
         false,
@@ -142,53 +176,27 @@ pub const FIELDS: &[Field] = &[
     field(
         "DCGM_FI_DEV_MEM_CLOCK",
         "nvidia_memory_clock",
-        "Memory Clock",
+        "NVIDIA Memory Clock",
         "MHz",
-        1.0,
-        false,
-    ),
-    field(
-        "DCGM_FI_DEV_ENC_UTIL",
-        "nvidia_encoder_utilization",
-        "Encoder Utilization",
-        "%",
-        1.0,
-        false,
-    ),
-    field(
-        "DCGM_FI_DEV_DEC_UTIL",
-        "nvidia_decoder_utilization",
-        "Decoder Utilization",
-        "%",
         1.0,
         false,
     ),
     field(
         "DCGM_FI_DEV_POWER_MGMT_LIMIT",
         "nvidia_power_limit",
-        "Power Limit",
+        "NVIDIA Power Limit",
         "W",
         1.0,
         false,
     ),
-    field(
-        "DCGM_FI_DEV_POWER_VIOLATION",
-        "nvidia_power_violation",
-        "Power Violation",
-        "us",
-        1.0,
-        true,
-    ),
-    // The value of the last XID error, not a count: its maximum is what matters.
-    field(
-        "DCGM_FI_DEV_XID_ERRORS",
-        "nvidia_xid_errors",
-        "XID Errors",
-        "",
-        1.0,
-        false,
-    ),
 ];
+
+/// The field a sample belongs to: the exporter's name, with or without the `_total` suffix
+/// some exporters give counters.
+fn field_of(sample_name: &str) -> Option<usize> {
+    let base = sample_name.strip_suffix("_total").unwrap_or(sample_name);
+    FIELDS.iter().position(|f| f.dcgm == base)
+}
 
 /// One GPU's samples of one field over the run.
 #[derive(Debug, Clone, Default)]
@@ -204,6 +212,11 @@ pub struct Gpu {
     pub uuid: String,
     pub name: String,
     pub hostname: String,
+    /// Further labels the reference tool's records carry, when the exporter sets them.
+    pub pci_bus_id: Option<String>,
+    pub device: Option<String>,
+    pub namespace: Option<String>,
+    pub pod: Option<String>,
     series: BTreeMap<usize, Series>,
 }
 
@@ -218,8 +231,7 @@ impl Gpu {
             Some(FieldStats::Counter(CounterStats {
                 unit: f.unit,
                 // A counter reset (exporter restart) would make the difference negative.
-                total: finite((last - first).max(0.0)),
-                count: s.points.len(),
+                avg: finite((last - first).max(0.0)),
             }))
         } else {
             let values: Vec<f64> = during_load(&s.points).iter().map(|p| p.1).collect();
@@ -253,28 +265,21 @@ pub struct Endpoint {
     pub last_error: Option<String>,
 }
 
-/// `host:port` of a URL, the key the reference tool uses for an endpoint.
-fn endpoint_key(url: &str) -> String {
-    url.parse::<http::Uri>()
-        .ok()
-        .and_then(|u| u.authority().map(|a| a.to_string()))
-        .unwrap_or_else(|| url.to_owned())
-}
+use super::server_export::endpoint_display as endpoint_key;
 
 /// A GPU (without samples) as its DCGM labels identify it.
 fn identity(labels: &[(String, String)]) -> Gpu {
-    let label = |k: &str| {
-        labels
-            .iter()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
+    let found = |k: &str| labels.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    let label = |k: &str| found(k).unwrap_or_default();
     Gpu {
         index: label("gpu"),
         uuid: label("UUID"),
         name: label("modelName"),
         hostname: label("Hostname"),
+        pci_bus_id: found("pci_bus_id"),
+        device: found("device"),
+        namespace: found("namespace"),
+        pod: found("pod"),
         series: BTreeMap::new(),
     }
 }
@@ -287,7 +292,7 @@ pub fn collect(scrapes: &[EndpointScrapes]) -> Vec<Endpoint> {
             let mut gpus: BTreeMap<(u64, String), Gpu> = BTreeMap::new();
             for snap in &e.snapshots {
                 for fam in &snap.families {
-                    let Some(i) = FIELDS.iter().position(|f| f.dcgm == fam.name) else {
+                    let Some(i) = field_of(&fam.name) else {
                         continue;
                     };
                     for s in fam.samples.iter().filter(|s| s.name == fam.name) {
@@ -387,11 +392,13 @@ fn f2(v: Option<f64>) -> String {
 }
 
 /// The GPU section appended to `profile_export_aiperf.csv` (after two blank lines), one row
-/// per GPU and field. A counter's increase over the run is in the `avg` column.
+/// per GPU and field, as the reference tool lays it out. A counter's increase over the run is
+/// in the `avg` column, its other columns empty.
 pub fn csv_section(endpoints: &[Endpoint]) -> String {
     use crate::export::csv_field;
     let stats = [
-        "avg", "min", "max", "p1", "p5", "p10", "p25", "p50", "p75", "p90", "p95", "p99", "std",
+        "avg", "min", "max", "sum", "p1", "p5", "p10", "p25", "p50", "p75", "p90", "p95", "p99",
+        "std",
     ];
     let mut out = format!(
         "\n\nEndpoint,GPU_Index,GPU_Name,GPU_UUID,Platform,Metric,{},Hostname\n",
@@ -402,26 +409,20 @@ pub fn csv_section(endpoints: &[Endpoint]) -> String {
         for g in &e.gpus {
             for (i, f) in FIELDS.iter().enumerate() {
                 let Some(s) = g.stats(i) else { continue };
-                let name = if f.unit.is_empty() {
-                    f.header.to_owned()
-                } else {
-                    format!("{} ({})", f.header, f.unit)
-                };
                 let mut row = vec![
                     csv_field(&endpoint_key(&e.url)),
                     csv_field(&g.index),
                     csv_field(&g.name),
                     csv_field(&g.uuid),
                     "nvidia".to_owned(),
-                    csv_field(&name),
+                    csv_field(&format!("{} ({})", f.header, f.unit)),
                 ];
                 for stat in stats {
-                    let key = if f.counter && stat == "avg" {
-                        "total"
-                    } else {
-                        stat
+                    let v = match stat {
+                        "sum" => s.get("avg").zip(s.get("count")).map(|(a, n)| a * n),
+                        _ => s.get(stat),
                     };
-                    row.push(f2(s.get(key)));
+                    row.push(f2(v));
                 }
                 row.push(csv_field(&g.hostname));
                 out.push_str(&row.join(","));
@@ -436,35 +437,47 @@ pub fn csv_section(endpoints: &[Endpoint]) -> String {
     out
 }
 
-/// The per-sample `gpu_telemetry_export.jsonl`: one line per GPU per scrape.
+/// The per-sample `gpu_telemetry_export.jsonl`: one record per GPU per scrape, in the
+/// reference tool's record shape. A GPU without a numeric `gpu` label is left out, as the
+/// reference tool leaves it out.
 pub fn export_jsonl(scrapes: &[EndpointScrapes]) -> Vec<u8> {
     let mut out = Vec::new();
     for e in scrapes {
         for snap in &e.snapshots {
             let mut per_gpu: BTreeMap<(u64, String), (Gpu, FieldValues)> = BTreeMap::new();
             for fam in &snap.families {
-                let Some(f) = FIELDS.iter().find(|f| f.dcgm == fam.name) else {
+                let Some(i) = field_of(&fam.name) else {
                     continue;
                 };
+                let f = &FIELDS[i];
                 for s in fam.samples.iter().filter(|s| s.name == fam.name) {
                     let id = identity(&s.labels);
-                    let key = (id.index.parse().unwrap_or(u64::MAX), id.uuid.clone());
-                    per_gpu
-                        .entry(key)
+                    let Ok(index) = id.index.parse::<u64>() else {
+                        continue;
+                    };
+                    let values = &mut per_gpu
+                        .entry((index, id.uuid.clone()))
                         .or_insert_with(|| (id, OrderedMap::default()))
-                        .1
-                        .insert(f.name, finite(s.value * f.scale));
+                        .1;
+                    if let Some(v) = finite(s.value * f.scale) {
+                        values.insert(f.name, v);
+                    }
                 }
             }
-            for (g, metrics) in per_gpu.values() {
+            for ((index, _), (g, values)) in &per_gpu {
                 let line = GpuLine {
-                    timestamp_ns: snap.unix_ns,
-                    endpoint_url: &e.url,
-                    gpu_index: g.index.parse::<u64>().ok(),
+                    gpu_index: *index,
                     gpu_uuid: &g.uuid,
-                    gpu_name: &g.name,
-                    hostname: &g.hostname,
-                    metrics,
+                    gpu_model_name: &g.name,
+                    pci_bus_id: g.pci_bus_id.as_deref(),
+                    device: g.device.as_deref(),
+                    hostname: Some(g.hostname.as_str()).filter(|h| !h.is_empty()),
+                    namespace: g.namespace.as_deref(),
+                    pod_name: g.pod.as_deref(),
+                    platform: "nvidia",
+                    timestamp_ns: snap.unix_ns,
+                    telemetry_source_url: &e.url,
+                    telemetry_data: values,
                 };
                 // Serializing into memory cannot fail: every key is a string.
                 let _ = serde_json::to_writer(&mut out, &line);
@@ -475,14 +488,10 @@ pub fn export_jsonl(scrapes: &[EndpointScrapes]) -> Vec<u8> {
     out
 }
 
-/// Energy-efficiency metrics over every GPU seen: total power (sum of the GPUs' average draw),
-/// total energy (sum of the energy counters' increase), energy per output token, output tokens
-/// per joule and output-token throughput per watt. Metrics whose inputs are missing are left out.
-pub fn efficiency(
-    endpoints: &[Endpoint],
-    output_tokens: Option<f64>,
-    output_throughput: Option<f64>,
-) -> Vec<MetricResult> {
+/// What the GPUs drew over the run, summed over every GPU: the power draw (each GPU's average
+/// while the load ran) and the energy (each energy counter's increase, in joules). `None`
+/// where no GPU reported the field.
+pub fn power_and_energy(endpoints: &[Endpoint]) -> (Option<f64>, Option<f64>) {
     let gpus = || endpoints.iter().flat_map(|e| &e.gpus);
     let sum = |f: &dyn Fn(&Gpu) -> Option<f64>| {
         let v: Vec<f64> = gpus().filter_map(f).collect();
@@ -490,49 +499,7 @@ pub fn efficiency(
     };
     let power = sum(&|g| g.avg("nvidia_power_usage"));
     let energy_j = sum(&|g| g.increase("nvidia_energy_consumption")).map(|mj| mj * 1e6);
-    let scalar = |tag, header, unit, v: f64| MetricResult {
-        tag,
-        header,
-        unit,
-        value: MValue::Scalar(v),
-    };
-    let mut out = Vec::new();
-    if let Some(p) = power {
-        out.push(scalar("nvidia_total_gpu_power", "Total GPU Power", "W", p));
-        if let Some(t) = output_throughput.filter(|t| p > 0.0 && *t > 0.0) {
-            out.push(scalar(
-                "nvidia_performance_per_watt",
-                "Output Token Throughput per Watt",
-                "tokens/sec/W",
-                t / p,
-            ));
-        }
-    }
-    if let Some(e) = energy_j {
-        out.push(scalar(
-            "nvidia_total_gpu_energy",
-            "Total GPU Energy",
-            "J",
-            e,
-        ));
-        if let Some(tokens) = output_tokens.filter(|t| *t > 0.0) {
-            out.push(scalar(
-                "nvidia_energy_per_output_token",
-                "Energy per Output Token",
-                "mJ/token",
-                e * 1e3 / tokens,
-            ));
-            if e > 0.0 {
-                out.push(scalar(
-                    "nvidia_output_tokens_per_joule",
-                    "Output Tokens per Joule",
-                    "tokens/J",
-                    tokens / e,
-                ));
-            }
-        }
-    }
-    out
+    (power, energy_j)
 }
 
 /// The console table "GPU Telemetry Summary": the main fields of every GPU.
@@ -661,7 +628,7 @@ mod tests {
         assert_eq!(gpu1["metrics"]["nvidia_power_usage"]["avg"], json!(300.0));
         assert_eq!(gpu1["metrics"]["nvidia_power_usage"]["unit"], "W");
         // 400,000 mJ = 400 J = 0.0004 MJ.
-        let total = gpu1["metrics"]["nvidia_energy_consumption"]["total"]
+        let total = gpu1["metrics"]["nvidia_energy_consumption"]["avg"]
             .as_f64()
             .unwrap();
         assert!((total - 4e-4).abs() < 1e-12, "{total}");
@@ -672,31 +639,19 @@ mod tests {
         assert!((mem - 1.048_576).abs() < 1e-9);
         assert_eq!(doc["error_summary"][0]["failed_fetches"], 2);
 
-        let eff = efficiency(&endpoints, Some(1000.0), Some(50.0));
-        let get = |tag: &str| {
-            eff.iter()
-                .find(|m| m.tag == tag)
-                .map(|m| match m.value {
-                    MValue::Scalar(v) => v,
-                    MValue::Dist(_) => f64::NAN,
-                })
-                .unwrap()
-        };
-        assert_eq!(get("nvidia_total_gpu_power"), 200.0 + 300.0);
-        assert!((get("nvidia_total_gpu_energy") - 700.0).abs() < 1e-6);
-        assert!((get("nvidia_energy_per_output_token") - 700.0).abs() < 1e-6);
-        assert!((get("nvidia_output_tokens_per_joule") - 1000.0 / 700.0).abs() < 1e-9);
-        assert!((get("nvidia_performance_per_watt") - 0.1).abs() < 1e-12);
+        let (power, energy) = power_and_energy(&endpoints);
+        assert_eq!(power, Some(200.0 + 300.0));
+        assert!((energy.unwrap() - 700.0).abs() < 1e-6, "{energy:?}");
 
         let csv = csv_section(&endpoints);
         assert!(
-            csv.contains(",Energy Consumption (MJ),0.000400000,"),
+            csv.contains(",NVIDIA Energy Consumption (MJ),0.000400000,,,"),
             "{csv}"
         );
         assert!(csv.starts_with("\n\nEndpoint,GPU_Index,GPU_Name,GPU_UUID,Platform,Metric,avg,"));
         assert!(
             csv.contains(
-                "node1:9400,1,H100,GPU-1,nvidia,GPU Power Usage (W),300.00,200.00,400.00,"
+                "node1:9400,1,H100,GPU-1,nvidia,NVIDIA GPU Power Usage (W),300.00,200.00,400.00,600.00,"
             ),
             "{csv}"
         );
@@ -710,14 +665,26 @@ mod tests {
             .collect();
         assert_eq!(lines.len(), 4);
         assert_eq!(lines[3]["gpu_uuid"], "GPU-1");
-        assert_eq!(lines[3]["metrics"]["nvidia_power_usage"], json!(400.0));
+        assert_eq!(lines[3]["gpu_model_name"], "H100");
+        assert_eq!(lines[3]["hostname"], "n1");
+        assert_eq!(lines[3]["platform"], "nvidia");
+        assert_eq!(
+            lines[3]["telemetry_source_url"],
+            "http://node1:9400/metrics"
+        );
+        assert_eq!(
+            lines[3]["telemetry_data"]["nvidia_power_usage"],
+            json!(400.0)
+        );
+        // Labels the exporter did not set are left out.
+        assert!(lines[3].get("pci_bus_id").is_none());
     }
 
     #[test]
-    fn nothing_scraped_means_no_section_and_no_efficiency() {
+    fn nothing_scraped_means_no_section_and_no_power() {
         let endpoints = collect(&scrapes(&[]));
         assert!(csv_section(&endpoints).is_empty());
-        assert!(efficiency(&endpoints, Some(10.0), Some(1.0)).is_empty());
+        assert_eq!(power_and_energy(&endpoints), (None, None));
         assert!(console_table(&endpoints).is_none());
         let doc = serde_json::to_value(telemetry_data(&endpoints, "a", "b")).unwrap();
         assert_eq!(doc["summary"]["endpoints_successful"], json!([]));

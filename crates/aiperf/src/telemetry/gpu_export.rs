@@ -9,7 +9,8 @@ use super::server_export::{GaugeStats, OrderedMap, finite};
 #[derive(Debug, Serialize)]
 pub struct TelemetryData<'a> {
     pub summary: TelemetrySummary<'a>,
-    /// `host:port` → the GPUs that endpoint reported.
+    /// The endpoint as the reference tool displays it (`host:port/path` without `/metrics`) →
+    /// the GPUs that endpoint reported.
     pub endpoints: OrderedMap<String, EndpointDoc<'a>>,
     pub error_summary: Vec<EndpointError<'a>>,
 }
@@ -56,12 +57,11 @@ pub enum FieldStats {
     Gauge(GaugeField),
 }
 
-/// A counter: its increase over the run and the number of samples.
+/// A counter: its increase over the run, under `avg` as the reference tool writes it.
 #[derive(Debug, Clone, Serialize)]
 pub struct CounterStats {
     pub unit: &'static str,
-    pub total: Option<f64>,
-    pub count: usize,
+    pub avg: Option<f64>,
 }
 
 /// A gauge: its distribution while the load ran.
@@ -73,30 +73,39 @@ pub struct GaugeField {
 }
 
 impl FieldStats {
-    /// One statistic by its key (`total`, `avg`, `p50`, …), when it is a number.
+    /// One statistic by its key (`avg`, `p50`, …), when it is a number; a counter has only
+    /// `avg`, its increase.
     pub fn get(&self, key: &str) -> Option<f64> {
         match self {
-            Self::Counter(c) => match key {
-                "total" => c.total.and_then(finite),
-                "count" => Some(c.count as f64),
-                _ => None,
-            },
+            Self::Counter(c) => c.avg.and_then(finite).filter(|_| key == "avg"),
             Self::Gauge(g) => g.stats.get(key),
         }
     }
 }
 
-/// One line of `gpu_telemetry_export.jsonl`: one GPU in one scrape.
+/// One line of `gpu_telemetry_export.jsonl`: one GPU in one scrape, in the reference tool's
+/// record shape (its identity, the source, then `telemetry_data`); absent labels are left out.
 #[derive(Debug, Serialize)]
 pub struct GpuLine<'a> {
-    pub timestamp_ns: u64,
-    pub endpoint_url: &'a str,
-    pub gpu_index: Option<u64>,
+    pub gpu_index: u64,
     pub gpu_uuid: &'a str,
-    pub gpu_name: &'a str,
-    pub hostname: &'a str,
-    pub metrics: &'a FieldValues,
+    pub gpu_model_name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pci_bus_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pod_name: Option<&'a str>,
+    pub platform: &'static str,
+    pub timestamp_ns: u64,
+    pub telemetry_source_url: &'a str,
+    pub telemetry_data: &'a FieldValues,
 }
 
-/// Field name → its value in one scrape, in the order the scrape lists the fields.
-pub type FieldValues = OrderedMap<&'static str, Option<f64>>;
+/// Field name → its value in one scrape, in the order the scrape lists the fields; values
+/// that are not finite are left out.
+pub type FieldValues = OrderedMap<&'static str, f64>;

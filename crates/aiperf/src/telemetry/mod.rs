@@ -1,8 +1,12 @@
 //! Server metrics and GPU telemetry: what the server and its GPUs report about themselves,
 //! scraped from Prometheus endpoints.
 
+pub mod energy;
 pub mod gpu;
 pub mod gpu_export;
 pub mod prometheus;
 pub mod scrape;
+pub mod server_csv;
 pub mod server_export;
+pub mod server_summary;
+pub mod units;

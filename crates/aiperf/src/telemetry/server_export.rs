@@ -115,14 +115,16 @@ impl Serialize for GaugeStats {
     }
 }
 
-/// `server_metrics_export.json`.
+/// `server_metrics_export.json`, in the reference tool's shape (its `ServerMetricsExportData`).
 #[derive(Debug, Serialize)]
 pub struct ServerMetricsExport<'a> {
     pub schema_version: &'static str,
     pub aiperf_version: &'static str,
     pub benchmark_id: &'a str,
     pub summary: ExportSummary<'a>,
-    /// Metric name → its type, description, unit and series.
+    /// The phase the metrics cover.
+    pub metrics_phase: &'static str,
+    /// Metric name (a counter's without `_total`) → its type, description, unit and series.
     pub metrics: BTreeMap<&'a str, MetricDoc<'a>>,
 }
 
@@ -134,16 +136,39 @@ pub struct ExportSummary<'a> {
     pub end_time: &'a str,
     /// Endpoint URL → how its scrapes went.
     pub endpoint_info: OrderedMap<&'a str, EndpointInfo<'a>>,
+    /// Phase → the time the scrapes of that phase cover.
+    #[serde(skip_serializing_if = "OrderedMap::is_empty")]
+    pub phase_time_ranges: OrderedMap<&'static str, TimeRange>,
 }
 
+/// A span of wall-clock time, in nanoseconds since the Unix epoch.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct TimeRange {
+    pub start_ns: u64,
+    pub end_ns: u64,
+}
+
+/// How the scrapes of one endpoint went. An update is a scrape whose metrics differ from the
+/// scrape before; an endpoint never scraped has zeros.
 #[derive(Debug, Serialize)]
 pub struct EndpointInfo<'a> {
+    /// Every scrape tried, failed ones included.
     pub total_fetches: u64,
+    pub first_fetch_ns: u64,
+    pub last_fetch_ns: u64,
+    pub avg_fetch_latency_ms: f64,
+    pub unique_updates: u64,
+    pub first_update_ns: u64,
+    pub last_update_ns: u64,
+    /// From the first update to the last.
+    pub duration_seconds: f64,
+    pub avg_update_interval_ms: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub median_update_interval_ms: Option<f64>,
     pub successful_fetches: usize,
     pub failed_fetches: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_error: Option<&'a str>,
-    pub avg_fetch_latency_ms: Option<f64>,
-    pub avg_update_interval_ms: Option<f64>,
 }
 
 /// One metric over every endpoint.
@@ -151,8 +176,10 @@ pub struct EndpointInfo<'a> {
 pub struct MetricDoc<'a> {
     #[serde(rename = "type")]
     pub kind: &'static str,
-    pub description: Option<&'a str>,
-    pub unit: &'static str,
+    /// The HELP text (empty without one).
+    pub description: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unit: Option<&'static str>,
     pub series: Vec<SeriesDoc<'a>>,
 }
 
@@ -160,8 +187,83 @@ pub struct MetricDoc<'a> {
 #[derive(Debug, Serialize)]
 pub struct SeriesDoc<'a> {
     pub endpoint_url: &'a str,
+    /// Sorted by name; absent when the series has none.
+    #[serde(skip_serializing_if = "OrderedMap::is_empty")]
     pub labels: Labels<'a>,
     pub stats: SeriesStats<'a>,
+    /// A histogram's observations per bucket (`le` → increase over the run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub buckets: Option<OrderedMap<&'a str, u64>>,
+}
+
+/// The percentiles a histogram's buckets estimate, as `p<q>_estimate`.
+pub const ESTIMATED_PERCENTILES: [f64; 9] = [1.0, 5.0, 10.0, 25.0, 50.0, 75.0, 90.0, 95.0, 99.0];
+
+/// A counter's statistics: the increase over the run, its rate per second, and the rate's
+/// distribution over the complete one-second slices of the run.
+#[derive(Debug, Clone, Serialize)]
+pub struct CounterStats {
+    pub total: f64,
+    pub rate: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate_avg: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate_min: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate_max: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate_std: Option<f64>,
+}
+
+/// A histogram's statistics over the run: the observations, their rates, average and the
+/// percentiles the buckets estimate. A histogram without observations has only `count`.
+#[derive(Debug, Clone, Default)]
+pub struct HistogramStats {
+    pub count: u64,
+    pub count_rate: Option<f64>,
+    pub sum: Option<f64>,
+    pub sum_rate: Option<f64>,
+    pub avg: Option<f64>,
+    pub estimates: Option<[f64; 9]>,
+}
+
+impl HistogramStats {
+    /// `(key, value)` in document order, `null`s left out.
+    pub fn numbers(&self) -> Vec<(String, f64)> {
+        let mut out = vec![("count".to_owned(), self.count as f64)];
+        for (k, v) in [
+            ("count_rate", self.count_rate),
+            ("sum", self.sum),
+            ("sum_rate", self.sum_rate),
+            ("avg", self.avg),
+        ] {
+            if let Some(v) = v.and_then(finite) {
+                out.push((k.to_owned(), v));
+            }
+        }
+        if let Some(e) = &self.estimates {
+            for (p, v) in ESTIMATED_PERCENTILES.iter().zip(e) {
+                if let Some(v) = finite(*v) {
+                    out.push((format!("p{p}_estimate"), v));
+                }
+            }
+        }
+        out
+    }
+}
+
+impl Serialize for HistogramStats {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(None)?;
+        for (k, v) in self.numbers() {
+            if k == "count" {
+                map.serialize_entry(&k, &self.count)?;
+            } else {
+                map.serialize_entry(&k, &v)?;
+            }
+        }
+        map.end()
+    }
 }
 
 /// A series' statistics, by metric type.
@@ -170,15 +272,8 @@ pub struct SeriesDoc<'a> {
 pub enum SeriesStats<'a> {
     /// Gauges and untyped metrics: the distribution while the load ran.
     Gauge(GaugeStats),
-    /// The increase over the run and its rate per second.
-    Counter { total: f64, rate: Option<f64> },
-    /// The observations made during the run and each bucket's increase.
-    Histogram {
-        count: f64,
-        sum: Option<f64>,
-        avg: Option<f64>,
-        buckets: OrderedMap<&'a str, f64>,
-    },
+    Counter(CounterStats),
+    Histogram(HistogramStats),
     /// The observations made during the run and the last quantiles.
     Summary {
         count: f64,
@@ -189,7 +284,7 @@ pub enum SeriesStats<'a> {
 }
 
 impl SeriesStats<'_> {
-    /// The numeric statistics in document order, `null`s left out (the CSV rows).
+    /// The numeric statistics in document order, `null`s left out.
     pub fn numbers(&self) -> Vec<(String, f64)> {
         let named = |pairs: &[(&str, Option<f64>)]| {
             pairs
@@ -199,24 +294,56 @@ impl SeriesStats<'_> {
         };
         match self {
             Self::Gauge(g) => g.numbers(),
-            Self::Counter { total, rate } => named(&[("total", Some(*total)), ("rate", *rate)]),
-            Self::Histogram {
-                count, sum, avg, ..
-            }
-            | Self::Summary {
+            Self::Counter(c) => named(&[
+                ("total", Some(c.total)),
+                ("rate", Some(c.rate)),
+                ("rate_avg", c.rate_avg),
+                ("rate_min", c.rate_min),
+                ("rate_max", c.rate_max),
+                ("rate_std", c.rate_std),
+            ]),
+            Self::Histogram(h) => h.numbers(),
+            Self::Summary {
                 count, sum, avg, ..
             } => named(&[("count", Some(*count)), ("sum", *sum), ("avg", *avg)]),
         }
     }
 
+    /// One statistic by its key, when it is a number.
+    pub fn get(&self, key: &str) -> Option<f64> {
+        self.numbers()
+            .into_iter()
+            .find_map(|(k, v)| (k == key).then_some(v))
+    }
+
     /// The `avg` statistic, when there is one and it is a number.
     pub fn avg(&self) -> Option<f64> {
         match self {
-            Self::Gauge(g) => g.get("avg"),
-            Self::Counter { .. } => None,
-            Self::Histogram { avg, .. } | Self::Summary { avg, .. } => avg.and_then(finite),
+            Self::Counter(_) => None,
+            _ => self.get("avg"),
         }
     }
+}
+
+/// An endpoint as the reference tool displays it: `host:port` and the path without a
+/// trailing `/metrics` (`http://node:9400/metrics` → `node:9400`).
+pub fn endpoint_display(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let rest = rest.split(['?', '#']).next().unwrap_or(rest);
+    rest.strip_suffix("/metrics").unwrap_or(rest).to_owned()
+}
+
+/// The labels as the reference tool's sort keys spell them (a Python dict's text), `""`
+/// without labels.
+pub(super) fn labels_sort_key(labels: &Labels<'_>) -> String {
+    if labels.is_empty() {
+        return String::new();
+    }
+    let pairs: Vec<String> = labels
+        .iter()
+        .map(|(k, v)| format!("'{k}': '{v}'"))
+        .collect();
+    format!("{{{}}}", pairs.join(", "))
 }
 
 /// One line of `server_metrics_export.jsonl`: one scrape of one endpoint.

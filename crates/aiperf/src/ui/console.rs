@@ -26,6 +26,9 @@ pub fn run_text(
     let _ = writeln!(out);
     out.push_str(&super::table::console_table(metrics));
     out.push_str(&super::table::server_and_gpu_lines(metrics));
+    if let Some(table) = super::table::power_efficiency_table(metrics) {
+        let _ = write!(out, "\n{table}");
+    }
     if let Some(table) = gpus.and_then(crate::telemetry::gpu::console_table) {
         let _ = write!(out, "\n{table}");
     }

@@ -85,12 +85,50 @@ fn titled_table(title: &str, metrics: &[MetricResult], tags: &[&str]) -> String 
     format!("{title:^width$}\n{body}\n")
 }
 
-/// What the server and its GPUs reported, one line each (empty when nothing was collected).
+/// The table "GPU Power Efficiency (NVIDIA)": the energy-efficiency figures, in the reference
+/// console's order; `None` without any.
+pub fn power_efficiency_table(metrics: &[MetricResult]) -> Option<String> {
+    use comfy_table::{CellAlignment, ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
+    let mut table = Table::new();
+    table
+        .load_preset(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Disabled)
+        .set_header(["Metric", "avg"]);
+    let mut rows = 0;
+    for (tag, _, _) in crate::telemetry::energy::CONSOLE_ORDER {
+        let Some(m) = metrics.iter().find(|m| m.tag == tag) else {
+            continue;
+        };
+        table.add_row([format!("{} ({})", m.header, m.unit), grouped(m.avg())]);
+        rows += 1;
+    }
+    if rows == 0 {
+        return None;
+    }
+    for column in table.column_iter_mut() {
+        column.set_cell_alignment(CellAlignment::Right);
+    }
+    let body = table.to_string();
+    let width = body.lines().next().map_or(0, |l| l.chars().count());
+    Some(format!(
+        "{:^width$}\n{body}\n",
+        "GPU Power Efficiency (NVIDIA)"
+    ))
+}
+
+/// What the server reported, one line each (empty when nothing was collected); the GPU
+/// figures have their own table.
 pub fn server_and_gpu_lines(metrics: &[MetricResult]) -> String {
     let mut out = String::new();
+    let in_table = |tag: &str| {
+        crate::telemetry::energy::CONSOLE_ORDER
+            .iter()
+            .any(|(t, _, _)| *t == tag)
+    };
     for m in metrics
         .iter()
         .filter(|m| m.tag.starts_with("server_") || m.tag.starts_with("nvidia_"))
+        .filter(|m| !in_table(m.tag))
     {
         if let MValue::Scalar(v) = m.value {
             out.push_str(&format!("{:<34} {:>12} {}\n", m.header, grouped(v), m.unit));
@@ -99,7 +137,7 @@ pub fn server_and_gpu_lines(metrics: &[MetricResult]) -> String {
     if out.is_empty() {
         out
     } else {
-        format!("\nServer and GPU telemetry\n{out}")
+        format!("\nServer metrics\n{out}")
     }
 }
 

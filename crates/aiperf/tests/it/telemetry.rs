@@ -96,7 +96,7 @@ fn server_metrics_are_scraped_during_runs() {
     );
     // The baseline scrape precedes the load and the last one follows it, so the server's
     // token counter rose by exactly the tokens the client received.
-    let tokens = &doc["metrics"]["vllm:generation_tokens_total"]["series"][0]["stats"];
+    let tokens = &doc["metrics"]["vllm:generation_tokens"]["series"][0]["stats"];
     assert_eq!(
         tokens["total"].as_f64(),
         summary["total_osl"]["avg"].as_f64(),
@@ -111,7 +111,14 @@ fn server_metrics_are_scraped_during_runs() {
         "{first}"
     );
     let csv = std::fs::read_to_string(dir.join("server_metrics_export.csv")).unwrap();
-    assert!(csv.starts_with("Metric,Type,Endpoint,Labels,Stat,Value\n"));
+    assert!(
+        csv.starts_with("# AIPerf Server Metrics Export (CSV)\n"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains("\r\n\r\nEndpoint,Type,Metric,Unit,total,rate,rate_avg,"),
+        "{csv}"
+    );
 
     let off = tmp.path().join("off");
     let output = run(&[
@@ -212,7 +219,7 @@ fn gpu_power_and_server_load_follow_the_concurrency() {
         power(&g24)
     );
     assert_eq!(g1["nvidia_power_usage"]["unit"], "W");
-    assert!(g24["nvidia_energy_consumption"]["total"].as_f64().unwrap() > 0.0);
+    assert!(g24["nvidia_energy_consumption"]["avg"].as_f64().unwrap() > 0.0);
     // Batching makes every token cheaper.
     let per_token =
         |d: &serde_json::Value| d["nvidia_energy_per_output_token"]["avg"].as_f64().unwrap();
@@ -225,10 +232,10 @@ fn gpu_power_and_server_load_follow_the_concurrency() {
 
     let csv = crate::common::read_csv(&run1.join("profile_export_aiperf.csv"));
     assert!(
-        csv.contains("\n\n\nEndpoint,GPU_Index,GPU_Name,GPU_UUID,Platform,Metric,avg,"),
+        csv.contains("\n\n\nEndpoint,GPU_Index,GPU_Name,GPU_UUID,Platform,Metric,avg,min,max,sum,"),
         "{csv}"
     );
-    assert!(csv.contains(",nvidia,GPU Power Usage (W),"));
+    assert!(csv.contains(",nvidia,NVIDIA GPU Power Usage (W),"));
     let samples = std::fs::read_to_string(run1.join("gpu_telemetry_export.jsonl")).unwrap();
     assert!(samples.lines().count() >= 2);
 
@@ -295,4 +302,185 @@ fn unreachable_gpu_telemetry_is_reported_not_fatal() {
     );
     assert_eq!(t["error_summary"][0]["endpoint_url"], dead.as_str());
     assert!(t["error_summary"][0]["failed_fetches"].as_u64().unwrap() >= 1);
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-9 * b.abs().max(1.0)
+}
+
+/// The telemetry artifacts in the reference tool's shapes, and the energy figures computed from
+/// what `gpu_telemetry_export.jsonl` holds and the run's own summary.
+#[test]
+fn telemetry_artifacts_have_the_reference_shape_and_energy_figures() {
+    use crate::common::{run, stderr};
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    let output = run(&[
+        "profile",
+        "--sim",
+        "--streaming",
+        "--ui",
+        "none",
+        "--concurrency",
+        "4",
+        "--request-count",
+        "40",
+        "--osl",
+        "32",
+        "--artifact-dir",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let summary = read_json(&dir.join("profile_export_aiperf.json"));
+    let avg = |tag: &str| {
+        summary[tag]["avg"]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{tag} missing"))
+    };
+
+    // One record per GPU per scrape, as the reference tool's `TelemetryRecord`.
+    let lines: Vec<serde_json::Value> =
+        std::fs::read_to_string(dir.join("gpu_telemetry_export.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+    assert!(lines.len() >= 2);
+    for l in &lines {
+        assert!(l["gpu_index"].is_u64(), "{l}");
+        assert!(l["timestamp_ns"].is_u64(), "{l}");
+        for key in [
+            "gpu_uuid",
+            "gpu_model_name",
+            "telemetry_source_url",
+            "platform",
+        ] {
+            assert!(l[key].is_string(), "{key}: {l}");
+        }
+        assert!(l["telemetry_data"]["nvidia_power_usage"].is_number(), "{l}");
+        assert!(l.get("metrics").is_none() && l.get("endpoint_url").is_none());
+    }
+    // Total energy: each GPU's energy counter (MJ) from its first record to its last.
+    let mut per_gpu: std::collections::BTreeMap<String, (f64, f64)> = Default::default();
+    for l in &lines {
+        let e = l["telemetry_data"]["nvidia_energy_consumption"]
+            .as_f64()
+            .unwrap();
+        let key = l["gpu_uuid"].as_str().unwrap().to_owned();
+        per_gpu.entry(key).or_insert((e, e)).1 = e;
+    }
+    let energy: f64 = per_gpu.values().map(|(a, b)| (b - a) * 1e6).sum();
+    assert!(energy > 0.0);
+    assert!(close(avg("nvidia_total_gpu_energy"), energy), "{energy}");
+    assert!(close(
+        avg("nvidia_energy_per_request"),
+        energy / avg("request_count")
+    ));
+    assert!(close(
+        avg("nvidia_energy_per_total_token"),
+        energy * 1e3 / (avg("total_isl") + avg("total_osl"))
+    ));
+    assert!(close(
+        avg("nvidia_energy_per_output_token"),
+        energy * 1e3 / avg("total_osl")
+    ));
+    assert!(close(avg("nvidia_energy_per_user"), energy / 4.0));
+    assert!(close(
+        avg("nvidia_energy_delay_product"),
+        energy / avg("request_count") * avg("request_latency") / 1e3
+    ));
+    let power = avg("nvidia_average_gpu_power");
+    assert!(close(power, energy / avg("benchmark_duration")));
+    assert!(close(
+        avg("nvidia_performance_per_watt"),
+        avg("request_throughput") / power
+    ));
+    assert!(close(
+        avg("nvidia_output_tps_per_watt"),
+        avg("output_token_throughput") / power
+    ));
+    for (tag, unit) in [
+        ("nvidia_energy_per_request", "joules/request"),
+        ("nvidia_energy_per_user", "joules/user"),
+        ("nvidia_energy_delay_product", "J*s"),
+        ("nvidia_performance_per_watt", "requests/sec/W"),
+        ("nvidia_output_tps_per_watt", "tokens/sec/W"),
+        ("nvidia_average_gpu_power", "W"),
+    ] {
+        assert_eq!(summary[tag]["unit"], unit, "{tag}");
+    }
+    // No goodput targets, no goodput per watt.
+    assert!(summary.get("nvidia_goodput_per_watt").is_none());
+    let csv = std::fs::read_to_string(dir.join("profile_export_aiperf.csv")).unwrap();
+    for header in [
+        "\nAverage GPU Power (W),",
+        "\nEnergy Delay Product (J*s),",
+        "\nEnergy per Request (joules/request),",
+        "\nEnergy per User (joules/user),",
+        "\nOutput Tokens per Second per Watt (tokens/sec/W),",
+        "\nPerformance per Watt (requests/sec/W),",
+    ] {
+        assert!(csv.contains(header), "{header} missing");
+    }
+    let console = std::fs::read_to_string(dir.join("profile_export_console.txt")).unwrap();
+    assert!(
+        console.contains("GPU Power Efficiency (NVIDIA)"),
+        "{console}"
+    );
+    assert!(console.contains("Energy per Request (joules/request)"));
+
+    // Server metrics: the reference tool's endpoint statistics, counter names and buckets.
+    let server = read_json(&dir.join("server_metrics_export.json"));
+    let info = server["summary"]["endpoint_info"]
+        .as_object()
+        .unwrap()
+        .values()
+        .next()
+        .unwrap()
+        .clone();
+    for key in [
+        "total_fetches",
+        "first_fetch_ns",
+        "last_fetch_ns",
+        "unique_updates",
+        "first_update_ns",
+        "last_update_ns",
+    ] {
+        assert!(info[key].is_u64(), "{key}: {info}");
+    }
+    assert!(info["duration_seconds"].as_f64().unwrap() > 0.0);
+    assert!(info["unique_updates"].as_u64() <= info["total_fetches"].as_u64());
+    let metrics = &server["metrics"];
+    assert!(metrics.get("vllm:prompt_tokens_total").is_none());
+    let prompt = &metrics["vllm:prompt_tokens"];
+    assert_eq!(
+        (&prompt["type"], &prompt["unit"]),
+        (&"counter".into(), &"tokens".into())
+    );
+    assert_eq!(
+        prompt["series"][0]["stats"]["total"].as_f64(),
+        Some(avg("total_isl"))
+    );
+    let ttft = &metrics["vllm:time_to_first_token_seconds"]["series"][0];
+    assert_eq!(ttft["stats"]["count"], 40);
+    assert_eq!(ttft["buckets"]["+Inf"], 40);
+    assert!(ttft["stats"].get("buckets").is_none());
+    assert!(ttft["stats"]["p50_estimate"].as_f64().unwrap() > 0.0);
+
+    let raw = std::fs::read(dir.join("server_metrics_export.csv")).unwrap();
+    let text = String::from_utf8(raw).unwrap();
+    let mut lines = text.split_inclusive('\n');
+    for _ in 0..6 {
+        let l = lines.next().unwrap();
+        assert!(l.starts_with('#') && !l.ends_with("\r\n"), "{l:?}");
+    }
+    let rest: Vec<&str> = lines.collect();
+    assert!(rest.iter().all(|l| l.ends_with("\r\n")), "{text}");
+    let headers: Vec<&str> = rest
+        .iter()
+        .filter(|l| l.starts_with("Endpoint,"))
+        .map(|l| l.split(",Unit,").nth(1).unwrap().split(',').next().unwrap())
+        .collect();
+    // Gauges, counters, histograms: each section with its own statistics.
+    assert_eq!(headers, ["avg", "total", "count"], "{text}");
 }
