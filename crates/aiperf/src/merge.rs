@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::UsageError;
-use crate::export::{self, RunInfo};
+use crate::export::{self, ReferenceConfig, RunInfo};
 use crate::metrics::{Columns, N_REC, Values, record_index, summarize};
 use crate::record::ErrorDetails;
 use crate::settings::ProfileConfig;
@@ -43,6 +43,8 @@ struct Shard {
     dir: PathBuf,
     summary: Value,
     config: ProfileConfig,
+    /// The shard's configuration in the reference tool's shape.
+    reference: ReferenceConfig,
     offset_ns: i64,
 }
 
@@ -56,12 +58,16 @@ fn read_json(path: &Path) -> anyhow::Result<Value> {
 fn load(dir: &Path) -> anyhow::Result<Shard> {
     let summary = read_json(&dir.join(export::SUMMARY_JSON))?;
     let run_config = read_json(&dir.join(export::RUN_CONFIG_JSON))?;
-    let config: ProfileConfig = serde_json::from_value(run_config["cfg"].clone()).map_err(|e| {
+    let not_ours = |e: serde_json::Error| {
         UsageError::new(format!(
             "merge: {} was not written by this aiperf version ({e})",
             dir.join(export::RUN_CONFIG_JSON).display()
         ))
-    })?;
+    };
+    let config: ProfileConfig =
+        serde_json::from_value(run_config["aiperf_config"].clone()).map_err(not_ours)?;
+    let reference: ReferenceConfig =
+        serde_json::from_value(run_config["cfg"].clone()).map_err(not_ours)?;
     if !dir.join(export::RECORDS_JSONL).is_file() {
         return Err(UsageError::new(format!(
             "merge: {} has no {}; shards need per-request records (--export-level records)",
@@ -75,8 +81,27 @@ fn load(dir: &Path) -> anyhow::Result<Shard> {
         dir: dir.to_path_buf(),
         summary,
         config,
+        reference,
         offset_ns,
     })
+}
+
+/// The whole benchmark's configuration: shard 0's, writing into `out`, each phase stopping
+/// after the requests and sessions of every shard together.
+fn merged_reference(shards: &[Shard], out: &Path) -> ReferenceConfig {
+    let mut reference = shards[0].reference.clone();
+    reference.artifacts.dir = out.to_path_buf();
+    for (k, phase) in reference.phases.iter_mut().enumerate() {
+        let total = |get: fn(&export::reference_config::Phase) -> Option<u64>| {
+            shards
+                .iter()
+                .map(|s| s.reference.phases.get(k).and_then(get))
+                .sum::<Option<u64>>()
+        };
+        phase.requests = total(|p| p.requests);
+        phase.sessions = total(|p| p.sessions);
+    }
+    reference
 }
 
 fn shift(v: &Value, offset: i64) -> Option<u64> {
@@ -206,6 +231,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> anyhow::Result<()> {
     let mut config = first.config.clone();
     config.shard = None;
     config.output.artifact_dir = Some(out.to_path_buf());
+    let reference = merged_reference(&shards, out);
     let metrics = summarize(&cols, &config.goodput);
     let mut errors: Vec<(ErrorDetails, u64)> = errors.into_iter().collect();
     errors.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.kind.cmp(&b.0.kind)));
@@ -218,6 +244,8 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> anyhow::Result<()> {
     let info = RunInfo {
         benchmark_id: first.summary["benchmark_id"].as_str().unwrap_or(""),
         config: &config,
+        reference: &reference,
+        identity: None,
         was_cancelled: flag("was_cancelled"),
         is_complete: shards
             .iter()

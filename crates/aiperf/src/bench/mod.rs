@@ -30,6 +30,8 @@ pub struct RunOptions {
     pub quiet: bool,
     /// A tokenizer already loaded for an earlier run of the same plan.
     pub tokenizer: Option<Arc<Tokenizer>>,
+    /// The run's place in its plan (`run_config.json`, `run_info`).
+    pub identity: Option<crate::export::RunIdentity>,
 }
 
 /// What a finished run reports back.

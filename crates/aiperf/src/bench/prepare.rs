@@ -31,6 +31,8 @@ pub(super) struct Prepared {
     pub benchmark_id: String,
     /// `logs/aiperf.log`, open until the run's results are written.
     pub log: Option<crate::logfile::RunLog>,
+    /// The configuration in the reference tool's shape.
+    pub reference: export::ReferenceConfig,
 }
 
 pub(super) async fn prepare(
@@ -81,10 +83,18 @@ pub(super) async fn prepare(
         &serde_json::to_vec_pretty(&inputs)?,
     )
     .with_context(|| format!("writing {}", export::INPUTS_JSON))?;
+    let phases = export::ResolvedPhases {
+        profiling: mode,
+        stop,
+        warmup: warmup.map(|w| (config.load.warmup_mode(mode), w)),
+    };
+    let reference = export::reference_config(&config, &phases, &artifact_dir);
     export::write_atomic(
         &artifact_dir.join(export::RUN_CONFIG_JSON),
         &serde_json::to_vec_pretty(&export::run_config_json(
             &config,
+            &reference,
+            options.identity.as_ref(),
             &benchmark_id,
             &artifact_dir,
         ))?,
@@ -101,6 +111,7 @@ pub(super) async fn prepare(
         artifact_dir,
         benchmark_id,
         log,
+        reference,
     })
 }
 

@@ -69,6 +69,8 @@ pub(super) fn finish(
     let info = RunInfo {
         benchmark_id: &run.benchmark_id,
         config,
+        reference: &run.reference,
+        identity: options.identity.as_ref(),
         was_cancelled,
         is_complete: !was_cancelled && !m.end.cancelled_in_flight && m.abort_reason.is_none(),
         errors: &collected.errors,

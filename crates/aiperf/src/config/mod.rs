@@ -327,12 +327,17 @@ fn check_shard(
     Ok(())
 }
 
-/// The command line as a shell would take it, with credentials replaced by `<redacted>`.
+/// The command line as a shell would take it, with credentials replaced by `<redacted>`; the
+/// program by its name (`aiperf profile ...`), as the reference tool records it.
 fn command_line(argv: &[String]) -> String {
     let mut out = Vec::with_capacity(argv.len());
     let mut redact_next = false;
     for (i, arg) in argv.iter().enumerate() {
-        let shown = if redact_next {
+        let shown = if i == 0 {
+            std::path::Path::new(arg)
+                .file_name()
+                .map_or_else(|| arg.clone(), |n| n.to_string_lossy().into_owned())
+        } else if redact_next {
             redact_next = false;
             crate::settings::REDACTED.to_owned()
         } else if let Some((flag, _)) = arg.split_once('=')

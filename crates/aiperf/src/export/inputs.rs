@@ -1,5 +1,7 @@
 //! `inputs.json` (the exact body of every turn, per conversation) and `run_config.json` (the
-//! resolved configuration, secrets redacted, with the run's identity).
+//! run as the reference tool's `BenchmarkRun`: its configuration in the reference tool's shape
+//! and its place in its plan; then this tool's version and its own resolved settings, secrets
+//! redacted).
 
 use std::path::Path;
 
@@ -7,6 +9,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::VERSION;
+use super::reference_config::{ReferenceConfig, RunIdentity, Variation};
 use crate::dataset::Dataset;
 use crate::endpoints::Endpoint;
 use crate::settings::ProfileConfig;
@@ -25,9 +28,30 @@ struct InputsSession<'a> {
 #[derive(Serialize)]
 struct RunConfig<'a> {
     benchmark_id: &'a str,
-    aiperf_version: &'static str,
+    /// Shared by every run of a sweep, repeated runs or a search.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sweep_id: Option<&'a str>,
+    cfg: &'a ReferenceConfig,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    variation: Option<&'a Variation>,
+    trial: u32,
     artifact_dir: &'a Path,
-    cfg: &'a ProfileConfig,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    label: &'a str,
+    cli_command: &'a str,
+    random_seed: u64,
+    variables: Map<String, Value>,
+    resolved: Resolved,
+    aiperf_version: &'static str,
+    /// This tool's own resolved settings: what `aiperf` reads back.
+    aiperf_config: &'a ProfileConfig,
+}
+
+/// What was decided when the run started.
+#[derive(Serialize)]
+struct Resolved {
+    /// Model → the tokenizer counting its tokens.
+    tokenizer_names: Map<String, Value>,
 }
 
 /// `inputs.json`: the exact body of every turn, per conversation.
@@ -51,13 +75,36 @@ pub fn inputs_json(config: &ProfileConfig, api: &dyn Endpoint, dataset: &Dataset
     serde_json::to_value(Inputs { data }).expect("inputs serialize")
 }
 
-/// `run_config.json`: the resolved configuration (secrets redacted) and the run's identity.
-pub fn run_config_json(config: &ProfileConfig, benchmark_id: &str, artifact_dir: &Path) -> Value {
+/// `run_config.json`: the run's configuration (`reference`, and `config` itself, secrets
+/// redacted) and its identity.
+pub fn run_config_json(
+    config: &ProfileConfig,
+    reference: &ReferenceConfig,
+    identity: Option<&RunIdentity>,
+    benchmark_id: &str,
+    artifact_dir: &Path,
+) -> Value {
+    let tokenizer = config.tokenizer.display_name();
     serde_json::to_value(RunConfig {
         benchmark_id,
-        aiperf_version: VERSION,
+        sweep_id: identity.map(|i| i.sweep_id.as_str()),
+        cfg: reference,
+        variation: identity.map(|i| &i.variation),
+        trial: identity.map_or(0, |i| i.trial),
         artifact_dir,
-        cfg: config,
+        label: identity.map_or("", |i| i.label.as_str()),
+        cli_command: &config.cli_command,
+        random_seed: config.random_seed,
+        variables: Map::new(),
+        resolved: Resolved {
+            tokenizer_names: config
+                .models
+                .iter()
+                .map(|m| (m.clone(), Value::from(tokenizer.as_str())))
+                .collect(),
+        },
+        aiperf_version: VERSION,
+        aiperf_config: config,
     })
     .expect("the configuration serializes")
 }

@@ -1,6 +1,7 @@
 //! Artifacts in the reference tool's shapes, as typed documents: `profile_export_aiperf.json`
-//! (schema 1.1, [`summary`]), `profile_export_aiperf.csv` ([`csv`]), `inputs.json` and
-//! `run_config.json` ([`inputs`]); the file names every layer uses.
+//! (schema 1.4, [`summary`]), `profile_export_aiperf.csv` ([`csv`]), `inputs.json` and
+//! `run_config.json` ([`inputs`]), the configuration as the reference tool writes it
+//! ([`reference_config`]); the file names every layer uses.
 //! Every file is written to a temporary name and renamed into place, so a reader never sees
 //! half a file.
 
@@ -12,11 +13,15 @@ use serde_json::{Value, json};
 
 mod csv;
 mod inputs;
+pub mod reference_config;
 mod summary;
 mod timeslices;
 
 pub use self::csv::summary_csv;
 pub use self::inputs::{inputs_json, run_config_json};
+pub use self::reference_config::{
+    ReferenceConfig, ResolvedPhases, RunIdentity, Variation, reference_config,
+};
 pub use self::summary::{RunInfo, error_summary, summary_json};
 pub use self::timeslices::{timeslices_csv, timeslices_json};
 
@@ -34,7 +39,7 @@ pub const SERVER_METRICS_CSV: &str = "server_metrics_export.csv";
 pub const SERVER_METRICS_JSONL: &str = "server_metrics_export.jsonl";
 pub const GPU_TELEMETRY_JSONL: &str = "gpu_telemetry_export.jsonl";
 
-pub const SCHEMA_VERSION: &str = "1.1";
+pub const SCHEMA_VERSION: &str = "1.4";
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// Writes `bytes` to `path` through a temporary file in the same directory and a rename.

@@ -1,6 +1,7 @@
-//! `profile_export_aiperf.json` (schema 1.1) as typed data: every metric's stat block, the
-//! run's configuration and identity, how it ended, its failures, the client's self-audit and
-//! what was scraped beside it, in the reference tool's key order.
+//! `profile_export_aiperf.json` (schema 1.4) as typed data: every metric's stat block, the
+//! run's configuration (in the reference tool's shape, and this tool's own settings in
+//! `aiperf_config`) and identity, how it ended, its failures, the client's self-audit and what
+//! was scraped beside it, in the reference tool's key order.
 
 use std::time::SystemTime;
 
@@ -8,6 +9,7 @@ use serde::Serialize;
 use serde::ser::SerializeMap;
 use serde_json::Value;
 
+use super::reference_config::{ReferenceConfig, RunIdentity, RunInfoDoc, run_info};
 use super::{SCHEMA_VERSION, VERSION, iso_time};
 use crate::audit::Audit;
 use crate::metrics::{MetricResult, Value as MValue};
@@ -19,6 +21,10 @@ use crate::settings::ProfileConfig;
 pub struct RunInfo<'a> {
     pub benchmark_id: &'a str,
     pub config: &'a ProfileConfig,
+    /// The configuration in the reference tool's shape (`input_config`).
+    pub reference: &'a ReferenceConfig,
+    /// The run's place in its plan, when it is part of one.
+    pub identity: Option<&'a RunIdentity>,
     pub was_cancelled: bool,
     pub is_complete: bool,
     pub errors: &'a [(ErrorDetails, u64)],
@@ -71,8 +77,10 @@ struct Summary<'a> {
     benchmark_id: &'a str,
     #[serde(flatten)]
     declared: Blocks<'a>,
-    input_config: &'a ProfileConfig,
+    input_config: &'a ReferenceConfig,
     run_info: RunInfoDoc<'a>,
+    /// This tool's own resolved settings (secrets redacted).
+    aiperf_config: &'a ProfileConfig,
     was_cancelled: bool,
     is_complete: bool,
     error_summary: Vec<ErrorEntry<'a>>,
@@ -88,13 +96,6 @@ struct Summary<'a> {
     shard: Option<&'a Value>,
     #[serde(flatten)]
     others: Blocks<'a>,
-}
-
-#[derive(Serialize)]
-struct RunInfoDoc<'a> {
-    benchmark_id: &'a str,
-    cli_command: &'a str,
-    random_seed: u64,
 }
 
 /// One entry of `error_summary`: a kind of failure and how often it happened.
@@ -176,12 +177,9 @@ pub fn summary_json(metrics: &[MetricResult], info: &RunInfo<'_>) -> Value {
         aiperf_version: VERSION,
         benchmark_id: info.benchmark_id,
         declared: Blocks(declared),
-        input_config: info.config,
-        run_info: RunInfoDoc {
-            benchmark_id: info.benchmark_id,
-            cli_command: &info.config.cli_command,
-            random_seed: info.config.random_seed,
-        },
+        input_config: info.reference,
+        run_info: run_info(info.benchmark_id, info.config, info.identity),
+        aiperf_config: info.config,
         was_cancelled: info.was_cancelled,
         is_complete: info.is_complete,
         error_summary: error_entries(info.errors),

@@ -44,10 +44,70 @@ fn find_run_config(dir: &Path) -> Option<PathBuf> {
     None
 }
 
-/// Finds the command and configuration that produced the results.
+/// Finds the command and configuration (in the reference tool's shape) that produced the
+/// results: from a `run_config.json`, or from the summary of a single run, where the reference
+/// tool writes no `run_config.json`.
 pub(super) fn provenance(path: &Path) -> Option<(String, Value)> {
-    let doc = read_json(&find_run_config(path)?)?;
-    let cfg = doc.get("cfg").cloned().unwrap_or(doc);
-    let command = cfg["cli_command"].as_str().unwrap_or("").to_owned();
-    Some((command, cfg))
+    if let Some(doc) = find_run_config(path).and_then(|p| read_json(&p)) {
+        let command = [
+            &doc["cli_command"],
+            &doc["aiperf_config"]["cli_command"],
+            &doc["cfg"]["cli_command"],
+        ]
+        .into_iter()
+        .find_map(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
+        let cfg = doc.get("cfg").cloned().unwrap_or(doc);
+        return Some((command, cfg));
+    }
+    let summary = read_json(&path.join(crate::export::SUMMARY_JSON))?;
+    let command = summary["run_info"]["cli_command"]
+        .as_str()
+        .unwrap_or("")
+        .to_owned();
+    Some((command, summary["input_config"].clone()))
+}
+
+/// What was benchmarked, from `input_config` of a summary (the reference tool's configuration
+/// shape, as both tools write it): model, endpoint, load and lengths, one row each; empty
+/// when the summary has none.
+pub(super) fn setup_rows(summary: &Value) -> Vec<Vec<String>> {
+    let cfg = &summary["input_config"];
+    let text = |v: &Value| match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    };
+    let models: Vec<String> = cfg["models"]["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| text(&m["name"]))
+        .collect();
+    let endpoint = text(&cfg["endpoint"]["type"]).map(|t| {
+        let streaming = cfg["endpoint"]["streaming"] == true;
+        if streaming {
+            format!("{t}, streaming")
+        } else {
+            t
+        }
+    });
+    let profiling = cfg["phases"]
+        .as_array()
+        .and_then(|phases| phases.iter().find(|p| p["kind"] == "profiling"))
+        .unwrap_or(&Value::Null);
+    let prompts = &cfg["datasets"][0]["prompts"];
+    [
+        ("model", (!models.is_empty()).then(|| models.join(", "))),
+        ("endpoint", endpoint),
+        ("load", text(&profiling["type"])),
+        ("concurrency", text(&profiling["concurrency"])),
+        ("request rate", text(&profiling["rate"])),
+        ("input tokens (mean)", text(&prompts["isl"]["mean"])),
+        ("output tokens (mean)", text(&prompts["osl"]["mean"])),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| Some(vec![k.to_owned(), v?]))
+    .collect()
 }

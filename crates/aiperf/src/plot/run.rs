@@ -34,7 +34,13 @@ pub(super) fn single_run(dir: &Path, out: &Path, report: &mut Report) {
     let Some(summary) = read_json(&dir.join("profile_export_aiperf.json")) else {
         return;
     };
-    let mut html = summary_table(&summary);
+    let setup = super::provenance::setup_rows(&summary);
+    let mut html = if setup.is_empty() {
+        String::new()
+    } else {
+        table(&["benchmark", ""], &setup)
+    };
+    html.push_str(&summary_table(&summary));
     html.push_str(&telemetry_table(&summary));
     let records = read_jsonl(&dir.join("profile_export.jsonl"));
     if !records.is_empty() {

@@ -51,12 +51,20 @@ pub(super) fn fingerprint(config: &ProfileConfig) -> Value {
     serde_json::to_value(&c).unwrap_or_default()
 }
 
-/// The plan of one iteration: its trials of the configuration `cell`, writing into `dir`.
-fn iteration_plan(config: &ProfileConfig, cell: &Cell, dir: &Path, first: bool) -> PlanDoc {
+/// The plan of one iteration of the search `sweep_id`: its trials of the configuration `cell`,
+/// writing into `dir`.
+fn iteration_plan(
+    config: &ProfileConfig,
+    sweep_id: &str,
+    cell: &Cell,
+    dir: &Path,
+    first: bool,
+) -> PlanDoc {
     let trials = config.multi_run.num_runs.max(1);
     PlanDoc {
         format: plan::PLAN_FORMAT,
         aiperf_version: env!("CARGO_PKG_VERSION").to_owned(),
+        sweep_id: sweep_id.to_owned(),
         base: dir.to_path_buf(),
         config: config.clone(),
         runs: (0..trials)
@@ -147,6 +155,7 @@ pub async fn run_with(
         s.max_iterations,
         base.display()
     ))?;
+    let sweep_id = plan::new_sweep_id();
     let mut stopped = false;
     while let Some(values) = planner.ask() {
         if interrupts.stop.is_cancelled() {
@@ -156,7 +165,7 @@ pub async fn run_with(
         let idx = iterations.len();
         let cell = cell_of(&s, &values, idx);
         let dir = base.join(format!("search_iter_{idx:04}"));
-        let iteration = iteration_plan(&config, &cell, &dir, idx == 0);
+        let iteration = iteration_plan(&config, &sweep_id, &cell, &dir, idx == 0);
         let mut ok = Vec::new();
         let mut ok_dirs = Vec::new();
         let mut failures = Vec::new();

@@ -63,8 +63,8 @@ pub async fn run(
     let base = config.artifact_dir(config.load.mode(dataset.has_timestamps()));
     drop(dataset);
     create_base(&base)?;
-    let plan = PlanDoc::new(&config, &base);
-    let resuming = check_plan(&base, &plan, config.resume)?;
+    let mut plan = PlanDoc::new(&config, &base);
+    let resuming = check_plan(&base, &mut plan, config.resume)?;
     let what = if config.sweep.is_some() {
         format!("{} values × {trials} trial(s)", plan.cells().len())
     } else {
@@ -160,6 +160,7 @@ pub async fn execute(
     let options = RunOptions {
         quiet: true,
         tokenizer,
+        identity: plan.identity(index),
     };
     let result = match run_config(cfg, interrupts, options).await {
         Ok(o) if o.was_cancelled => RunResult::Failed("cancelled (interrupted by the user)".into()),
@@ -338,6 +339,9 @@ pub async fn run_cell(
     create_base(&base)?;
     // Every executor of the plan records it; a different plan in the directory is refused.
     let path = base.join(PLAN_FILE);
+    if plan.sweep_id.is_empty() {
+        plan.sweep_id = plan::new_sweep_id();
+    }
     match std::fs::read_to_string(&path)
         .ok()
         .and_then(|s| serde_json::from_str::<PlanDoc>(&s).ok())
@@ -412,7 +416,9 @@ fn cooldown_before(config: &ProfileConfig, prev: &PlannedRun, next: &PlannedRun)
 
 /// Records the plan in `base`; says whether completed runs of an earlier attempt at the same
 /// plan may be reused.
-fn check_plan(base: &Path, plan: &PlanDoc, resume: bool) -> anyhow::Result<bool> {
+/// Records `plan` in `base`; whether it is the plan already there (its runs may be resumed,
+/// and keep that plan's identity).
+fn check_plan(base: &Path, plan: &mut PlanDoc, resume: bool) -> anyhow::Result<bool> {
     let path = base.join(PLAN_FILE);
     let previous: Option<PlanDoc> = std::fs::read_to_string(&path)
         .ok()
@@ -425,6 +431,9 @@ fn check_plan(base: &Path, plan: &PlanDoc, resume: bool) -> anyhow::Result<bool>
             base.display()
         ))
         .into());
+    }
+    if let Some(p) = previous.filter(|p| same && !p.sweep_id.is_empty()) {
+        plan.sweep_id = p.sweep_id;
     }
     if !same {
         // A fresh plan: stale markers must not make its runs look complete.

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::export::{RunIdentity, Variation};
 use crate::settings::ProfileConfig;
 use crate::settings::{Param, SweepConfig, SweepKind, SweepMode};
 
@@ -176,6 +177,20 @@ pub fn cell_seed(base: u64, cell: usize, same_seed: bool) -> u64 {
     }
 }
 
+/// A fresh plan identity (a UUID).
+pub fn new_sweep_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// The configuration path a swept flag sets, as the reference tool names it in sweep
+/// variations (lengths by their mean).
+fn sweep_path(p: Param) -> String {
+    match p {
+        Param::Isl | Param::Osl => format!("{}.mean", p.path()),
+        _ => p.path().to_owned(),
+    }
+}
+
 /// Version of the [`PlanDoc`] format.
 pub const PLAN_FORMAT: u32 = 1;
 
@@ -187,6 +202,9 @@ pub const PLAN_FORMAT: u32 = 1;
 pub struct PlanDoc {
     pub format: u32,
     pub aiperf_version: String,
+    /// One UUID for the whole plan, recorded by each of its runs.
+    #[serde(default)]
+    pub sweep_id: String,
     /// The artifact directory the plan was made for (a run may be executed into another).
     pub base: PathBuf,
     pub config: ProfileConfig,
@@ -245,6 +263,7 @@ impl PlanDoc {
         Self {
             format: PLAN_FORMAT,
             aiperf_version: env!("CARGO_PKG_VERSION").to_owned(),
+            sweep_id: new_sweep_id(),
             base: base.to_path_buf(),
             config: config.clone(),
             runs: specs,
@@ -277,6 +296,49 @@ impl PlanDoc {
             .single_run(&r.values, &base.join(&r.dir), r.warmup);
         cfg.random_seed = r.seed;
         Some(cfg)
+    }
+
+    /// Run `index`'s place in the plan as the reference tool records it: the variation (the
+    /// swept values by their configuration paths, a search iteration, or `base` for repeated
+    /// runs of one configuration), the trial and `run_0001`-style label.
+    pub fn identity(&self, index: usize) -> Option<RunIdentity> {
+        let r = self.runs.get(index)?;
+        let variation = match r.cell {
+            None => Variation {
+                index: 0,
+                label: "base".to_owned(),
+                values: Map::new(),
+            },
+            Some(cell) if self.config.search.is_some() => Variation {
+                index: cell,
+                label: format!("search_iter_{cell:04}"),
+                values: r
+                    .values
+                    .iter()
+                    .map(|(p, v)| (p.path().to_owned(), p.json(*v)))
+                    .collect(),
+            },
+            Some(cell) => Variation {
+                index: cell,
+                label: r
+                    .values
+                    .iter()
+                    .map(|(p, v)| format!("{}={}", sweep_path(*p), p.format(*v)))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                values: r
+                    .values
+                    .iter()
+                    .map(|(p, v)| (sweep_path(*p), p.json(*v)))
+                    .collect(),
+            },
+        };
+        Some(RunIdentity {
+            sweep_id: self.sweep_id.clone(),
+            variation,
+            trial: r.trial,
+            label: numbered("run", r.trial),
+        })
     }
 
     /// Whether two plans run the same benchmarks (the command line, display and resume

@@ -1171,7 +1171,19 @@ fn dry_run_manifests_are_stable_and_valid() {
         "--dry-run",
     ]);
     assert!(sweep.status.success(), "{}", stderr(&sweep));
-    let normalize = |s: String| s.replace(env!("CARGO_BIN_EXE_aiperf"), "aiperf");
+    // The plan's identity is a fresh UUID on every run.
+    let normalize = |s: String| {
+        let s = s.replace(env!("CARGO_BIN_EXE_aiperf"), "aiperf");
+        let key = "\"sweep_id\": \"";
+        match s.find(key) {
+            Some(i) => {
+                let start = i + key.len();
+                let end = start + s[start..].find('"').unwrap();
+                format!("{}<sweep id>{}", &s[..start], &s[end..])
+            }
+            None => s,
+        }
+    };
     let sweep_yaml = normalize(stdout(&sweep));
     insta::assert_snapshot!("kube_sweep_dry_run", sweep_yaml);
 

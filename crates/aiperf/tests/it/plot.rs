@@ -182,3 +182,57 @@ fn plotting_nothing_is_a_usage_error() {
     let output = run(&["plot", "/no/such/dir"]);
     assert_eq!(output.status.code(), Some(2));
 }
+
+/// A single run of the Python AIPerf (no `run_config.json`; the configuration in its
+/// `BenchmarkConfig` shape in the summary): the report says what was benchmarked and how.
+#[test]
+fn a_reference_run_is_described_from_its_input_config() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("reference");
+    std::fs::create_dir_all(&dir).unwrap();
+    let summary = serde_json::json!({
+        "schema_version": "1.4",
+        "benchmark_id": "61d71ca56da4",
+        "request_latency": {"unit": "ms", "avg": 179.1, "p50": 178.5, "p90": 182.4, "p99": 190.0},
+        "input_config": {
+            "models": {"items": [{"name": "served-model"}]},
+            "endpoint": {"urls": ["http://127.0.0.1:8000"], "type": "chat", "streaming": true},
+            "datasets": [{"name": "main", "type": "synthetic", "entries": 40,
+                          "prompts": {"isl": {"mean": 64.0}, "osl": {"mean": 32.0}}}],
+            "phases": [{"name": "profiling", "kind": "profiling", "type": "poisson",
+                        "requests": 40, "concurrency": 4, "rate": 12.5}],
+            "artifacts": {"dir": dir},
+        },
+        "run_info": {
+            "benchmark_id": "61d71ca56da4",
+            "trial": 0,
+            "cli_command": "aiperf profile -m 'served-model' --request-rate 12.5",
+        },
+    });
+    std::fs::write(
+        dir.join("profile_export_aiperf.json"),
+        serde_json::to_vec(&summary).unwrap(),
+    )
+    .unwrap();
+    let out = tmp.path().join("out");
+    let output = run(&[
+        "plot",
+        dir.to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    for row in [
+        "<td>model</td><td>served-model</td>",
+        "<td>endpoint</td><td>chat, streaming</td>",
+        "<td>load</td><td>poisson</td>",
+        "<td>concurrency</td><td>4</td>",
+        "<td>request rate</td><td>12.5</td>",
+        "<td>input tokens (mean)</td><td>64.0</td>",
+        "<td>output tokens (mean)</td><td>32.0</td>",
+        "aiperf profile -m 'served-model' --request-rate 12.5",
+    ] {
+        assert!(html.contains(row), "report lacks {row}: {html}");
+    }
+}

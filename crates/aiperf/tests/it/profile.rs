@@ -180,7 +180,8 @@ fn measures_a_fixed_latency_server_exactly() {
     );
     assert!(csv.contains("\nRequest Count,320.00\n"), "{csv}");
     let config = read_json(&dir.join("run_config.json"));
-    assert_eq!(config["cfg"]["random_seed"], 5);
+    assert_eq!(config["random_seed"], 5);
+    assert_eq!(config["aiperf_config"]["random_seed"], 5);
 }
 
 /// Which metrics and files a run produces is stable: a snapshot of the shape of every artifact

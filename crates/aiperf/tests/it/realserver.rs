@@ -303,7 +303,7 @@ fn the_engines_tokenizer_gives_exact_input_lengths() {
         (50.0..=51.0).contains(&usage),
         "usage prompt tokens {usage}"
     );
-    assert_eq!(s["input_config"]["tokenizer"]["kind"], "server");
+    assert_eq!(s["aiperf_config"]["tokenizer"]["kind"], "server");
 }
 
 /// A sweep and the `max-concurrency-under-sla` recipe run to the end on the engine with

@@ -169,7 +169,7 @@ fn repeated_mode_layout_and_aggregates() {
         let seeds: BTreeSet<u64> = trials
             .iter()
             .map(|t| {
-                read_json(&t.join("run_config.json"))["cfg"]["random_seed"]
+                read_json(&t.join("run_config.json"))["random_seed"]
                     .as_u64()
                     .unwrap()
             })
@@ -551,7 +551,7 @@ fn repeated_runs_without_a_sweep() {
         &runs,
     );
     // Warmup only before the first run; every run uses seed 42.
-    let cfg = |r: usize| read_json(&runs[r].join("run_config.json"))["cfg"].clone();
+    let cfg = |r: usize| read_json(&runs[r].join("run_config.json"))["aiperf_config"].clone();
     assert!(cfg(0)["load"]["warmup"].is_object());
     assert!(cfg(1)["load"]["warmup"].is_null());
     assert_eq!(cfg(2)["random_seed"], 42);

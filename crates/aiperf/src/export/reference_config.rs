@@ -1,0 +1,597 @@
+//! The run's configuration in the reference tool's shape: `input_config` of
+//! `profile_export_aiperf.json` and `cfg` of `run_config.json` (its `BenchmarkConfig`), and the
+//! run's place in its plan (`run_info`, and the identity fields of `run_config.json`).
+//!
+//! As the reference tool writes its configuration, only what is set is written: a value at the
+//! reference tool's default is left out, and nothing is written as `null`. Secrets are
+//! redacted. Settings the reference tool cannot express stay in `aiperf_config`, the full
+//! settings written beside it.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::settings::{
+    Arrival, ConnectionReuse, DatasetFileKind, Encoding, ExportLevel, HeaderValue, InputConfig,
+    LengthDist, LoadMode, ModelSelection, ProfileConfig, REDACTED, Sampling, StopCondition,
+    TokenizerSpec, UiMode,
+};
+
+/// The reference tool's default request timeout, seconds.
+const DEFAULT_TIMEOUT_SECS: f64 = 21_600.0;
+/// The grace period after a timed phase when none is given, seconds.
+const DEFAULT_GRACE_PERIOD_SECS: f64 = 30.0;
+/// The name of the one dataset of a run.
+const DATASET_NAME: &str = "main";
+
+/// `BenchmarkConfig`: what one benchmark runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReferenceConfig {
+    pub models: Models,
+    pub endpoint: EndpointSection,
+    pub datasets: Vec<Dataset>,
+    pub phases: Vec<Phase>,
+    pub artifacts: Artifacts,
+    /// Goodput targets, metric tag → threshold in the metric's display unit.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub slos: Map<String, Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokenizer: Option<Tokenizer>,
+    #[serde(default, skip_serializing_if = "Telemetry::is_default")]
+    pub gpu_telemetry: Telemetry,
+    #[serde(default, skip_serializing_if = "Telemetry::is_default")]
+    pub server_metrics: Telemetry,
+    pub runtime: Runtime,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Models {
+    /// `random`; round robin (the default) is not written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strategy: Option<String>,
+    pub items: Vec<ModelItem>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelItem {
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EndpointSection {
+    /// Credentials in a URL's user part are redacted.
+    pub urls: Vec<String>,
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Only a path other than the endpoint type's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// Always redacted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key: Option<String>,
+    /// Seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<f64>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub streaming: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection_reuse: Option<String>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub use_legacy_max_tokens: bool,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub use_server_token_count: bool,
+    /// Values of credential headers are redacted.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub headers: Map<String, Value>,
+    /// `--extra-inputs`, merged into every request body.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub extra: Map<String, Value>,
+}
+
+/// The run's one dataset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Dataset {
+    Synthetic(SyntheticDataset),
+    File(FileDataset),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SyntheticDataset {
+    pub name: String,
+    pub entries: u32,
+    pub random_seed: u64,
+    /// Sequential (the default) is not written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sampling: Option<String>,
+    pub prompts: Prompts,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix_prompts: Option<PrefixPrompts>,
+    /// Turns per conversation, when not one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turns: Option<Distribution>,
+    /// Pause before each later turn, milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turn_delay: Option<Distribution>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Prompts {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub isl: Option<Distribution>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub osl: Option<Distribution>,
+    /// Prompts per request, when not one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_size: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PrefixPrompts {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pool_size: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub length: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared_system_length: Option<u32>,
+}
+
+/// A normal distribution; a zero deviation is not written.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Distribution {
+    pub mean: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stddev: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileDataset {
+    pub name: String,
+    pub path: PathBuf,
+    pub format: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sampling: Option<String>,
+    pub random_seed: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub osl: Option<Distribution>,
+    /// Tokens per `hash_ids` block of a trace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub block_size: Option<u32>,
+}
+
+/// One phase: its load pattern and when it stops.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Phase {
+    pub name: String,
+    pub kind: String,
+    /// `concurrency`, `poisson`, `constant`, `gamma` or `fixed_schedule`.
+    #[serde(rename = "type")]
+    pub pattern: String,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub exclude_from_results: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests: Option<u64>,
+    /// Seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sessions: Option<u64>,
+    /// Clients in closed loop, the cap on requests in flight otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<u32>,
+    /// Seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grace_period: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancellation: Option<CancellationDoc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed_request_threshold: Option<f64>,
+    /// Requests per second.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smoothness: Option<f64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct CancellationDoc {
+    /// Percent of requests.
+    pub rate: f64,
+    /// Seconds.
+    pub delay: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Artifacts {
+    pub dir: PathBuf,
+    /// `false` at the summary export level; per-request records are the default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub records: Option<bool>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub raw: bool,
+    /// `--slice-duration`, seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slice_duration: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tokenizer {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<String>,
+}
+
+/// GPU telemetry or server metrics: written when off, or when given endpoints or formats.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Telemetry {
+    /// Only `false` is written (collection is on by default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub urls: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub formats: Vec<String>,
+}
+
+impl Telemetry {
+    fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Runtime {
+    pub ui: String,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// What a run decided once its dataset was known: each phase's load pattern and stop.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ResolvedPhases {
+    pub profiling: LoadMode,
+    pub stop: StopCondition,
+    pub warmup: Option<(LoadMode, StopCondition)>,
+}
+
+/// Where a benchmark sits in its plan (a sweep, repeated runs, a search).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunIdentity {
+    /// One UUID for every run of the plan.
+    pub sweep_id: String,
+    pub variation: Variation,
+    /// Zero-based trial of the variation.
+    pub trial: u32,
+    /// `run_0001`: the trial, one-based.
+    pub label: String,
+}
+
+/// The reference tool's `SweepVariation`: the point of the plan a run measures.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Variation {
+    pub index: usize,
+    /// `phases.profiling.concurrency=8`, `search_iter_0002`, or `base` (repeated runs).
+    pub label: String,
+    /// Configuration path → value.
+    pub values: Map<String, Value>,
+}
+
+/// `run_info` of `profile_export_aiperf.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunInfoDoc<'a> {
+    pub benchmark_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sweep_id: Option<&'a str>,
+    pub random_seed: u64,
+    pub trial: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run_label: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variation_label: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variation_index: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variation_values: Option<&'a Map<String, Value>>,
+    pub cli_command: &'a str,
+}
+
+/// `run_info`: the run's identity, seed and command line.
+pub fn run_info<'a>(
+    benchmark_id: &'a str,
+    config: &'a ProfileConfig,
+    identity: Option<&'a RunIdentity>,
+) -> RunInfoDoc<'a> {
+    RunInfoDoc {
+        benchmark_id,
+        sweep_id: identity.map(|i| i.sweep_id.as_str()),
+        random_seed: config.random_seed,
+        trial: identity.map_or(0, |i| i.trial),
+        run_label: identity.map(|i| i.label.as_str()),
+        variation_label: identity.map(|i| i.variation.label.as_str()),
+        variation_index: identity.map(|i| i.variation.index),
+        variation_values: identity.map(|i| &i.variation.values),
+        cli_command: &config.cli_command,
+    }
+}
+
+/// The configuration of a run writing into `artifact_dir`, with the phases it resolved.
+pub fn reference_config(
+    config: &ProfileConfig,
+    phases: &ResolvedPhases,
+    artifact_dir: &Path,
+) -> ReferenceConfig {
+    let fixed_schedule = matches!(phases.profiling, LoadMode::FixedSchedule { .. });
+    ReferenceConfig {
+        models: Models {
+            strategy: (config.model_selection == ModelSelection::Random)
+                .then(|| "random".to_owned()),
+            items: config
+                .models
+                .iter()
+                .map(|m| ModelItem { name: m.clone() })
+                .collect(),
+        },
+        endpoint: endpoint(config),
+        datasets: vec![dataset(config, fixed_schedule)],
+        phases: phase_list(config, phases),
+        artifacts: Artifacts {
+            dir: artifact_dir.to_path_buf(),
+            records: (config.output.export_level == ExportLevel::Summary).then_some(false),
+            raw: config.output.export_level == ExportLevel::Raw,
+            slice_duration: config.output.slice_duration_secs,
+        },
+        slos: config
+            .goodput
+            .iter()
+            .map(|g| (g.tag.clone(), Value::from(g.threshold)))
+            .collect(),
+        tokenizer: tokenizer(&config.tokenizer),
+        gpu_telemetry: telemetry(
+            config.output.gpu_telemetry.enabled,
+            &config.output.gpu_telemetry.urls,
+            false,
+        ),
+        server_metrics: telemetry(
+            config.output.server_metrics.enabled,
+            &config.output.server_metrics.urls,
+            config.output.server_metrics.jsonl,
+        ),
+        runtime: Runtime {
+            ui: match config.ui {
+                UiMode::Simple => "simple",
+                UiMode::None => "none",
+                UiMode::Dashboard => "dashboard",
+            }
+            .to_owned(),
+        },
+    }
+}
+
+fn endpoint(config: &ProfileConfig) -> EndpointSection {
+    let e = &config.endpoint;
+    let own_path =
+        crate::endpoints::by_name(e.kind.name()).map(|api| api.default_path(e.streaming));
+    EndpointSection {
+        urls: e.urls.iter().map(|u| redact_url(u)).collect(),
+        kind: e.kind.name().to_owned(),
+        path: (own_path != Some(e.path.as_str())).then(|| e.path.clone()),
+        api_key: e.api_key.as_ref().map(|_| REDACTED.to_owned()),
+        timeout: (e.timeout_secs != DEFAULT_TIMEOUT_SECS).then_some(e.timeout_secs),
+        streaming: e.streaming,
+        connection_reuse: match e.connection_reuse {
+            ConnectionReuse::Pooled => None,
+            ConnectionReuse::Never => Some("never".to_owned()),
+            ConnectionReuse::StickyUserSessions => Some("sticky-user-sessions".to_owned()),
+        },
+        use_legacy_max_tokens: e.use_legacy_max_tokens,
+        use_server_token_count: e.use_server_token_count,
+        headers: e
+            .headers
+            .iter()
+            .map(|h| {
+                let value = match &h.value {
+                    HeaderValue::Plain(v) => v.as_str(),
+                    HeaderValue::Secret(_) => REDACTED,
+                };
+                (h.name.clone(), Value::from(value))
+            })
+            .collect(),
+        extra: e.extra_inputs.clone(),
+    }
+}
+
+/// `scheme://user:password@host` → `scheme://<redacted>@host`.
+fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}://{REDACTED}{}", &rest[at..]),
+        None => url.to_owned(),
+    }
+}
+
+fn distribution(d: LengthDist) -> Distribution {
+    Distribution {
+        mean: d.mean,
+        stddev: (d.stddev != 0.0).then_some(d.stddev),
+    }
+}
+
+fn sampling(s: Sampling) -> Option<String> {
+    match s {
+        Sampling::Sequential => None,
+        Sampling::Shuffle => Some("shuffle".to_owned()),
+        Sampling::Random => Some("random".to_owned()),
+    }
+}
+
+fn dataset(config: &ProfileConfig, fixed_schedule: bool) -> Dataset {
+    let nonzero = |n: u32| (n != 0).then_some(n);
+    match &config.input {
+        InputConfig::Synthetic {
+            entries,
+            isl,
+            osl,
+            sampling: order,
+            batch,
+            sessions,
+            prefixes,
+        } => Dataset::Synthetic(SyntheticDataset {
+            name: DATASET_NAME.to_owned(),
+            entries: *entries,
+            random_seed: config.random_seed,
+            sampling: sampling(*order),
+            prompts: Prompts {
+                isl: Some(distribution(*isl)),
+                osl: osl.map(distribution),
+                batch_size: (*batch != 1).then_some(*batch),
+            },
+            prefix_prompts: (prefixes.count != 0 || prefixes.system_length != 0).then(|| {
+                PrefixPrompts {
+                    pool_size: nonzero(prefixes.count),
+                    length: nonzero(prefixes.length),
+                    shared_system_length: nonzero(prefixes.system_length),
+                }
+            }),
+            turns: (sessions.turns.mean != 1.0 || sessions.turns.stddev != 0.0)
+                .then(|| distribution(sessions.turns)),
+            turn_delay: (sessions.delay_ms_mean != 0.0).then_some(Distribution {
+                mean: sessions.delay_ms_mean,
+                stddev: (sessions.delay_ms_stddev != 0.0).then_some(sessions.delay_ms_stddev),
+            }),
+        }),
+        InputConfig::File {
+            path,
+            kind,
+            osl,
+            sampling: order,
+            block_tokens,
+        } => Dataset::File(FileDataset {
+            name: DATASET_NAME.to_owned(),
+            path: path.clone(),
+            format: match kind {
+                DatasetFileKind::SingleTurn => "single_turn",
+                DatasetFileKind::MultiTurn => "multi_turn",
+                DatasetFileKind::MooncakeTrace => "mooncake_trace",
+            }
+            .to_owned(),
+            // A replay follows the timestamps: the order of rows is the file's.
+            sampling: if fixed_schedule {
+                None
+            } else {
+                sampling(*order)
+            },
+            random_seed: config.random_seed,
+            osl: osl.map(distribution),
+            block_size: (*kind == DatasetFileKind::MooncakeTrace
+                && *block_tokens != crate::settings::TRACE_BLOCK_TOKENS)
+                .then_some(*block_tokens),
+        }),
+    }
+}
+
+/// The warmup phase (when there is one), then the profiling phase.
+fn phase_list(config: &ProfileConfig, phases: &ResolvedPhases) -> Vec<Phase> {
+    let load = &config.load;
+    let mut out = Vec::new();
+    if let Some((mode, stop)) = phases.warmup {
+        let mut warmup = phase("warmup", mode, stop);
+        warmup.exclude_from_results = true;
+        out.push(warmup);
+    }
+    let mut profiling = phase("profiling", phases.profiling, phases.stop);
+    if phases.stop.duration_secs.is_some() && load.grace_period_secs != DEFAULT_GRACE_PERIOD_SECS {
+        profiling.grace_period = Some(load.grace_period_secs);
+    }
+    profiling.cancellation = load.cancellation.map(|c| CancellationDoc {
+        rate: c.rate_pct,
+        delay: c.delay_secs,
+    });
+    profiling.failed_request_threshold = load.failed_request_threshold;
+    out.push(profiling);
+    out
+}
+
+fn phase(name: &str, mode: LoadMode, stop: StopCondition) -> Phase {
+    let (pattern, concurrency, rate, smoothness) = match mode {
+        LoadMode::Concurrency { concurrency } => ("concurrency", Some(concurrency), None, None),
+        LoadMode::Rate {
+            rate,
+            arrival,
+            max_concurrency,
+        } => match arrival {
+            Arrival::Constant => ("constant", max_concurrency, Some(rate), None),
+            Arrival::Poisson => ("poisson", max_concurrency, Some(rate), None),
+            Arrival::Gamma { smoothness } => {
+                ("gamma", max_concurrency, Some(rate), Some(smoothness))
+            }
+        },
+        LoadMode::FixedSchedule { max_concurrency } => {
+            ("fixed_schedule", max_concurrency, None, None)
+        }
+    };
+    Phase {
+        name: name.to_owned(),
+        kind: name.to_owned(),
+        pattern: pattern.to_owned(),
+        exclude_from_results: false,
+        requests: stop.requests,
+        duration: stop.duration_secs,
+        sessions: stop.sessions,
+        concurrency,
+        grace_period: None,
+        cancellation: None,
+        failed_request_threshold: None,
+        rate,
+        smoothness,
+    }
+}
+
+/// The tokenizer by the name `--tokenizer` takes; none for the server's own `/tokenize`, which
+/// the reference tool cannot name.
+fn tokenizer(spec: &TokenizerSpec) -> Option<Tokenizer> {
+    let (name, revision) = match spec {
+        TokenizerSpec::Builtin {
+            encoding: Encoding::O200kBase,
+        } => ("builtin".to_owned(), None),
+        TokenizerSpec::Builtin { encoding } => (encoding.name().to_owned(), None),
+        TokenizerSpec::File { path } => (path.display().to_string(), None),
+        TokenizerSpec::Hub { repo, revision } => {
+            (repo.clone(), (revision != "main").then(|| revision.clone()))
+        }
+        TokenizerSpec::Server { .. } => return None,
+    };
+    Some(Tokenizer { name, revision })
+}
+
+fn telemetry(enabled: bool, urls: &[String], jsonl: bool) -> Telemetry {
+    Telemetry {
+        enabled: (!enabled).then_some(false),
+        urls: if enabled { urls.to_vec() } else { Vec::new() },
+        formats: if enabled && jsonl {
+            ["json", "csv", "jsonl"].map(str::to_owned).to_vec()
+        } else {
+            Vec::new()
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_in_urls_are_redacted() {
+        assert_eq!(
+            redact_url("http://user:pw@host:8000/v1?x=a@b"),
+            "http://<redacted>@host:8000/v1?x=a@b"
+        );
+        assert_eq!(redact_url("http://host:8000"), "http://host:8000");
+        assert_eq!(redact_url("host:8000"), "host:8000");
+    }
+}
