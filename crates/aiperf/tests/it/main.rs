@@ -9,6 +9,7 @@ mod kube;
 mod plot;
 mod profile;
 mod realserver;
+mod reference;
 mod reference_config;
 mod reliability;
 mod search;
