@@ -127,6 +127,8 @@ fn resolve_all(args: &ProfileArgs, argv: &[String]) -> Result<(ProfileConfig, bo
             export_level: args.output.export_level,
             server_metrics: telemetry::resolve_server_metrics(args)?,
             gpu_telemetry: telemetry::resolve_gpu_telemetry(args)?,
+            export_http_trace: args.http_trace.export_http_trace,
+            show_trace_timing: args.http_trace.show_trace_timing,
         },
         ui,
         sim,

@@ -16,7 +16,8 @@ mod summary;
 mod token_checks;
 
 pub use self::catalogue::{
-    GOODPUT_METRICS, MetricDef, N_REC, RECORD_METRICS, Rec, Values, record_index,
+    GOODPUT_METRICS, HTTP_TRACE_METRICS, MetricDef, N_REC, RECORD_METRICS, Rec, Values,
+    record_index,
 };
 pub use self::columns::Columns;
 pub use self::console::CONSOLE_ORDER;

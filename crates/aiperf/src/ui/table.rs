@@ -1,6 +1,8 @@
 //! The console's tables of a run: the metrics, and the server and GPU figures.
 
-use crate::metrics::{CONSOLE_ORDER, MetricResult, Value as MValue};
+use crate::metrics::{
+    CONSOLE_ORDER, HTTP_TRACE_METRICS, MetricResult, RECORD_METRICS, Value as MValue,
+};
 
 /// Formats with thousands separators and two decimals, as the reference console does.
 pub fn grouped(v: f64) -> String {
@@ -21,18 +23,36 @@ pub fn grouped(v: f64) -> String {
 
 /// The console summary table.
 pub fn console_table(metrics: &[MetricResult]) -> String {
+    let generated = metrics.iter().any(|m| m.tag == "output_token_throughput");
+    // Input token throughput is shown only when nothing is generated (embeddings).
+    let tags = CONSOLE_ORDER
+        .iter()
+        .filter(|t| !(**t == "input_token_throughput" && generated));
+    metrics_table("aiperf | LLM Metrics", tags.copied(), metrics)
+}
+
+/// The HTTP timing metrics (`--show-trace-timing`), in a table of their own.
+pub fn http_trace_table(metrics: &[MetricResult]) -> String {
+    let tags = HTTP_TRACE_METRICS
+        .iter()
+        .map(|r| RECORD_METRICS[*r as usize].tag);
+    metrics_table("aiperf | HTTP Trace Timing", tags, metrics)
+}
+
+/// A table of the `tags` the run has, in that order, under `title`.
+fn metrics_table<'a>(
+    title: &str,
+    tags: impl Iterator<Item = &'a str>,
+    metrics: &[MetricResult],
+) -> String {
     use comfy_table::{CellAlignment, ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
     let mut table = Table::new();
     table
         .load_preset(UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Disabled)
         .set_header(["Metric", "avg", "min", "max", "p99", "p90", "p50", "std"]);
-    let generated = metrics.iter().any(|m| m.tag == "output_token_throughput");
-    for tag in CONSOLE_ORDER {
-        if *tag == "input_token_throughput" && generated {
-            continue;
-        }
-        let Some(m) = metrics.iter().find(|m| m.tag == *tag) else {
+    for tag in tags {
+        let Some(m) = metrics.iter().find(|m| m.tag == tag) else {
             continue;
         };
         let name = format!("{} ({})", m.header, m.unit);
@@ -65,7 +85,7 @@ pub fn console_table(metrics: &[MetricResult]) -> String {
     }
     let body = table.to_string();
     let width = body.lines().next().map_or(0, |l| l.chars().count());
-    format!("{:^width$}\n{body}\n", "aiperf | LLM Metrics")
+    format!("{title:^width$}\n{body}\n")
 }
 
 /// What the server and its GPUs reported, one line each (empty when nothing was collected).
