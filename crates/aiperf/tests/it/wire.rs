@@ -550,9 +550,11 @@ fn http_timings_are_measured_on_the_wire() {
     let mut records = read_lines(&dir.join("profile_export.jsonl"));
     records.sort_by_key(|r| r["metadata"]["request_num"].as_u64());
     assert_eq!((records.len(), seen.len()), (3, 3));
+    let record_schema = crate::profile::schema("profile_export_record.schema.json");
     let answer = stream_answer_text("");
     let body_bytes: usize = WORDS.iter().map(|w| event(w).len()).sum::<usize>() + FINISH.len();
     for (i, (r, seen)) in records.iter().zip(&seen).enumerate() {
+        crate::profile::assert_valid(&record_schema, r, "a record with its trace");
         let m = |tag: &str| r["metrics"][tag]["value"].as_f64().unwrap();
         // A fresh connection for the first request, the same one kept for the others.
         assert_eq!(seen.conn, 0);
