@@ -115,6 +115,50 @@ pub struct RawRecord {
     pub requested_osl: Option<u32>,
     /// Times it was sent again on a new connection (a reused one had been closed).
     pub retries: u32,
+    /// The request's HTTP timeline (of its last send).
+    pub http: HttpTiming,
+}
+
+/// The HTTP timeline of one request as the client measured it: when each phase began and
+/// ended ([`Clock`] nanoseconds) and what went over the wire. A phase that did not happen
+/// (no name to resolve, a reused connection) is `None`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HttpTiming {
+    /// From asking the pool for a connection to holding one (a reused one) or to starting
+    /// to open one.
+    pub pool_wait: Option<(u64, u64)>,
+    /// Resolving the host name, for a new connection.
+    pub dns: Option<(u64, u64)>,
+    /// Opening a new connection: TCP, TLS and the HTTP handshake.
+    pub connect: Option<(u64, u64)>,
+    /// The connection had been opened before (by an earlier request or ahead of the load).
+    pub reused: bool,
+    /// From handing the request to the connection to its last byte written.
+    pub send: Option<(u64, u64)>,
+    /// The first and the last response body chunk.
+    pub first_chunk_ns: Option<u64>,
+    pub last_chunk_ns: Option<u64>,
+    /// Writes of the request and its bytes (request line, headers and body).
+    pub chunks_sent: u32,
+    pub bytes_sent: u64,
+    /// Body chunks of the response, and the bytes read for it (status line, headers, body).
+    pub chunks_received: u32,
+    pub bytes_received: u64,
+    /// What `--export-http-trace` adds; `None` without it.
+    pub detail: Option<Box<HttpDetail>>,
+}
+
+/// The parts of an HTTP timeline only the trace export needs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HttpDetail {
+    pub request_headers: http::HeaderMap,
+    pub response_headers: http::HeaderMap,
+    /// Socket writes of the request: (time, bytes).
+    pub request_chunks: Vec<(u64, u32)>,
+    /// Response body chunks as they arrived: (time, bytes).
+    pub response_chunks: Vec<(u64, u32)>,
+    pub local: Option<std::net::SocketAddr>,
+    pub remote: Option<std::net::SocketAddr>,
 }
 
 /// Why a request failed, as written to the JSONL `error` field and `error_summary`.

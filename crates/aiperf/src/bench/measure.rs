@@ -51,7 +51,8 @@ pub(super) async fn measure(
 ) -> anyhow::Result<Measurement> {
     let config = &run.config;
     let clock = Clock::new();
-    let client = Client::new(&config.endpoint, clock).context("building the HTTP client")?;
+    let client = Client::new(&config.endpoint, clock, config.output.export_http_trace)
+        .context("building the HTTP client")?;
     let timer =
         Arc::new(aiperf_shared::timer::PreciseTimer::new().context("starting the timer thread")?);
     let progress = Arc::new(Progress::default());
@@ -171,6 +172,7 @@ fn collector_config(run: &Prepared, clock: Clock, progress: Arc<Progress>) -> Co
         clock,
         records_path: (level != ExportLevel::Summary).then(|| dir.join(export::RECORDS_JSONL)),
         raw_path: (level == ExportLevel::Raw).then(|| dir.join(export::RAW_JSONL)),
+        http_trace: config.output.export_http_trace,
         progress,
         process: RecordOrigin::new(config.shard.as_ref().map(|s| s.index), run.warmup.is_some()),
     }

@@ -109,6 +109,7 @@ pub(super) fn finish(
         m.end,
         &audit,
         &warnings,
+        config.output.show_trace_timing,
     );
     export::write_atomic(&dir.join(export::CONSOLE_TXT), console.as_bytes())
         .with_context(|| format!("writing {}", export::CONSOLE_TXT))?;

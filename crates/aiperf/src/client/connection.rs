@@ -2,21 +2,24 @@
 //! handshake, and byte counters on the socket.
 //!
 //! The counters tell the pool whether any byte of a response arrived before a request failed:
-//! only a request whose connection stayed silent may be sent again.
+//! only a request whose connection stayed silent may be sent again. They also give each
+//! request its bytes and writes on the wire and the time its last byte was written.
 
 use std::io;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use http_body_util::Full;
 use hyper::client::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
+
+use super::body::RequestBody;
+use crate::record::Clock;
 
 /// Where requests go: one `--url`, split into what connecting needs.
 #[derive(Debug)]
@@ -61,11 +64,42 @@ impl Target {
     }
 }
 
-/// Bytes read from and written to one socket.
-#[derive(Debug, Default)]
+/// Bytes read from and written to one socket, its writes and when the last one ended.
+#[derive(Debug)]
 pub(crate) struct IoCounters {
     pub read: AtomicU64,
     pub written: AtomicU64,
+    pub writes: AtomicU64,
+    /// [`Clock`] nanoseconds at the end of the latest write.
+    pub last_write_ns: AtomicU64,
+    clock: Clock,
+    /// Every write (time, bytes), kept only for `--export-http-trace`.
+    pub write_log: Option<Mutex<Vec<(u64, u32)>>>,
+}
+
+impl IoCounters {
+    pub(crate) fn new(clock: Clock, log_writes: bool) -> Self {
+        Self {
+            read: AtomicU64::new(0),
+            written: AtomicU64::new(0),
+            writes: AtomicU64::new(0),
+            last_write_ns: AtomicU64::new(0),
+            clock,
+            write_log: log_writes.then(Mutex::default),
+        }
+    }
+
+    fn wrote(&self, n: usize) {
+        let now = self.clock.now();
+        self.written.fetch_add(n as u64, Ordering::Relaxed);
+        self.writes.fetch_add(1, Ordering::Relaxed);
+        self.last_write_ns.store(now, Ordering::Relaxed);
+        if let Some(log) = &self.write_log {
+            log.lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push((now, u32::try_from(n).unwrap_or(u32::MAX)));
+        }
+    }
 }
 
 /// A socket that counts its bytes.
@@ -99,9 +133,7 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Metered<T> {
     ) -> Poll<io::Result<usize>> {
         let poll = Pin::new(&mut self.io).poll_write(cx, buf);
         if let Poll::Ready(Ok(n)) = &poll {
-            self.counters
-                .written
-                .fetch_add(*n as u64, Ordering::Relaxed);
+            self.counters.wrote(*n);
         }
         poll
     }
@@ -113,9 +145,7 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Metered<T> {
     ) -> Poll<io::Result<usize>> {
         let poll = Pin::new(&mut self.io).poll_write_vectored(cx, bufs);
         if let Poll::Ready(Ok(n)) = &poll {
-            self.counters
-                .written
-                .fetch_add(*n as u64, Ordering::Relaxed);
+            self.counters.wrote(*n);
         }
         poll
     }
@@ -136,8 +166,8 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Metered<T> {
 /// The request half of a connection.
 #[derive(Debug)]
 pub(crate) enum Sender {
-    Http1(http1::SendRequest<Full<Bytes>>),
-    Http2(http2::SendRequest<Full<Bytes>>),
+    Http1(http1::SendRequest<RequestBody>),
+    Http2(http2::SendRequest<RequestBody>),
 }
 
 /// An open connection, idle or carrying one request (HTTP/1.1) or many (HTTP/2).
@@ -151,6 +181,19 @@ pub(crate) struct Conn {
     pub idle_since: Instant,
     /// How long the server keeps it open while idle (`Keep-Alive: timeout=N`).
     pub idle_timeout: Option<Duration>,
+    /// How it was opened: when, and its addresses.
+    pub opened: Opened,
+}
+
+/// The opening of a connection ([`Clock`] nanoseconds).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Opened {
+    /// Resolving the host name (none for an address).
+    pub dns: Option<(u64, u64)>,
+    /// TCP, TLS and the HTTP handshake.
+    pub connect: (u64, u64),
+    pub local: Option<SocketAddr>,
+    pub remote: Option<SocketAddr>,
 }
 
 impl Conn {
@@ -187,37 +230,88 @@ pub(crate) enum ConnectError {
     Handshake(String, hyper::Error),
 }
 
-/// Opens a connection to `target`, with TLS when it is `https://` (HTTP/2 when the server
-/// offers it through ALPN, HTTP/1.1 otherwise).
-pub(crate) async fn connect(
+/// How connections are opened: the TLS settings, the time allowed, the run's clock.
+#[derive(Debug)]
+pub(crate) struct Connector {
+    pub tls: Arc<rustls::ClientConfig>,
+    pub timeout: Duration,
+    pub clock: Clock,
+    /// Log every socket write (`--export-http-trace`).
+    pub log_writes: bool,
+}
+
+/// The addresses of `target`'s host, resolved (timed) unless it is an address already.
+async fn resolve(
     target: &Target,
-    tls: &Arc<rustls::ClientConfig>,
-    timeout: Duration,
-) -> Result<Conn, ConnectError> {
+    clock: Clock,
+) -> io::Result<(Vec<SocketAddr>, Option<(u64, u64)>)> {
+    if let Ok(ip) = target.host.parse::<IpAddr>() {
+        return Ok((vec![SocketAddr::new(ip, target.port)], None));
+    }
+    let start = clock.now();
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((target.host.as_str(), target.port))
+        .await?
+        .collect();
+    Ok((addrs, Some((start, clock.now()))))
+}
+
+/// A TCP connection to the first of `addrs` that accepts one.
+async fn tcp_connect(addrs: &[SocketAddr]) -> io::Result<TcpStream> {
+    let mut last = None;
+    for addr in addrs {
+        match TcpStream::connect(addr).await {
+            Ok(tcp) => return Ok(tcp),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::NotFound,
+            "the host name resolved to no address",
+        )
+    }))
+}
+
+/// Opens a connection to `target`, with TLS when it is `https://` (HTTP/2 when the server
+/// offers it through ALPN, HTTP/1.1 otherwise), timing its name lookup and its opening.
+pub(crate) async fn connect(target: &Target, c: &Connector) -> Result<Conn, ConnectError> {
     let name = format!("{}:{}", target.host, target.port);
-    let tcp = tokio::time::timeout(
-        timeout,
-        TcpStream::connect((target.host.as_str(), target.port)),
-    )
-    .await
-    .map_err(|_| ConnectError::Timeout(name.clone()))?
-    .map_err(|e| ConnectError::Io(name.clone(), e))?;
+    let deadline = tokio::time::Instant::now() + c.timeout;
+    let (addrs, dns) = tokio::time::timeout_at(deadline, resolve(target, c.clock))
+        .await
+        .map_err(|_| ConnectError::Timeout(name.clone()))?
+        .map_err(|e| ConnectError::Io(name.clone(), e))?;
+    let start = c.clock.now();
+    let tcp = tokio::time::timeout_at(deadline, tcp_connect(&addrs))
+        .await
+        .map_err(|_| ConnectError::Timeout(name.clone()))?
+        .map_err(|e| ConnectError::Io(name.clone(), e))?;
     // Small writes (a request, then nothing) must not wait for Nagle's algorithm.
     let _ = tcp.set_nodelay(true);
-    let counters = Arc::new(IoCounters::default());
+    let mut opened = Opened {
+        dns,
+        connect: (start, start),
+        local: tcp.local_addr().ok(),
+        remote: tcp.peer_addr().ok(),
+    };
+    let counters = Arc::new(IoCounters::new(c.clock, c.log_writes));
     if !target.tls {
         let io = Metered {
             io: tcp,
             counters: counters.clone(),
         };
-        return handshake(io, false, counters)
+        let mut conn = handshake(io, false, counters)
             .await
-            .map_err(|e| ConnectError::Handshake(name, e));
+            .map_err(|e| ConnectError::Handshake(name, e))?;
+        opened.connect.1 = c.clock.now();
+        conn.opened = opened;
+        return Ok(conn);
     }
+    let tls = &c.tls;
     let server_name = rustls::pki_types::ServerName::try_from(target.host.clone())
         .map_err(|e| ConnectError::Tls(name.clone(), io::Error::other(e)))?;
-    let stream = tokio::time::timeout(
-        timeout,
+    let stream = tokio::time::timeout_at(
+        deadline,
         tokio_rustls::TlsConnector::from(tls.clone()).connect(server_name, tcp),
     )
     .await
@@ -228,9 +322,12 @@ pub(crate) async fn connect(
         io: stream,
         counters: counters.clone(),
     };
-    handshake(io, h2, counters)
+    let mut conn = handshake(io, h2, counters)
         .await
-        .map_err(|e| ConnectError::Handshake(name, e))
+        .map_err(|e| ConnectError::Handshake(name, e))?;
+    opened.connect.1 = c.clock.now();
+    conn.opened = opened;
+    Ok(conn)
 }
 
 async fn handshake<T>(io: T, h2: bool, counters: Arc<IoCounters>) -> hyper::Result<Conn>
@@ -259,6 +356,7 @@ where
         served: 0,
         idle_since: Instant::now(),
         idle_timeout: None,
+        opened: Opened::default(),
     })
 }
 

@@ -11,12 +11,13 @@
 //! ([`Exchange::retries`], [`ClientCounts::resent`]). A request that failed after the answer
 //! began is never sent again.
 
+mod body;
 mod connection;
 mod decode;
 mod pool;
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -24,13 +25,14 @@ use http::header::{
     ACCEPT, AUTHORIZATION, CONNECTION, CONTENT_ENCODING, CONTENT_TYPE, HOST, HeaderName,
     HeaderValue, USER_AGENT,
 };
-use http_body_util::{BodyExt, Full};
+use http_body_util::BodyExt;
 use tokio_util::sync::CancellationToken;
 
-use self::connection::{Conn, Sender, Target, closes_after, keep_alive_timeout};
+use self::body::RequestBody;
+use self::connection::{Conn, Connector, Sender, Target, closes_after, keep_alive_timeout};
 use self::decode::Decoder;
 use self::pool::{Lease, Pool};
-use crate::record::{Clock, Outcome};
+use crate::record::{Clock, HttpDetail, HttpTiming, Outcome};
 use crate::settings::EndpointConfig;
 
 pub use self::pool::Affinity;
@@ -49,6 +51,8 @@ pub struct Exchange {
     pub outcome: Outcome,
     /// Times the request was sent again on a new connection (0 or 1).
     pub retries: u32,
+    /// The HTTP timeline of the last send.
+    pub http: HttpTiming,
 }
 
 /// Connection figures of a run.
@@ -67,10 +71,22 @@ pub struct Client {
     headers: http::HeaderMap,
     timeout: Duration,
     clock: Clock,
+    /// Keep what `--export-http-trace` writes (headers, chunks, addresses).
+    detail: bool,
+}
+
+/// A connection's counters when a request went out on it.
+#[derive(Debug, Clone, Copy)]
+struct WireMark {
+    read: u64,
+    written: u64,
+    writes: u64,
 }
 
 impl Client {
-    pub fn new(endpoint: &EndpointConfig, clock: Clock) -> anyhow::Result<Self> {
+    /// `detail`: keep, for each request, what `--export-http-trace` writes besides the
+    /// timings (headers, every chunk, the connection's addresses).
+    pub fn new(endpoint: &EndpointConfig, clock: Clock, detail: bool) -> anyhow::Result<Self> {
         let targets = endpoint
             .urls
             .iter()
@@ -79,8 +95,12 @@ impl Client {
         let pool = Pool::new(
             targets,
             endpoint.connection_reuse,
-            connection::tls_config()?,
-            endpoint.timeout().min(Duration::from_secs(60)),
+            Connector {
+                tls: connection::tls_config()?,
+                timeout: endpoint.timeout().min(Duration::from_secs(60)),
+                clock,
+                log_writes: detail,
+            },
         );
         let mut headers = http::HeaderMap::new();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -115,6 +135,7 @@ impl Client {
             headers,
             timeout: endpoint.timeout(),
             clock,
+            detail,
         })
     }
 
@@ -177,6 +198,7 @@ impl Client {
             frames: Vec::new(),
             outcome: Outcome::Ok,
             retries: 0,
+            http: HttpTiming::default(),
         };
         let deadline = tokio::time::Instant::now() + self.timeout;
         // Sized for a typical streamed answer, so it rarely grows.
@@ -216,10 +238,10 @@ impl Client {
         &self,
         target: &Target,
         conn: &Conn,
-        body: &Bytes,
+        body: RequestBody,
         ids: &Ids,
-    ) -> http::Request<Full<Bytes>> {
-        let mut request = http::Request::new(Full::new(body.clone()));
+    ) -> http::Request<RequestBody> {
+        let mut request = http::Request::new(body);
         *request.method_mut() = http::Method::POST;
         let headers = request.headers_mut();
         headers.clone_from(&self.headers);
@@ -255,8 +277,9 @@ impl Client {
         marks: &mut Vec<(u64, usize)>,
     ) -> Outcome {
         let target = self.pool.target(t);
+        let request_len = body.len();
         let mut fresh = false;
-        let (response, mut lease) = loop {
+        let (response, mut lease, mark, taken) = loop {
             let mut lease = match self.pool.checkout(t, affinity, fresh).await {
                 Ok(lease) => lease,
                 Err(e) => {
@@ -265,16 +288,29 @@ impl Client {
                     };
                 }
             };
-            let read_before = lease.conn.counters.read.load(Ordering::Relaxed);
-            let request = self.request(target, &lease.conn, body, ids);
+            let mark = self.begin_send(ex, &lease);
+            // An HTTP/2 stream shares its socket: the body notes when the connection took it.
+            let taken = lease.conn.is_http2().then(|| Arc::new(AtomicU64::new(0)));
+            let request_body =
+                RequestBody::new(body.clone(), taken.clone().map(|at| (at, self.clock)));
+            let request = self.request(target, &lease.conn, request_body, ids);
+            if let Some(d) = &mut ex.http.detail {
+                d.request_headers.clone_from(request.headers());
+                if !lease.conn.is_http2() {
+                    d.request_headers
+                        .insert(http::header::CONTENT_LENGTH, HeaderValue::from(request_len));
+                }
+            }
+            let send_start = self.clock.now();
+            ex.http.send = Some((send_start, send_start));
             let sent = match &mut lease.conn.sender {
                 Sender::Http1(s) => s.send_request(request).await,
                 Sender::Http2(s) => s.send_request(request).await,
             };
             match sent {
-                Ok(response) => break (response, lease),
+                Ok(response) => break (response, lease, mark, taken),
                 Err(e) => {
-                    if !fresh && lease.reused && never_reached_the_server(&lease, read_before, &e) {
+                    if !fresh && lease.reused && never_reached_the_server(&lease, mark.read, &e) {
                         // The server had closed the connection: it never saw this request.
                         self.pool.stale(t, &lease.conn);
                         self.pool.resent();
@@ -293,12 +329,16 @@ impl Client {
         let (parts, mut body) = response.into_parts();
         let status = parts.status.as_u16();
         ex.status = Some(status);
+        if let Some(d) = &mut ex.http.detail {
+            d.response_headers.clone_from(&parts.headers);
+        }
         let reusable = !closes_after(&parts);
         lease.conn.idle_timeout = keep_alive_timeout(&parts.headers);
         let mut decoder = match Decoder::for_encoding(parts.headers.get(CONTENT_ENCODING)) {
             Ok(d) => d,
             Err(message) => return Outcome::Undecodable { message },
         };
+        let mut body_bytes = 0u64;
         loop {
             match body.frame().await {
                 Some(Ok(frame)) => {
@@ -306,6 +346,8 @@ impl Client {
                         && !data.is_empty()
                     {
                         let at = self.clock.now();
+                        received(&mut ex.http, at, data.len());
+                        body_bytes += data.len() as u64;
                         // Copy into one buffer per response: keeping hyper's frames would pin
                         // its read buffers (kilobytes each) for as long as the record lives.
                         match &mut decoder {
@@ -329,6 +371,7 @@ impl Client {
                 None => break,
             }
         }
+        self.end_send(ex, &lease, mark, taken.as_deref(), request_len, body_bytes);
         if let Some(d) = decoder.take() {
             let at = self.clock.now();
             if let Err(e) = d.finish(buf) {
@@ -345,6 +388,90 @@ impl Client {
             Outcome::Http { status }
         }
     }
+
+    /// Starts the HTTP timeline of a send (again, on a retry) on the connection `lease`:
+    /// the wait for it, its opening, and the counters it had.
+    fn begin_send(&self, ex: &mut Exchange, lease: &Lease) -> WireMark {
+        let opened = &lease.conn.opened;
+        ex.http = HttpTiming {
+            pool_wait: Some((ex.start_ns.min(lease.ready_ns), lease.ready_ns)),
+            dns: opened.dns.filter(|_| !lease.reused),
+            connect: (!lease.reused).then_some(opened.connect),
+            reused: lease.reused,
+            detail: self.detail.then(|| {
+                Box::new(HttpDetail {
+                    local: opened.local,
+                    remote: opened.remote,
+                    ..HttpDetail::default()
+                })
+            }),
+            ..HttpTiming::default()
+        };
+        let c = &lease.conn.counters;
+        if let Some(log) = &c.write_log {
+            lock(log).clear();
+        }
+        WireMark {
+            read: c.read.load(Ordering::Relaxed),
+            written: c.written.load(Ordering::Relaxed),
+            writes: c.writes.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Ends the HTTP timeline once the response was read: the request's last byte written,
+    /// and the bytes and writes on the wire. An HTTP/1.1 connection carries one request at a
+    /// time, so its socket counters are this request's; an HTTP/2 socket is shared, so a
+    /// stream counts its body (one write, taken by the connection at `taken`) and the body
+    /// bytes of its answer.
+    fn end_send(
+        &self,
+        ex: &mut Exchange,
+        lease: &Lease,
+        mark: WireMark,
+        taken: Option<&AtomicU64>,
+        body_len: usize,
+        body_bytes: u64,
+    ) {
+        let http = &mut ex.http;
+        let start = http.send.map_or(0, |s| s.0);
+        if let Some(taken) = taken {
+            let at = taken.load(Ordering::Relaxed).max(start);
+            http.send = Some((start, at));
+            http.chunks_sent = 1;
+            http.bytes_sent = body_len as u64;
+            http.bytes_received = body_bytes;
+            if let Some(d) = &mut http.detail {
+                d.request_chunks = vec![(at, u32::try_from(body_len).unwrap_or(u32::MAX))];
+            }
+            return;
+        }
+        let c = &lease.conn.counters;
+        let writes = c.writes.load(Ordering::Relaxed) - mark.writes;
+        if writes > 0 {
+            http.send = Some((start, c.last_write_ns.load(Ordering::Relaxed).max(start)));
+        }
+        http.chunks_sent = u32::try_from(writes).unwrap_or(u32::MAX);
+        http.bytes_sent = c.written.load(Ordering::Relaxed) - mark.written;
+        http.bytes_received = c.read.load(Ordering::Relaxed) - mark.read;
+        if let (Some(d), Some(log)) = (&mut http.detail, &c.write_log) {
+            d.request_chunks = std::mem::take(&mut *lock(log));
+        }
+    }
+}
+
+/// Notes a response body chunk of `len` bytes that arrived at `at`.
+fn received(http: &mut HttpTiming, at: u64, len: usize) {
+    http.chunks_received += 1;
+    http.first_chunk_ns.get_or_insert(at);
+    http.last_chunk_ns = Some(at);
+    if let Some(d) = &mut http.detail {
+        d.response_chunks
+            .push((at, u32::try_from(len).unwrap_or(u32::MAX)));
+    }
+}
+
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// A failed send on a reused connection never reached the server when no byte of an answer

@@ -14,11 +14,11 @@
 //! connections) close without saying so; once reused connections keep turning out closed, the
 //! pool stops keeping connections to that server, so no request pays for a failed attempt.
 
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use super::connection::{Conn, ConnectError, Sender, Target, connect};
+use super::connection::{Conn, ConnectError, Connector, Sender, Target, connect};
 use crate::settings::ConnectionReuse;
 
 /// Reused connections found closed before the pool gives up reusing connections to a server
@@ -48,6 +48,8 @@ pub(crate) struct Lease {
     /// It carried a request before, or was opened ahead of the load: it may have been closed
     /// by the server meanwhile, so a silent failure on it is worth one more try.
     pub reused: bool,
+    /// When the pool had it ready (a reused one) or began opening it (a new one).
+    pub ready_ns: u64,
 }
 
 /// The connection a conversation keeps under `sticky-user-sessions`.
@@ -67,8 +69,7 @@ pub(crate) struct PoolCounters {
 pub(crate) struct Pool {
     targets: Vec<TargetPool>,
     strategy: ConnectionReuse,
-    tls: Arc<rustls::ClientConfig>,
-    connect_timeout: Duration,
+    connector: Connector,
     pub counters: PoolCounters,
 }
 
@@ -76,8 +77,7 @@ impl Pool {
     pub(crate) fn new(
         targets: Vec<Target>,
         strategy: ConnectionReuse,
-        tls: Arc<rustls::ClientConfig>,
-        connect_timeout: Duration,
+        connector: Connector,
     ) -> Self {
         Self {
             targets: targets
@@ -92,8 +92,7 @@ impl Pool {
                 })
                 .collect(),
             strategy,
-            tls,
-            connect_timeout,
+            connector,
             counters: PoolCounters::default(),
         }
     }
@@ -124,22 +123,23 @@ impl Pool {
                 && let Some(conn) = affinity.conn.take()
                 && let Some(conn) = self.usable(tp, conn).await
             {
-                return Ok(Lease { conn, reused: true });
+                return Ok(self.reused(conn));
             }
             if self.strategy == ConnectionReuse::Pooled
                 && let Some(conn) = self.shared_http2(tp)
             {
-                return Ok(Lease { conn, reused: true });
+                return Ok(self.reused(conn));
             }
             if self.strategy != ConnectionReuse::Never {
                 // (A conversation of its own starts on a connection opened ahead of the load.)
                 while let Some(conn) = self.pop_idle(tp) {
                     if let Some(conn) = self.usable(tp, conn).await {
-                        return Ok(Lease { conn, reused: true });
+                        return Ok(self.reused(conn));
                     }
                 }
             }
         }
+        let ready_ns = self.connector.clock.now();
         let conn = self.open(t).await?;
         if conn.is_http2() && self.strategy == ConnectionReuse::Pooled {
             let mut shared = lock(&tp.shared);
@@ -150,12 +150,21 @@ impl Pool {
         Ok(Lease {
             conn,
             reused: false,
+            ready_ns,
         })
+    }
+
+    fn reused(&self, conn: Conn) -> Lease {
+        Lease {
+            conn,
+            reused: true,
+            ready_ns: self.connector.clock.now(),
+        }
     }
 
     /// Opens a connection to target `t`.
     pub(crate) async fn open(&self, t: usize) -> Result<Conn, ConnectError> {
-        let conn = connect(&self.targets[t].target, &self.tls, self.connect_timeout).await?;
+        let conn = connect(&self.targets[t].target, &self.connector).await?;
         self.counters.opened.fetch_add(1, Ordering::Relaxed);
         Ok(conn)
     }
@@ -281,6 +290,7 @@ fn share(conn: &Conn) -> Option<Conn> {
         served: conn.served,
         idle_since: conn.idle_since,
         idle_timeout: conn.idle_timeout,
+        opened: conn.opened,
     })
 }
 

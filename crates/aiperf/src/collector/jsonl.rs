@@ -9,6 +9,7 @@ use bytes::Bytes;
 use serde::Serialize;
 use serde_json::Value;
 
+use super::http_trace::{Exchange as TraceExchange, TraceData, trace_data};
 use super::{CollectorConfig, Measured, write_line};
 use crate::metrics::{RECORD_METRICS, Rec};
 use crate::record::{ErrorDetails, Outcome, Phase, RawRecord};
@@ -144,7 +145,22 @@ struct RecordLine<'a> {
     metadata: Metadata<'a>,
     metrics: Metrics<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    trace_data: Option<TraceData<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<&'a ErrorDetails>,
+}
+
+/// The record's `trace_data` (`--export-http-trace`).
+fn trace<'a>(config: &CollectorConfig, r: &'a RawRecord) -> Option<TraceData<'a>> {
+    let failed = !matches!(r.outcome, Outcome::Ok | Outcome::Http { .. });
+    config.http_trace.then(|| {
+        let ex = TraceExchange {
+            status: r.status,
+            ack_ns: r.ack_ns,
+            failed_ns: failed.then_some(r.end_ns),
+        };
+        trace_data(&config.clock, &r.http, &ex)
+    })
 }
 
 pub(super) fn write_record_line(
@@ -158,6 +174,7 @@ pub(super) fn write_record_line(
     let line = RecordLine {
         metadata: metadata(config, r, &ids),
         metrics: Metrics(m),
+        trace_data: trace(config, r),
         error: m.error.as_ref(),
     };
     write_line(w, &line, error);

@@ -81,8 +81,14 @@ pub fn measure(config: &CollectorConfig, record: &RawRecord) -> Measured {
         other => other,
     };
     match parsed {
-        Ok(p) if config.api.generates() => generated(config, record, &p, &mut m),
-        Ok(p) => answered(config, record, &p, &mut m),
+        Ok(p) if config.api.generates() => {
+            generated(config, record, &p, &mut m);
+            super::http_trace::http_metrics(&record.http, &mut m.values);
+        }
+        Ok(p) => {
+            answered(config, record, &p, &mut m);
+            super::http_trace::http_metrics(&record.http, &mut m.values);
+        }
         Err(e) => {
             m.values[Rec::ErrorIsl as usize] = f64::from(record.input_tokens);
             m.error = Some(e);
@@ -270,6 +276,7 @@ mod tests {
             clock: Clock::new(),
             records_path: None,
             raw_path: None,
+            http_trace: false,
             progress: Arc::default(),
             process: crate::collector::RecordOrigin::new(None, false),
         };
@@ -307,6 +314,7 @@ mod tests {
             input_tokens: 100,
             requested_osl: None,
             retries: 0,
+            http: Default::default(),
         };
         let m = measure(&config, &record);
         assert!(m.error.is_none());

@@ -6,6 +6,7 @@
 //! export, [`jsonl`]), and keeps the columns the summary is computed from. None of this runs
 //! on the request path.
 
+mod http_trace;
 mod jsonl;
 mod measure;
 
@@ -83,6 +84,8 @@ pub struct CollectorConfig {
     pub clock: Clock,
     pub records_path: Option<PathBuf>,
     pub raw_path: Option<PathBuf>,
+    /// Write each request's `trace_data` (`--export-http-trace`).
+    pub http_trace: bool,
     pub progress: Arc<Progress>,
     /// Who measured the records, as the JSONL metadata names it.
     pub process: RecordOrigin,

@@ -128,6 +128,8 @@ fn resolve_all(args: &ProfileArgs, argv: &[String]) -> Result<(ProfileConfig, bo
             slice_duration_secs: output::slice_duration(args.output.slice_duration)?,
             server_metrics: telemetry::resolve_server_metrics(args)?,
             gpu_telemetry: telemetry::resolve_gpu_telemetry(args)?,
+            export_http_trace: args.http_trace.export_http_trace,
+            show_trace_timing: args.http_trace.show_trace_timing,
         },
         ui,
         sim,

@@ -490,6 +490,7 @@ async fn run_session(
             input_tokens: turn.input_tokens,
             requested_osl: turn.max_tokens,
             retries: ex.retries,
+            http: ex.http,
         };
         if ctx.records.send(record).is_err() || cancelled {
             return !cancelled;

@@ -30,6 +30,20 @@ pub enum Rec {
     ScheduleLag,
     ScheduledTimeToFirstToken,
     ScheduledRequestLatency,
+    HttpBlocked,
+    HttpDnsLookup,
+    HttpConnecting,
+    HttpSending,
+    HttpWaiting,
+    HttpReceiving,
+    HttpConnectionReused,
+    HttpDataSent,
+    HttpChunksSent,
+    HttpDataReceived,
+    HttpChunksReceived,
+    HttpConnectionOverhead,
+    HttpDuration,
+    HttpTotal,
     ErrorIsl,
 }
 
@@ -80,6 +94,14 @@ const fn latency(tag: &'static str, header: &'static str) -> MetricDef {
 const fn rate(tag: &'static str, header: &'static str, unit: &'static str) -> MetricDef {
     MetricDef {
         larger_is_better: true,
+        ..def(tag, header, unit)
+    }
+}
+
+/// A whole number of `unit` (chunks, or 0/1 for a yes/no).
+const fn whole(tag: &'static str, header: &'static str, unit: &'static str) -> MetricDef {
+    MetricDef {
+        integer: true,
         ..def(tag, header, unit)
     }
 }
@@ -141,7 +163,47 @@ pub static RECORD_METRICS: [MetricDef; N_REC] = [
         "Scheduled Time to First Token",
     ),
     latency("scheduled_request_latency", "Scheduled Request Latency"),
+    def("http_req_blocked", "HTTP Blocked", "ms"),
+    def("http_req_dns_lookup", "HTTP DNS Lookup", "ms"),
+    def("http_req_connecting", "HTTP Connecting", "ms"),
+    def("http_req_sending", "HTTP Sending", "ms"),
+    def("http_req_waiting", "HTTP Waiting (TTFB)", "ms"),
+    def("http_req_receiving", "HTTP Receiving", "ms"),
+    whole(
+        "http_req_connection_reused",
+        "HTTP Connection Reused",
+        "ratio",
+    ),
+    def("http_req_data_sent", "HTTP Data Sent", "KB"),
+    whole("http_req_chunks_sent", "HTTP Chunks Sent", "count"),
+    def("http_req_data_received", "HTTP Data Received", "KB"),
+    whole("http_req_chunks_received", "HTTP Chunks Received", "count"),
+    def(
+        "http_req_connection_overhead",
+        "HTTP Connection Overhead",
+        "ms",
+    ),
+    def("http_req_duration", "HTTP Duration (excl. conn)", "ms"),
+    def("http_req_total", "HTTP Total Time", "ms"),
     tokens("error_isl", "Error Input Sequence Length"),
+];
+
+/// The HTTP timing metrics, in the order of their console table (`--show-trace-timing`).
+pub const HTTP_TRACE_METRICS: [Rec; 14] = [
+    Rec::HttpBlocked,
+    Rec::HttpDnsLookup,
+    Rec::HttpConnecting,
+    Rec::HttpSending,
+    Rec::HttpWaiting,
+    Rec::HttpReceiving,
+    Rec::HttpConnectionReused,
+    Rec::HttpDataSent,
+    Rec::HttpChunksSent,
+    Rec::HttpDataReceived,
+    Rec::HttpChunksReceived,
+    Rec::HttpConnectionOverhead,
+    Rec::HttpDuration,
+    Rec::HttpTotal,
 ];
 
 /// Metrics a `--goodput` target may name, and whether larger is better.

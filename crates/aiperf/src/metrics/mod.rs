@@ -18,7 +18,8 @@ mod sweepline;
 mod token_checks;
 
 pub use self::catalogue::{
-    GOODPUT_METRICS, MetricDef, N_REC, RECORD_METRICS, Rec, Values, record_index,
+    GOODPUT_METRICS, HTTP_TRACE_METRICS, MetricDef, N_REC, RECORD_METRICS, Rec, Values,
+    record_index,
 };
 pub use self::columns::{Columns, Span};
 pub use self::console::{ACTIVE_ORDER, CONSOLE_ORDER, EFFECTIVE_ORDER};

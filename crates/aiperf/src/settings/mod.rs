@@ -460,6 +460,13 @@ pub struct OutputConfig {
     pub server_metrics: ServerMetricsConfig,
     #[serde(default)]
     pub gpu_telemetry: GpuTelemetryConfig,
+    /// Write each request's HTTP trace (`trace_data`) to `profile_export.jsonl` (written
+    /// only when on).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub export_http_trace: bool,
+    /// Print the HTTP timing metrics in a console table of their own (written only when on).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub show_trace_timing: bool,
 }
 
 /// Collecting GPU telemetry from DCGM exporters during the run.

@@ -12,7 +12,8 @@ use crate::metrics::MetricResult;
 use crate::settings::ExportLevel;
 
 /// What the console shows of a run (also written to `profile_export_console.txt`): the
-/// tables, the failures, the client's self-audit and its warnings.
+/// tables (the HTTP timing one with `show_trace_timing`), the failures, the client's
+/// self-audit and its warnings.
 pub fn run_text(
     metrics: &[MetricResult],
     gpus: Option<&[crate::telemetry::gpu::Endpoint]>,
@@ -20,11 +21,15 @@ pub fn run_text(
     end: PhaseEnd,
     audit: &Audit,
     warnings: &[String],
+    show_trace_timing: bool,
 ) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
     let _ = writeln!(out);
     out.push_str(&super::table::console_table(metrics));
+    if show_trace_timing {
+        let _ = write!(out, "\n{}", super::table::http_trace_table(metrics));
+    }
     out.push_str(&super::table::server_and_gpu_lines(metrics));
     if let Some(table) = super::table::power_efficiency_table(metrics) {
         let _ = write!(out, "\n{table}");

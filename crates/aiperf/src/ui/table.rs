@@ -1,6 +1,9 @@
 //! The console's tables of a run: the metrics, and the server and GPU figures.
 
-use crate::metrics::{ACTIVE_ORDER, CONSOLE_ORDER, EFFECTIVE_ORDER, MetricResult, Value as MValue};
+use crate::metrics::{
+    ACTIVE_ORDER, CONSOLE_ORDER, EFFECTIVE_ORDER, HTTP_TRACE_METRICS, MetricResult, RECORD_METRICS,
+    Value as MValue,
+};
 
 /// Formats with thousands separators and two decimals, as the reference console does.
 pub fn grouped(v: f64) -> String {
@@ -23,26 +26,37 @@ pub fn grouped(v: f64) -> String {
 /// ("Effective") and the rates while their phase was active ("Active") when measured.
 pub fn console_table(metrics: &[MetricResult]) -> String {
     let generated = metrics.iter().any(|m| m.tag == "output_token_throughput");
-    let main: Vec<&str> = CONSOLE_ORDER
+    // Input token throughput is shown only when nothing is generated (embeddings).
+    let tags = CONSOLE_ORDER
         .iter()
-        .copied()
-        .filter(|t| !(*t == "input_token_throughput" && generated))
-        .collect();
-    let mut out = titled_table("aiperf | LLM Metrics", metrics, &main);
+        .filter(|t| !(**t == "input_token_throughput" && generated));
+    let mut out = metrics_table("aiperf | LLM Metrics", tags.copied(), metrics);
     for (title, rows) in [
         ("aiperf | LLM Metrics: Effective", EFFECTIVE_ORDER),
         ("aiperf | LLM Metrics: Active", ACTIVE_ORDER),
     ] {
         if rows.iter().any(|t| metrics.iter().any(|m| m.tag == *t)) {
             out.push('\n');
-            out.push_str(&titled_table(title, metrics, rows));
+            out.push_str(&metrics_table(title, rows.iter().copied(), metrics));
         }
     }
     out
 }
 
-/// One table of `metrics`, the rows `tags` (those measured) in that order.
-fn titled_table(title: &str, metrics: &[MetricResult], tags: &[&str]) -> String {
+/// The HTTP timing metrics (`--show-trace-timing`), in a table of their own.
+pub fn http_trace_table(metrics: &[MetricResult]) -> String {
+    let tags = HTTP_TRACE_METRICS
+        .iter()
+        .map(|r| RECORD_METRICS[*r as usize].tag);
+    metrics_table("aiperf | HTTP Trace Timing", tags, metrics)
+}
+
+/// A table of the `tags` the run has, in that order, under `title`.
+fn metrics_table<'a>(
+    title: &str,
+    tags: impl Iterator<Item = &'a str>,
+    metrics: &[MetricResult],
+) -> String {
     use comfy_table::{CellAlignment, ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
     let mut table = Table::new();
     table
@@ -50,7 +64,7 @@ fn titled_table(title: &str, metrics: &[MetricResult], tags: &[&str]) -> String 
         .set_content_arrangement(ContentArrangement::Disabled)
         .set_header(["Metric", "avg", "min", "max", "p99", "p90", "p50", "std"]);
     for tag in tags {
-        let Some(m) = metrics.iter().find(|m| m.tag == *tag) else {
+        let Some(m) = metrics.iter().find(|m| m.tag == tag) else {
             continue;
         };
         let name = format!("{} ({})", m.header, m.unit);

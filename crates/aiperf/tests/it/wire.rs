@@ -95,19 +95,27 @@ fn event(content: &str) -> String {
 
 const FINISH: &str = "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"length\"}],\"usage\":{\"prompt_tokens\":8,\"completion_tokens\":3,\"total_tokens\":11}}\n\ndata: [DONE]\n\n";
 
-/// A streamed answer of three words, one chunk each, with keep-alive headers (as llama.cpp).
-fn stream_answer(stream: &mut TcpStream, extra_headers: &str) {
+/// The words of [`stream_answer`], one chunk each, then the finish chunk.
+const WORDS: [&str; 3] = [" the", " of", " and"];
+
+/// The bytes of a streamed answer of three words, one chunk each, with keep-alive headers (as
+/// llama.cpp).
+fn stream_answer_text(extra_headers: &str) -> String {
     let head = format!(
         "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\
          Keep-Alive: timeout=5, max=100\r\n{extra_headers}\r\n"
     );
     let mut out = head;
-    for word in [" the", " of", " and"] {
+    for word in WORDS {
         out.push_str(&chunk(&event(word)));
     }
     out.push_str(&chunk(FINISH));
     out.push_str("0\r\n\r\n");
-    let _ = stream.write_all(out.as_bytes());
+    out
+}
+
+fn stream_answer(stream: &mut TcpStream, extra_headers: &str) {
+    let _ = stream.write_all(stream_answer_text(extra_headers).as_bytes());
 }
 
 fn profile(url: &str, dir: &std::path::Path, extra: &[&str]) -> std::process::Output {
@@ -282,6 +290,16 @@ fn reuse_strategies_never_and_sticky_sessions() {
     assert_eq!(conns.len(), 6, "a connection per request: {conns:?}");
     assert!(seen.iter().all(|r| r.headers.contains("connection: close")));
     assert_eq!(summary(&dir)["client_audit"]["connections_opened"], 6);
+    // Every request opened its connection, and its timings say so.
+    for r in read_lines(&dir.join("profile_export.jsonl")) {
+        assert_eq!(r["metrics"]["http_req_connection_reused"]["value"], 0);
+        assert!(
+            r["metrics"]["http_req_connecting"]["value"]
+                .as_f64()
+                .unwrap()
+                > 0.0
+        );
+    }
 
     let (url, seen) = serve(handler);
     let dir = tmp.path().join("sticky");
@@ -498,4 +516,165 @@ fn raw_export_keeps_split_characters_whole() {
         assert!(!text.contains('\u{fffd}'), "{text}");
         assert!(text.contains("世界") && text.contains("🎉"), "{text}");
     }
+}
+
+/// The HTTP timings are measured on the wire: a new connection is opened (connecting) and a
+/// kept one is reused (no connecting); the bytes sent are what the server read, the bytes
+/// and chunks received what it wrote; the phases add up to the total; and
+/// `--export-http-trace` writes each request's trace in order of time.
+#[test]
+fn http_timings_are_measured_on_the_wire() {
+    fn handler(_: usize, _: usize, s: &mut TcpStream) -> After {
+        stream_answer(s, "");
+        After::KeepOpen
+    }
+    let (url, seen) = serve(handler);
+    let port: u64 = url.rsplit(':').next().unwrap().parse().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    let quiet = ["--no-server-metrics", "--no-gpu-telemetry"];
+    let output = profile(
+        &url,
+        &dir,
+        &[
+            &["--concurrency", "1", "--request-count", "3"][..],
+            &["--connection-warmup", "false", "--export-http-trace"],
+            &["--show-trace-timing"],
+            &quiet,
+        ]
+        .concat(),
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(stdout(&output).contains("HTTP Trace Timing"));
+    let seen = seen.lock().unwrap().clone();
+    let mut records = read_lines(&dir.join("profile_export.jsonl"));
+    records.sort_by_key(|r| r["metadata"]["request_num"].as_u64());
+    assert_eq!((records.len(), seen.len()), (3, 3));
+    let record_schema = crate::profile::schema("profile_export_record.schema.json");
+    let answer = stream_answer_text("");
+    let body_bytes: usize = WORDS.iter().map(|w| event(w).len()).sum::<usize>() + FINISH.len();
+    for (i, (r, seen)) in records.iter().zip(&seen).enumerate() {
+        crate::profile::assert_valid(&record_schema, r, "a record with its trace");
+        let m = |tag: &str| r["metrics"][tag]["value"].as_f64().unwrap();
+        // A fresh connection for the first request, the same one kept for the others.
+        assert_eq!(seen.conn, 0);
+        let reused = i > 0;
+        assert_eq!(m("http_req_connection_reused"), f64::from(u8::from(reused)));
+        assert_eq!(m("http_req_connecting") > 0.0, !reused, "request {i}");
+        assert_eq!(m("http_req_dns_lookup"), 0.0, "an address needs no lookup");
+        // Bytes: the request line, headers and body the server read; the answer it wrote.
+        let sent = seen.headers.len() + "\r\n\r\n".len() + seen.body.len();
+        assert_eq!(m("http_req_data_sent") * 1024.0, sent as f64);
+        assert_eq!(m("http_req_data_received") * 1024.0, answer.len() as f64);
+        assert_eq!(
+            m("http_req_chunks_received"),
+            4.0,
+            "three words and the finish"
+        );
+        assert!(m("http_req_chunks_sent") >= 1.0);
+        // The phases add up, as defined.
+        let phases = [
+            "blocked",
+            "dns_lookup",
+            "connecting",
+            "sending",
+            "waiting",
+            "receiving",
+        ]
+        .map(|p| m(&format!("http_req_{p}")));
+        assert_eq!(m("http_req_total"), phases.iter().sum::<f64>());
+        assert_eq!(
+            m("http_req_connection_overhead"),
+            phases[..3].iter().sum::<f64>()
+        );
+
+        let t = &r["trace_data"];
+        let ns = |k: &str| t[k].as_u64().unwrap_or_else(|| panic!("{k} in {t}"));
+        assert_eq!(t["trace_type"], "aiohttp");
+        assert_eq!(
+            ns("sending_ns") + ns("waiting_ns") + ns("receiving_ns"),
+            ns("duration_ns")
+        );
+        let mut order = vec![
+            "connection_pool_wait_start_ns",
+            "connection_pool_wait_end_ns",
+        ];
+        if reused {
+            assert_eq!(
+                ns("connection_reused_ns"),
+                ns("connection_pool_wait_end_ns")
+            );
+            assert!(t.get("tcp_connect_start_ns").is_none());
+        } else {
+            order.extend(["tcp_connect_start_ns", "tcp_connect_end_ns"]);
+            assert!(t.get("connection_reused_ns").is_none());
+        }
+        order.extend([
+            "request_send_start_ns",
+            "request_headers_sent_ns",
+            "request_send_end_ns",
+            "response_headers_received_ns",
+            "response_receive_start_ns",
+            "response_receive_end_ns",
+        ]);
+        let times: Vec<u64> = order.iter().map(|k| ns(k)).collect();
+        assert!(times.is_sorted(), "{order:?}: {times:?}");
+        assert!(
+            ns("connection_pool_wait_start_ns")
+                >= r["metadata"]["request_start_ns"].as_u64().unwrap()
+        );
+        assert!(ns("response_receive_end_ns") <= r["metadata"]["request_end_ns"].as_u64().unwrap());
+        let chunks = t["response_chunks"].as_array().unwrap();
+        assert_eq!(chunks.len() as u64, ns("response_chunks_count"));
+        let at: Vec<u64> = chunks.iter().map(|c| c[0].as_u64().unwrap()).collect();
+        assert!(at.is_sorted());
+        assert_eq!(at.first(), Some(&ns("response_receive_start_ns")));
+        assert_eq!(at.last(), Some(&ns("response_receive_end_ns")));
+        let sizes: u64 = chunks.iter().map(|c| c[1].as_u64().unwrap()).sum();
+        assert_eq!(sizes, body_bytes as u64);
+        let written: u64 = t["request_chunks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c[1].as_u64().unwrap())
+            .sum();
+        assert_eq!(written, ns("request_bytes_total"));
+        assert_eq!(ns("request_bytes_total"), sent as u64);
+        assert_eq!(ns("response_bytes_total"), answer.len() as u64);
+        assert_eq!(
+            t["request_headers"]["x-request-id"],
+            r["metadata"]["x_request_id"]
+        );
+        assert_eq!(t["response_headers"]["keep-alive"], "timeout=5, max=100");
+        assert_eq!(
+            (ns("response_status_code"), &t["response_reason"]),
+            (200, &"OK".into())
+        );
+        assert_eq!(ns("remote_port"), port);
+        assert!(ns("local_port") > 0);
+    }
+    let s = summary(&dir);
+    assert_eq!(s["http_req_connection_reused"]["unit"], "ratio");
+    assert_eq!(s["http_req_data_received"]["unit"], "KB");
+    let csv = std::fs::read_to_string(dir.join("profile_export_aiperf.csv")).unwrap();
+    for header in [
+        "HTTP Blocked (ms)",
+        "HTTP Chunks Received,",
+        "HTTP Connection Reused (ratio)",
+    ] {
+        assert!(csv.contains(header), "{header}");
+    }
+
+    // Without the flags: the metrics still, but no trace and no table of them.
+    let dir = tmp.path().join("plain");
+    let output = profile(
+        &url,
+        &dir,
+        &[&["--concurrency", "1", "--request-count", "1"][..], &quiet].concat(),
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(!stdout(&output).contains("HTTP Trace Timing"));
+    let records = read_lines(&dir.join("profile_export.jsonl"));
+    assert!(records[0].get("trace_data").is_none());
+    assert!(records[0]["metrics"]["http_req_total"]["value"].is_f64());
 }

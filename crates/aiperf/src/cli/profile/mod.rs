@@ -14,7 +14,7 @@ mod search;
 pub use self::endpoint::{EndpointArgs, TokenizerArgs};
 pub use self::input::InputArgs;
 pub use self::load::{ArrivalPattern, LoadArgs};
-pub use self::output::{OutputArgs, UiArg};
+pub use self::output::{HttpTraceArgs, OutputArgs, UiArg};
 pub use self::plan::{ConvergenceModeArg, MultiRunArgs, PoolingArg, SweepModeArg, SweepTypeArg};
 pub use self::search::{
     DirectionArg, OptunaSamplerArg, PlannerArg, RecipeArgs, SearchArgs, SearchStyleArg,
@@ -62,6 +62,8 @@ pub struct ProfileArgs {
     pub load: LoadArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+    #[command(flatten)]
+    pub http_trace: HttpTraceArgs,
     #[command(flatten)]
     pub multi: MultiRunArgs,
     #[command(flatten)]

@@ -81,3 +81,19 @@ pub struct OutputArgs {
     #[arg(long, visible_alias = "ui-type", value_enum)]
     pub ui: Option<UiArg>,
 }
+
+#[derive(Debug, Args)]
+#[command(next_help_heading = "HTTP Trace")]
+pub struct HttpTraceArgs {
+    /// Write each request's HTTP trace to profile_export.jsonl as `trace_data`: wall-clock
+    /// timestamps of every phase, the request and response headers (credentials redacted),
+    /// every chunk written and read, and the connection's addresses. The http_req_* metrics
+    /// are measured and exported on every run, with or without it.
+    #[arg(long)]
+    pub export_http_trace: bool,
+
+    /// Print the HTTP timing metrics (blocked, DNS lookup, connecting, sending, waiting,
+    /// receiving, duration, bytes and chunks) in a console table of their own.
+    #[arg(long)]
+    pub show_trace_timing: bool,
+}

@@ -156,9 +156,9 @@ fn has_chromium() -> bool {
         })
 }
 
-/// A streaming run with time slices, server metrics and GPU telemetry, an embeddings run, a
-/// sweep with three trials per cell and a search: every shared artifact passes the
-/// reference's models and readers, and its `aiperf plot` draws each.
+/// A streaming run with time slices, HTTP traces, server metrics and GPU telemetry, an
+/// embeddings run, a sweep with three trials per cell and a search: every shared artifact
+/// passes the reference's models and readers, and its `aiperf plot` draws each.
 #[test]
 fn the_reference_tool_reads_our_artifacts() {
     let Some(python) = reference_python() else {
@@ -181,6 +181,7 @@ fn the_reference_tool_reads_our_artifacts() {
     ];
     let mut args = vec!["--sim", "fixed", "--streaming", "--concurrency", "4"];
     args.extend(["--request-count", "40", "--slice-duration", "0.1"]);
+    args.push("--export-http-trace");
     args.extend(short);
     profile(&stream, &args);
     profile(
