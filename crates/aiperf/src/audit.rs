@@ -48,6 +48,24 @@ impl Stopwatch {
             wall: Instant::now(),
         }
     }
+
+    /// The CPU and wall time since the start.
+    pub fn stop(&self) -> PhaseCost {
+        PhaseCost {
+            cpu: match (self.cpu, process_cpu_seconds()) {
+                (Some(a), Some(b)) => Some((b - a).max(0.0)),
+                _ => None,
+            },
+            wall: self.wall.elapsed().as_secs_f64(),
+        }
+    }
+}
+
+/// What a phase cost the process: CPU seconds (all threads) and wall seconds.
+#[derive(Debug, Clone, Copy)]
+pub struct PhaseCost {
+    pub cpu: Option<f64>,
+    pub wall: f64,
 }
 
 /// What the audit found.
@@ -86,7 +104,7 @@ const MIN_JUDGED_SECONDS: f64 = 1.0;
 
 #[allow(clippy::too_many_arguments)]
 pub fn audit(
-    since: Stopwatch,
+    cost: PhaseCost,
     requests: u64,
     includes_simulator: bool,
     requested_rate: Option<f64>,
@@ -94,11 +112,7 @@ pub fn audit(
     scheduled: (Option<u64>, Option<u64>),
     schedule_lag_p99_ms: Option<f64>,
 ) -> Audit {
-    let wall = since.wall.elapsed().as_secs_f64();
-    let cpu = match (since.cpu, process_cpu_seconds()) {
-        (Some(a), Some(b)) => Some((b - a).max(0.0)),
-        _ => None,
-    };
+    let (wall, cpu) = (cost.wall, cost.cpu);
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let utilization = cpu
         .filter(|_| wall > 0.0)
@@ -223,7 +237,7 @@ mod tests {
         }
         assert!(x != 1);
         let a = audit(
-            before,
+            before.stop(),
             1000,
             false,
             Some(100.0),
@@ -251,7 +265,7 @@ mod tests {
     fn shortfalls_are_warned_about() {
         // The schedule asked for 99 requests in 99 ms (1000/s); they took a second.
         let a = audit(
-            Stopwatch::start(),
+            Stopwatch::start().stop(),
             100,
             false,
             Some(1000.0),
@@ -278,7 +292,17 @@ mod tests {
             cpu: Some(now - 1000.0),
             wall: Instant::now() - wall_ago,
         };
-        let judge = |since| audit(since, 10, false, None, (None, None), (None, None), None);
+        let judge = |since: Stopwatch| {
+            audit(
+                since.stop(),
+                10,
+                false,
+                None,
+                (None, None),
+                (None, None),
+                None,
+            )
+        };
         let short = judge(busy(std::time::Duration::from_millis(5)));
         assert_eq!(short.cpu_utilization, Some(1.0));
         assert!(short.warnings.is_empty(), "{:?}", short.warnings);

@@ -27,7 +27,9 @@ pub(super) struct Measurement {
     pub end: PhaseEnd,
     pub start_time: SystemTime,
     pub end_time: SystemTime,
-    pub stopwatch: crate::audit::Stopwatch,
+    /// What the profiling phase cost, from its start until its last record was measured
+    /// (the summary and the files afterwards are not part of it).
+    pub phase_cost: crate::audit::PhaseCost,
     /// Why the run was stopped early (`--failed-request-threshold`).
     pub abort_reason: Option<String>,
     pub scrapes: Option<Vec<EndpointScrapes>>,
@@ -139,6 +141,7 @@ pub(super) async fn measure(
     let collected: Collected = tokio::task::spawn_blocking(move || collector.join())
         .await?
         .map_err(|_| anyhow::anyhow!("the collector thread panicked"))?;
+    let phase_cost = stopwatch.stop();
     if let Some(server) = run.sim.take() {
         let _ = server.shutdown().await;
     }
@@ -148,7 +151,7 @@ pub(super) async fn measure(
         end: profiled.end,
         start_time,
         end_time,
-        stopwatch,
+        phase_cost,
         abort_reason: profiled.abort_reason,
         scrapes: profiled.scrapes,
         gpu_scrapes: profiled.gpu_scrapes,

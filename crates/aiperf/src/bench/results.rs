@@ -150,7 +150,7 @@ fn audit(run: &Prepared, m: &Measurement, metrics: &[MetricResult]) -> crate::au
         });
     let cols = &m.collected.columns;
     let mut audit = crate::audit::audit(
-        m.stopwatch,
+        m.phase_cost,
         (cols.ok.len() + cols.errors()) as u64,
         run.config.sim.is_some(),
         match run.mode {

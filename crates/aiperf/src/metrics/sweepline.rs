@@ -16,39 +16,36 @@ use super::result::{MetricResult, Value};
 
 const NS_PER_SEC: f64 = 1e9;
 
-/// A step function: `values[i]` holds from `ts[i]` to `ts[i + 1]` (0 before the first).
+/// A step function: `points[i].1` holds from `points[i].0` to the next point's time (0
+/// before the first).
 #[derive(Debug, Default, Clone, PartialEq)]
 struct Steps {
-    ts: Vec<f64>,
-    values: Vec<f64>,
+    points: Vec<(f64, f64)>,
 }
 
 impl Steps {
     /// Sums the events' deltas in time order, ends (deltas ≤ 0) before starts at equal times.
     fn sweep(mut events: Vec<(f64, f64)>) -> Self {
-        events.sort_by(|a, b| a.0.total_cmp(&b.0).then((a.1 > 0.0).cmp(&(b.1 > 0.0))));
+        // Events at one time in any order within their kind: only the last sum at a time
+        // holds for a while.
+        events.sort_unstable_by_key(|e| (ordered(e.0), e.1 > 0.0));
+        // The running sum replaces each delta, in place.
         let mut acc = 0.0;
-        let mut values: Vec<f64> = events
-            .iter()
-            .map(|e| {
-                acc += e.1;
-                acc
-            })
-            .collect();
+        for e in &mut events {
+            acc += e.1;
+            e.1 = acc;
+        }
         // Large +/- pairs cancel imperfectly in floating point; residues far below the
         // curve's scale are zero.
-        let max_abs = values.iter().fold(0.0_f64, |m, v| m.max(v.abs()));
+        let max_abs = events.iter().fold(0.0_f64, |m, e| m.max(e.1.abs()));
         if max_abs > 0.0 {
-            for v in &mut values {
-                if v.abs() < 1e-9 * max_abs {
-                    *v = 0.0;
+            for e in &mut events {
+                if e.1.abs() < 1e-9 * max_abs {
+                    e.1 = 0.0;
                 }
             }
         }
-        Self {
-            ts: events.into_iter().map(|e| e.0).collect(),
-            values,
-        }
+        Self { points: events }
     }
 
     /// Requests in `[from, to)` for every span where both ends are known.
@@ -63,12 +60,12 @@ impl Steps {
 
     /// The value at `t` (the last event at or before it).
     fn at(&self, t: f64) -> f64 {
-        let i = self.ts.partition_point(|x| *x <= t);
-        if i == 0 { 0.0 } else { self.values[i - 1] }
+        let i = self.points.partition_point(|p| p.0 <= t);
+        if i == 0 { 0.0 } else { self.points[i - 1].1 }
     }
 
     fn is_empty(&self) -> bool {
-        self.ts.is_empty()
+        self.points.is_empty()
     }
 
     /// `self / den` on the union of both functions' times; 0 where `den` is 0.
@@ -76,18 +73,66 @@ impl Steps {
         if self.is_empty() || den.is_empty() {
             return Steps::default();
         }
-        let mut ts: Vec<f64> = self.ts.iter().chain(&den.ts).copied().collect();
-        ts.sort_by(f64::total_cmp);
-        ts.dedup();
-        let values = ts
-            .iter()
-            .map(|&t| {
-                let d = den.at(t);
-                if d > 0.0 { self.at(t) / d } else { 0.0 }
-            })
-            .collect();
-        Steps { ts, values }
+        let mut points = Vec::with_capacity(self.points.len() + den.points.len());
+        for (t, n, d) in Merged::new(self, den) {
+            points.push((t, if d > 0.0 { n / d } else { 0.0 }));
+        }
+        Steps { points }
     }
+}
+
+/// The distinct times of two step functions in order, with both functions' values there:
+/// a linear walk over both (their times are sorted).
+struct Merged<'a> {
+    a: &'a Steps,
+    b: &'a Steps,
+    i: usize,
+    j: usize,
+    va: f64,
+    vb: f64,
+}
+
+impl<'a> Merged<'a> {
+    fn new(a: &'a Steps, b: &'a Steps) -> Self {
+        Self {
+            a,
+            b,
+            i: 0,
+            j: 0,
+            va: 0.0,
+            vb: 0.0,
+        }
+    }
+}
+
+impl Iterator for Merged<'_> {
+    type Item = (f64, f64, f64);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let (a, b) = (&self.a.points, &self.b.points);
+        let t = match (a.get(self.i), b.get(self.j)) {
+            (Some(x), Some(y)) => x.0.min(y.0),
+            (Some(x), None) => x.0,
+            (None, Some(y)) => y.0,
+            (None, None) => return None,
+        };
+        // Every event at `t` of both functions: the value after the last one holds.
+        while let Some(p) = a.get(self.i).filter(|p| p.0 == t) {
+            self.va = p.1;
+            self.i += 1;
+        }
+        while let Some(p) = b.get(self.j).filter(|p| p.0 == t) {
+            self.vb = p.1;
+            self.j += 1;
+        }
+        Some((t, self.va, self.vb))
+    }
+}
+
+/// `x`'s bits as an integer that sorts as `x` does (IEEE 754 total order).
+fn ordered(x: f64) -> u64 {
+    let b = x.to_bits();
+    if b >> 63 == 1 { !b } else { b | (1 << 63) }
 }
 
 /// Time-weighted statistics of a step function.
@@ -104,7 +149,8 @@ struct Stats {
 }
 
 /// Statistics of `(duration, value)` segments: the average over `total` time, percentiles
-/// of the time spent at each value.
+/// of the time spent at each value (the smallest value below or at which `q` of the time was
+/// spent).
 fn weighted(segments: &mut [(f64, f64)], total: f64) -> Stats {
     if segments.is_empty() || total <= 0.0 {
         return Stats::default();
@@ -115,26 +161,37 @@ fn weighted(segments: &mut [(f64, f64)], total: f64) -> Stats {
         .map(|(d, v)| d * (v - avg).powi(2))
         .sum::<f64>()
         / total;
-    segments.sort_by(|a, b| a.1.total_cmp(&b.1));
+    let (min, max) = segments
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), s| {
+            (lo.min(s.1), hi.max(s.1))
+        });
+    // Sorted by value (pdqsort: O(n log n) whatever the values), the durations summed up
+    // to each percentile in one pass.
+    segments.sort_unstable_by_key(|s| ordered(s.1));
     let all: f64 = segments.iter().map(|s| s.0).sum();
-    let pct = |q: f64| {
-        let mut acc = 0.0;
-        for (d, v) in segments.iter() {
-            acc += d;
-            if acc / all >= q {
-                return *v;
-            }
+    let targets = [0.50, 0.90, 0.95, 0.99].map(|q| q * all);
+    let mut found = [max; 4];
+    let (mut acc, mut k) = (0.0, 0);
+    for (d, v) in segments.iter() {
+        acc += d;
+        while k < 4 && acc >= targets[k] {
+            found[k] = *v;
+            k += 1;
         }
-        segments[segments.len() - 1].1
-    };
+        if k == 4 {
+            break;
+        }
+    }
+    let [p50, p90, p95, p99] = found;
     Stats {
         avg,
-        min: segments[0].1,
-        max: segments[segments.len() - 1].1,
-        p50: pct(0.50),
-        p90: pct(0.90),
-        p95: pct(0.95),
-        p99: pct(0.99),
+        min,
+        max,
+        p50,
+        p90,
+        p95,
+        p99,
         std: var.sqrt(),
     }
 }
@@ -144,10 +201,10 @@ fn over_window(f: &Steps, start: f64, end: f64) -> Stats {
     if f.is_empty() || end <= start {
         return Stats::default();
     }
-    let mut segments = Vec::with_capacity(f.ts.len() + 1);
+    let mut segments = Vec::with_capacity(f.points.len() + 1);
     let mut from = start;
     let mut value = f.at(start);
-    for (&t, &v) in f.ts.iter().zip(&f.values) {
+    for &(t, v) in &f.points {
         if t <= start {
             continue;
         }
@@ -172,20 +229,26 @@ fn over_active(rate: &Steps, mask: &Steps, start: f64, end: f64) -> Stats {
     if rate.is_empty() || mask.is_empty() || end <= start {
         return Stats::default();
     }
-    let inside = |t: &&f64| **t > start && **t < end;
-    let mut grid: Vec<f64> = [start, end]
-        .iter()
-        .chain(rate.ts.iter().filter(inside))
-        .chain(mask.ts.iter().filter(inside))
-        .copied()
-        .collect();
-    grid.sort_by(f64::total_cmp);
-    grid.dedup();
-    let mut segments: Vec<(f64, f64)> = grid
-        .windows(2)
-        .filter(|w| w[1] > w[0] && mask.at(w[0]) > 0.0)
-        .map(|w| (w[1] - w[0], rate.at(w[0])))
-        .collect();
+    let mut segments: Vec<(f64, f64)> = Vec::with_capacity(rate.points.len() + mask.points.len());
+    let (mut from, mut r, mut m) = (start, rate.at(start), mask.at(start));
+    let mut closed = false;
+    for (t, rv, mv) in Merged::new(rate, mask) {
+        if t <= start {
+            continue;
+        }
+        let to = t.min(end);
+        if to > from && m > 0.0 {
+            segments.push((to - from, r));
+        }
+        if t >= end {
+            closed = true;
+            break;
+        }
+        (from, r, m) = (t, rv, mv);
+    }
+    if !closed && end > from && m > 0.0 {
+        segments.push((end - from, r));
+    }
     let active: f64 = segments.iter().map(|s| s.0).sum();
     weighted(&mut segments, active)
 }
@@ -225,68 +288,83 @@ impl Interval<'_> {
     }
 }
 
-/// The step functions of one run.
-struct Curves {
-    concurrency: Steps,
-    decode_concurrency: Steps,
-    prefill_concurrency: Steps,
-    decode_throughput: Steps,
-    prefill_throughput: Steps,
-    total_throughput: Steps,
-    decode_per_user: Steps,
-    prefill_per_user: Steps,
-    tokens_in_flight: Steps,
-}
+/// The statistics of every curve of a run over `[start, end]`, in the order of
+/// [`EFFECTIVE`] and [`ACTIVE`]. Curves are built one after the other and dropped once
+/// measured, so the large ones (a streamed run's decode rate and tokens in flight have an
+/// event per chunk) are never all in memory together.
+fn curve_stats(intervals: &[Interval<'_>], start: f64, end: f64) -> ([Stats; 9], [Stats; 5]) {
+    let window = |f: &Steps| over_window(f, start, end);
+    let active = |f: &Steps, mask: &Steps| over_active(f, mask, start, end);
+    let chunked = intervals.iter().any(|r| !r.gaps.is_empty());
+    let concurrency = Steps::count(intervals.iter().map(|r| (Some(r.start), Some(r.end))));
+    let decode_concurrency = Steps::count(intervals.iter().map(|r| (r.first, Some(r.end))));
+    let prefill_concurrency = Steps::count(intervals.iter().map(|r| (Some(r.start), r.first)));
+    let rate_events = |(a, b, rate): (f64, f64, f64)| [(a, rate), (b, -rate)];
+    let prefill = || intervals.iter().filter_map(Interval::prefill_rate);
+    let decode = || intervals.iter().filter_map(Interval::decode_rate);
+    let all_gaps: usize = intervals.iter().map(|r| r.gaps.len()).sum();
 
-impl Curves {
-    fn new(intervals: &[Interval<'_>]) -> Self {
-        let chunked = intervals.iter().any(|r| !r.gaps.is_empty());
-        let concurrency = Steps::count(intervals.iter().map(|r| (Some(r.start), Some(r.end))));
-        let decode_concurrency = Steps::count(intervals.iter().map(|r| (r.first, Some(r.end))));
-        let prefill_concurrency = Steps::count(intervals.iter().map(|r| (Some(r.start), r.first)));
-        let rate_events = |(a, b, rate): (f64, f64, f64)| [(a, rate), (b, -rate)];
-        let prefill = || intervals.iter().filter_map(Interval::prefill_rate);
-        let decode = || intervals.iter().filter_map(Interval::decode_rate);
+    let (decode_tp, decode_tp_active, per_user, per_user_active) = {
         let decode_throughput = if chunked {
-            Steps::sweep(intervals.iter().flat_map(chunk_rates).collect())
+            let mut events = Vec::with_capacity(2 * all_gaps);
+            for r in intervals {
+                chunk_rates(r, &mut events);
+            }
+            Steps::sweep(events)
         } else {
             Steps::sweep(decode().flat_map(rate_events).collect())
         };
-        let prefill_throughput = Steps::sweep(prefill().flat_map(rate_events).collect());
-        let total_throughput =
-            Steps::sweep(prefill().chain(decode()).flat_map(rate_events).collect());
-        let tokens_in_flight = Steps::sweep(
-            intervals
-                .iter()
-                .flat_map(|r| held_tokens(r, chunked))
-                .collect(),
-        );
-        Self {
-            decode_per_user: decode_throughput.divide(&decode_concurrency),
-            prefill_per_user: prefill_throughput.divide(&prefill_concurrency),
-            concurrency,
-            decode_concurrency,
-            prefill_concurrency,
-            decode_throughput,
-            prefill_throughput,
-            total_throughput,
-            tokens_in_flight,
+        let per_user = decode_throughput.divide(&decode_concurrency);
+        (
+            window(&decode_throughput),
+            active(&decode_throughput, &decode_concurrency),
+            window(&per_user),
+            active(&per_user, &decode_concurrency),
+        )
+    };
+    let held = {
+        let mut events = Vec::with_capacity(all_gaps + 3 * intervals.len());
+        for r in intervals {
+            held_tokens(r, chunked, &mut events);
         }
-    }
+        window(&Steps::sweep(events))
+    };
+    let prefill_throughput = Steps::sweep(prefill().flat_map(rate_events).collect());
+    let prefill_per_user = prefill_throughput.divide(&prefill_concurrency);
+    let total_throughput = Steps::sweep(prefill().chain(decode()).flat_map(rate_events).collect());
+    (
+        [
+            window(&concurrency),
+            decode_tp,
+            window(&prefill_throughput),
+            window(&decode_concurrency),
+            window(&prefill_concurrency),
+            window(&total_throughput),
+            per_user,
+            window(&prefill_per_user),
+            held,
+        ],
+        [
+            decode_tp_active,
+            active(&prefill_throughput, &prefill_concurrency),
+            per_user_active,
+            active(&prefill_per_user, &prefill_concurrency),
+            active(&total_throughput, &concurrency),
+        ],
+    )
 }
 
 /// A streamed request's decode rate per chunk gap: its tokens after the first shared evenly
 /// by its non-empty gaps, each spread over its own gap.
-fn chunk_rates(r: &Interval<'_>) -> Vec<(f64, f64)> {
+fn chunk_rates(r: &Interval<'_>, out: &mut Vec<(f64, f64)>) {
     let (Some(first), Some(osl)) = (r.first, r.decode_tokens()) else {
-        return Vec::new();
+        return;
     };
     let gaps = r.gaps.iter().filter(|g| **g > 0.0).count();
     if gaps == 0 {
-        return Vec::new();
+        return;
     }
     let per_gap = (osl - 1.0) / gaps as f64;
-    let mut out = Vec::with_capacity(2 * gaps);
     let mut at = first;
     for &g in r.gaps {
         let from = at;
@@ -296,13 +374,11 @@ fn chunk_rates(r: &Interval<'_>) -> Vec<(f64, f64)> {
             out.push((at, -per_gap / g));
         }
     }
-    out
 }
 
 /// The tokens a request holds on the server: its input from the start, its output from the
 /// first token (as the chunks arrive, for a streamed request), all released at the end.
-fn held_tokens(r: &Interval<'_>, chunked: bool) -> Vec<(f64, f64)> {
-    let mut out = Vec::new();
+fn held_tokens(r: &Interval<'_>, chunked: bool, out: &mut Vec<(f64, f64)>) {
     let input = r.prefill().and(r.isl);
     if let Some(isl) = input {
         out.push((r.start, isl));
@@ -331,7 +407,6 @@ fn held_tokens(r: &Interval<'_>, chunked: bool) -> Vec<(f64, f64)> {
     if input.is_some() || output.is_some() {
         out.push((r.end, -held));
     }
-    out
 }
 
 const EFFECTIVE: [MetricDef; 9] = [
@@ -440,37 +515,14 @@ pub(super) fn sweep_metrics(
             gaps: &gaps_ns[s.gaps.start as usize..s.gaps.end as usize],
         })
         .collect();
-    let c = Curves::new(&intervals);
-    let per_sec = NS_PER_SEC;
-    let effective = [
-        (&c.concurrency, 1.0),
-        (&c.decode_throughput, per_sec),
-        (&c.prefill_throughput, per_sec),
-        (&c.decode_concurrency, 1.0),
-        (&c.prefill_concurrency, 1.0),
-        (&c.total_throughput, per_sec),
-        (&c.decode_per_user, per_sec),
-        (&c.prefill_per_user, per_sec),
-        (&c.tokens_in_flight, 1.0),
+    let (effective, active) = curve_stats(&intervals, start, end);
+    let scales = [
+        1.0, NS_PER_SEC, NS_PER_SEC, 1.0, 1.0, NS_PER_SEC, NS_PER_SEC, NS_PER_SEC, 1.0,
     ];
-    let active = [
-        (&c.decode_throughput, &c.decode_concurrency),
-        (&c.prefill_throughput, &c.prefill_concurrency),
-        (&c.decode_per_user, &c.decode_concurrency),
-        (&c.prefill_per_user, &c.prefill_concurrency),
-        (&c.total_throughput, &c.concurrency),
-    ];
-    let mut out: Vec<MetricResult> = EFFECTIVE
-        .iter()
-        .zip(effective)
-        .map(|(def, (f, scale))| result(def, over_window(f, start, end), scale))
+    let mut out: Vec<MetricResult> = (EFFECTIVE.iter().zip(effective).zip(scales))
+        .map(|((def, st), scale)| result(def, st, scale))
         .collect();
-    out.extend(
-        ACTIVE
-            .iter()
-            .zip(active)
-            .map(|(def, (rate, mask))| result(def, over_active(rate, mask, start, end), per_sec)),
-    );
+    out.extend((ACTIVE.iter().zip(active)).map(|(def, st)| result(def, st, NS_PER_SEC)));
     out
 }
 
@@ -496,6 +548,113 @@ mod tests {
         let m = ms.iter().find(|m| m.tag == tag).unwrap();
         let Value::Dist(d) = &m.value else { panic!() };
         d.summary.clone()
+    }
+
+    /// The statistics by brute force: the functions' values on a fine grid of equal steps.
+    fn sampled(rate: &Steps, mask: Option<&Steps>, start: f64, end: f64) -> (f64, f64) {
+        let n = 200_000;
+        let dt = (end - start) / n as f64;
+        let (mut sum, mut time) = (0.0, 0.0);
+        for k in 0..n {
+            let t = start + (k as f64 + 0.5) * dt;
+            if mask.is_none_or(|m| m.at(t) > 0.0) {
+                sum += rate.at(t) * dt;
+                time += dt;
+            }
+        }
+        let total = if mask.is_some() { time } else { end - start };
+        (sum / total, time)
+    }
+
+    fn random_steps(seed: u64, n: usize) -> Steps {
+        // A small deterministic generator: times on a 0.25 grid (ties included), values
+        // with zeros.
+        let mut x = seed;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut events: Vec<(f64, f64)> = (0..n)
+            .map(|_| ((next() % 400) as f64 * 0.25, (next() % 5) as f64 - 2.0))
+            .collect();
+        events.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let mut acc: f64 = 0.0;
+        Steps {
+            points: events
+                .iter()
+                .map(|e| {
+                    acc = (acc + e.1).max(0.0);
+                    (e.0, acc)
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn window_and_active_statistics_match_sampling() {
+        for seed in 1..20 {
+            let rate = random_steps(seed, 60);
+            let mask = random_steps(seed + 100, 40);
+            for (start, end) in [(0.0, 100.0), (10.3, 57.9), (-5.0, 120.0)] {
+                let w = over_window(&rate, start, end);
+                let (avg, _) = sampled(&rate, None, start, end);
+                assert!(
+                    (w.avg - avg).abs() < 1e-3,
+                    "{seed} {start} {end}: {w:?} vs {avg}"
+                );
+                let a = over_active(&rate, &mask, start, end);
+                let (avg, time) = sampled(&rate, Some(&mask), start, end);
+                if time > 0.0 {
+                    assert!(
+                        (a.avg - avg).abs() < 1e-2,
+                        "{seed} {start} {end}: {a:?} vs {avg}"
+                    );
+                }
+                let q = rate.divide(&mask);
+                for t in [start, (start + end) / 2.0, end - 0.1] {
+                    let d = mask.at(t);
+                    let want = if d > 0.0 { rate.at(t) / d } else { 0.0 };
+                    assert_eq!(q.at(t), want, "{seed} at {t}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn weighted_percentiles_are_those_of_a_sort() {
+        let mut x: u64 = 7;
+        for n in [1, 5, 17, 100, 1000, 5000] {
+            let mut segs: Vec<(f64, f64)> = (0..n)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    ((x % 97) as f64 + 0.5, (x % 31) as f64)
+                })
+                .collect();
+            let mut sorted = segs.clone();
+            sorted.sort_by(|a, b| a.1.total_cmp(&b.1));
+            let all: f64 = sorted.iter().map(|s| s.0).sum();
+            let by_sort = |q: f64| {
+                let mut acc = 0.0;
+                for (d, v) in &sorted {
+                    acc += d;
+                    if acc >= q * all {
+                        return *v;
+                    }
+                }
+                sorted[sorted.len() - 1].1
+            };
+            let st = weighted(&mut segs, all);
+            assert_eq!(
+                [st.p50, st.p90, st.p95, st.p99],
+                [by_sort(0.5), by_sort(0.9), by_sort(0.95), by_sort(0.99)],
+                "{n}"
+            );
+            assert_eq!((st.min, st.max), (sorted[0].1, sorted[sorted.len() - 1].1));
+        }
     }
 
     #[test]
