@@ -15,6 +15,7 @@ use super::distribution::Dist;
 use super::result::{MetricResult, Value};
 
 const NS_PER_SEC: f64 = 1e9;
+const NS_PER_MS: f64 = 1e6;
 
 /// A step function: `points[i].1` holds from `points[i].0` to the next point's time (0
 /// before the first).
@@ -223,6 +224,45 @@ fn over_window(f: &Steps, start: f64, end: f64) -> Stats {
     weighted(&mut segments, end - start)
 }
 
+/// [`over_window`] on a curve no longer needed: its points become the segments in place.
+fn over_window_owned(f: Steps, start: f64, end: f64) -> Stats {
+    if f.is_empty() || end <= start {
+        return Stats::default();
+    }
+    let mut value = f.at(start);
+    let mut v = f.points;
+    let mut from = start;
+    let mut w = 0;
+    let put = |v: &mut Vec<(f64, f64)>, w: &mut usize, seg: (f64, f64)| {
+        if *w < v.len() {
+            v[*w] = seg;
+        } else {
+            v.push(seg);
+        }
+        *w += 1;
+    };
+    for i in 0..v.len() {
+        // Segment `w` is written at or before point `i`, which has been read.
+        let (t, val) = v[i];
+        if t <= start {
+            continue;
+        }
+        if t >= end {
+            break;
+        }
+        if t > from {
+            put(&mut v, &mut w, (t - from, value));
+        }
+        from = t;
+        value = val;
+    }
+    if end > from {
+        put(&mut v, &mut w, (end - from, value));
+    }
+    v.truncate(w);
+    weighted(&mut v, end - start)
+}
+
 /// Time-weighted statistics of `rate` over the parts of `[start, end]` where `mask` is
 /// positive (the time its phase was active).
 fn over_active(rate: &Steps, mask: &Steps, start: f64, end: f64) -> Stats {
@@ -260,7 +300,7 @@ struct Interval<'a> {
     end: f64,
     isl: Option<f64>,
     osl: Option<f64>,
-    /// Chunk gaps after the first token, ns.
+    /// Chunk gaps after the first token, ms (as the collector keeps them).
     gaps: &'a [f64],
 }
 
@@ -294,6 +334,7 @@ impl Interval<'_> {
 /// event per chunk) are never all in memory together.
 fn curve_stats(intervals: &[Interval<'_>], start: f64, end: f64) -> ([Stats; 9], [Stats; 5]) {
     let window = |f: &Steps| over_window(f, start, end);
+    let window_owned = |f: Steps| over_window_owned(f, start, end);
     let active = |f: &Steps, mask: &Steps| over_active(f, mask, start, end);
     let chunked = intervals.iter().any(|r| !r.gaps.is_empty());
     let concurrency = Steps::count(intervals.iter().map(|r| (Some(r.start), Some(r.end))));
@@ -314,20 +355,19 @@ fn curve_stats(intervals: &[Interval<'_>], start: f64, end: f64) -> ([Stats; 9],
         } else {
             Steps::sweep(decode().flat_map(rate_events).collect())
         };
+        // Each large curve is measured last by consuming it, so at most two are alive.
+        let tp_active = active(&decode_throughput, &decode_concurrency);
         let per_user = decode_throughput.divide(&decode_concurrency);
-        (
-            window(&decode_throughput),
-            active(&decode_throughput, &decode_concurrency),
-            window(&per_user),
-            active(&per_user, &decode_concurrency),
-        )
+        let tp = window_owned(decode_throughput);
+        let per_user_active = active(&per_user, &decode_concurrency);
+        (tp, tp_active, window_owned(per_user), per_user_active)
     };
     let held = {
         let mut events = Vec::with_capacity(all_gaps + 3 * intervals.len());
         for r in intervals {
             held_tokens(r, chunked, &mut events);
         }
-        window(&Steps::sweep(events))
+        window_owned(Steps::sweep(events))
     };
     let prefill_throughput = Steps::sweep(prefill().flat_map(rate_events).collect());
     let prefill_per_user = prefill_throughput.divide(&prefill_concurrency);
@@ -365,15 +405,18 @@ fn chunk_rates(r: &Interval<'_>, out: &mut Vec<(f64, f64)>) {
         return;
     }
     let per_gap = (osl - 1.0) / gaps as f64;
-    let mut at = first;
-    for &g in r.gaps {
-        let from = at;
-        at += g;
-        if g > 0.0 {
-            out.push((from, per_gap / g));
-            out.push((at, -per_gap / g));
+    // Consecutive gaps touch: one event per boundary carries the change of rate there.
+    let (mut at, mut rate) = (first, 0.0);
+    for &g_ms in r.gaps {
+        if g_ms > 0.0 {
+            let g = g_ms * NS_PER_MS;
+            let next = per_gap / g;
+            out.push((at, next - rate));
+            rate = next;
+            at += g;
         }
     }
+    out.push((at, -rate));
 }
 
 /// The tokens a request holds on the server: its input from the start, its output from the
@@ -390,7 +433,7 @@ fn held_tokens(r: &Interval<'_>, chunked: bool, out: &mut Vec<(f64, f64)>) {
             let per_chunk = (osl - 1.0) / r.gaps.len() as f64;
             let mut at = first;
             for &g in r.gaps {
-                at += g;
+                at += g * NS_PER_MS;
                 // A chunk counted at or after the end would outlive the request.
                 let t = if at >= r.end { r.end.next_down() } else { at };
                 out.push((t, per_chunk));
@@ -503,7 +546,6 @@ pub(super) fn sweep_metrics(
     if spans.is_empty() {
         return Vec::new();
     }
-    let gaps_ns: Vec<f64> = gaps.iter().map(|g| g * 1e6).collect();
     let intervals: Vec<Interval<'_>> = spans
         .iter()
         .map(|s| Interval {
@@ -512,7 +554,7 @@ pub(super) fn sweep_metrics(
             end: s.end_ns as f64,
             isl: Some(s.isl).filter(|v| v.is_finite()),
             osl: Some(s.osl).filter(|v| v.is_finite()),
-            gaps: &gaps_ns[s.gaps.start as usize..s.gaps.end as usize],
+            gaps: &gaps[s.gaps.start as usize..s.gaps.end as usize],
         })
         .collect();
     let (effective, active) = curve_stats(&intervals, start, end);
@@ -599,6 +641,7 @@ mod tests {
             let mask = random_steps(seed + 100, 40);
             for (start, end) in [(0.0, 100.0), (10.3, 57.9), (-5.0, 120.0)] {
                 let w = over_window(&rate, start, end);
+                assert_eq!(over_window_owned(rate.clone(), start, end), w);
                 let (avg, _) = sampled(&rate, None, start, end);
                 assert!(
                     (w.avg - avg).abs() < 1e-3,
