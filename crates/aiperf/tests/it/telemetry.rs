@@ -270,9 +270,9 @@ fn unreachable_gpu_telemetry_is_reported_not_fatal() {
     use crate::common::{run, stderr};
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("run");
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let dead = format!("http://{}/metrics", closed.local_addr().unwrap());
-    drop(closed);
+    // Port 1: nothing listens there, and unlike a port freed by the test it cannot be taken
+    // by the simulator this run starts (which binds an ephemeral port).
+    let dead = "http://127.0.0.1:1/metrics".to_owned();
     let output = run(&[
         "profile",
         "--sim",
