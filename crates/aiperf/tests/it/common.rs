@@ -14,6 +14,26 @@ pub(crate) fn run(args: &[&str]) -> Output {
     aiperf().args(args).output().expect("aiperf runs")
 }
 
+/// Runs `aiperf profile ARGS --ui none --artifact-dir DIR` to completion.
+pub(crate) fn profile(dir: &Path, args: &[&str]) -> Output {
+    let mut all = vec![
+        "profile",
+        "--ui",
+        "none",
+        "--artifact-dir",
+        dir.to_str().unwrap(),
+    ];
+    all.extend_from_slice(args);
+    run(&all)
+}
+
+/// [`profile`], which must succeed.
+#[track_caller]
+pub(crate) fn profile_ok(dir: &Path, args: &[&str]) {
+    let output = profile(dir, args);
+    assert!(output.status.success(), "{args:?}: {}", stderr(&output));
+}
+
 pub(crate) fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }

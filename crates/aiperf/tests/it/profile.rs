@@ -8,7 +8,7 @@ use std::process::Stdio;
 
 use serde_json::Value;
 
-use crate::common::{aiperf, assert_usage_error, interrupt, read_lines, run, stderr, stdout};
+use crate::common::{aiperf, assert_usage_error, interrupt, read_lines, stderr, stdout};
 
 pub(crate) fn schema(name: &str) -> jsonschema::Validator {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -34,18 +34,7 @@ fn read_json(path: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
-/// Runs `aiperf profile ARGS --artifact-dir DIR --ui none` and returns the output.
-fn profile(dir: &Path, args: &[&str]) -> std::process::Output {
-    let mut all = vec![
-        "profile",
-        "--ui",
-        "none",
-        "--artifact-dir",
-        dir.to_str().unwrap(),
-    ];
-    all.extend_from_slice(args);
-    run(&all)
-}
+use crate::common::profile;
 
 fn stat(summary: &Value, tag: &str, stat: &str) -> f64 {
     summary[tag][stat]

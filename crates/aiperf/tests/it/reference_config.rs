@@ -7,27 +7,24 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::common::{run, stderr};
-
 fn read_json(path: &Path) -> Value {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).unwrap()
 }
 
-/// Runs `aiperf profile --sim ARGS --artifact-dir DIR --ui none`, which must succeed.
+/// Runs `aiperf profile --sim fixed ARGS --ui none --artifact-dir DIR` (the command line the
+/// tests read back starts with `aiperf profile --sim fixed`), which must succeed.
+#[track_caller]
 fn profile(dir: &Path, args: &[&str]) {
-    let mut all = vec![
-        "profile",
-        "--sim",
-        "fixed",
-        "--ui",
-        "none",
-        "--artifact-dir",
-        dir.to_str().unwrap(),
-    ];
+    let mut all = vec!["profile", "--sim", "fixed"];
     all.extend_from_slice(args);
-    let output = run(&all);
-    assert!(output.status.success(), "{args:?}: {}", stderr(&output));
+    all.extend(["--ui", "none", "--artifact-dir", dir.to_str().unwrap()]);
+    let output = crate::common::run(&all);
+    assert!(
+        output.status.success(),
+        "{args:?}: {}",
+        crate::common::stderr(&output)
+    );
 }
 
 /// `input_config` of the summary, which `cfg` of `run_config.json` repeats.

@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use crate::common::{aiperf, run, stderr, stdout};
+use crate::common::{aiperf, profile_ok as profile, run, stderr, stdout};
 
 /// The interpreter with the reference package, or `None` (and why) when there is none.
 fn reference_python() -> Option<String> {
@@ -99,19 +99,6 @@ fn tiktoken_asset(file: &str) -> PathBuf {
         }
     }
     panic!("{file} not found under {}", registry.display());
-}
-
-fn profile(dir: &Path, args: &[&str]) {
-    let mut all = vec![
-        "profile",
-        "--ui",
-        "none",
-        "--artifact-dir",
-        dir.to_str().unwrap(),
-    ];
-    all.extend_from_slice(args);
-    let output = run(&all);
-    assert!(output.status.success(), "{all:?}: {}", stderr(&output));
 }
 
 /// PNG files under `dir`, each checked to be a PNG image of some size.
