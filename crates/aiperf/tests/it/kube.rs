@@ -399,6 +399,16 @@ fn four_shards_merge_into_the_single_process_run() {
     let s = read_json(&single.join("profile_export_aiperf.json"));
     assert_eq!(m["request_count"]["avg"], s["request_count"]["avg"]);
     assert_eq!(m["request_count"]["avg"].as_f64(), Some(160.0));
+    // The merged run describes the whole benchmark as the single run does, in the reference
+    // tool's shape: shard 0's configuration with every shard's requests.
+    let phase = |d: &Value| {
+        (d["input_config"]["phases"].as_array().unwrap().iter())
+            .find(|p| p["kind"] == "profiling")
+            .cloned()
+            .unwrap_or_else(|| panic!("no profiling phase in {d:#}"))
+    };
+    assert_eq!(phase(&m)["requests"], 160, "{:#}", m["input_config"]);
+    assert_eq!(phase(&m), phase(&s));
     // Each shard ran a quarter, measured its clock against shard 0 and started on time.
     let per_shard = m["shards"].as_array().unwrap();
     assert_eq!(
