@@ -10,13 +10,12 @@
 
 use std::borrow::Cow;
 
-use aiperf_openai::sse::SseDecoder;
 use aiperf_openai::view::{UsageView, error_parts};
 use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::{Decoded, Endpoint, snippet, whole};
+use super::{Decoded, Endpoint, snippet, sse_events, stream_error, whole};
 use crate::dataset::Turn;
 use crate::record::ErrorDetails;
 use crate::settings::EndpointConfig;
@@ -173,14 +172,13 @@ fn decode_whole(frames: &[(u64, Bytes)]) -> Result<Decoded, ErrorDetails> {
 }
 
 fn decode_stream(frames: &[(u64, Bytes)]) -> Result<Decoded, ErrorDetails> {
-    let stream_error = |message: String| ErrorDetails::new(None, "StreamError", message);
     if frames.is_empty() {
         return Err(stream_error(
             "the server closed the stream without sending anything".into(),
         ));
     }
     let mut out = Decoded::default();
-    let handle = |data: &str, at: u64, out: &mut Decoded| -> Result<(), ErrorDetails> {
+    sse_events(frames, |data, at| {
         if data.trim().is_empty() || data == "[DONE]" {
             return Ok(());
         }
@@ -203,21 +201,7 @@ fn decode_stream(frames: &[(u64, Bytes)]) -> Result<Decoded, ErrorDetails> {
             out.usage = Some(usage);
         }
         Ok(())
-    };
-    let mut decoder = SseDecoder::new();
-    for (at, bytes) in frames {
-        decoder.feed(bytes);
-        while let Some(event) = decoder
-            .next_event()
-            .map_err(|e| stream_error(e.to_string()))?
-        {
-            handle(&event.data, *at, &mut out)?;
-        }
-    }
-    let last = frames.last().map_or(0, |f| f.0);
-    if let Some(event) = decoder.finish().map_err(|e| stream_error(e.to_string()))? {
-        handle(&event.data, last, &mut out)?;
-    }
+    })?;
     if !out.finished {
         return Err(ErrorDetails::new(
             None,

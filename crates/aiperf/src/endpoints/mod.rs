@@ -127,6 +127,35 @@ pub fn http_error(status: u16, frames: &[(u64, Bytes)]) -> ErrorDetails {
     ErrorDetails::new(Some(status), reason, message)
 }
 
+/// A malformed or cut-short stream.
+pub(crate) fn stream_error(message: String) -> ErrorDetails {
+    ErrorDetails::new(None, "StreamError", message)
+}
+
+/// Decodes a streamed answer's server-sent events and hands each event's data to `handle`
+/// with the arrival time of the frame that completed it (a last event left without its
+/// closing blank line gets the last frame's time).
+pub(crate) fn sse_events(
+    frames: &[(u64, Bytes)],
+    mut handle: impl FnMut(&str, u64) -> Result<(), ErrorDetails>,
+) -> Result<(), ErrorDetails> {
+    let mut decoder = aiperf_openai::sse::SseDecoder::new();
+    for (at, bytes) in frames {
+        decoder.feed(bytes);
+        while let Some(event) = decoder
+            .next_event()
+            .map_err(|e| stream_error(e.to_string()))?
+        {
+            handle(&event.data, *at)?;
+        }
+    }
+    let last = frames.last().map_or(0, |f| f.0);
+    if let Some(event) = decoder.finish().map_err(|e| stream_error(e.to_string()))? {
+        handle(&event.data, last)?;
+    }
+    Ok(())
+}
+
 /// The start of a body, on one line, for error messages.
 pub(crate) fn snippet(bytes: &[u8]) -> String {
     let text = String::from_utf8_lossy(&bytes[..bytes.len().min(120)]);

@@ -1,11 +1,10 @@
 //! Decoding of OpenAI-style generation responses, shared by chat and completions: a JSON
 //! body, or a server-sent-events stream of chunks ending with `data: [DONE]`.
 
-use aiperf_openai::sse::SseDecoder;
 use aiperf_openai::view::ResponseView;
 use bytes::Bytes;
 
-use super::{Decoded, snippet, whole};
+use super::{Decoded, snippet, sse_events, stream_error, whole};
 use crate::record::ErrorDetails;
 
 /// Decodes a chat or completions response.
@@ -27,10 +26,8 @@ pub(super) fn decode(frames: &[(u64, Bytes)], streaming: bool) -> Result<Decoded
         content(parsed, at, &mut out)?;
         return Ok(out);
     }
-    let stream_error = |message: String| ErrorDetails::new(None, "StreamError", message);
-    let mut decoder = SseDecoder::new();
     let mut done = false;
-    let mut handle = |data: &str, at: u64, out: &mut Decoded| -> Result<(), ErrorDetails> {
+    sse_events(frames, |data, at| {
         if data == "[DONE]" {
             done = true;
             return Ok(());
@@ -44,21 +41,8 @@ pub(super) fn decode(frames: &[(u64, Bytes)], streaming: bool) -> Result<Decoded
                 snippet(data.as_bytes())
             ))
         })?;
-        content(chunk, at, out)
-    };
-    for (at, bytes) in frames {
-        decoder.feed(bytes);
-        while let Some(event) = decoder
-            .next_event()
-            .map_err(|e| stream_error(e.to_string()))?
-        {
-            handle(&event.data, *at, &mut out)?;
-        }
-    }
-    let last = frames.last().map_or(0, |f| f.0);
-    if let Some(event) = decoder.finish().map_err(|e| stream_error(e.to_string()))? {
-        handle(&event.data, last, &mut out)?;
-    }
+        content(chunk, at, &mut out)
+    })?;
     if frames.is_empty() {
         return Err(stream_error(
             "the server closed the stream without sending anything".into(),
