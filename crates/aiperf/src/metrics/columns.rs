@@ -94,14 +94,10 @@ impl Columns {
         }
     }
 
-    /// The requests sent in `[from, to)` (monotonic ns), as columns of their own.
-    pub fn sent_between(&self, from: u64, to: u64) -> Columns {
+    /// The requests `spans` (indices into [`Columns::spans`]), as columns of their own.
+    pub fn subset(&self, spans: impl IntoIterator<Item = usize>) -> Columns {
         let mut out = Columns::default();
-        for s in self
-            .spans
-            .iter()
-            .filter(|s| (from..to).contains(&s.start_ns))
-        {
+        for s in spans.into_iter().map(|i| &self.spans[i]) {
             out.observe(s.start_ns, s.credit_ns, s.end_ns);
             let gaps = &self.inter_chunk[s.gaps.start as usize..s.gaps.end as usize];
             let mut span = s.clone();

@@ -20,7 +20,9 @@ pub struct Slice {
     pub metrics: Vec<MetricResult>,
 }
 
-/// The slices of `slice_ns` of the phase, starting at its first send.
+/// The slices of `slice_ns` of the phase, starting at its first send. The requests are
+/// sorted by send time once and the curves of the time-weighted figures built once, then
+/// measured over each window.
 pub fn timeslices(cols: &Columns, goodput: &[GoodputTarget], slice_ns: u64) -> Vec<Slice> {
     let slice_ns = slice_ns.max(1);
     let Some(first) = cols.spans.iter().map(|s| s.start_ns).min() else {
@@ -30,31 +32,42 @@ pub fn timeslices(cols: &Columns, goodput: &[GoodputTarget], slice_ns: u64) -> V
         .map(|s| s.start_ns.max(s.end_ns))
         .max()
         .unwrap_or(first);
-    let count = (last - first) / slice_ns + 1;
-    (0..count)
-        .filter_map(|k| {
-            let from = first + k * slice_ns;
-            let to = from + slice_ns;
-            let sent = cols.sent_between(from, to);
-            if sent.spans.is_empty() {
-                return None;
-            }
-            let complete = to <= last;
-            let end = if complete { to } else { last };
+    let mut order: Vec<usize> = (0..cols.spans.len()).collect();
+    order.sort_by_key(|&i| cols.spans[i].start_ns);
+    // The requests of each slice that has any: (slice number, their indices).
+    let mut groups: Vec<(u64, &[usize])> = Vec::new();
+    let mut rest = &order[..];
+    while let Some(&i) = rest.first() {
+        let k = (cols.spans[i].start_ns - first) / slice_ns;
+        let to = first + (k + 1) * slice_ns;
+        let n = rest.partition_point(|&j| cols.spans[j].start_ns < to);
+        groups.push((k, &rest[..n]));
+        rest = &rest[n..];
+    }
+    let window = |k: u64| {
+        let from = first + k * slice_ns;
+        (from, (from + slice_ns).min(last), from + slice_ns <= last)
+    };
+    let windows: Vec<(f64, f64)> = (groups.iter())
+        .map(|(k, _)| {
+            let (from, end, _) = window(*k);
+            (from as f64, end as f64)
+        })
+        .collect();
+    let curves = sweep_metrics(&cols.spans, &cols.inter_chunk, &windows);
+    (groups.into_iter().zip(curves))
+        .map(|((k, members), over_time)| {
+            let (from, end, complete) = window(k);
+            let sent = cols.subset(members.iter().copied());
             let secs = (end - from) as f64 / 1e9;
             let mut metrics = request_figures(&sent, goodput, Some(secs)).0;
-            metrics.extend(sweep_metrics(
-                &cols.spans,
-                &cols.inter_chunk,
-                from as f64,
-                end as f64,
-            ));
-            Some(Slice {
+            metrics.extend(over_time);
+            Slice {
                 start_ns: from,
                 end_ns: end,
                 complete,
                 metrics,
-            })
+            }
         })
         .collect()
 }

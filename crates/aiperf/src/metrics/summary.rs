@@ -39,12 +39,12 @@ pub fn summarize(cols: &Columns, goodput: &[GoodputTarget]) -> Vec<MetricResult>
         dist(&since_credit(|s| s.end_ns), 0, false),
     );
     if let Some((start, end)) = cols.window_ns() {
-        out.0.extend(sweep_metrics(
-            &cols.spans,
-            &cols.inter_chunk,
-            start as f64,
-            end as f64,
-        ));
+        let window = [(start as f64, end as f64)];
+        out.0.extend(
+            sweep_metrics(&cols.spans, &cols.inter_chunk, &window)
+                .into_iter()
+                .flatten(),
+        );
     }
     out.0
 }

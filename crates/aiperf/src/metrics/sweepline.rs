@@ -95,13 +95,18 @@ struct Merged<'a> {
 
 impl<'a> Merged<'a> {
     fn new(a: &'a Steps, b: &'a Steps) -> Self {
+        Self::after(a, b, f64::NEG_INFINITY)
+    }
+
+    /// The walk over the times after `t` (with both values as they stand at `t`).
+    fn after(a: &'a Steps, b: &'a Steps, t: f64) -> Self {
         Self {
             a,
             b,
-            i: 0,
-            j: 0,
-            va: 0.0,
-            vb: 0.0,
+            i: a.points.partition_point(|p| p.0 <= t),
+            j: b.points.partition_point(|p| p.0 <= t),
+            va: a.at(t),
+            vb: b.at(t),
         }
     }
 }
@@ -202,13 +207,12 @@ fn over_window(f: &Steps, start: f64, end: f64) -> Stats {
     if f.is_empty() || end <= start {
         return Stats::default();
     }
-    let mut segments = Vec::with_capacity(f.points.len() + 1);
+    let first = f.points.partition_point(|p| p.0 <= start);
+    let inside = f.points[first..].partition_point(|p| p.0 < end);
+    let mut segments = Vec::with_capacity(inside + 1);
     let mut from = start;
     let mut value = f.at(start);
-    for &(t, v) in &f.points {
-        if t <= start {
-            continue;
-        }
+    for &(t, v) in &f.points[first..] {
         if t >= end {
             break;
         }
@@ -269,13 +273,14 @@ fn over_active(rate: &Steps, mask: &Steps, start: f64, end: f64) -> Stats {
     if rate.is_empty() || mask.is_empty() || end <= start {
         return Stats::default();
     }
-    let mut segments: Vec<(f64, f64)> = Vec::with_capacity(rate.points.len() + mask.points.len());
+    let inside = |f: &Steps| {
+        let first = f.points.partition_point(|p| p.0 <= start);
+        f.points[first..].partition_point(|p| p.0 < end)
+    };
+    let mut segments: Vec<(f64, f64)> = Vec::with_capacity(inside(rate) + inside(mask) + 1);
     let (mut from, mut r, mut m) = (start, rate.at(start), mask.at(start));
     let mut closed = false;
-    for (t, rv, mv) in Merged::new(rate, mask) {
-        if t <= start {
-            continue;
-        }
+    for (t, rv, mv) in Merged::after(rate, mask, start) {
         let to = t.min(end);
         if to > from && m > 0.0 {
             segments.push((to - from, r));
@@ -332,10 +337,21 @@ impl Interval<'_> {
 /// [`EFFECTIVE`] and [`ACTIVE`]. Curves are built one after the other and dropped once
 /// measured, so the large ones (a streamed run's decode rate and tokens in flight have an
 /// event per chunk) are never all in memory together.
-fn curve_stats(intervals: &[Interval<'_>], start: f64, end: f64) -> ([Stats; 9], [Stats; 5]) {
-    let window = |f: &Steps| over_window(f, start, end);
-    let window_owned = |f: Steps| over_window_owned(f, start, end);
-    let active = |f: &Steps, mask: &Steps| over_active(f, mask, start, end);
+fn curve_stats(intervals: &[Interval<'_>], windows: &[(f64, f64)]) -> Vec<CurveStats> {
+    let window = |f: &Steps| -> Vec<Stats> {
+        (windows.iter())
+            .map(|&(start, end)| over_window(f, start, end))
+            .collect()
+    };
+    let window_owned = |f: Steps| match windows {
+        [(start, end)] => vec![over_window_owned(f, *start, *end)],
+        _ => window(&f),
+    };
+    let active = |f: &Steps, mask: &Steps| -> Vec<Stats> {
+        (windows.iter())
+            .map(|&(start, end)| over_active(f, mask, start, end))
+            .collect()
+    };
     let chunked = intervals.iter().any(|r| !r.gaps.is_empty());
     let concurrency = Steps::count(intervals.iter().map(|r| (Some(r.start), Some(r.end))));
     let decode_concurrency = Steps::count(intervals.iter().map(|r| (r.first, Some(r.end))));
@@ -372,27 +388,36 @@ fn curve_stats(intervals: &[Interval<'_>], start: f64, end: f64) -> ([Stats; 9],
     let prefill_throughput = Steps::sweep(prefill().flat_map(rate_events).collect());
     let prefill_per_user = prefill_throughput.divide(&prefill_concurrency);
     let total_throughput = Steps::sweep(prefill().chain(decode()).flat_map(rate_events).collect());
-    (
-        [
-            window(&concurrency),
-            decode_tp,
-            window(&prefill_throughput),
-            window(&decode_concurrency),
-            window(&prefill_concurrency),
-            window(&total_throughput),
-            per_user,
-            window(&prefill_per_user),
-            held,
-        ],
-        [
-            decode_tp_active,
-            active(&prefill_throughput, &prefill_concurrency),
-            per_user_active,
-            active(&prefill_per_user, &prefill_concurrency),
-            active(&total_throughput, &concurrency),
-        ],
-    )
+    let effective = [
+        window(&concurrency),
+        decode_tp,
+        window(&prefill_throughput),
+        window(&decode_concurrency),
+        window(&prefill_concurrency),
+        window(&total_throughput),
+        per_user,
+        window(&prefill_per_user),
+        held,
+    ];
+    let active = [
+        decode_tp_active,
+        active(&prefill_throughput, &prefill_concurrency),
+        per_user_active,
+        active(&prefill_per_user, &prefill_concurrency),
+        active(&total_throughput, &concurrency),
+    ];
+    (0..windows.len())
+        .map(|k| {
+            (
+                effective.each_ref().map(|v| v[k]),
+                active.each_ref().map(|v| v[k]),
+            )
+        })
+        .collect()
 }
+
+/// One window's statistics, in the order of [`EFFECTIVE`] and [`ACTIVE`].
+type CurveStats = ([Stats; 9], [Stats; 5]);
 
 /// A streamed request's decode rate per chunk gap: its tokens after the first shared evenly
 /// by its non-empty gaps, each spread over its own gap.
@@ -540,11 +565,10 @@ fn result(def: &MetricDef, s: Stats, scale: f64) -> MetricResult {
 pub(super) fn sweep_metrics(
     spans: &[Span],
     gaps: &[f64],
-    start: f64,
-    end: f64,
-) -> Vec<MetricResult> {
+    windows: &[(f64, f64)],
+) -> Vec<Vec<MetricResult>> {
     if spans.is_empty() {
-        return Vec::new();
+        return vec![Vec::new(); windows.len()];
     }
     let intervals: Vec<Interval<'_>> = spans
         .iter()
@@ -557,15 +581,18 @@ pub(super) fn sweep_metrics(
             gaps: &gaps[s.gaps.start as usize..s.gaps.end as usize],
         })
         .collect();
-    let (effective, active) = curve_stats(&intervals, start, end);
     let scales = [
         1.0, NS_PER_SEC, NS_PER_SEC, 1.0, 1.0, NS_PER_SEC, NS_PER_SEC, NS_PER_SEC, 1.0,
     ];
-    let mut out: Vec<MetricResult> = (EFFECTIVE.iter().zip(effective).zip(scales))
-        .map(|((def, st), scale)| result(def, st, scale))
-        .collect();
-    out.extend((ACTIVE.iter().zip(active)).map(|(def, st)| result(def, st, NS_PER_SEC)));
-    out
+    (curve_stats(&intervals, windows).into_iter())
+        .map(|(effective, active)| {
+            let mut out: Vec<MetricResult> = (EFFECTIVE.iter().zip(effective).zip(scales))
+                .map(|((def, st), scale)| result(def, st, scale))
+                .collect();
+            out.extend((ACTIVE.iter().zip(active)).map(|(def, st)| result(def, st, NS_PER_SEC)));
+            out
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -708,7 +735,7 @@ mod tests {
             span(0, Some(10), 100, 10.0, 10.0),
             span(50, Some(60), 150, 10.0, 10.0),
         ];
-        let m = sweep_metrics(&spans, &[], 0.0, 200.0);
+        let m = sweep_metrics(&spans, &[], &[(0.0, 200.0)]).remove(0);
         let c = stat(&m, "effective_concurrency");
         assert!((c.mean - 1.0).abs() < 1e-12, "{c:?}");
         assert_eq!((c.min, c.max), (0.0, 2.0));
@@ -721,7 +748,7 @@ mod tests {
     fn throughput_spreads_decode_tokens_over_the_decode_time() {
         // 11 tokens: the first at 100 ns, 10 more until 1100 ns → 0.01 tokens/ns = 1e7/s.
         let spans = [span(0, Some(100), 1100, 50.0, 11.0)];
-        let m = sweep_metrics(&spans, &[], 0.0, 1100.0);
+        let m = sweep_metrics(&spans, &[], &[(0.0, 1100.0)]).remove(0);
         let active = stat(&m, "active_decode_throughput");
         assert!((active.mean - 1e7).abs() < 1e-3, "{active:?}");
         // Over the whole window decode ran 1000 of 1100 ns.
@@ -741,7 +768,7 @@ mod tests {
         // carrying (5 - 1) / 2 = 2 tokens each: 0.02 then ~0.00667 tokens/ns.
         let mut s = span(0, Some(100), 500, 10.0, 5.0);
         s.gaps = 0..2;
-        let m = sweep_metrics(&[s], &[0.0001, 0.0003], 0.0, 500.0);
+        let m = sweep_metrics(&[s], &[0.0001, 0.0003], &[(0.0, 500.0)]).remove(0);
         let d = stat(&m, "effective_decode_throughput");
         assert!((d.max - 0.02e9).abs() < 1.0, "{d:?}");
         // 4 tokens decoded over 400 ns of the 500 ns window.
