@@ -1040,6 +1040,18 @@ fn bad_input_is_a_usage_error_naming_the_flag() {
             "--slice-duration 0: give the length of a time slice in seconds",
         ),
         (
+            &["profile", "--sim", "--slice-duration", "abc"],
+            "--slice-duration",
+        ),
+        (
+            &["profile", "--sim", "--export-http-trace=yes"],
+            "--export-http-trace",
+        ),
+        (
+            &["profile", "--sim", "--show-trace-timing=1"],
+            "--show-trace-timing",
+        ),
+        (
             &["profile", "--sim", "--concurrency", "0"],
             "'--concurrency <CONCURRENCY>': must be at least 1",
         ),
