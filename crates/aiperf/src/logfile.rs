@@ -7,7 +7,7 @@
 
 use std::fs::File;
 use std::io::{self, LineWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Mutex;
 
 use tracing_subscriber::fmt::MakeWriter;
@@ -19,9 +19,7 @@ static SINK: Mutex<Option<LineWriter<File>>> = Mutex::new(None);
 
 /// The open log of the running benchmark; closing it (dropping) ends the file.
 #[derive(Debug)]
-pub struct RunLog {
-    path: PathBuf,
-}
+pub struct RunLog(());
 
 impl RunLog {
     /// Opens (truncates) `DIR/logs/aiperf.log` and sends the log there until dropped.
@@ -32,11 +30,7 @@ impl RunLog {
         }
         let file = File::create(&path)?;
         *lock() = Some(LineWriter::new(file));
-        Ok(Self { path })
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
+        Ok(Self(()))
     }
 }
 

@@ -9,8 +9,6 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use serde_json::{Value, json};
-
 mod csv;
 mod inputs;
 pub mod reference_config;
@@ -90,15 +88,6 @@ pub fn iso_time(t: SystemTime) -> String {
         Some(base) => format!("{base}+00:00"),
         None => s,
     }
-}
-
-fn finite(v: f64) -> Option<Value> {
-    v.is_finite().then(|| json!(v))
-}
-
-/// A number for a JSON document: non-finite values are written as `null`.
-pub fn json_number(v: f64) -> Value {
-    finite(v).unwrap_or(Value::Null)
 }
 
 /// Quotes a CSV field when it needs it.
