@@ -2,7 +2,7 @@
 //! like a run of its own, as the reference tool does. A window holds the requests sent in it
 //! (whenever they ended), its rates are per second of the window, and its time-weighted
 //! figures are those of every request over the window. Windows without a request are left
-//! out; the last one ends with the last request and is marked incomplete.
+//! out; a window cut short by the end of the run (the last request's end) is marked incomplete.
 
 use super::columns::Columns;
 use super::result::MetricResult;
