@@ -229,7 +229,7 @@ impl Loader<'_, '_> {
             max_tokens,
             timestamp_ms: nonnegative(self, line, "timestamp", row.timestamp)?,
             delay_ms: nonnegative(self, line, "delay", row.delay)?,
-            system: None,
+            ..Turn::default()
         })
     }
 
@@ -299,7 +299,7 @@ impl Loader<'_, '_> {
             max_tokens,
             timestamp_ms: nonnegative(self, line, "timestamp", row.timestamp)?,
             delay_ms: nonnegative(self, line, "delay", row.delay)?,
-            system: None,
+            ..Turn::default()
         })
     }
 

@@ -25,7 +25,7 @@ pub struct Conversation {
 }
 
 /// One request's worth of input.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Turn {
     /// Message content; several texts become several content parts.
     pub texts: Vec<String>,
@@ -41,6 +41,25 @@ pub struct Turn {
     /// A system prompt sent before this turn (the first turn of a conversation): a system
     /// message in chat, text before the prompt in completions.
     pub system: Option<String>,
+    /// Texts an input file names for an endpoint that reads them by name (rankings: `query`
+    /// or `queries`, `passages`), in file order.
+    pub named_texts: Vec<(String, Vec<String>)>,
+    /// Images: URLs or `data:image/...;base64,` URIs.
+    pub images: Vec<String>,
+    /// Audio clips: `format,base64` (`wav,UklGR...`) or `data:audio/...;base64,` URIs.
+    pub audios: Vec<String>,
+    /// Videos: URLs or `data:video/...;base64,` URIs.
+    pub videos: Vec<String>,
+}
+
+impl Turn {
+    /// The contents of the texts named `name` (an input file's `{"name": ..., "contents": [...]}`).
+    pub fn named(&self, names: &[&str]) -> Vec<&str> {
+        (self.named_texts.iter())
+            .filter(|(n, _)| names.contains(&n.as_str()))
+            .flat_map(|(_, c)| c.iter().map(String::as_str))
+            .collect()
+    }
 }
 
 /// All conversations of a run and how to pick among them.
@@ -163,6 +182,7 @@ pub fn synthetic(
                         timestamp_ms: None,
                         delay_ms,
                         system,
+                        ..Turn::default()
                     }
                 })
                 .collect();

@@ -268,6 +268,7 @@ mod tests {
             timestamp_ms: None,
             delay_ms: None,
             system: Some("Be brief. ".into()),
+            ..Turn::default()
         };
         let body = HuggingFaceGenerate.body(
             &settings(&[("temperature", Value::from(0.5))]),

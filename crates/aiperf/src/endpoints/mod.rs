@@ -209,8 +209,7 @@ mod tests {
             input_tokens: 1,
             max_tokens,
             timestamp_ms: None,
-            delay_ms: None,
-            system: None,
+            ..Turn::default()
         }
     }
 
