@@ -64,6 +64,18 @@ pub(crate) async fn handle(state: Arc<State>, req: Request<Incoming>) -> Respons
             generate(state, req, Api::GenerateStream, arrival).await
         }
         (&Method::POST, crate::embed::PATH) => crate::embed::embeddings(state, req, arrival).await,
+        (&Method::POST, crate::responses::PATH) => {
+            generate(
+                state,
+                req,
+                Api::Other(&crate::responses::Responses),
+                arrival,
+            )
+            .await
+        }
+        (&Method::POST, crate::messages::PATH) => {
+            generate(state, req, Api::Other(&crate::messages::Messages), arrival).await
+        }
         (&Method::POST, crate::tokenize::TOKENIZE) => crate::tokenize::tokenize(state, req).await,
         (&Method::POST, crate::tokenize::DETOKENIZE) => {
             crate::tokenize::detokenize(state, req).await
@@ -81,6 +93,8 @@ pub(crate) async fn handle(state: Arc<State>, req: Request<Incoming>) -> Respons
             | crate::tgi::GENERATE
             | crate::tgi::GENERATE_STREAM
             | crate::embed::PATH
+            | crate::responses::PATH
+            | crate::messages::PATH
             | crate::tokenize::TOKENIZE
             | crate::tokenize::DETOKENIZE,
         ) => ApiError::new(
@@ -176,9 +190,10 @@ async fn generate(
     api: Api,
     arrival: Instant,
 ) -> Response<SimBody> {
-    match accept(state, req, api, arrival).await {
-        Ok(response) => response,
-        Err(e) => e.into_response(),
+    match (accept(state, req, api, arrival).await, api) {
+        (Ok(response), _) => response,
+        (Err(e), Api::Other(wire)) => wire.refuse(e),
+        (Err(e), _) => e.into_response(),
     }
 }
 
@@ -196,6 +211,7 @@ async fn accept(
         Api::Completions => parse_completion(&state, body).await?,
         Api::Generate => crate::tgi::parse(&state, body, false).await?,
         Api::GenerateStream => crate::tgi::parse(&state, body, true).await?,
+        Api::Other(wire) => crate::wire::parse(&state, wire, body).await?,
     };
     if !state.config().served_models.contains(&parsed.model) {
         return Err(ApiError::unknown_model(&parsed.model));
@@ -207,7 +223,7 @@ async fn accept(
         parsed.length,
         config.max_model_len,
         &config.output,
-        api == Api::Chat,
+        matches!(api, Api::Chat | Api::Other(_)),
         &mut rng,
     ) {
         Ok(output) => output,
@@ -219,6 +235,7 @@ async fn accept(
         Api::Chat => "chatcmpl",
         Api::Completions => "cmpl",
         Api::Generate | Api::GenerateStream => "tgi",
+        Api::Other(wire) => wire.id_prefix(),
     };
     let job = Job {
         api,

@@ -24,15 +24,18 @@ mod driver;
 mod embed;
 pub mod engine;
 pub mod gpu;
+mod messages;
 mod metrics;
 mod plan;
 pub mod presets;
 mod record;
+mod responses;
 mod server;
 mod stream;
 mod tgi;
 mod tokenize;
 mod tokens;
+mod wire;
 pub mod virtual_time;
 
 pub use config::{ConfigError, FaultConfig, OutputConfig, SimConfig, Timing, TokenizerKind};

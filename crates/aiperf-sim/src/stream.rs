@@ -18,10 +18,11 @@ use crate::metrics::Finished;
 use crate::plan::{Fault, OutputPlan};
 use crate::record::{Ending, RequestRecord};
 use crate::server::State;
+use crate::wire::{Events, Wire};
 use aiperf_shared::timer::{PreciseTimer, Sleep};
 
 /// Which API a request came in on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub(crate) enum Api {
     Chat,
     Completions,
@@ -29,7 +30,20 @@ pub(crate) enum Api {
     Generate,
     /// TGI's `/generate_stream`.
     GenerateStream,
+    /// An API whose requests, events and bodies its own module handles ([`Wire`]).
+    Other(&'static dyn Wire),
 }
+
+impl PartialEq for Api {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Self::Other(a), Self::Other(b)) => a.path() == b.path(),
+            _ => std::mem::discriminant(self) == std::mem::discriminant(other),
+        }
+    }
+}
+
+impl Eq for Api {}
 
 impl Api {
     pub(crate) fn path(self) -> &'static str {
@@ -38,6 +52,7 @@ impl Api {
             Self::Completions => "/v1/completions",
             Self::Generate => crate::tgi::GENERATE,
             Self::GenerateStream => crate::tgi::GENERATE_STREAM,
+            Self::Other(wire) => wire.path(),
         }
     }
 
@@ -283,6 +298,8 @@ impl Body for SimBody {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
+    /// An [`Api::Other`] stream's events before the first token.
+    Opening,
     Tokens,
     Finish,
     Usage,
@@ -304,6 +321,9 @@ pub(crate) struct TokenStream {
     stalled: bool,
     /// The text so far, for TGI's last event.
     generated: String,
+    /// The reasoning so far and the events waiting to be written ([`Api::Other`]).
+    reasoning: String,
+    events: Events,
 }
 
 impl TokenStream {
@@ -311,7 +331,13 @@ impl TokenStream {
         let job = &life.job;
         let object = match job.api {
             Api::Chat => "chat.completion.chunk",
-            Api::Completions | Api::Generate | Api::GenerateStream => "text_completion",
+            Api::Completions | Api::Generate | Api::GenerateStream | Api::Other(_) => {
+                "text_completion"
+            }
+        };
+        let phase = match job.api {
+            Api::Other(_) => Phase::Opening,
+            _ => Phase::Tokens,
         };
         let prefix = format!(
             "{{\"id\":{},\"object\":\"{object}\",\"created\":{},\"model\":{},\"choices\":[",
@@ -322,11 +348,13 @@ impl TokenStream {
         Self {
             life,
             source,
-            phase: Phase::Tokens,
+            phase,
             prefix,
             stall: None,
             stalled: false,
             generated: String::new(),
+            reasoning: String::new(),
+            events: Events::default(),
         }
     }
 
@@ -336,6 +364,13 @@ impl TokenStream {
     ) -> Poll<Option<Result<Frame<Bytes>, InjectedDisconnect>>> {
         loop {
             match self.phase {
+                Phase::Opening => {
+                    self.phase = Phase::Tokens;
+                    if let Api::Other(wire) = self.life.job.api {
+                        wire.opening(&self.life.job, &mut self.events);
+                        return Poll::Ready(Some(Ok(Frame::data(self.events.take(false)))));
+                    }
+                }
                 Phase::Tokens => {
                     let sent = self.life.tokens_sent;
                     if sent == self.life.job.output.tokens {
@@ -369,7 +404,11 @@ impl TokenStream {
                     return Poll::Ready(Some(Ok(Frame::data(frame))));
                 }
                 Phase::Finish => {
-                    self.phase = if self.life.job.include_usage && !self.life.job.api.is_tgi() {
+                    let api = self.life.job.api;
+                    self.phase = if self.life.job.include_usage
+                        && !api.is_tgi()
+                        && !matches!(api, Api::Other(_))
+                    {
                         Phase::Usage
                     } else {
                         Phase::Done
@@ -386,8 +425,9 @@ impl TokenStream {
                 Phase::Done => {
                     self.phase = Phase::Ended;
                     self.life.finish(Ending::Completed);
-                    if self.life.job.api.is_tgi() {
-                        // TGI's stream ends with its last token event, without [DONE].
+                    if self.life.job.api.is_tgi() || matches!(self.life.job.api, Api::Other(_)) {
+                        // TGI's stream ends with its last token event, without [DONE]; the
+                        // other APIs end with their own closing events.
                         return Poll::Ready(None);
                     }
                     let mut out = Vec::with_capacity(16);
@@ -410,6 +450,19 @@ impl TokenStream {
             let job = &self.life.job;
             (job.api, job.output.reasoning_tokens, job.fault)
         };
+        if let Api::Other(wire) = api {
+            let word = self.life.next_word().to_owned();
+            let job = &self.life.job;
+            wire.token(job, index, &word, &self.reasoning, &mut self.events);
+            let into = if index < reasoning_tokens {
+                &mut self.reasoning
+            } else {
+                &mut self.generated
+            };
+            into.push_str(&word);
+            let malformed = matches!(fault, Fault::Malformed { at } if at == index);
+            return self.events.take(malformed);
+        }
         if index == 0 && api == Api::Chat {
             // vLLM announces the role in its own chunk just before the first token.
             let role = format!(
@@ -438,7 +491,7 @@ impl TokenStream {
             Api::Chat => format!(
                 "{{\"index\":0,\"delta\":{{\"content\":{text}}},\"logprobs\":null,\"finish_reason\":null}}"
             ),
-            Api::Completions | Api::Generate | Api::GenerateStream => {
+            Api::Completions | Api::Generate | Api::GenerateStream | Api::Other(_) => {
                 format!("{{\"index\":0,\"text\":{text},\"logprobs\":null,\"finish_reason\":null}}")
             }
         };
@@ -451,8 +504,12 @@ impl TokenStream {
         Bytes::from(out)
     }
 
-    fn finish_frame(&self) -> Bytes {
+    fn finish_frame(&mut self) -> Bytes {
         let job = &self.life.job;
+        if let Api::Other(wire) = job.api {
+            wire.closing(job, &self.reasoning, &self.generated, &mut self.events);
+            return self.events.take(false);
+        }
         let reason = finish_reason_str(job.output.finish_reason);
         if job.api.is_tgi() {
             let tokens = job.output.tokens;
@@ -464,7 +521,7 @@ impl TokenStream {
             Api::Chat => format!(
                 "{{\"index\":0,\"delta\":{{\"content\":\"\"}},\"logprobs\":null,\"finish_reason\":\"{reason}\",\"stop_reason\":null}}"
             ),
-            Api::Completions | Api::Generate | Api::GenerateStream => format!(
+            Api::Completions | Api::Generate | Api::GenerateStream | Api::Other(_) => format!(
                 "{{\"index\":0,\"text\":\"\",\"logprobs\":null,\"finish_reason\":\"{reason}\",\"stop_reason\":null}}"
             ),
         };
@@ -509,6 +566,14 @@ pub(crate) async fn complete(mut life: Lifecycle, mut source: TokenSource) -> Si
         life.finish(Ending::Completed);
         return SimBody::full(body);
     }
+    if let Api::Other(wire) = job.api {
+        let mut body = wire.whole(job, &reasoning, &content);
+        if let Fault::Malformed { .. } = job.fault {
+            body.truncate(body.floor_char_boundary(body.len() / 2));
+        }
+        life.finish(Ending::Completed);
+        return SimBody::full(body);
+    }
     let usage = serde_json::to_string(&job.usage()).expect("plain struct");
     let choice = match job.api {
         Api::Chat => {
@@ -522,14 +587,14 @@ pub(crate) async fn complete(mut life: Lifecycle, mut source: TokenSource) -> Si
                 json_string(&content)
             )
         }
-        Api::Completions | Api::Generate | Api::GenerateStream => format!(
+        Api::Completions | Api::Generate | Api::GenerateStream | Api::Other(_) => format!(
             "{{\"index\":0,\"text\":{},\"logprobs\":null,\"finish_reason\":\"{reason}\",\"stop_reason\":null}}",
             json_string(&content)
         ),
     };
     let object = match job.api {
         Api::Chat => "chat.completion",
-        Api::Completions | Api::Generate | Api::GenerateStream => "text_completion",
+        Api::Completions | Api::Generate | Api::GenerateStream | Api::Other(_) => "text_completion",
     };
     let mut body = format!(
         "{{\"id\":{},\"object\":\"{object}\",\"created\":{},\"model\":{},\"choices\":[{choice}],\"usage\":{usage}}}",
