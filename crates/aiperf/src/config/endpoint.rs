@@ -88,7 +88,7 @@ pub(super) fn resolve_endpoint(
             extra_inputs.insert(k, v);
         }
     }
-    Ok(EndpointConfig {
+    let mut endpoint = EndpointConfig {
         urls,
         kind: EndpointKind(a.endpoint_type.clone()),
         path,
@@ -101,7 +101,12 @@ pub(super) fn resolve_endpoint(
         use_legacy_max_tokens: a.use_legacy_max_tokens,
         connection_warmup: a.connection_warmup,
         connection_reuse: a.connection_reuse_strategy,
-    })
+    };
+    // `template` and `raw` bodies: the template resolved and rendered once before the run.
+    let cap = args.input.osl.first().copied();
+    crate::endpoints::check_body_template(&mut endpoint, cap, args.input.input_file.is_some())
+        .map_err(UsageError::new)?;
+    Ok(endpoint)
 }
 
 /// The base URL the request path is appended to. A URL that already ends with the path

@@ -11,11 +11,14 @@ mod completions;
 mod embeddings;
 mod huggingface_generate;
 mod openai;
+mod raw;
+mod template;
 
 use bytes::Bytes;
 use serde_json::{Map, Value};
 
 pub use self::chat::message;
+pub use self::template::check_body_template;
 use crate::dataset::Turn;
 use crate::record::ErrorDetails;
 use crate::settings::EndpointConfig;
@@ -26,6 +29,8 @@ pub const ALL: &[&dyn Endpoint] = &[
     &completions::Completions,
     &embeddings::Embeddings,
     &huggingface_generate::HuggingFaceGenerate,
+    &template::Template,
+    &raw::Raw,
 ];
 
 /// The endpoint type named `name` (as `--endpoint-type` spells it).

@@ -2,3 +2,5 @@
 //! against hand-written servers that answer badly.
 
 mod huggingface_generate;
+mod raw;
+mod template;

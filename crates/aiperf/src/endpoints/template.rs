@@ -1,0 +1,548 @@
+//! `template`: a request body of the user's own design, rendered with Jinja from
+//! `--extra-inputs payload_template:<template>` (a file's path, a built-in template's name or
+//! the template itself) and posted to the URL as given: no path is appended. The other
+//! `--extra-inputs` are merged into the rendered object. Answers are read as `raw` reads them
+//! (see [`super::raw`]), except that a `response_field` that finds nothing in an answer is not
+//! followed by auto-detection: that answer carries no text.
+//!
+//! The template sees the turn as the Python AIPerf shows it: `text`/`texts`, `image(s)`,
+//! `audio(s)`, `video(s)`, `query`/`queries` and `passage`/`passages` (named texts),
+//! `texts_by_name` (and the media's `*_by_name`), `model`, `max_tokens`, `role`, `stream`,
+//! `turn`, `turns` and `request_info.system_message`. As in Jinja2 with auto-escaping on, a
+//! plain value is HTML-escaped where it is written, and `|tojson` writes valid JSON: `{"prompt":
+//! {{ text|tojson }}}` is how a prompt goes into a JSON string.
+//!
+//! The template is resolved (file or name) and checked to render a JSON object before the run
+//! ([`check_body_template`]); the compiled template is kept for the process, by its text.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
+
+use bytes::Bytes;
+use minijinja::{Environment, Value as Jinja};
+use serde_json::{Map, Value};
+
+use super::raw::{self, OnMiss};
+use super::{Decoded, Endpoint, snippet};
+use crate::dataset::Turn;
+use crate::record::ErrorDetails;
+use crate::settings::EndpointConfig;
+
+/// The `--extra-inputs` key of the body template.
+pub(super) const TEMPLATE: &str = "payload_template";
+/// The `--extra-inputs` key of the JMESPath to the answer's text.
+pub(super) const RESPONSE_FIELD: &str = "response_field";
+
+/// Templates known by name (as the Python AIPerf names them).
+const NAMED: &[(&str, &str)] = &[("nv-embedqa", r#"{"text": {{ texts|tojson }}}"#)];
+
+/// The name the template is compiled under (it appears in template errors).
+const NAME: &str = "payload_template";
+
+#[derive(Debug)]
+pub(super) struct Template;
+
+impl Endpoint for Template {
+    fn name(&self) -> &'static str {
+        "template"
+    }
+
+    fn default_path(&self, _streaming: bool) -> &'static str {
+        ""
+    }
+
+    fn body(
+        &self,
+        settings: &EndpointConfig,
+        model: &str,
+        turn: &Turn,
+        _history: &[Value],
+    ) -> Map<String, Value> {
+        raw::remember_response_field(settings);
+        render_body(settings, model, turn)
+    }
+
+    fn usage_hint(&self) -> &'static str {
+        raw::USAGE_HINT
+    }
+
+    fn decode(&self, frames: &[(u64, Bytes)], _streaming: bool) -> Result<Decoded, ErrorDetails> {
+        raw::decode_answer(frames, OnMiss::NoText)
+    }
+}
+
+/// The body `payload_template` renders for `turn`, with the other `--extra-inputs` merged in
+/// (over the template's keys, as the Python AIPerf merges them). A turn the template cannot
+/// render (the check before the run rendered a sample) is logged once and sent as `{}`, which
+/// the server refuses: the request is counted as an error.
+pub(super) fn render_body(
+    settings: &EndpointConfig,
+    model: &str,
+    turn: &Turn,
+) -> Map<String, Value> {
+    let source = template_text(&settings.extra_inputs).unwrap_or_default();
+    match render(&source, variables(settings.streaming, model, turn)) {
+        Ok(mut body) => {
+            for (key, value) in &settings.extra_inputs {
+                if key != TEMPLATE && key != RESPONSE_FIELD {
+                    body.insert(key.clone(), value.clone());
+                }
+            }
+            body
+        }
+        Err(why) => {
+            static WARNED: AtomicBool = AtomicBool::new(false);
+            if !WARNED.swap(true, Ordering::Relaxed) {
+                tracing::error!(
+                    "--extra-inputs {TEMPLATE}: a request body could not be rendered ({why}); \
+                     such requests are sent as {{}}"
+                );
+            }
+            Map::new()
+        }
+    }
+}
+
+/// The template text in `--extra-inputs` (a JSON value given there is its own template).
+fn template_text(extra: &Map<String, Value>) -> Option<String> {
+    match extra.get(TEMPLATE)? {
+        Value::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
+    }
+}
+
+/// Resolves and checks the body template of `template` and `raw` (and their `response_field`)
+/// before a run: a `payload_template` naming a file becomes the file's text, a built-in name
+/// its template, and the template must render a JSON object for a sample turn with the run's
+/// output cap (`max_tokens`). `raw` needs a template unless the run reads an input file (whose
+/// texts are the bodies). Other endpoint types are left alone. The error names the flag and
+/// the fix.
+pub fn check_body_template(
+    endpoint: &mut EndpointConfig,
+    max_tokens: Option<u32>,
+    has_input_file: bool,
+) -> Result<(), String> {
+    let kind = endpoint.kind.name();
+    if kind != Template.name() && kind != raw::Raw.name() {
+        return Ok(());
+    }
+    if let Some(field) = endpoint.extra_inputs.get(RESPONSE_FIELD) {
+        let Some(field) = field.as_str() else {
+            return Err(format!(
+                "--extra-inputs {RESPONSE_FIELD}: give a JMESPath to the answer's text, e.g. \
+                 {RESPONSE_FIELD}:choices[0].message.content (got {field})"
+            ));
+        };
+        raw::compile_field(field)?;
+    }
+    let Some(given) = template_text(&endpoint.extra_inputs) else {
+        if kind == Template.name() {
+            return Err(format!(
+                "--endpoint-type template needs --extra-inputs {TEMPLATE}:<template>: a file with \
+                 a Jinja template of the request body, a built-in name ({}), or the template \
+                 itself, e.g. --extra-inputs '{TEMPLATE}:{{\"prompt\": {{{{ text|tojson }}}}}}'",
+                builtin_names()
+            ));
+        }
+        if !has_input_file {
+            return Err(format!(
+                "--endpoint-type raw sends each request body as the dataset gives it: give \
+                 --input-file with whole JSON request bodies as its texts, or build the bodies \
+                 with --extra-inputs {TEMPLATE}:<template> (a file, a built-in name or the \
+                 template itself)"
+            ));
+        }
+        return Ok(());
+    };
+    let text = resolve(&given)?;
+    let sample = Turn {
+        texts: vec!["Tell me about the sea.".into()],
+        role: "user".into(),
+        input_tokens: 6,
+        max_tokens,
+        ..Turn::default()
+    };
+    render(&text, variables(endpoint.streaming, "model", &sample)).map_err(|why| {
+        let hint = if why.contains("JSON") {
+            "; write values with |tojson, e.g. {\"prompt\": {{ text|tojson }}}"
+        } else {
+            ""
+        };
+        format!(
+            "--extra-inputs {TEMPLATE}: the template must render a JSON object, but {why}{hint}"
+        )
+    })?;
+    endpoint
+        .extra_inputs
+        .insert(TEMPLATE.into(), Value::String(text));
+    Ok(())
+}
+
+/// The template text of `given`: a readable file's contents, a built-in template, or `given`
+/// itself.
+fn resolve(given: &str) -> Result<String, String> {
+    let path = std::path::Path::new(given);
+    if given.len() < 4096 && path.is_file() {
+        return std::fs::read_to_string(path).map_err(|e| {
+            format!("--extra-inputs {TEMPLATE}: cannot read the template file {given}: {e}")
+        });
+    }
+    Ok(NAMED
+        .iter()
+        .find(|(name, _)| *name == given)
+        .map_or(given, |(_, template)| template)
+        .to_owned())
+}
+
+fn builtin_names() -> String {
+    NAMED.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+}
+
+/// Templates compiled so far, by their text.
+static COMPILED: LazyLock<Mutex<HashMap<String, Arc<Environment<'static>>>>> =
+    LazyLock::new(Mutex::default);
+
+/// The compiled template of `source`.
+fn compiled(source: &str) -> Result<Arc<Environment<'static>>, String> {
+    let mut cache = COMPILED.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(env) = cache.get(source) {
+        return Ok(Arc::clone(env));
+    }
+    let mut env = Environment::new();
+    env.set_formatter(escape_as_jinja2);
+    env.add_template_owned(NAME, source.to_owned())
+        .map_err(|e| format!("it does not compile: {e}"))?;
+    let env = Arc::new(env);
+    cache.insert(source.to_owned(), Arc::clone(&env));
+    Ok(env)
+}
+
+/// Renders `source` with `vars`: the JSON object it writes, or why not.
+fn render(source: &str, vars: Jinja) -> Result<Map<String, Value>, String> {
+    let env = compiled(source)?;
+    let text = env
+        .get_template(NAME)
+        .and_then(|t| t.render(vars))
+        .map_err(|e| format!("it does not render: {e}"))?;
+    match serde_json::from_str::<Value>(&text) {
+        Ok(Value::Object(body)) => Ok(body),
+        Ok(other) => Err(format!(
+            "it rendered JSON that is not an object: {:?}",
+            snippet(other.to_string().as_bytes())
+        )),
+        Err(e) => Err(format!(
+            "what it rendered is not JSON ({e}): {:?}",
+            snippet(text.as_bytes())
+        )),
+    }
+}
+
+/// Writes values as Jinja2 does with auto-escaping on: strings not marked safe are
+/// HTML-escaped with Markupsafe's entities; `|tojson` output and everything else as is.
+fn escape_as_jinja2(
+    out: &mut minijinja::Output<'_>,
+    state: &mut minijinja::State<'_, '_>,
+    value: &Jinja,
+) -> Result<(), minijinja::Error> {
+    let Some(text) = value.as_str().filter(|_| !value.is_safe()) else {
+        return minijinja::escape_formatter(out, state, value);
+    };
+    let mut start = 0;
+    for (i, c) in text.char_indices() {
+        let entity = match c {
+            '&' => "&amp;",
+            '<' => "&lt;",
+            '>' => "&gt;",
+            '"' => "&#34;",
+            '\'' => "&#39;",
+            _ => continue,
+        };
+        out.write_str(&text[start..i])?;
+        out.write_str(entity)?;
+        start = i + 1;
+    }
+    out.write_str(&text[start..])?;
+    Ok(())
+}
+
+/// Every text of `turn`: the plain ones, then the named ones (a rankings query and passages)
+/// that are not among them already.
+pub(super) fn all_texts(turn: &Turn) -> Vec<String> {
+    let mut texts = turn.texts.clone();
+    for content in turn.named_texts.iter().flat_map(|(_, c)| c) {
+        if !turn.texts.contains(content) {
+            texts.push(content.clone());
+        }
+    }
+    texts
+}
+
+/// A medium's contents as the Python AIPerf's turn holds them: `[{"name", "contents"}]`.
+fn media(contents: &[String]) -> Jinja {
+    if contents.is_empty() {
+        return Jinja::from(Vec::<Jinja>::new());
+    }
+    let mut item = BTreeMap::new();
+    item.insert("name", Jinja::from(()));
+    item.insert("contents", Jinja::from(contents.to_vec()));
+    Jinja::from(vec![Jinja::from(item)])
+}
+
+/// The variables a template sees for `turn`.
+fn variables(streaming: bool, model: &str, turn: &Turn) -> Jinja {
+    let texts = all_texts(turn);
+    let mut by_name: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (name, contents) in &turn.named_texts {
+        by_name
+            .entry(name.clone())
+            .or_default()
+            .extend(contents.iter().cloned());
+    }
+    let named = |name: &str| by_name.get(name).cloned().unwrap_or_default();
+    let queries = named("query");
+    let passages = Some(named("passages"))
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| named("passage"));
+    let first = |items: &[String]| Jinja::from(items.first().cloned());
+    let none_by_name = || Jinja::from(BTreeMap::<String, Jinja>::new());
+
+    let mut text_items: Vec<Jinja> = Vec::new();
+    if !turn.texts.is_empty() {
+        let mut item = BTreeMap::new();
+        item.insert("name", Jinja::from(()));
+        item.insert("contents", Jinja::from(turn.texts.clone()));
+        text_items.push(Jinja::from(item));
+    }
+    for (name, contents) in &turn.named_texts {
+        let mut item = BTreeMap::new();
+        item.insert("name", Jinja::from(name.clone()));
+        item.insert("contents", Jinja::from(contents.clone()));
+        text_items.push(Jinja::from(item));
+    }
+    let mut this = BTreeMap::new();
+    this.insert("role", Jinja::from(turn.role.clone()));
+    this.insert("model", Jinja::from(model));
+    this.insert("max_tokens", Jinja::from(turn.max_tokens));
+    this.insert("timestamp", Jinja::from(turn.timestamp_ms));
+    this.insert("delay", Jinja::from(turn.delay_ms));
+    this.insert("texts", Jinja::from(text_items));
+    this.insert("images", media(&turn.images));
+    this.insert("audios", media(&turn.audios));
+    this.insert("videos", media(&turn.videos));
+    let this = Jinja::from(this);
+
+    let mut request_info = BTreeMap::new();
+    request_info.insert("system_message", Jinja::from(turn.system.clone()));
+
+    let mut vars: BTreeMap<&str, Jinja> = BTreeMap::new();
+    vars.insert("text", first(&texts));
+    vars.insert("image", first(&turn.images));
+    vars.insert("audio", first(&turn.audios));
+    vars.insert("video", first(&turn.videos));
+    vars.insert("query", first(&queries));
+    vars.insert("passage", first(&passages));
+    vars.insert("texts", Jinja::from(texts));
+    vars.insert("images", Jinja::from(turn.images.clone()));
+    vars.insert("audios", Jinja::from(turn.audios.clone()));
+    vars.insert("videos", Jinja::from(turn.videos.clone()));
+    vars.insert("queries", Jinja::from(queries));
+    vars.insert("passages", Jinja::from(passages));
+    vars.insert("texts_by_name", Jinja::from(by_name.clone()));
+    vars.insert("images_by_name", none_by_name());
+    vars.insert("audios_by_name", none_by_name());
+    vars.insert("videos_by_name", none_by_name());
+    vars.insert("model", Jinja::from(model));
+    vars.insert("max_tokens", Jinja::from(turn.max_tokens));
+    vars.insert("role", Jinja::from(turn.role.clone()));
+    vars.insert("stream", Jinja::from(streaming));
+    vars.insert("turns", Jinja::from(vec![this.clone()]));
+    vars.insert("turn", this);
+    vars.insert("request_info", Jinja::from(request_info));
+    Jinja::from(vars)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn settings(extra: &[(&str, Value)], streaming: bool) -> EndpointConfig {
+        EndpointConfig {
+            urls: vec!["http://localhost:8000".into()],
+            kind: crate::settings::EndpointKind("template".into()),
+            path: String::new(),
+            streaming,
+            timeout_secs: 10.0,
+            api_key: None,
+            headers: vec![],
+            extra_inputs: extra
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), v.clone()))
+                .collect(),
+            use_server_token_count: false,
+            use_legacy_max_tokens: false,
+            connection_warmup: true,
+            connection_reuse: Default::default(),
+        }
+    }
+
+    fn turn(texts: &[&str], max_tokens: Option<u32>) -> Turn {
+        Turn {
+            texts: texts.iter().map(|s| (*s).to_owned()).collect(),
+            role: "user".into(),
+            input_tokens: 3,
+            max_tokens,
+            ..Turn::default()
+        }
+    }
+
+    fn body(template: &str, extra: &[(&str, Value)], t: &Turn) -> Value {
+        let mut all = vec![(TEMPLATE, Value::from(template))];
+        all.extend_from_slice(extra);
+        Value::Object(render_body(&settings(&all, true), "m1", t))
+    }
+
+    #[test]
+    fn a_chat_body_from_the_turn_with_the_extra_inputs_merged() {
+        let template = r#"{"model": {{ model|tojson }}, "messages": [{"role": {{ role|tojson }}, "content": {{ text|tojson }}}], "max_tokens": {{ max_tokens }}, "stream": {{ stream|tojson }}}"#;
+        let b = body(
+            template,
+            &[
+                ("ignore_eos", Value::Bool(true)),
+                ("max_tokens", Value::from(7)),
+                (RESPONSE_FIELD, Value::from("choices[0].text")),
+            ],
+            &turn(&["Say \"hi\" <now>"], Some(32)),
+        );
+        assert_eq!(
+            serde_json::to_string(&b).unwrap(),
+            r#"{"model":"m1","messages":[{"role":"user","content":"Say \"hi\" <now>"}],"max_tokens":7,"stream":true,"ignore_eos":true}"#
+        );
+    }
+
+    #[test]
+    fn plain_values_are_html_escaped_as_jinja2_escapes_them() {
+        let b = body(
+            r#"{"prompt": "{{ text }}", "n": {{ texts|length }}}"#,
+            &[],
+            &turn(&["a < b & 'c' \"d\"", "x"], None),
+        );
+        assert_eq!(
+            b,
+            json!({"prompt": "a &lt; b &amp; &#39;c&#39; &#34;d&#34;", "n": 2})
+        );
+        let b = body(r#"{"p": "{{ text|safe }}"}"#, &[], &turn(&["<b>"], None));
+        assert_eq!(b, json!({"p": "<b>"}));
+    }
+
+    #[test]
+    fn named_texts_media_and_the_turn_object() {
+        let mut t = turn(&[], Some(4));
+        t.named_texts = vec![
+            ("query".into(), vec!["q?".into()]),
+            ("passages".into(), vec!["p1".into(), "p2".into()]),
+        ];
+        t.images = vec!["data:image/png;base64,AAA".into()];
+        t.system = Some("Be brief.".into());
+        let template = r#"{"q": {{ query|tojson }}, "ps": {{ passages|tojson }}, "all": {{ texts|tojson }},
+            "by": {{ texts_by_name|tojson }}, "img": {{ image|tojson }}, "imgs": {{ images|tojson }},
+            "first": {{ turn.texts[0].contents|tojson }}, "name": {{ turn.texts[0].name|tojson }},
+            "role": {{ turns[0].role|tojson }}, "sys": {{ request_info.system_message|tojson }},
+            "audio": {{ audio|tojson }}, "cap": {{ turn.max_tokens }}}"#;
+        assert_eq!(
+            body(template, &[], &t),
+            json!({
+                "q": "q?", "ps": ["p1", "p2"], "all": ["q?", "p1", "p2"],
+                "by": {"passages": ["p1", "p2"], "query": ["q?"]},
+                "img": "data:image/png;base64,AAA", "imgs": ["data:image/png;base64,AAA"],
+                "first": ["q?"], "name": "query", "role": "user", "sys": "Be brief.",
+                "audio": null, "cap": 4
+            })
+        );
+        // Named texts already among the plain ones are not repeated.
+        t.texts = vec!["q?".into(), "p1".into(), "p2".into()];
+        assert_eq!(all_texts(&t), ["q?", "p1", "p2"]);
+    }
+
+    #[test]
+    fn the_built_in_template_and_files_resolve() {
+        assert_eq!(
+            resolve("nv-embedqa").unwrap(),
+            r#"{"text": {{ texts|tojson }}}"#
+        );
+        let b = body(
+            &resolve("nv-embedqa").unwrap(),
+            &[],
+            &turn(&["a", "b"], None),
+        );
+        assert_eq!(b, json!({"text": ["a", "b"]}));
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("body.j2");
+        std::fs::write(&file, r#"{"input": {{ text|tojson }}}"#).unwrap();
+        assert_eq!(
+            resolve(file.to_str().unwrap()).unwrap(),
+            r#"{"input": {{ text|tojson }}}"#
+        );
+        assert_eq!(resolve("{\"a\": 1}").unwrap(), "{\"a\": 1}");
+    }
+
+    #[test]
+    fn the_check_before_the_run_resolves_and_names_what_is_wrong() {
+        let check = |extra: &[(&str, Value)], kind: &str, input_file: bool| {
+            let mut s = settings(extra, false);
+            s.kind = crate::settings::EndpointKind(kind.into());
+            check_body_template(&mut s, Some(8), input_file).map(|()| s.extra_inputs)
+        };
+        let ok = check(&[(TEMPLATE, Value::from("nv-embedqa"))], "template", false).unwrap();
+        assert_eq!(ok[TEMPLATE], r#"{"text": {{ texts|tojson }}}"#);
+        // A constant template given as JSON is its own text.
+        let ok = check(&[(TEMPLATE, json!({"a": 1}))], "raw", false).unwrap();
+        assert_eq!(ok[TEMPLATE], r#"{"a":1}"#);
+
+        let err = check(&[], "template", false).unwrap_err();
+        assert!(
+            err.contains("--extra-inputs payload_template:<template>"),
+            "{err}"
+        );
+        let err = check(&[], "raw", false).unwrap_err();
+        assert!(err.contains("--input-file"), "{err}");
+        assert!(check(&[], "raw", true).is_ok());
+        assert!(check(&[], "chat", false).is_ok());
+
+        for (template, needle) in [
+            ("{\"a\": {{ text }", "does not compile"),
+            ("{\"a\": {{ text|nosuchfilter }}}", "unknown filter"),
+            ("{\"prompt\": {{ text }}}", "is not JSON"),
+            ("[{{ text|tojson }}]", "not an object"),
+        ] {
+            let err = check(&[(TEMPLATE, Value::from(template))], "template", false).unwrap_err();
+            assert!(err.starts_with("--extra-inputs payload_template:"), "{err}");
+            assert!(err.contains(needle), "{template}: {err}");
+        }
+        let err = check(
+            &[
+                (TEMPLATE, Value::from("nv-embedqa")),
+                (RESPONSE_FIELD, Value::from("choices[0")),
+            ],
+            "template",
+            false,
+        )
+        .unwrap_err();
+        assert!(err.contains("--extra-inputs response_field"), "{err}");
+    }
+
+    fn render_error(source: &str, turn: &Turn) -> String {
+        render(source, variables(false, "m", turn))
+            .err()
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn a_turn_that_does_not_render_is_sent_empty() {
+        let t = turn(&["line one\nline two"], None);
+        assert!(render_error(r#"{"p": "{{ text }}"}"#, &t).contains("is not JSON"));
+        assert_eq!(body(r#"{"p": "{{ text }}"}"#, &[], &t), json!({}));
+    }
+}
