@@ -76,6 +76,10 @@ pub(crate) async fn handle(state: Arc<State>, req: Request<Incoming>) -> Respons
         (&Method::POST, crate::messages::PATH) => {
             generate(state, req, Api::Other(&crate::messages::Messages), arrival).await
         }
+        (&Method::POST, crate::solido::PATH) => {
+            let wire = crate::solido::for_request(&req);
+            generate(state, req, Api::Other(wire), arrival).await
+        }
         (&Method::POST, crate::tokenize::TOKENIZE) => crate::tokenize::tokenize(state, req).await,
         (&Method::POST, crate::tokenize::DETOKENIZE) => {
             crate::tokenize::detokenize(state, req).await
@@ -95,6 +99,7 @@ pub(crate) async fn handle(state: Arc<State>, req: Request<Incoming>) -> Respons
             | crate::embed::PATH
             | crate::responses::PATH
             | crate::messages::PATH
+            | crate::solido::PATH
             | crate::tokenize::TOKENIZE
             | crate::tokenize::DETOKENIZE,
         ) => ApiError::new(

@@ -31,6 +31,7 @@ pub mod presets;
 mod record;
 mod responses;
 mod server;
+mod solido;
 mod stream;
 mod tgi;
 mod tokenize;

@@ -12,6 +12,7 @@ mod embeddings;
 mod huggingface_generate;
 mod openai;
 mod raw;
+mod solido_rag;
 mod template;
 
 use bytes::Bytes;
@@ -31,6 +32,7 @@ pub const ALL: &[&dyn Endpoint] = &[
     &huggingface_generate::HuggingFaceGenerate,
     &template::Template,
     &raw::Raw,
+    &solido_rag::SolidoRag,
 ];
 
 /// The endpoint type named `name` (as `--endpoint-type` spells it).

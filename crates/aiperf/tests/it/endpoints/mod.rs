@@ -3,4 +3,5 @@
 
 mod huggingface_generate;
 mod raw;
+mod solido_rag;
 mod template;
