@@ -6,12 +6,12 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
+use super::histogram_estimate::{self, Scrape};
 use super::prometheus::Kind;
 use super::scrape::{EndpointScrapes, Snapshot, during_load};
 use super::server_export::{
-    CounterStats, ESTIMATED_PERCENTILES, EndpointInfo, ExportSummary, GaugeStats, HistogramStats,
-    MetricDoc, OrderedMap, SeriesDoc, SeriesStats, ServerMetricsExport, TimeRange, finite,
-    labels_key, labels_sort_key,
+    CounterStats, EndpointInfo, ExportSummary, GaugeStats, HistogramStats, MetricDoc, OrderedMap,
+    SeriesDoc, SeriesStats, ServerMetricsExport, TimeRange, finite, labels_key, labels_sort_key,
 };
 
 /// The length of the slices a counter's rate is measured over, as the reference tool's.
@@ -234,7 +234,8 @@ fn histogram_stats<'a>(
         (Some(a), Some(b)) => (b - a).max(0.0),
         _ => 0.0,
     };
-    let count = delta("_count").round() as u64;
+    // Counters hold whole numbers: truncating only settles malformed input.
+    let count = delta("_count") as u64;
     let sum = delta("_sum");
     let mut buckets = Some(OrderedMap::default());
     for (_, le, v) in last
@@ -248,7 +249,7 @@ fn histogram_stats<'a>(
         let increase = v - before;
         match (&mut buckets, le) {
             (Some(m), Some(le)) if increase >= 0.0 => {
-                m.insert(*le, increase.round() as u64);
+                m.insert(*le, increase as u64);
             }
             _ => buckets = None,
         }
@@ -264,50 +265,59 @@ fn histogram_stats<'a>(
         sum: Some(sum),
         sum_rate: per_second(sum),
         avg: Some(sum / count as f64),
-        estimates: buckets.as_ref().and_then(estimate_percentiles),
+        estimates: buckets
+            .as_ref()
+            .and_then(|b| estimate_percentiles(over_time, b, sum, count)),
     };
     (stats, buckets)
 }
 
-/// The reported percentiles of a histogram from its buckets (`le` → observations at or below),
-/// interpolating linearly inside a bucket; one that falls in `+Inf` is the largest finite
-/// bound. `None` without observations.
-pub(super) fn estimate_percentiles(buckets: &OrderedMap<&str, u64>) -> Option<[f64; 9]> {
-    let mut bounds: Vec<(f64, f64)> = buckets
+/// The upper bound an `le` label stands for.
+fn bucket_bound(le: &str) -> Option<f64> {
+    match le {
+        "+Inf" | "Inf" | "inf" | "+inf" => Some(f64::INFINITY),
+        b => b.parse().ok(),
+    }
+}
+
+/// The percentiles the window's bucket increases estimate (see [`histogram_estimate`]), the
+/// buckets' shapes learned from every scrape interval of the window.
+fn estimate_percentiles(
+    over_time: &[Obs<'_>],
+    increases: &OrderedMap<&str, u64>,
+    sum: f64,
+    count: u64,
+) -> Option<[f64; 9]> {
+    let mut les: Vec<(f64, &str, f64)> = increases
         .iter()
-        .filter_map(|(le, n)| {
-            let bound = match *le {
-                "+Inf" | "Inf" | "inf" | "+inf" => f64::INFINITY,
-                b => b.parse().ok()?,
-            };
-            Some((bound, *n as f64))
+        .filter_map(|(le, n)| Some((bucket_bound(le)?, *le, *n as f64)))
+        .collect();
+    les.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let scrapes: Vec<Scrape> = over_time
+        .iter()
+        .map(|o| Scrape {
+            sum: value_of(&o.points, "_sum").unwrap_or(0.0),
+            count: value_of(&o.points, "_count").unwrap_or(0.0),
+            buckets: les
+                .iter()
+                .map(|(_, le, _)| {
+                    o.points
+                        .iter()
+                        .find(|(s, b, _)| *s == "_bucket" && *b == Some(*le))
+                        .map_or(0.0, |x| x.2)
+                })
+                .collect(),
         })
         .collect();
-    bounds.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let total = bounds.last()?.1;
-    if total <= 0.0 {
-        return None;
-    }
-    Some(ESTIMATED_PERCENTILES.map(|q| {
-        let rank = q / 100.0 * total;
-        let i = bounds
-            .iter()
-            .position(|b| b.1 >= rank)
-            .unwrap_or(bounds.len() - 1);
-        let (upper, count) = bounds[i];
-        let (lower, below) = if i == 0 {
-            (0.0_f64.min(upper), 0.0)
-        } else {
-            bounds[i - 1]
-        };
-        if upper.is_infinite() {
-            return if i == 0 { f64::NAN } else { lower };
-        }
-        if count <= below {
-            return upper;
-        }
-        lower + (upper - lower) * (rank - below) / (count - below)
-    }))
+    let bounds: Vec<f64> = les.iter().map(|x| x.0).collect();
+    let cumulative: Vec<f64> = les.iter().map(|x| x.2).collect();
+    histogram_estimate::estimate(
+        &bounds,
+        &cumulative,
+        &histogram_estimate::learn(&scrapes),
+        sum,
+        count,
+    )
 }
 
 /// How the scrapes of one endpoint went.
@@ -472,11 +482,13 @@ mod tests {
         assert_eq!(h["stats"]["count"], json!(10));
         assert_eq!(h["stats"]["sum"], json!(6.0));
         assert_eq!(h["stats"]["count_rate"], json!(10.0 / 3.0));
-        // Half the observations at or below 1: the median is the bucket's bound.
-        assert_eq!(h["stats"]["p50_estimate"], json!(1.0));
-        assert_eq!(h["stats"]["p10_estimate"], json!(0.2));
-        // Above the last finite bound: the bound.
-        assert_eq!(h["stats"]["p99_estimate"], json!(1.0));
+        // No interval added observations to one bucket only: the five at or below 1 are
+        // spread evenly (0.1, 0.3, …, 0.9). Their midpoint sum (2.5) leaves 3.5 for the five
+        // above 1, too little for an average above the bound, so those are spread from 1 to 2.
+        let p = |q: &str| h["stats"][format!("p{q}_estimate")].as_f64().unwrap();
+        assert!((p("50") - 0.95).abs() < 1e-12, "{}", p("50"));
+        assert!((p("10") - 0.28).abs() < 1e-12, "{}", p("10"));
+        assert!((p("99") - 1.9775).abs() < 1e-12, "{}", p("99"));
         let info = &doc["summary"]["endpoint_info"]["http://x/metrics"];
         assert_eq!(
             (
@@ -512,7 +524,7 @@ mod tests {
     }
 
     #[test]
-    fn slice_rates_and_estimates() {
+    fn slice_rates_take_the_last_value_before_each_boundary() {
         // Slices [0,1) [1,2): the value known at each boundary is the last one before it.
         let points = [
             (0, 0.0),
@@ -522,14 +534,5 @@ mod tests {
         ];
         assert_eq!(slice_rates(&points), [10.0, 30.0]);
         assert!(slice_rates(&[(0, 1.0)]).is_empty());
-        let buckets: OrderedMap<&str, u64> = [("0.1", 0), ("0.2", 50), ("+Inf", 100)]
-            .into_iter()
-            .collect();
-        let e = estimate_percentiles(&buckets).unwrap();
-        // p25: halfway into (0.1, 0.2]; p75: beyond the last finite bound.
-        assert!((e[3] - 0.15).abs() < 1e-12, "{e:?}");
-        assert_eq!(e[5], 0.2);
-        let empty: OrderedMap<&str, u64> = [("+Inf", 0)].into_iter().collect();
-        assert!(estimate_percentiles(&empty).is_none());
     }
 }
