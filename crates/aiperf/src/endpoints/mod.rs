@@ -12,6 +12,7 @@ mod embeddings;
 mod huggingface_generate;
 mod openai;
 mod raw;
+mod responses;
 mod solido_rag;
 mod template;
 
@@ -33,6 +34,7 @@ pub const ALL: &[&dyn Endpoint] = &[
     &template::Template,
     &raw::Raw,
     &solido_rag::SolidoRag,
+    &responses::Responses,
 ];
 
 /// The endpoint type named `name` (as `--endpoint-type` spells it).

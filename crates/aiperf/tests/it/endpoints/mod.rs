@@ -3,5 +3,6 @@
 
 mod huggingface_generate;
 mod raw;
+mod responses;
 mod solido_rag;
 mod template;
