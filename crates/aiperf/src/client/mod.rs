@@ -22,8 +22,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::{
-    ACCEPT, AUTHORIZATION, CONNECTION, CONTENT_ENCODING, CONTENT_TYPE, HOST, HeaderName,
-    HeaderValue, USER_AGENT,
+    ACCEPT, CONNECTION, CONTENT_ENCODING, CONTENT_TYPE, HOST, HeaderName, HeaderValue, USER_AGENT,
 };
 use http_body_util::BodyExt;
 use tokio_util::sync::CancellationToken;
@@ -118,10 +117,16 @@ impl Client {
             USER_AGENT,
             HeaderValue::from_static(concat!("aiperf/", env!("CARGO_PKG_VERSION"))),
         );
-        if let Some(key) = &endpoint.api_key {
-            let mut value = HeaderValue::from_str(&format!("Bearer {}", key.expose()))?;
-            value.set_sensitive(true);
-            headers.insert(AUTHORIZATION, value);
+        // The API key as the endpoint type sends it (`Authorization: Bearer`, `x-api-key`),
+        // with any header the API requires.
+        let key = endpoint.api_key.as_ref().map(|k| k.expose());
+        let api = crate::endpoints::by_name(endpoint.kind.name())
+            .ok_or_else(|| anyhow::anyhow!("unknown endpoint type {:?}", endpoint.kind.name()))?;
+        for (name, value) in api.auth_headers(key) {
+            let secret = key.is_some_and(|k| !k.is_empty() && value.contains(k));
+            let mut value = HeaderValue::from_str(&value)?;
+            value.set_sensitive(secret);
+            headers.insert(name, value);
         }
         for h in &endpoint.headers {
             let mut value = HeaderValue::from_str(h.value.expose())?;

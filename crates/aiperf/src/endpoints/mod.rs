@@ -10,6 +10,7 @@ mod chat;
 mod completions;
 mod embeddings;
 mod huggingface_generate;
+mod messages;
 mod openai;
 mod raw;
 mod responses;
@@ -35,6 +36,7 @@ pub const ALL: &[&dyn Endpoint] = &[
     &raw::Raw,
     &solido_rag::SolidoRag,
     &responses::Responses,
+    &messages::Messages,
 ];
 
 /// The endpoint type named `name` (as `--endpoint-type` spells it).
@@ -85,6 +87,14 @@ pub trait Endpoint: Send + Sync + std::fmt::Debug {
     /// it (chat: the messages; by default nothing: each turn stands alone).
     fn history(&self, _turn: &Turn, _answer: &[(u64, Bytes)], _streaming: bool) -> Vec<Value> {
         Vec::new()
+    }
+
+    /// The headers that carry `--api-key` (`key`, when given) and any this API wants on every
+    /// request; `--header`s are added after them and win. By default `Authorization: Bearer`.
+    fn auth_headers(&self, key: Option<&str>) -> Vec<(http::HeaderName, String)> {
+        key.map(|k| (http::header::AUTHORIZATION, format!("Bearer {k}")))
+            .into_iter()
+            .collect()
     }
 
     /// How to make the server generate exactly `--osl` tokens, for the warning when it did not.

@@ -2,6 +2,7 @@
 //! against hand-written servers that answer badly.
 
 mod huggingface_generate;
+mod messages;
 mod raw;
 mod responses;
 mod solido_rag;
