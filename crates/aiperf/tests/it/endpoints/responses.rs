@@ -207,14 +207,14 @@ fn bad_answers_are_typed_errors_among_good_ones() {
     // (answer, streaming, error type, message excerpt)
     let cases = [
         (
-            sse(&[delta.clone()]),
+            sse(std::slice::from_ref(&delta)),
             true,
             "IncompleteStream",
             "without response.completed",
         ),
         (
             sse(&[
-                delta.clone(),
+                delta,
                 json!({"type": "response.failed", "response": {"status": "failed",
                     "error": {"code": "server_error", "message": "The engine crashed"}}}),
             ]),
