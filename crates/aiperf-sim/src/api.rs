@@ -64,6 +64,15 @@ pub(crate) async fn handle(state: Arc<State>, req: Request<Incoming>) -> Respons
             generate(state, req, Api::GenerateStream, arrival).await
         }
         (&Method::POST, crate::embed::PATH) => crate::embed::embeddings(state, req, arrival).await,
+        (&Method::POST, crate::rerank::NIM) => {
+            crate::rerank::rerank(state, req, crate::rerank::Rerank::Nim, arrival).await
+        }
+        (&Method::POST, crate::rerank::TEI) => {
+            crate::rerank::rerank(state, req, crate::rerank::Rerank::Tei, arrival).await
+        }
+        (&Method::POST, crate::rerank::COHERE) => {
+            crate::rerank::rerank(state, req, crate::rerank::Rerank::Cohere, arrival).await
+        }
         (&Method::POST, crate::responses::PATH) => {
             generate(
                 state,
@@ -97,6 +106,9 @@ pub(crate) async fn handle(state: Arc<State>, req: Request<Incoming>) -> Respons
             | crate::tgi::GENERATE
             | crate::tgi::GENERATE_STREAM
             | crate::embed::PATH
+            | crate::rerank::NIM
+            | crate::rerank::TEI
+            | crate::rerank::COHERE
             | crate::responses::PATH
             | crate::messages::PATH
             | crate::solido::PATH

@@ -205,10 +205,10 @@ async fn answer(
 }
 
 /// Counts a request in flight for as long as it lives.
-struct InFlight<'a>(&'a State);
+pub(crate) struct InFlight<'a>(&'a State);
 
 impl<'a> InFlight<'a> {
-    fn enter(state: &'a State) -> Self {
+    pub(crate) fn enter(state: &'a State) -> Self {
         state.metrics().in_flight.fetch_add(1, Relaxed);
         Self(state)
     }
@@ -230,7 +230,7 @@ fn token_input(state: &State, ids: &[u32]) -> (u32, u64) {
 }
 
 /// Waits until every input has been through the model; `false` when the engine has shut down.
-async fn wait_for_prefill(state: &State, inputs: &[(u32, u64)], arrival: Instant) -> bool {
+pub(crate) async fn wait_for_prefill(state: &State, inputs: &[(u32, u64)], arrival: Instant) -> bool {
     let config = state.config();
     match &config.timing {
         Timing::Engine(_) => {

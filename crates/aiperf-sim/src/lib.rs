@@ -29,6 +29,7 @@ mod metrics;
 mod plan;
 pub mod presets;
 mod record;
+mod rerank;
 mod responses;
 mod server;
 mod solido;

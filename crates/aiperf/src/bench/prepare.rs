@@ -175,12 +175,22 @@ pub async fn load_dataset(
         let (conversations, sampling) = match &input {
             InputConfig::Synthetic {
                 entries,
+                sampling,
+                rankings: Some(shape),
+                ..
+            } => (
+                dataset::rankings::synthetic(&tokenizer, *entries, *shape, seed),
+                *sampling,
+            ),
+            InputConfig::Synthetic {
+                entries,
                 isl,
                 osl,
                 sampling,
                 batch,
                 sessions,
                 prefixes,
+                ..
             } => (
                 dataset::synthetic(
                     &tokenizer, *entries, *isl, *osl, *batch, *sessions, *prefixes, seed,

@@ -34,6 +34,7 @@ pub(super) fn resolve_input(args: &ProfileArgs) -> Result<InputConfig, UsageErro
         stddev: osl_stddev,
     });
     if let Some(path) = &a.input_file {
+        let rankings_flag = rankings_flags(a).next();
         let synthetic_only = [
             ("--num-prefix-prompts", a.num_prefix_prompts != 0),
             ("--prefix-prompt-length", a.prefix_prompt_length != 0),
@@ -51,6 +52,7 @@ pub(super) fn resolve_input(args: &ProfileArgs) -> Result<InputConfig, UsageErro
                 "--session-turn-delay-stddev",
                 a.session_turn_delay_stddev != 0.0,
             ),
+            (rankings_flag.unwrap_or_default(), rankings_flag.is_some()),
         ];
         if let Some((flag, _)) = synthetic_only.iter().find(|f| f.1) {
             return Err(UsageError::new(format!(
@@ -97,7 +99,97 @@ pub(super) fn resolve_input(args: &ProfileArgs) -> Result<InputConfig, UsageErro
         batch: a.prompt_batch_size,
         sessions: session_shape(a)?,
         prefixes: prefix_shape(a)?,
+        rankings: rankings_shape(args)?,
     })
+}
+
+/// The `--rankings-*` flags given.
+fn rankings_flags(a: &crate::cli::profile::InputArgs) -> impl Iterator<Item = &'static str> {
+    [
+        ("--rankings-passages-mean", a.rankings_passages_mean),
+        ("--rankings-passages-stddev", a.rankings_passages_stddev),
+        (
+            "--rankings-passages-prompt-token-mean",
+            a.rankings_passages_prompt_token_mean,
+        ),
+        (
+            "--rankings-passages-prompt-token-stddev",
+            a.rankings_passages_prompt_token_stddev,
+        ),
+        (
+            "--rankings-query-prompt-token-mean",
+            a.rankings_query_prompt_token_mean,
+        ),
+        (
+            "--rankings-query-prompt-token-stddev",
+            a.rankings_query_prompt_token_stddev,
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(flag, value)| value.map(|_| flag))
+}
+
+/// Synthetic rankings requests (`--rankings-*`) for the rankings endpoint types (their names
+/// end in `rankings`, as the Python AIPerf tells them apart); `None` for the others. A flag
+/// left unset keeps the default of [`RankingsShape`]; a standard deviation needs its mean, as
+/// in the Python AIPerf.
+fn rankings_shape(args: &ProfileArgs) -> Result<Option<RankingsShape>, UsageError> {
+    let a = &args.input;
+    let kind = &args.endpoint.endpoint_type;
+    if !kind.contains("rankings") {
+        return match rankings_flags(a).next() {
+            Some(flag) => Err(UsageError::new(format!(
+                "{flag} shapes synthetic rankings requests; --endpoint-type {kind} sends no \
+                 passages (use --endpoint-type nim_rankings, hf_tei_rankings or \
+                 cohere_rankings, or drop {flag})"
+            ))),
+            None => Ok(None),
+        };
+    }
+    let dist = |mean_flag: &str,
+                mean: Option<u32>,
+                stddev_flag: &str,
+                stddev: Option<u32>,
+                default: LengthDist|
+     -> Result<LengthDist, UsageError> {
+        match (mean, stddev) {
+            (Some(0), _) => Err(UsageError::new(format!("{mean_flag} must be at least 1"))),
+            (None, Some(_)) => Err(UsageError::new(format!(
+                "{stddev_flag} needs {mean_flag}: give the mean it varies around (e.g. \
+                 {mean_flag} {})",
+                default.mean
+            ))),
+            (Some(mean), stddev) => Ok(LengthDist {
+                mean: f64::from(mean),
+                stddev: f64::from(stddev.unwrap_or(0)),
+            }),
+            (None, None) => Ok(default),
+        }
+    };
+    let default = RankingsShape::default();
+    Ok(Some(RankingsShape {
+        passages: dist(
+            "--rankings-passages-mean",
+            a.rankings_passages_mean,
+            "--rankings-passages-stddev",
+            a.rankings_passages_stddev,
+            default.passages,
+        )?,
+        passage_tokens: dist(
+            "--rankings-passages-prompt-token-mean",
+            a.rankings_passages_prompt_token_mean,
+            "--rankings-passages-prompt-token-stddev",
+            a.rankings_passages_prompt_token_stddev,
+            default.passage_tokens,
+        )?,
+        query_tokens: dist(
+            "--rankings-query-prompt-token-mean",
+            a.rankings_query_prompt_token_mean,
+            "--rankings-query-prompt-token-stddev",
+            a.rankings_query_prompt_token_stddev,
+            default.query_tokens,
+        )?,
+    }))
 }
 
 /// `--num-prefix-prompts`, `--prefix-prompt-length`, `--shared-system-prompt-length`.

@@ -1,6 +1,8 @@
 //! `--input-file` loaders: the JSON-lines formats of the reference tool.
 //!
 //! * `single_turn`: one request per line, `{"text": "..."}` or `{"texts": [...]}`, optional
+//!   (`texts` may hold named texts, `{"name": "query", "contents": ["..."]}`, which the rankings
+//!   endpoint types read by name),
 //!   `timestamp` (ms, replayed on a fixed schedule), `delay` (ms), `role`.
 //! * `multi_turn`: one session per line, `{"session_id": "...", "turns": [<single_turn>...]}`.
 //! * `mooncake_trace`: one request per line, `{"timestamp": ms, "input_length": n,
@@ -39,7 +41,7 @@ impl DatasetFileKind {
 #[serde(deny_unknown_fields)]
 struct SingleTurnRow {
     text: Option<String>,
-    texts: Option<Vec<String>>,
+    texts: Option<Vec<TextEntry>>,
     timestamp: Option<f64>,
     delay: Option<f64>,
     role: Option<String>,
@@ -51,6 +53,26 @@ struct SingleTurnRow {
     images: Option<serde_json::Value>,
     audio: Option<serde_json::Value>,
     audios: Option<serde_json::Value>,
+}
+
+/// One entry of a row's `texts`: a plain text, or named texts.
+#[derive(Debug, Deserialize)]
+#[serde(
+    untagged,
+    expecting = "a text, or named texts like {\"name\": \"query\", \"contents\": [\"...\"]}"
+)]
+enum TextEntry {
+    Plain(String),
+    Named(NamedTexts),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NamedTexts {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    contents: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -211,12 +233,15 @@ impl Loader<'_, '_> {
                 ));
             }
         }
-        let texts = match (row.text, row.texts) {
-            (Some(text), None) => vec![text],
-            (None, Some(texts)) if !texts.is_empty() => texts,
+        let (texts, named_texts) = match (row.text, row.texts) {
+            (Some(text), None) => (vec![text], Vec::new()),
+            (None, Some(entries)) if !entries.is_empty() => split_texts(entries),
             (Some(_), Some(_)) => return Err(self.error(line, "give `text` or `texts`, not both")),
             _ => return Err(self.error(line, "missing field `text` (or a non-empty `texts`)")),
         };
+        if texts.is_empty() {
+            return Err(self.error(line, "`texts` has no contents; give at least one text"));
+        }
         let input_tokens = texts.iter().map(|t| self.tokenizer.count(t)).sum::<usize>();
         let max_tokens = match row.output_length {
             Some(n) => Some(n),
@@ -224,6 +249,7 @@ impl Loader<'_, '_> {
         };
         Ok(Turn {
             texts,
+            named_texts,
             role: row.role.unwrap_or_else(|| "user".into()),
             input_tokens: u32::try_from(input_tokens).unwrap_or(u32::MAX),
             max_tokens,
@@ -316,6 +342,22 @@ impl Loader<'_, '_> {
     }
 }
 
+/// All the texts of a row's `texts` in order, and the named ones by name.
+fn split_texts(entries: Vec<TextEntry>) -> (Vec<String>, Vec<(String, Vec<String>)>) {
+    let mut texts = Vec::new();
+    let mut named = Vec::new();
+    for entry in entries {
+        match entry {
+            TextEntry::Plain(text) => texts.push(text),
+            TextEntry::Named(NamedTexts { name, contents }) => {
+                texts.extend(contents.iter().cloned());
+                named.push((name, contents));
+            }
+        }
+    }
+    (texts, named)
+}
+
 fn nonnegative(
     loader: &Loader<'_, '_>,
     line: usize,
@@ -388,6 +430,28 @@ mod tests {
         assert_eq!(convs[1].turns[0].texts, ["a", "b"]);
         assert_eq!(convs[1].turns[0].timestamp_ms, Some(5.0));
         assert_eq!(convs[1].turns[0].max_tokens, Some(9));
+    }
+
+    #[test]
+    fn single_turn_named_texts() {
+        let convs = load(
+            DatasetFileKind::SingleTurn,
+            r#"{"texts": [{"name": "query", "contents": ["hello world"]}, {"name": "passages", "contents": ["a b", "c"]}]}"#,
+        )
+        .unwrap();
+        let turn = &convs[0].turns[0];
+        assert_eq!(turn.named(&["query", "queries"]), ["hello world"]);
+        assert_eq!(turn.named(&["passages"]), ["a b", "c"]);
+        assert_eq!(turn.texts, ["hello world", "a b", "c"]);
+        assert_eq!(turn.input_tokens, 5);
+        for (row, needle) in [
+            (r#"{"texts": [{"name": "query"}]}"#, "`texts` has no contents"),
+            (r#"{"texts": [{"name": "q", "text": "x"}]}"#, "named texts like"),
+            (r#"{"texts": [7]}"#, "named texts like"),
+        ] {
+            let err = load(DatasetFileKind::SingleTurn, row).unwrap_err().to_string();
+            assert!(err.contains(needle), "{row}: {err}");
+        }
     }
 
     #[test]

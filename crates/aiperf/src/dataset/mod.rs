@@ -3,6 +3,7 @@
 
 mod files;
 pub mod prompts;
+pub mod rankings;
 
 use aiperf_stats::derive_seed;
 use rand::seq::SliceRandom;

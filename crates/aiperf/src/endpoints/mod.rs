@@ -7,11 +7,15 @@
 //! A new endpoint type is a new file here and one line in [`ALL`].
 
 mod chat;
+mod cohere_rankings;
 mod completions;
 mod embeddings;
+mod hf_tei_rankings;
 mod huggingface_generate;
 mod messages;
+mod nim_rankings;
 mod openai;
+mod rankings;
 mod raw;
 mod responses;
 mod solido_rag;
@@ -32,6 +36,9 @@ pub const ALL: &[&dyn Endpoint] = &[
     &completions::Completions,
     &embeddings::Embeddings,
     &huggingface_generate::HuggingFaceGenerate,
+    &nim_rankings::NimRankings,
+    &hf_tei_rankings::HfTeiRankings,
+    &cohere_rankings::CohereRankings,
     &template::Template,
     &raw::Raw,
     &solido_rag::SolidoRag,

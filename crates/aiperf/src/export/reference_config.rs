@@ -441,6 +441,7 @@ fn dataset(config: &ProfileConfig, fixed_schedule: bool) -> Dataset {
             batch,
             sessions,
             prefixes,
+            ..
         } => Dataset::Synthetic(SyntheticDataset {
             name: DATASET_NAME.to_owned(),
             entries: *entries,

@@ -129,3 +129,27 @@ fn looks_like_hub_id(name: &str) -> bool {
 
 /// Tokens per block of a trace's `hash_ids` (the mooncake trace convention).
 pub const TRACE_BLOCK_TOKENS: u32 = 512;
+
+/// Synthetic rankings requests (`--rankings-*`): one query and a number of passages each.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct RankingsShape {
+    /// Passages per request.
+    pub passages: LengthDist,
+    /// Tokens per passage.
+    pub passage_tokens: LengthDist,
+    /// Tokens of the query.
+    pub query_tokens: LengthDist,
+}
+
+impl Default for RankingsShape {
+    /// What the Python AIPerf generates when no `--rankings-*` flag is given: 10 passages of
+    /// 128 tokens and a query of 32 tokens.
+    fn default() -> Self {
+        let fixed = |mean: f64| LengthDist { mean, stddev: 0.0 };
+        Self {
+            passages: fixed(10.0),
+            passage_tokens: fixed(128.0),
+            query_tokens: fixed(32.0),
+        }
+    }
+}

@@ -240,6 +240,8 @@ impl Default for SessionShape {
     }
 }
 
+pub use input::RankingsShape;
+
 /// Where prompts come from.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -258,6 +260,9 @@ pub enum InputConfig {
         /// Shared prefixes and system prompt (prefix caching).
         #[serde(default)]
         prefixes: PrefixShape,
+        /// A query and passages per request instead of prompts (the rankings endpoint types).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rankings: Option<RankingsShape>,
     },
     File {
         path: PathBuf,

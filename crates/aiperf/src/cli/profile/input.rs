@@ -115,4 +115,30 @@ pub struct InputArgs {
     /// for files.
     #[arg(long, value_enum)]
     pub dataset_sampling_strategy: Option<Sampling>,
+
+    /// Mean number of passages per synthetic rankings request (the rankings endpoint types).
+    /// Unset: 10.
+    #[arg(long, help_heading = "Rankings")]
+    pub rankings_passages_mean: Option<u32>,
+
+    /// Standard deviation of the number of passages (needs --rankings-passages-mean).
+    #[arg(long, help_heading = "Rankings")]
+    pub rankings_passages_stddev: Option<u32>,
+
+    /// Mean tokens per synthetic passage. Unset: 128.
+    #[arg(long, help_heading = "Rankings")]
+    pub rankings_passages_prompt_token_mean: Option<u32>,
+
+    /// Standard deviation of the tokens per passage (needs
+    /// --rankings-passages-prompt-token-mean).
+    #[arg(long, help_heading = "Rankings")]
+    pub rankings_passages_prompt_token_stddev: Option<u32>,
+
+    /// Mean tokens of a synthetic rankings query. Unset: 32.
+    #[arg(long, help_heading = "Rankings")]
+    pub rankings_query_prompt_token_mean: Option<u32>,
+
+    /// Standard deviation of the query tokens (needs --rankings-query-prompt-token-mean).
+    #[arg(long, help_heading = "Rankings")]
+    pub rankings_query_prompt_token_stddev: Option<u32>,
 }

@@ -3,6 +3,7 @@
 
 mod huggingface_generate;
 mod messages;
+mod rankings;
 mod raw;
 mod responses;
 mod solido_rag;
