@@ -230,7 +230,11 @@ fn token_input(state: &State, ids: &[u32]) -> (u32, u64) {
 }
 
 /// Waits until every input has been through the model; `false` when the engine has shut down.
-pub(crate) async fn wait_for_prefill(state: &State, inputs: &[(u32, u64)], arrival: Instant) -> bool {
+pub(crate) async fn wait_for_prefill(
+    state: &State,
+    inputs: &[(u32, u64)],
+    arrival: Instant,
+) -> bool {
     let config = state.config();
     match &config.timing {
         Timing::Engine(_) => {

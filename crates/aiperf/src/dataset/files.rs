@@ -445,11 +445,19 @@ mod tests {
         assert_eq!(turn.texts, ["hello world", "a b", "c"]);
         assert_eq!(turn.input_tokens, 5);
         for (row, needle) in [
-            (r#"{"texts": [{"name": "query"}]}"#, "`texts` has no contents"),
-            (r#"{"texts": [{"name": "q", "text": "x"}]}"#, "named texts like"),
+            (
+                r#"{"texts": [{"name": "query"}]}"#,
+                "`texts` has no contents",
+            ),
+            (
+                r#"{"texts": [{"name": "q", "text": "x"}]}"#,
+                "named texts like",
+            ),
             (r#"{"texts": [7]}"#, "named texts like"),
         ] {
-            let err = load(DatasetFileKind::SingleTurn, row).unwrap_err().to_string();
+            let err = load(DatasetFileKind::SingleTurn, row)
+                .unwrap_err()
+                .to_string();
             assert!(err.contains(needle), "{row}: {err}");
         }
     }
