@@ -1,6 +1,10 @@
 //! `/v1/embeddings`: every input of the batch is a prefill-only sequence for the timing model
 //! (it competes for the engine's token budget like any prompt), and the answer is a seeded,
 //! unit-length vector per input, the same for the same text.
+//!
+//! Besides OpenAI's `input`, it takes the chat `messages` vLLM accepts for multimodal
+//! embedding models (one input: the texts of all messages, each image, audio or video part
+//! counting [`MEDIA_TOKENS`]).
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
@@ -14,7 +18,9 @@ use hyper::{Request, Response};
 use rand::SeedableRng;
 use rand_distr::{Distribution, StandardNormal};
 use rand_pcg::Pcg64Mcg;
-use serde_json::{Value, json};
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+use serde_json::{Map, Value, json};
 use tokio::sync::mpsc;
 
 use crate::api::{
@@ -34,6 +40,9 @@ pub(crate) const PATH: &str = "/v1/embeddings";
 const DEFAULT_DIMENSIONS: u32 = 768;
 const MAX_DIMENSIONS: u32 = 8192;
 
+/// Tokens an image, audio clip or video part costs (a ViT-L/14 at 336 px: 24 × 24 patches).
+pub(crate) const MEDIA_TOKENS: u32 = 576;
+
 pub(crate) async fn embeddings(
     state: Arc<State>,
     req: Request<Incoming>,
@@ -52,7 +61,7 @@ async fn answer(
 ) -> Result<Response<SimBody>, ApiError> {
     let client_request_id = client_request_id(&req);
     let body = read_body(req).await?;
-    let request: EmbeddingRequest = parse_json(&body)?;
+    let (request, media) = parse_request(&body)?;
     if !state.config().served_models.contains(&request.model) {
         return Err(ApiError::unknown_model(&request.model));
     }
@@ -94,6 +103,9 @@ async fn answer(
         EmbeddingInput::TokenBatches(batches) => {
             inputs.extend(batches.iter().map(|ids| token_input(&state, ids)));
         }
+    }
+    if let Some(first) = inputs.first_mut() {
+        first.0 = first.0.saturating_add(media.saturating_mul(MEDIA_TOKENS));
     }
     if let Some((i, (tokens, _))) = inputs
         .iter()
@@ -202,6 +214,84 @@ async fn answer(
         .header(header::CONTENT_TYPE, "application/json")
         .body(body)
         .expect("static headers are valid"))
+}
+
+/// The chat form of an embeddings request (vLLM's, for multimodal embedding models).
+#[derive(Debug, Deserialize)]
+struct ChatEmbeddingRequest {
+    model: String,
+    messages: Vec<ChatMessage>,
+    #[serde(default)]
+    encoding_format: Option<String>,
+    #[serde(default)]
+    dimensions: Option<u32>,
+    /// `stream`, the output cap and the like change nothing here.
+    #[serde(flatten)]
+    _other: Map<String, Value>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ChatMessage {
+    content: ChatContent,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum ChatContent {
+    Text(String),
+    Parts(Vec<ChatPart>),
+}
+
+#[derive(Debug, Deserialize)]
+struct ChatPart {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    text: Option<String>,
+}
+
+/// The request as OpenAI's form, and how many media parts its chat messages held.
+fn parse_request(body: &[u8]) -> Result<(EmbeddingRequest, u32), ApiError> {
+    #[derive(Deserialize)]
+    struct Form {
+        #[serde(default)]
+        messages: Option<IgnoredAny>,
+    }
+    if !serde_json::from_slice::<Form>(body).is_ok_and(|f| f.messages.is_some()) {
+        return Ok((parse_json(body)?, 0));
+    }
+    let chat: ChatEmbeddingRequest = parse_json(body)?;
+    if chat.messages.is_empty() {
+        return Err(ApiError::bad_request(
+            "messages must not be empty",
+            Some("messages"),
+        ));
+    }
+    let mut texts = Vec::new();
+    let mut media = 0u32;
+    for message in chat.messages {
+        match message.content {
+            ChatContent::Text(text) => texts.push(text),
+            ChatContent::Parts(parts) => {
+                for part in parts {
+                    match (part.kind.as_str(), part.text) {
+                        ("text", Some(text)) => texts.push(text),
+                        ("text", None) => {}
+                        _ => media += 1,
+                    }
+                }
+            }
+        }
+    }
+    let request = EmbeddingRequest {
+        model: chat.model,
+        input: EmbeddingInput::Text(texts.join("\n")),
+        encoding_format: chat.encoding_format,
+        dimensions: chat.dimensions,
+        user: None,
+        extra: Map::new(),
+    };
+    Ok((request, media))
 }
 
 /// Counts a request in flight for as long as it lives.

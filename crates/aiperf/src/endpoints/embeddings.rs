@@ -55,38 +55,44 @@ impl Endpoint for Embeddings {
     }
 
     fn decode(&self, frames: &[(u64, Bytes)], _streaming: bool) -> Result<Decoded, ErrorDetails> {
-        let body = whole(frames);
-        match serde_json::from_slice::<EmbeddingsView>(&body) {
-            Ok(p) if p.data.is_empty() => Err(ErrorDetails::new(
-                None,
-                "EmptyResponse",
-                "the server answered with no embeddings (empty data)",
-            )),
-            Ok(p) => Ok(Decoded {
-                times: frames.last().map(|f| (f.0, false)).into_iter().collect(),
-                usage: p.usage,
-                finished: true,
-                ..Decoded::default()
-            }),
-            Err(e) => Err(
-                match serde_json::from_slice::<Value>(&body)
-                    .ok()
-                    .and_then(|v| v.get("error").cloned())
-                {
-                    Some(error) => {
-                        let (code, message) = error_parts(&error);
-                        ErrorDetails::new(code, "ServerError", message)
-                    }
-                    None => ErrorDetails::new(
-                        None,
-                        "InvalidResponse",
-                        format!(
-                            "the response is not an embeddings JSON object ({e}): {:?}",
-                            snippet(&body)
-                        ),
+        decode(frames)
+    }
+}
+
+/// Decodes an OpenAI embeddings answer (`data`, one vector per input, and `usage`); shared by
+/// the types that post to `/v1/embeddings` in other request shapes.
+pub(super) fn decode(frames: &[(u64, Bytes)]) -> Result<Decoded, ErrorDetails> {
+    let body = whole(frames);
+    match serde_json::from_slice::<EmbeddingsView>(&body) {
+        Ok(p) if p.data.is_empty() => Err(ErrorDetails::new(
+            None,
+            "EmptyResponse",
+            "the server answered with no embeddings (empty data)",
+        )),
+        Ok(p) => Ok(Decoded {
+            times: frames.last().map(|f| (f.0, false)).into_iter().collect(),
+            usage: p.usage,
+            finished: true,
+            ..Decoded::default()
+        }),
+        Err(e) => Err(
+            match serde_json::from_slice::<Value>(&body)
+                .ok()
+                .and_then(|v| v.get("error").cloned())
+            {
+                Some(error) => {
+                    let (code, message) = error_parts(&error);
+                    ErrorDetails::new(code, "ServerError", message)
+                }
+                None => ErrorDetails::new(
+                    None,
+                    "InvalidResponse",
+                    format!(
+                        "the response is not an embeddings JSON object ({e}): {:?}",
+                        snippet(&body)
                     ),
-                },
-            ),
-        }
+                ),
+            },
+        ),
     }
 }

@@ -7,6 +7,7 @@
 //! A new endpoint type is a new file here and one line in [`ALL`].
 
 mod chat;
+mod chat_embeddings;
 mod cohere_rankings;
 mod completions;
 mod embeddings;
@@ -39,6 +40,7 @@ pub const ALL: &[&dyn Endpoint] = &[
     &nim_rankings::NimRankings,
     &hf_tei_rankings::HfTeiRankings,
     &cohere_rankings::CohereRankings,
+    &chat_embeddings::ChatEmbeddings,
     &template::Template,
     &raw::Raw,
     &solido_rag::SolidoRag,
