@@ -4,7 +4,9 @@
 //!
 //! Besides OpenAI's `input`, it takes the chat `messages` vLLM accepts for multimodal
 //! embedding models (one input: the texts of all messages, each image, audio or video part
-//! counting [`MEDIA_TOKENS`]).
+//! counting [`MEDIA_TOKENS`]), and NIM's inputs, where an image is a `data:image/` URI alone
+//! or after its caption (counted the same way); NIM's own fields (`input_type`, `truncate`)
+//! change nothing here.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
@@ -93,10 +95,10 @@ async fn answer(
     let max_len = state.config().max_model_len;
     let mut inputs: Vec<(u32, u64)> = Vec::with_capacity(request.input.len());
     match request.input {
-        EmbeddingInput::Text(text) => inputs.push(count_prompt(&state, vec![text], None).await),
+        EmbeddingInput::Text(text) => inputs.push(count_input(&state, text).await),
         EmbeddingInput::Texts(texts) => {
             for text in texts {
-                inputs.push(count_prompt(&state, vec![text], None).await);
+                inputs.push(count_input(&state, text).await);
             }
         }
         EmbeddingInput::Tokens(ids) => inputs.push(token_input(&state, &ids)),
@@ -292,6 +294,24 @@ fn parse_request(body: &[u8]) -> Result<(EmbeddingRequest, u32), ApiError> {
         extra: Map::new(),
     };
     Ok((request, media))
+}
+
+/// The tokens and vector seed of one input text; an image given in it as a `data:image/` URI
+/// (NIM's form) counts [`MEDIA_TOKENS`] instead of its characters.
+async fn count_input(state: &Arc<State>, text: String) -> (u32, u64) {
+    if !text.contains("data:image/") {
+        return count_prompt(state, vec![text], None).await;
+    }
+    let (images, words): (Vec<&str>, Vec<&str>) =
+        text.split(' ').partition(|w| w.starts_with("data:image/"));
+    let (tokens, _) = count_prompt(state, vec![words.join(" ")], None).await;
+    let images = u32::try_from(images.len()).unwrap_or(u32::MAX);
+    let mut seed = Fnv::new(state.config().seed);
+    seed.write(text.as_bytes());
+    (
+        tokens.saturating_add(images.saturating_mul(MEDIA_TOKENS)),
+        seed.finish(),
+    )
 }
 
 /// Counts a request in flight for as long as it lives.

@@ -74,3 +74,29 @@ async fn chat_messages_are_one_input() {
     assert_eq!(answer["error"]["param"], "messages");
     server.shutdown().await.unwrap();
 }
+
+/// NIM's form: an image alone or after its caption counts 576 tokens; NIM's own fields are
+/// accepted.
+#[tokio::test]
+async fn nim_inputs_with_images() {
+    let config = fast();
+    let model = config.served_models[0].clone();
+    let server = SimServer::start(config).await.unwrap();
+    let nim = json!({
+        "model": model,
+        "input": ["a red car", format!("a red car {IMAGE}"), IMAGE],
+        "input_type": "query",
+        "truncate": "END",
+    });
+    let (status, answer) = post(&server, "/v1/embeddings", &nim).await;
+    assert_eq!(status, 200, "{answer}");
+    let data = answer["data"].as_array().unwrap();
+    assert_eq!(data.len(), 3);
+    assert_ne!(
+        data[1]["embedding"], data[2]["embedding"],
+        "the caption counts"
+    );
+    let car = tokens("a red car");
+    assert_eq!(answer["usage"]["prompt_tokens"], car + (car + 576) + 576);
+    server.shutdown().await.unwrap();
+}

@@ -14,6 +14,7 @@ mod embeddings;
 mod hf_tei_rankings;
 mod huggingface_generate;
 mod messages;
+mod nim_embeddings;
 mod nim_rankings;
 mod openai;
 mod rankings;
@@ -41,6 +42,7 @@ pub const ALL: &[&dyn Endpoint] = &[
     &hf_tei_rankings::HfTeiRankings,
     &cohere_rankings::CohereRankings,
     &chat_embeddings::ChatEmbeddings,
+    &nim_embeddings::NimEmbeddings,
     &template::Template,
     &raw::Raw,
     &solido_rag::SolidoRag,

@@ -4,6 +4,7 @@
 mod chat_embeddings;
 mod huggingface_generate;
 mod messages;
+mod nim_embeddings;
 mod rankings;
 mod raw;
 mod responses;
