@@ -420,6 +420,11 @@ async fn parse_chat(state: &Arc<State>, body: Bytes) -> Result<Parsed, ApiError>
         }
     }
     let (prompt_tokens, content_seed) = count_prompt(state, texts, req.seed).await;
+    let media: u32 = (req.messages.iter())
+        .filter_map(|m| m.content.as_ref())
+        .map(crate::media::tokens)
+        .fold(0, u32::saturating_add);
+    let prompt_tokens = prompt_tokens.saturating_add(media);
     let cap = match (req.max_completion_tokens, req.max_tokens) {
         (Some(cap), _) => Some((cap, "max_completion_tokens")),
         (None, Some(cap)) => Some((cap, "max_tokens")),

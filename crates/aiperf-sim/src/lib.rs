@@ -24,6 +24,7 @@ mod driver;
 mod embed;
 pub mod engine;
 pub mod gpu;
+mod media;
 mod messages;
 mod metrics;
 mod plan;
@@ -37,8 +38,8 @@ mod stream;
 mod tgi;
 mod tokenize;
 mod tokens;
-mod wire;
 pub mod virtual_time;
+mod wire;
 
 pub use config::{ConfigError, FaultConfig, OutputConfig, SimConfig, Timing, TokenizerKind};
 pub use engine::{EngineParams, StepCost};

@@ -113,6 +113,10 @@ pub struct RawRecord {
     pub input_tokens: u32,
     /// The output length the request asked for (`--osl`, or the input file's).
     pub requested_osl: Option<u32>,
+    /// Images the request carried.
+    pub images: u32,
+    /// Length of the audio clip it carried, in seconds (speech metrics).
+    pub audio_secs: Option<f64>,
     /// Times it was sent again on a new connection (a reused one had been closed).
     pub retries: u32,
     /// The request's HTTP timeline (of its last send).

@@ -166,13 +166,14 @@ pub async fn load_dataset(
     let spec = config.tokenizer.clone();
     let hub = config.hub.clone();
     let input = config.input.clone();
+    let media = config.media.clone();
     let seed = config.random_seed;
     tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
         let tokenizer = match tokenizer {
             Some(t) => t,
             None => Arc::new(Tokenizer::load(&spec, &hub)?),
         };
-        let (conversations, sampling) = match &input {
+        let (mut conversations, sampling) = match &input {
             InputConfig::Synthetic {
                 entries,
                 sampling,
@@ -208,6 +209,7 @@ pub async fn load_dataset(
                 *sampling,
             ),
         };
+        dataset::media::attach(&mut conversations, &media, seed)?;
         Ok((tokenizer, Dataset::new(conversations, sampling, seed)))
     })
     .await

@@ -83,10 +83,12 @@ pub fn measure(config: &CollectorConfig, record: &RawRecord) -> Measured {
     match parsed {
         Ok(p) if config.api.generates() => {
             generated(config, record, &p, &mut m);
+            media_metrics(record, &mut m.values);
             super::http_trace::http_metrics(&record.http, &mut m.values);
         }
         Ok(p) => {
             answered(config, record, &p, &mut m);
+            media_metrics(record, &mut m.values);
             super::http_trace::http_metrics(&record.http, &mut m.values);
         }
         Err(e) => {
@@ -246,6 +248,26 @@ fn answered(config: &CollectorConfig, record: &RawRecord, p: &Decoded, m: &mut M
     }
 }
 
+/// Per-image and per-second-of-audio figures of a request that carried images or audio: how
+/// many images, images per second of request latency and its inverse; the clip's length and
+/// how many times faster than real time it was answered (RTFx).
+fn media_metrics(record: &RawRecord, v: &mut Values) {
+    let latency_ms = v[Rec::RequestLatency as usize];
+    if latency_ms.is_nan() || latency_ms <= 0.0 {
+        return;
+    }
+    if record.images > 0 {
+        let n = f64::from(record.images);
+        v[Rec::NumImages as usize] = n;
+        v[Rec::ImageThroughput as usize] = n / (latency_ms / 1e3);
+        v[Rec::ImageLatency as usize] = latency_ms / n;
+    }
+    if let Some(secs) = record.audio_secs.filter(|s| *s > 0.0) {
+        v[Rec::AudioDuration as usize] = secs;
+        v[Rec::Rtfx as usize] = secs / (latency_ms / 1e3);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
@@ -313,6 +335,8 @@ mod tests {
             body: Bytes::new(),
             input_tokens: 100,
             requested_osl: None,
+            images: 2,
+            audio_secs: Some(0.5),
             retries: 0,
             http: Default::default(),
         };
@@ -330,5 +354,11 @@ mod tests {
         assert_eq!(v(Rec::ScheduledRequestLatency), 26.0);
         assert_eq!(m.inter_chunk, [5.0, 5.0, 5.0]);
         assert_eq!(m.last_content_ns, 26_000_000);
+        // Two images and half a second of audio answered in 25 ms.
+        assert_eq!(v(Rec::NumImages), 2.0);
+        assert_eq!(v(Rec::ImageThroughput), 80.0);
+        assert_eq!(v(Rec::ImageLatency), 12.5);
+        assert_eq!(v(Rec::AudioDuration), 0.5);
+        assert_eq!(v(Rec::Rtfx), 20.0);
     }
 }

@@ -6,6 +6,7 @@
 mod endpoint;
 mod input;
 mod load;
+mod media;
 mod output;
 mod plan;
 mod recipe;
@@ -85,6 +86,7 @@ fn resolve_all(args: &ProfileArgs, argv: &[String]) -> Result<(ProfileConfig, bo
     let endpoint = endpoint::resolve_endpoint(args, sim.is_some())?;
     let tokenizer = input::resolve_tokenizer(args, sim.as_ref(), &endpoint, &models)?;
     let input = input::resolve_input(args)?;
+    let media = media::resolve_media(args)?;
     endpoint::check_embeddings(args, &endpoint)?;
     let load = load::resolve_load(args)?;
     let plan = resolve_plan(args)?;
@@ -119,6 +121,7 @@ fn resolve_all(args: &ProfileArgs, argv: &[String]) -> Result<(ProfileConfig, bo
         endpoint,
         tokenizer,
         input,
+        media,
         random_seed,
         load,
         goodput,

@@ -10,6 +10,10 @@
 //!   id stands for a 512-token block, so requests that share ids share a prompt prefix; lines
 //!   with the same `session_id` form one multi-turn session.
 //!
+//! `single_turn` and `multi_turn` rows may carry `image`/`images`, `audio`/`audios` and
+//! `video`/`videos` (URLs, data URIs, `wav,<base64>` or local files; see `media::row_media`),
+//! with or without text.
+//!
 //! Errors name `--input-file`, the line and the field.
 
 use std::collections::HashMap;
@@ -53,6 +57,8 @@ struct SingleTurnRow {
     images: Option<serde_json::Value>,
     audio: Option<serde_json::Value>,
     audios: Option<serde_json::Value>,
+    video: Option<serde_json::Value>,
+    videos: Option<serde_json::Value>,
 }
 
 /// One entry of a row's `texts`: a plain text, or named texts.
@@ -218,28 +224,25 @@ impl Loader<'_, '_> {
     }
 
     fn turn(&mut self, line: usize, row: SingleTurnRow) -> Result<Turn, UsageError> {
-        for (field, value) in [
-            ("image", &row.image),
-            ("images", &row.images),
-            ("audio", &row.audio),
-            ("audios", &row.audios),
-        ] {
-            if value.is_some() {
-                return Err(self.error(
-                    line,
-                    format!(
-                        "field `{field}`: image and audio inputs are not supported; give text only"
-                    ),
-                ));
-            }
-        }
+        let media = super::media::row_media([
+            ("image", row.image.as_ref()),
+            ("images", row.images.as_ref()),
+            ("audio", row.audio.as_ref()),
+            ("audios", row.audios.as_ref()),
+            ("video", row.video.as_ref()),
+            ("videos", row.videos.as_ref()),
+        ])
+        .map_err(|e| self.error(line, e))?;
+        let has_media =
+            !(media.images.is_empty() && media.audios.is_empty() && media.videos.is_empty());
         let (texts, named_texts) = match (row.text, row.texts) {
             (Some(text), None) => (vec![text], Vec::new()),
             (None, Some(entries)) if !entries.is_empty() => split_texts(entries),
             (Some(_), Some(_)) => return Err(self.error(line, "give `text` or `texts`, not both")),
+            (None, None) if has_media => (Vec::new(), Vec::new()),
             _ => return Err(self.error(line, "missing field `text` (or a non-empty `texts`)")),
         };
-        if texts.is_empty() {
+        if texts.is_empty() && !has_media {
             return Err(self.error(line, "`texts` has no contents; give at least one text"));
         }
         let input_tokens = texts.iter().map(|t| self.tokenizer.count(t)).sum::<usize>();
@@ -255,6 +258,10 @@ impl Loader<'_, '_> {
             max_tokens,
             timestamp_ms: nonnegative(self, line, "timestamp", row.timestamp)?,
             delay_ms: nonnegative(self, line, "delay", row.delay)?,
+            images: media.images,
+            audios: media.audios,
+            videos: media.videos,
+            audio_secs: media.audio_secs,
             ..Turn::default()
         })
     }
@@ -514,7 +521,7 @@ mod tests {
             ),
             (
                 DatasetFileKind::SingleTurn,
-                "{\"text\": \"x\", \"image\": \"a.png\"}",
+                "{\"text\": \"x\", \"image\": \"/no/such/a.png\"}",
                 "field `image`",
             ),
             (

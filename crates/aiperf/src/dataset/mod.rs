@@ -2,6 +2,7 @@
 //! and the order in which the load generator draws them.
 
 mod files;
+pub mod media;
 pub mod prompts;
 pub mod rankings;
 
@@ -51,6 +52,8 @@ pub struct Turn {
     pub audios: Vec<String>,
     /// Videos: URLs or `data:video/...;base64,` URIs.
     pub videos: Vec<String>,
+    /// Length of the first audio clip, in seconds, when known (speech metrics).
+    pub audio_secs: Option<f64>,
 }
 
 impl Turn {

@@ -7,6 +7,7 @@ use serde_json::{Map, Value, json};
 
 use super::{Decoded, Endpoint, openai};
 use crate::dataset::Turn;
+use crate::dataset::media::audio_parts;
 use crate::record::ErrorDetails;
 use crate::settings::EndpointConfig;
 
@@ -34,7 +35,7 @@ impl Endpoint for Chat {
             messages.push(message("system", std::slice::from_ref(system)));
         }
         messages.extend_from_slice(history);
-        messages.push(message(&turn.role, &turn.texts));
+        messages.push(turn_message(turn));
         let mut body = Map::new();
         body.insert("messages".into(), Value::Array(messages));
         let cap = if settings.use_legacy_max_tokens {
@@ -54,7 +55,7 @@ impl Endpoint for Chat {
         if let Some(system) = &turn.system {
             out.push(message("system", std::slice::from_ref(system)));
         }
-        out.push(message(&turn.role, &turn.texts));
+        out.push(turn_message(turn));
         out.push(message("assistant", &[reply]));
         out
     }
@@ -62,6 +63,29 @@ impl Endpoint for Chat {
     fn decode(&self, frames: &[(u64, Bytes)], streaming: bool) -> Result<Decoded, ErrorDetails> {
         openai::decode(frames, streaming)
     }
+}
+
+/// The message of a turn: its texts, then its images, audio clips and videos as content
+/// parts (a lone text stays a plain string, which every server takes).
+pub(super) fn turn_message(turn: &Turn) -> Value {
+    if turn.images.is_empty() && turn.audios.is_empty() && turn.videos.is_empty() {
+        return message(&turn.role, &turn.texts);
+    }
+    let mut parts: Vec<Value> = (turn.texts.iter())
+        .filter(|t| !t.is_empty())
+        .map(|t| json!({"type": "text", "text": t}))
+        .collect();
+    for url in turn.images.iter().filter(|c| !c.is_empty()) {
+        parts.push(json!({"type": "image_url", "image_url": {"url": url}}));
+    }
+    for clip in turn.audios.iter().filter(|c| !c.is_empty()) {
+        let (format, data) = audio_parts(clip);
+        parts.push(json!({"type": "input_audio", "input_audio": {"data": data, "format": format}}));
+    }
+    for url in turn.videos.iter().filter(|c| !c.is_empty()) {
+        parts.push(json!({"type": "video_url", "video_url": {"url": url}}));
+    }
+    json!({"role": turn.role, "content": parts})
 }
 
 /// A chat message: plain string content for one text, content parts for several.

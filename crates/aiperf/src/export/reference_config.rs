@@ -10,6 +10,8 @@
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+
+use crate::settings::{AudioGen, ImageGen, ImageSource, VideoGen};
 use serde_json::{Map, Value};
 
 use crate::settings::{
@@ -93,7 +95,7 @@ pub struct EndpointSection {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Dataset {
-    Synthetic(SyntheticDataset),
+    Synthetic(Box<SyntheticDataset>),
     File(FileDataset),
 }
 
@@ -114,6 +116,60 @@ pub struct SyntheticDataset {
     /// Pause before each later turn, milliseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub turn_delay: Option<Distribution>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub images: Option<Images>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audio: Option<Audio>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub video: Option<Video>,
+}
+
+/// Synthetic images (`--image-*`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Images {
+    pub batch_size: u32,
+    pub width: Distribution,
+    pub height: Distribution,
+    pub format: String,
+    /// `noise`, `assets` or a directory.
+    pub source: String,
+    pub source_sampling: String,
+}
+
+/// Synthetic audio (`--audio-*`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Audio {
+    pub batch_size: u32,
+    /// Seconds.
+    pub length: Distribution,
+    pub format: String,
+    /// kHz.
+    pub sample_rates: Vec<f64>,
+    pub depths: Vec<u16>,
+    pub channels: u8,
+}
+
+/// Synthetic video (`--video-*`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Video {
+    pub batch_size: u32,
+    pub duration: f64,
+    pub fps: u32,
+    pub width: u32,
+    pub height: u32,
+    pub format: String,
+    pub codec: String,
+    pub synth_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audio: Option<VideoAudioDoc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VideoAudioDoc {
+    pub sample_rate: u32,
+    pub channels: u8,
+    pub codec: String,
+    pub depth: u16,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -442,7 +498,7 @@ fn dataset(config: &ProfileConfig, fixed_schedule: bool) -> Dataset {
             sessions,
             prefixes,
             ..
-        } => Dataset::Synthetic(SyntheticDataset {
+        } => Dataset::Synthetic(Box::new(SyntheticDataset {
             name: DATASET_NAME.to_owned(),
             entries: *entries,
             random_seed: config.random_seed,
@@ -465,7 +521,10 @@ fn dataset(config: &ProfileConfig, fixed_schedule: bool) -> Dataset {
                 mean: sessions.delay_ms_mean,
                 stddev: (sessions.delay_ms_stddev != 0.0).then_some(sessions.delay_ms_stddev),
             }),
-        }),
+            images: config.media.image.as_ref().map(images),
+            audio: config.media.audio.as_ref().map(audio),
+            video: config.media.video.as_ref().map(video),
+        })),
         InputConfig::File {
             path,
             kind,
@@ -579,6 +638,61 @@ fn telemetry(enabled: bool, urls: &[String], jsonl: bool) -> Telemetry {
         } else {
             Vec::new()
         },
+    }
+}
+
+/// A setting's value as clap spells it.
+fn clap_name(v: &impl clap::ValueEnum) -> String {
+    v.to_possible_value()
+        .map_or_else(String::new, |p| p.get_name().to_owned())
+}
+
+fn images(i: &ImageGen) -> Images {
+    Images {
+        batch_size: i.batch,
+        width: distribution(i.width),
+        height: distribution(i.height),
+        format: clap_name(&i.format),
+        source: match &i.source {
+            ImageSource::Noise => "noise".to_owned(),
+            ImageSource::Assets => "assets".to_owned(),
+            ImageSource::Dir(dir) => dir.display().to_string(),
+        },
+        source_sampling: clap_name(&i.sampling),
+    }
+}
+
+fn audio(a: &AudioGen) -> Audio {
+    Audio {
+        batch_size: a.batch,
+        length: distribution(a.length),
+        format: a.format.name().to_owned(),
+        sample_rates: a
+            .sample_rates
+            .iter()
+            .map(|hz| f64::from(*hz) / 1000.0)
+            .collect(),
+        depths: a.depths.clone(),
+        channels: a.channels,
+    }
+}
+
+fn video(v: &VideoGen) -> Video {
+    Video {
+        batch_size: v.batch,
+        duration: v.duration_secs,
+        fps: v.fps,
+        width: v.width,
+        height: v.height,
+        format: v.format.name().to_owned(),
+        codec: v.codec.clone(),
+        synth_type: clap_name(&v.synth).replace('-', "_"),
+        audio: v.audio.as_ref().map(|a| VideoAudioDoc {
+            sample_rate: a.sample_rate,
+            channels: a.channels,
+            codec: a.codec.clone(),
+            depth: a.depth,
+        }),
     }
 }
 

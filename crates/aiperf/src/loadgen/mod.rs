@@ -489,6 +489,8 @@ async fn run_session(
             body,
             input_tokens: turn.input_tokens,
             requested_osl: turn.max_tokens,
+            images: u32::try_from(turn.images.len()).unwrap_or(u32::MAX),
+            audio_secs: turn.audio_secs,
             retries: ex.retries,
             http: ex.http,
         };

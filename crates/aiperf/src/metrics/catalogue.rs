@@ -44,6 +44,11 @@ pub enum Rec {
     HttpConnectionOverhead,
     HttpDuration,
     HttpTotal,
+    NumImages,
+    ImageThroughput,
+    ImageLatency,
+    AudioDuration,
+    Rtfx,
     ErrorIsl,
 }
 
@@ -185,6 +190,11 @@ pub static RECORD_METRICS: [MetricDef; N_REC] = [
     ),
     def("http_req_duration", "HTTP Duration (excl. conn)", "ms"),
     def("http_req_total", "HTTP Total Time", "ms"),
+    whole("num_images", "Number of Images", "images"),
+    rate("image_throughput", "Image Throughput", "images/sec"),
+    def("image_latency", "Image Latency", "ms/image"),
+    def("audio_duration", "Audio Duration", "sec"),
+    rate("rtfx", "Inverse Real-Time Factor (RTFx)", "ratio"),
     tokens("error_isl", "Error Input Sequence Length"),
 ];
 

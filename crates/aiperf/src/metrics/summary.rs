@@ -127,6 +127,11 @@ pub(super) fn request_figures(
             Rec::ScheduleLag,
             Rec::ScheduledTimeToFirstToken,
             Rec::ScheduledRequestLatency,
+            Rec::NumImages,
+            Rec::ImageThroughput,
+            Rec::ImageLatency,
+            Rec::AudioDuration,
+            Rec::Rtfx,
         ],
     );
     out.records(&run, &HTTP_TRACE_METRICS);

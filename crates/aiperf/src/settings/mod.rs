@@ -6,6 +6,7 @@
 //! wrapped in [`Secret`] so they are never written anywhere.
 
 mod input;
+mod media;
 mod plan;
 mod search;
 mod shard;
@@ -18,6 +19,10 @@ use serde_json::{Map, Value};
 
 pub use input::{
     DatasetFileKind, Encoding, LengthDist, Sampling, TRACE_BLOCK_TOKENS, TokenizerSpec,
+};
+pub use media::{
+    AudioFormat, AudioGen, ImageFormat, ImageGen, ImageSource, MediaConfig, SourceSampling,
+    VideoAudio, VideoFormat, VideoGen, VideoSynth,
 };
 pub use plan::{
     Convergence, ConvergenceMode, MultiRunConfig, Param, PostProcessSpec, SlaFilter, SlaOp,
@@ -34,6 +39,9 @@ pub struct ProfileConfig {
     pub endpoint: EndpointConfig,
     pub tokenizer: TokenizerSpec,
     pub input: InputConfig,
+    /// Images, audio and video added to synthetic turns.
+    #[serde(default, skip_serializing_if = "MediaConfig::is_empty")]
+    pub media: MediaConfig,
     /// Seed of every random choice (prompts, lengths, order, arrivals).
     pub random_seed: u64,
     pub load: LoadConfig,

@@ -6,6 +6,7 @@ mod dashboard;
 mod endpoints;
 mod faults;
 mod kube;
+mod media;
 mod plot;
 mod profile;
 mod realserver;

@@ -7,6 +7,7 @@ use clap::Args;
 mod endpoint;
 mod input;
 mod load;
+mod media;
 mod output;
 mod plan;
 mod search;
@@ -14,6 +15,7 @@ mod search;
 pub use self::endpoint::{EndpointArgs, TokenizerArgs};
 pub use self::input::InputArgs;
 pub use self::load::{ArrivalPattern, LoadArgs};
+pub use self::media::{AudioArgs, ImageArgs, VideoArgs};
 pub use self::output::{HttpTraceArgs, OutputArgs, UiArg};
 pub use self::plan::{ConvergenceModeArg, MultiRunArgs, PoolingArg, SweepModeArg, SweepTypeArg};
 pub use self::search::{
@@ -58,6 +60,12 @@ pub struct ProfileArgs {
     pub tokenizer: TokenizerArgs,
     #[command(flatten)]
     pub input: InputArgs,
+    #[command(flatten)]
+    pub image: ImageArgs,
+    #[command(flatten)]
+    pub audio: AudioArgs,
+    #[command(flatten)]
+    pub video: VideoArgs,
     #[command(flatten)]
     pub load: LoadArgs,
     #[command(flatten)]
