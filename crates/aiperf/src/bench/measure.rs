@@ -84,6 +84,7 @@ pub(super) async fn measure(
         ids: crate::loadgen::IdSource::default(),
         shard: config.shard.clone(),
         cancellation: config.load.cancellation,
+        polling: config.polling,
     });
     preconnect(config, run.mode, &ctx).await;
     let grace = Duration::try_from_secs_f64(config.load.grace_period_secs).unwrap_or(Duration::MAX);

@@ -14,6 +14,7 @@
 mod body;
 mod connection;
 mod decode;
+mod follow;
 mod pool;
 
 use std::sync::Arc;
@@ -52,6 +53,14 @@ pub struct Exchange {
     pub retries: u32,
     /// The HTTP timeline of the last send.
     pub http: HttpTiming,
+}
+
+/// What one send asks for: the request (a POST of its body to the endpoint's path), or a
+/// follow-up GET of a path on the same server (a job's status or content).
+#[derive(Debug, Clone, Copy)]
+enum Call<'a> {
+    Post(&'a Bytes),
+    Get(&'a http::uri::PathAndQuery),
 }
 
 /// Connection figures of a run.
@@ -122,6 +131,12 @@ impl Client {
         let key = endpoint.api_key.as_ref().map(|k| k.expose());
         let api = crate::endpoints::by_name(endpoint.kind.name())
             .ok_or_else(|| anyhow::anyhow!("unknown endpoint type {:?}", endpoint.kind.name()))?;
+        if api.form_data() {
+            headers.insert(
+                CONTENT_TYPE,
+                HeaderValue::from_str(&crate::endpoints::multipart::content_type())?,
+            );
+        }
         for (name, value) in api.auth_headers(key) {
             let secret = key.is_some_and(|k| !k.is_empty() && value.contains(k));
             let mut value = HeaderValue::from_str(&value)?;
@@ -190,6 +205,26 @@ impl Client {
         cancel: &CancellationToken,
         abandon_after: Option<Duration>,
     ) -> Exchange {
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        let ids = (request_id, correlation_id);
+        let call = Call::Post(&body);
+        self.call(affinity, index, call, ids, cancel, abandon_after, deadline)
+            .await
+    }
+
+    /// Sends `call` to the `index`-th target and reads the whole response, unless `cancel`
+    /// fires, `abandon_after` passes or `deadline` comes first.
+    #[allow(clippy::too_many_arguments)]
+    async fn call(
+        &self,
+        affinity: &mut Affinity,
+        index: u64,
+        call: Call<'_>,
+        (request_id, correlation_id): (&str, &str),
+        cancel: &CancellationToken,
+        abandon_after: Option<Duration>,
+        deadline: tokio::time::Instant,
+    ) -> Exchange {
         let t = (index % self.pool.len() as u64) as usize;
         let ids = (
             HeaderValue::from_str(request_id).ok(),
@@ -205,7 +240,6 @@ impl Client {
             retries: 0,
             http: HttpTiming::default(),
         };
-        let deadline = tokio::time::Instant::now() + self.timeout;
         // Sized for a typical streamed answer, so it rarely grows.
         let mut buf = bytes::BytesMut::with_capacity(4096);
         let mut marks: Vec<(u64, usize)> = Vec::with_capacity(32);
@@ -220,7 +254,7 @@ impl Client {
             () = cancel.cancelled() => Outcome::Cancelled,
             () = abandon => Outcome::Abandoned,
             () = tokio::time::sleep_until(deadline) => Outcome::Timeout,
-            outcome = self.exchange(t, affinity, &body, &ids, &mut ex, &mut buf, &mut marks) => outcome,
+            outcome = self.exchange(t, affinity, call, &ids, &mut ex, &mut buf, &mut marks) => outcome,
         };
         ex.end_ns = self.clock.now();
         ex.outcome = outcome;
@@ -244,12 +278,24 @@ impl Client {
         target: &Target,
         conn: &Conn,
         body: RequestBody,
+        call: Call<'_>,
         ids: &Ids,
     ) -> http::Request<RequestBody> {
         let mut request = http::Request::new(body);
-        *request.method_mut() = http::Method::POST;
+        request.headers_mut().clone_from(&self.headers);
+        let path = match call {
+            Call::Post(_) => {
+                *request.method_mut() = http::Method::POST;
+                None
+            }
+            Call::Get(path) => {
+                *request.method_mut() = http::Method::GET;
+                // A GET has no body to describe.
+                request.headers_mut().remove(CONTENT_TYPE);
+                Some(path)
+            }
+        };
         let headers = request.headers_mut();
-        headers.clone_from(&self.headers);
         if let Some(v) = &ids.0 {
             headers.insert("x-request-id", v.clone());
         }
@@ -257,12 +303,18 @@ impl Client {
             headers.insert("x-correlation-id", v.clone());
         }
         if conn.is_http2() {
-            *request.uri_mut() = target.uri.clone();
+            *request.uri_mut() = match path {
+                None => target.uri.clone(),
+                Some(path) => follow::uri(target, path, true),
+            };
             *request.version_mut() = http::Version::HTTP_2;
             // Connection-specific headers do not exist in HTTP/2.
             request.headers_mut().remove(CONNECTION);
         } else {
-            *request.uri_mut() = target.origin_form.clone();
+            *request.uri_mut() = match path {
+                None => target.origin_form.clone(),
+                Some(path) => follow::uri(target, path, false),
+            };
             request
                 .headers_mut()
                 .insert(HOST, target.host_header.clone());
@@ -275,13 +327,17 @@ impl Client {
         &self,
         t: usize,
         affinity: &mut Affinity,
-        body: &Bytes,
+        call: Call<'_>,
         ids: &Ids,
         ex: &mut Exchange,
         buf: &mut bytes::BytesMut,
         marks: &mut Vec<(u64, usize)>,
     ) -> Outcome {
         let target = self.pool.target(t);
+        let body = match call {
+            Call::Post(body) => body.clone(),
+            Call::Get(_) => Bytes::new(),
+        };
         let request_len = body.len();
         let mut fresh = false;
         let (response, mut lease, mark, taken) = loop {
@@ -298,7 +354,7 @@ impl Client {
             let taken = lease.conn.is_http2().then(|| Arc::new(AtomicU64::new(0)));
             let request_body =
                 RequestBody::new(body.clone(), taken.clone().map(|at| (at, self.clock)));
-            let request = self.request(target, &lease.conn, request_body, ids);
+            let request = self.request(target, &lease.conn, request_body, call, ids);
             if let Some(d) = &mut ex.http.detail {
                 d.request_headers.clone_from(request.headers());
                 if !lease.conn.is_http2() {

@@ -85,14 +85,18 @@ pub fn measure(config: &CollectorConfig, record: &RawRecord) -> Measured {
             generated(config, record, &p, &mut m);
             media_metrics(record, &mut m.values);
             super::http_trace::http_metrics(&record.http, &mut m.values);
+            type_metrics(config, record, &mut m.values);
         }
         Ok(p) => {
             answered(config, record, &p, &mut m);
             media_metrics(record, &mut m.values);
             super::http_trace::http_metrics(&record.http, &mut m.values);
+            type_metrics(config, record, &mut m.values);
         }
         Err(e) => {
-            m.values[Rec::ErrorIsl as usize] = f64::from(record.input_tokens);
+            if config.api.inputs().tokenized {
+                m.values[Rec::ErrorIsl as usize] = f64::from(record.input_tokens);
+            }
             m.error = Some(e);
         }
     }
@@ -265,6 +269,35 @@ fn media_metrics(record: &RawRecord, v: &mut Values) {
     if let Some(secs) = record.audio_secs.filter(|s| *s > 0.0) {
         v[Rec::AudioDuration as usize] = secs;
         v[Rec::Rtfx as usize] = secs / (latency_ms / 1e3);
+    }
+}
+
+/// What depends on the endpoint type: the input it measures (an input sequence length only
+/// where its text is sent and tokenized; image figures only where the Python AIPerf counts the
+/// images, which image generation and image edit requests it does not), and what the server
+/// reported of its work (a video job's inference time and peak memory).
+fn type_metrics(config: &CollectorConfig, record: &RawRecord, v: &mut Values) {
+    let inputs = config.api.inputs();
+    if !inputs.tokenized {
+        v[Rec::InputSequenceLength as usize] = f64::NAN;
+    }
+    if !inputs.images_counted {
+        for rec in [Rec::NumImages, Rec::ImageThroughput, Rec::ImageLatency] {
+            v[rec as usize] = f64::NAN;
+        }
+    }
+    let figures = config.api.server_figures(&record.frames);
+    if let Some(secs) = figures
+        .inference_secs
+        .filter(|s| s.is_finite() && *s >= 0.0)
+    {
+        v[Rec::VideoInferenceTime as usize] = secs * 1e3;
+    }
+    if let Some(mb) = figures
+        .peak_memory_mb
+        .filter(|m| m.is_finite() && *m >= 0.0)
+    {
+        v[Rec::VideoPeakMemory as usize] = mb;
     }
 }
 

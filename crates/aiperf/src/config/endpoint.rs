@@ -300,3 +300,79 @@ pub(super) fn check_embeddings(
     }
     Ok(())
 }
+
+/// `AIPERF_HTTP_VIDEO_POLL_INTERVAL`: seconds between a job's status requests.
+const POLL_INTERVAL_ENV: &str = "AIPERF_HTTP_VIDEO_POLL_INTERVAL";
+
+/// What the endpoint types that upload files or answer with jobs need: forms only where the
+/// type takes them (`--request-content-type`), the media each request must carry, and how
+/// jobs are followed (`--download-video-content`, `AIPERF_HTTP_VIDEO_POLL_INTERVAL`).
+pub(super) fn resolve_polling(
+    args: &ProfileArgs,
+    endpoint: &EndpointConfig,
+    media: &MediaConfig,
+) -> Result<Polling, UsageError> {
+    let kind = endpoint_of(endpoint);
+    match args.endpoint.request_content_type.map(|t| t.is_form()) {
+        Some(false) if kind.form_data() => {
+            return Err(UsageError::new(format!(
+                "--request-content-type application-json: {} requests upload files and are \
+                 sent as multipart-form-data; drop the flag",
+                kind.name()
+            )));
+        }
+        Some(true) if !kind.form_data() => {
+            return Err(UsageError::new(format!(
+                "--request-content-type multipart-form-data is for the endpoint types that take \
+                 forms ({}); {} requests are JSON, drop the flag",
+                form_types().join(", "),
+                kind.name()
+            )));
+        }
+        _ => {}
+    }
+    if args.input.input_file.is_none() {
+        let missing = match kind.inputs().needs {
+            Some(crate::endpoints::Media::Image) if media.image.is_none() => Some(
+                "an image: add --image-width-mean and --image-height-mean (synthetic images), or \
+                 give --input-file with an image on each line",
+            ),
+            Some(crate::endpoints::Media::Audio) if media.audio.is_none() => Some(
+                "an audio clip: add --audio-length-mean (seconds of synthetic audio), or give \
+                 --input-file with an audio clip on each line",
+            ),
+            _ => None,
+        };
+        if let Some(missing) = missing {
+            return Err(UsageError::new(format!(
+                "--endpoint-type {} sends {missing}",
+                kind.name()
+            )));
+        }
+    }
+    let interval_secs = match std::env::var(POLL_INTERVAL_ENV) {
+        Ok(raw) => match raw.trim().parse::<f64>() {
+            Ok(secs) if (0.001..=10.0).contains(&secs) => secs,
+            _ => {
+                return Err(UsageError::new(format!(
+                    "{POLL_INTERVAL_ENV}={raw:?}: give the seconds between a job's status \
+                     requests, from 0.001 to 10"
+                )));
+            }
+        },
+        Err(_) => Polling::DEFAULT_INTERVAL_SECS,
+    };
+    Ok(Polling {
+        interval_secs,
+        download_content: args.endpoint.download_video_content,
+    })
+}
+
+/// The endpoint types whose requests are forms.
+fn form_types() -> Vec<&'static str> {
+    crate::endpoints::ALL
+        .iter()
+        .filter(|e| e.form_data())
+        .map(|e| e.name())
+        .collect()
+}

@@ -89,6 +89,7 @@ fn resolve_all(args: &ProfileArgs, argv: &[String]) -> Result<(ProfileConfig, bo
     let media = media::resolve_media(args)?;
     endpoint::check_embeddings(args, &endpoint)?;
     let load = load::resolve_load(args)?;
+    let polling = endpoint::resolve_polling(args, &endpoint, &media)?;
     let plan = resolve_plan(args)?;
     let repeated = plan.is_repeated();
     let ui = resolve_ui(args, repeated)?;
@@ -119,6 +120,7 @@ fn resolve_all(args: &ProfileArgs, argv: &[String]) -> Result<(ProfileConfig, bo
         models,
         model_selection: args.endpoint.model_selection_strategy,
         endpoint,
+        polling,
         tokenizer,
         input,
         media,

@@ -12,8 +12,10 @@ mod cohere_rankings;
 mod completions;
 mod embeddings;
 mod hf_tei_rankings;
+mod hooks;
 mod huggingface_generate;
 mod messages;
+pub mod multipart;
 mod nim_embeddings;
 mod nim_rankings;
 mod openai;
@@ -27,10 +29,11 @@ use bytes::Bytes;
 use serde_json::{Map, Value};
 
 pub use self::chat::message;
+pub use self::hooks::{FollowUp, Inputs, Location, Media, ServerFigures};
 pub use self::template::check_body_template;
 use crate::dataset::Turn;
 use crate::record::ErrorDetails;
-use crate::settings::EndpointConfig;
+use crate::settings::{EndpointConfig, Polling};
 
 /// Every endpoint type, by `--endpoint-type` name.
 pub const ALL: &[&dyn Endpoint] = &[
@@ -121,6 +124,30 @@ pub trait Endpoint: Send + Sync + std::fmt::Debug {
 
     /// Decodes a whole 2xx response: its frames with their arrival times.
     fn decode(&self, frames: &[(u64, Bytes)], streaming: bool) -> Result<Decoded, ErrorDetails>;
+
+    /// Its bodies are sent as `multipart/form-data` (files uploaded), encoded from the JSON
+    /// body by [`multipart::encode`] when sent; what the exports show stays the JSON.
+    fn form_data(&self) -> bool {
+        false
+    }
+
+    /// What to request after the 2xx answer `answer`, for APIs that answer with a job to
+    /// poll: the client follows until [`FollowUp::Done`] (or a failed request, or the request
+    /// timeout), all of it one request whose answer is the last one polled.
+    fn follow_up(&self, _polling: &Polling, _answer: &[(u64, Bytes)]) -> FollowUp {
+        FollowUp::Done
+    }
+
+    /// What of a request's input is measured, and which media each request must carry.
+    fn inputs(&self) -> Inputs {
+        Inputs::TEXT
+    }
+
+    /// What the server reported of its work in a whole 2xx answer, for the metrics of this
+    /// type (nothing by default).
+    fn server_figures(&self, _frames: &[(u64, Bytes)]) -> ServerFigures {
+        ServerFigures::default()
+    }
 }
 
 /// What a response carried.

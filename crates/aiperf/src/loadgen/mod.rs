@@ -52,6 +52,8 @@ pub struct LoadContext {
     pub shard: Option<crate::settings::ShardConfig>,
     /// Requests to cancel on purpose during the profiling phase.
     pub cancellation: Option<crate::settings::Cancellation>,
+    /// How answers that are jobs are followed to their end.
+    pub polling: crate::settings::Polling,
 }
 
 /// Version-4 UUIDs without a system call each: a random base drawn once, mixed with a
@@ -453,16 +455,36 @@ async fn run_session(
             .cancellation
             .filter(|c| state.phase == Phase::Profiling && c.picks(ctx.seed, request_num))
             .map(|c| Duration::from_secs_f64(c.delay_secs));
+        // Forms are encoded as they are sent; the record keeps the JSON body.
+        let wire = if ctx.api.form_data() {
+            crate::endpoints::multipart::encode_json(&body)
+        } else {
+            body.clone()
+        };
+        let ids = (request_id.to_string(), correlation.to_string());
+        let ids = (ids.0.as_str(), ids.1.as_str());
         let ex = ctx
             .client
             .send(
                 &mut affinity,
                 request_num,
-                body.clone(),
-                &request_id.to_string(),
-                &correlation.to_string(),
+                wire,
+                ids.0,
+                ids.1,
                 &state.abort,
                 abandon_after,
+            )
+            .await;
+        let ex = ctx
+            .client
+            .follow(
+                ctx.api,
+                &ctx.polling,
+                &mut affinity,
+                request_num,
+                ex,
+                ids,
+                &state.abort,
             )
             .await;
         let more = turn_index + 1 < conv.turns.len();

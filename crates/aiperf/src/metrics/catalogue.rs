@@ -9,6 +9,8 @@ pub enum Rec {
     TimeToSecondToken,
     TimeToFirstOutputToken,
     RequestLatency,
+    VideoInferenceTime,
+    VideoPeakMemory,
     DecodeDuration,
     InterTokenLatency,
     OutputTokenThroughputPerUser,
@@ -124,6 +126,8 @@ pub static RECORD_METRICS: [MetricDef; N_REC] = [
     def("time_to_second_token", "Time to Second Token", "ms"),
     latency("time_to_first_output_token", "Time to First Output Token"),
     latency("request_latency", "Request Latency"),
+    def("video_inference_time", "Video Inference Time", "ms"),
+    def("video_peak_memory", "Video Peak Memory", "MB"),
     def("decode_duration", "Decode Duration", "ms"),
     latency("inter_token_latency", "Inter Token Latency"),
     rate(

@@ -6,6 +6,8 @@ pub const CONSOLE_ORDER: &[&str] = &[
     "time_to_second_token",
     "time_to_first_output_token",
     "request_latency",
+    "video_inference_time",
+    "video_peak_memory",
     "decode_duration",
     "inter_token_latency",
     "output_token_throughput_per_user",

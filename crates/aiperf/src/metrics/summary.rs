@@ -62,7 +62,14 @@ pub(super) fn request_figures(
 
     // The reference tool's declared order first.
     out.scalar(&REQUEST_THROUGHPUT, run.per_sec(run.ok as f64));
-    out.records(&run, &[Rec::RequestLatency]);
+    out.records(
+        &run,
+        &[
+            Rec::RequestLatency,
+            Rec::VideoInferenceTime,
+            Rec::VideoPeakMemory,
+        ],
+    );
     out.scalar(&REQUEST_COUNT, Some(run.ok as f64));
     out.records(
         &run,
@@ -104,7 +111,7 @@ pub(super) fn request_figures(
     );
     out.scalar(&TOTAL_REASONING_TOKENS, run.total(Rec::ReasoningTokenCount));
     out.scalar(&BENCHMARK_DURATION, run.duration);
-    out.scalar(&TOTAL_ISL, Some(run.total_isl));
+    out.scalar(&TOTAL_ISL, run.if_tokenized(run.total_isl));
     out.scalar(&TOTAL_OSL, run.if_generated(run.total_osl));
     out.scalar(&ERROR_REQUEST_COUNT, run.error_count());
     if let Some(d) = dist(&cols.error_isl, 0, false) {
@@ -149,9 +156,13 @@ pub(super) fn request_figures(
     out.scalar(&TOTAL_USAGE_TOTAL_TOKENS, run.total(Rec::UsageTotalTokens));
     out.scalar(
         &TOTAL_TOKEN_THROUGHPUT,
-        run.per_sec(run.total_isl + run.total_osl),
+        run.per_sec(run.total_isl + run.total_osl)
+            .filter(|_| run.tokenized || run.generated),
     );
-    out.scalar(&INPUT_TOKEN_THROUGHPUT, run.per_sec(run.total_isl));
+    out.scalar(
+        &INPUT_TOKEN_THROUGHPUT,
+        run.per_sec(run.total_isl).filter(|_| run.tokenized),
+    );
     out.scalar(&GOOD_REQUEST_FRACTION, run.good_fraction());
     out
 }
@@ -212,6 +223,8 @@ struct Run<'a> {
     total_osl: f64,
     /// Embeddings generate nothing: no output totals or rates for them.
     generated: bool,
+    /// Some endpoint types send no text (audio, images alone): no input totals or rates.
+    tokenized: bool,
     /// Requests that met every goodput target; `None` without targets.
     good: Option<f64>,
 }
@@ -221,6 +234,7 @@ impl<'a> Run<'a> {
         let ok = cols.ok.len();
         let errors = cols.errors();
         let osl = cols.values_of(Rec::OutputSequenceLength);
+        let isl = cols.values_of(Rec::InputSequenceLength);
         Run {
             cols,
             ok,
@@ -228,9 +242,10 @@ impl<'a> Run<'a> {
             completed: ok + errors,
             duration: cols.duration_secs(),
             rate_secs: cols.duration_secs(),
-            total_isl: cols.values_of(Rec::InputSequenceLength).iter().sum(),
+            total_isl: isl.iter().sum(),
             total_osl: osl.iter().sum(),
             generated: ok == 0 || !osl.is_empty(),
+            tokenized: ok == 0 || !isl.is_empty(),
             good: good_requests(cols, goodput),
         }
     }
@@ -248,6 +263,11 @@ impl<'a> Run<'a> {
     /// A rate over the benchmark duration; `None` without one.
     fn per_sec(&self, x: f64) -> Option<f64> {
         self.rate_secs.filter(|d| *d > 0.0).map(|d| x / d)
+    }
+
+    /// An input figure, left out where the run's requests carry no tokenized text.
+    fn if_tokenized(&self, x: f64) -> Option<f64> {
+        self.tokenized.then_some(x)
     }
 
     /// An output figure, left out where the run generates nothing.

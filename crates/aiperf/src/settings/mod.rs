@@ -8,6 +8,7 @@
 mod input;
 mod media;
 mod plan;
+mod polling;
 mod search;
 mod shard;
 
@@ -28,6 +29,7 @@ pub use plan::{
     Convergence, ConvergenceMode, MultiRunConfig, Param, PostProcessSpec, SlaFilter, SlaOp,
     SweepConfig, SweepKind, SweepMode, SweepParam,
 };
+pub use polling::Polling;
 pub use search::{Objective, PlannerKind, SearchConfig, SpaceDim};
 pub use shard::ShardConfig;
 
@@ -37,6 +39,9 @@ pub struct ProfileConfig {
     pub models: Vec<String>,
     pub model_selection: ModelSelection,
     pub endpoint: EndpointConfig,
+    /// How answers that are jobs (`video_generation`) are followed to their end.
+    #[serde(default, skip_serializing_if = "Polling::is_default")]
+    pub polling: Polling,
     pub tokenizer: TokenizerSpec,
     pub input: InputConfig,
     /// Images, audio and video added to synthetic turns.

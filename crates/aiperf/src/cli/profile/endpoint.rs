@@ -80,6 +80,35 @@ pub struct EndpointArgs {
     /// Send the output cap as `max_tokens` instead of `max_completion_tokens` (chat).
     #[arg(long)]
     pub use_legacy_max_tokens: bool,
+
+    /// How request bodies are encoded. The endpoint types that upload files or take forms
+    /// (image_edit, audio_transcription, video_generation) send `multipart-form-data`, every
+    /// other type `application-json`; the flag is checked against the type.
+    #[arg(long, value_enum, ignore_case = true)]
+    pub request_content_type: Option<RequestContentType>,
+
+    /// video_generation: download each finished video (GET its content) and count the
+    /// download in the request latency.
+    #[arg(long)]
+    pub download_video_content: bool,
+}
+
+/// `--request-content-type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RequestContentType {
+    /// A JSON document.
+    #[value(alias = "application/json")]
+    ApplicationJson,
+    /// A form: fields and uploaded files.
+    #[value(alias = "multipart/form-data")]
+    MultipartFormData,
+}
+
+impl RequestContentType {
+    /// A form (`multipart-form-data`).
+    pub fn is_form(self) -> bool {
+        self == Self::MultipartFormData
+    }
 }
 
 #[derive(Debug, Args)]
