@@ -89,6 +89,11 @@ pub(crate) async fn handle(state: Arc<State>, req: Request<Incoming>) -> Respons
             let wire = crate::solido::for_request(&req);
             generate(state, req, Api::Other(wire), arrival).await
         }
+        (&Method::POST, crate::images::GENERATIONS) => {
+            crate::images::generations(state, req, arrival).await
+        }
+        (&Method::POST, crate::images::EDITS) => crate::images::edits(state, req, arrival).await,
+        (&Method::POST, crate::images::INFER) => crate::images::infer(state, req, arrival).await,
         (&Method::POST, crate::tokenize::TOKENIZE) => crate::tokenize::tokenize(state, req).await,
         (&Method::POST, crate::tokenize::DETOKENIZE) => {
             crate::tokenize::detokenize(state, req).await
@@ -112,6 +117,9 @@ pub(crate) async fn handle(state: Arc<State>, req: Request<Incoming>) -> Respons
             | crate::responses::PATH
             | crate::messages::PATH
             | crate::solido::PATH
+            | crate::images::GENERATIONS
+            | crate::images::EDITS
+            | crate::images::INFER
             | crate::tokenize::TOKENIZE
             | crate::tokenize::DETOKENIZE,
         ) => ApiError::new(

@@ -14,6 +14,9 @@ mod embeddings;
 mod hf_tei_rankings;
 mod hooks;
 mod huggingface_generate;
+mod image_edit;
+mod image_generation;
+mod image_retrieval;
 mod messages;
 pub mod multipart;
 mod nim_embeddings;
@@ -51,6 +54,9 @@ pub const ALL: &[&dyn Endpoint] = &[
     &solido_rag::SolidoRag,
     &responses::Responses,
     &messages::Messages,
+    &image_generation::ImageGeneration,
+    &image_edit::ImageEdit,
+    &image_retrieval::ImageRetrieval,
 ];
 
 /// The endpoint type named `name` (as `--endpoint-type` spells it).

@@ -3,6 +3,10 @@
 
 mod chat_embeddings;
 mod huggingface_generate;
+mod image_edit;
+mod image_generation;
+mod image_retrieval;
+mod media_common;
 mod messages;
 mod nim_embeddings;
 mod rankings;

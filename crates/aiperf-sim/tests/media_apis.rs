@@ -1,0 +1,264 @@
+//! Image generation and edit, NIM object detection, speech to text and video jobs, served
+//! in-process and driven by a real HTTP client: the APIs' request and answer shapes, forms
+//! parsed, bad requests refused, jobs that complete or fail.
+
+use aiperf_sim::presets::preset;
+use aiperf_sim::{SimConfig, SimServer};
+use base64::Engine as _;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::{Method, Request, StatusCode};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use serde_json::{Value, json};
+
+const BOUNDARY: &str = "test-boundary-42";
+
+/// Fixed latency at 1000× speed.
+fn fast() -> SimConfig {
+    let mut config = preset("fixed").unwrap();
+    config.speedup = 1000.0;
+    config
+}
+
+/// What a request got back: its status, content type and body.
+struct Answer {
+    status: StatusCode,
+    content_type: String,
+    body: Bytes,
+}
+
+impl Answer {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&self.body)))
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+async fn send(
+    server: &SimServer,
+    method: Method,
+    path: &str,
+    content_type: &str,
+    body: Bytes,
+) -> Answer {
+    let client = Client::builder(TokioExecutor::new()).build_http();
+    let req = Request::builder()
+        .method(method)
+        .uri(format!("{}{path}", server.base_url()))
+        .header("content-type", content_type)
+        .body(Full::new(body))
+        .unwrap();
+    let res = client.request(req).await.unwrap();
+    let status = res.status();
+    let content_type = res
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let body = res.into_body().collect().await.unwrap().to_bytes();
+    Answer {
+        status,
+        content_type,
+        body,
+    }
+}
+
+async fn post_json(server: &SimServer, path: &str, body: &Value) -> Answer {
+    let body = Bytes::from(body.to_string());
+    send(server, Method::POST, path, "application/json", body).await
+}
+
+async fn post_form(
+    server: &SimServer,
+    path: &str,
+    parts: &[(&str, Option<&str>, &[u8])],
+) -> Answer {
+    let mut body = Vec::new();
+    for (name, filename, data) in parts {
+        body.extend_from_slice(
+            format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"").as_bytes(),
+        );
+        if let Some(f) = filename {
+            body.extend_from_slice(
+                format!("; filename=\"{f}\"\r\nContent-Type: application/octet-stream").as_bytes(),
+            );
+        }
+        body.extend_from_slice(b"\r\n\r\n");
+        body.extend_from_slice(data);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    let content_type = format!("multipart/form-data; boundary={BOUNDARY}");
+    send(server, Method::POST, path, &content_type, Bytes::from(body)).await
+}
+
+/// A PNG's first bytes, of `w` × `h` pixels.
+fn png(w: u32, h: u32) -> Vec<u8> {
+    let mut b = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+    b.extend_from_slice(&w.to_be_bytes());
+    b.extend_from_slice(&h.to_be_bytes());
+    b.extend_from_slice(&[8, 2, 0, 0, 0]);
+    b
+}
+
+#[tokio::test]
+async fn images_are_generated_whole_or_streamed() {
+    let config = fast();
+    let model = config.served_models[0].clone();
+    let server = SimServer::start(config).await.unwrap();
+    let path = "/v1/images/generations";
+    let a = post_json(
+        &server,
+        path,
+        &json!({"prompt": "a red fox", "model": model, "response_format": "b64_json", "n": 2,
+                "size": "512x512"}),
+    )
+    .await;
+    assert_eq!(a.status, 200, "{}", a.text());
+    let v = a.json();
+    let data = v["data"].as_array().unwrap();
+    assert_eq!(data.len(), 2);
+    let png = base64::engine::general_purpose::STANDARD
+        .decode(data[0]["b64_json"].as_str().unwrap())
+        .unwrap();
+    assert!(png.starts_with(b"\x89PNG"));
+    assert_eq!(v["size"], "512x512");
+    assert!(v["usage"]["input_tokens"].as_u64().unwrap() > 0);
+
+    let a = post_json(
+        &server,
+        path,
+        &json!({"prompt": "p", "model": model, "response_format": "url"}),
+    )
+    .await;
+    assert!(
+        a.json()["data"][0]["url"]
+            .as_str()
+            .unwrap()
+            .ends_with(".png")
+    );
+
+    let a = post_json(
+        &server,
+        path,
+        &json!({"prompt": "p", "model": model, "stream": true, "partial_images": 2}),
+    )
+    .await;
+    assert_eq!(a.content_type, "text/event-stream");
+    let text = a.text();
+    let kinds: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("event: "))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "image_generation.partial_image",
+            "image_generation.partial_image",
+            "image_generation.completed"
+        ]
+    );
+
+    for (body, param) in [
+        (json!({"model": model}), "prompt"),
+        (
+            json!({"prompt": "p", "model": model, "size": "huge"}),
+            "size",
+        ),
+        (json!({"prompt": "p", "model": model, "n": 11}), "n"),
+        (
+            json!({"prompt": "p", "model": model, "response_format": "png"}),
+            "response_format",
+        ),
+        (json!({"prompt": "p", "model": "nope"}), "model"),
+    ] {
+        let a = post_json(&server, path, &body).await;
+        assert!(a.status.is_client_error(), "{body}: {}", a.text());
+        assert_eq!(a.json()["error"]["param"], param, "{body}");
+    }
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn edits_take_the_image_as_a_form_file() {
+    let config = fast();
+    let model = config.served_models[0].clone();
+    let server = SimServer::start(config).await.unwrap();
+    let path = "/v1/images/edits";
+    let image = png(256, 256);
+    let a = post_form(
+        &server,
+        path,
+        &[
+            ("prompt", None, b"make it blue"),
+            ("model", None, model.as_bytes()),
+            ("response_format", None, b"b64_json"),
+            ("n", None, b"1"),
+            ("image", Some("image.png"), &image),
+        ],
+    )
+    .await;
+    assert_eq!(a.status, 200, "{}", a.text());
+    assert_eq!(a.json()["data"].as_array().unwrap().len(), 1);
+
+    let missing = post_form(
+        &server,
+        path,
+        &[("prompt", None, b"p"), ("model", None, model.as_bytes())],
+    )
+    .await;
+    assert_eq!(missing.status, 400);
+    assert_eq!(missing.json()["error"]["param"], "image");
+    let not_image = post_form(
+        &server,
+        path,
+        &[
+            ("prompt", None, b"p"),
+            ("model", None, model.as_bytes()),
+            ("image", Some("a.png"), b"text"),
+        ],
+    )
+    .await;
+    assert_eq!(not_image.status, 400, "{}", not_image.text());
+    let json_body = post_json(&server, path, &json!({"prompt": "p", "model": model})).await;
+    assert_eq!(json_body.status, 400);
+    assert!(json_body.text().contains("multipart/form-data"));
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn object_detection_boxes_each_inline_image() {
+    let server = SimServer::start(fast()).await.unwrap();
+    let uri = |w, h| {
+        format!(
+            "data:image/png;base64,{}",
+            base64::engine::general_purpose::STANDARD.encode(png(w, h))
+        )
+    };
+    let a = post_json(
+        &server,
+        "/v1/infer",
+        &json!({"input": [{"type": "image_url", "url": uri(64, 64)},
+                          {"type": "image_url", "url": uri(640, 480)}]}),
+    )
+    .await;
+    assert_eq!(a.status, 200, "{}", a.text());
+    let data = a.json()["data"].as_array().unwrap().clone();
+    assert_eq!(data.len(), 2);
+    assert_eq!(data[1]["index"], 1);
+    assert!(data[0]["bounding_boxes"]["table"].is_array());
+    for body in [
+        json!({"input": []}),
+        json!({"input": [{"type": "image_url", "url": "https://x/cat.png"}]}),
+        json!({"input": [{"type": "text", "text": "hi"}]}),
+    ] {
+        let a = post_json(&server, "/v1/infer", &body).await;
+        assert_eq!(a.status, 400, "{body}: {}", a.text());
+    }
+    server.shutdown().await.unwrap();
+}

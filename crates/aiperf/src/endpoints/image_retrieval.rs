@@ -1,0 +1,178 @@
+//! `image_retrieval`: NVIDIA NIM for object detection (page elements, graphic elements, table
+//! structure), `/v1/infer`. Every image of the turn goes inline, in order, as
+//! `{"input": [{"type": "image_url", "url": "data:image/png;base64,..."}]}`; `--extra-inputs`
+//! add fields. No text is sent and nothing is generated: request latency is measured, with the
+//! images per request, images per second and latency per image.
+//!
+//! The answer is `{"data": [{"index", "bounding_boxes": {"table": [...], ...}}]}`, one entry
+//! per image; an answer without entries is an error.
+
+use aiperf_openai::view::error_parts;
+use bytes::Bytes;
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+use serde_json::{Map, Value, json};
+
+use super::{Decoded, Endpoint, Inputs, Media, snippet, whole};
+use crate::dataset::Turn;
+use crate::record::ErrorDetails;
+use crate::settings::EndpointConfig;
+
+#[derive(Debug)]
+pub(super) struct ImageRetrieval;
+
+impl Endpoint for ImageRetrieval {
+    fn name(&self) -> &'static str {
+        "image_retrieval"
+    }
+
+    fn default_path(&self, _streaming: bool) -> &'static str {
+        "/v1/infer"
+    }
+
+    fn generates(&self) -> bool {
+        false
+    }
+
+    fn streams(&self) -> bool {
+        false
+    }
+
+    fn inputs(&self) -> Inputs {
+        Inputs {
+            tokenized: false,
+            images_counted: true,
+            needs: Some(Media::Image),
+        }
+    }
+
+    fn body(
+        &self,
+        settings: &EndpointConfig,
+        _model: &str,
+        turn: &Turn,
+        _history: &[Value],
+    ) -> Map<String, Value> {
+        let input: Vec<Value> = (turn.images.iter())
+            .filter(|i| !i.is_empty())
+            .map(|url| json!({"type": "image_url", "url": url}))
+            .collect();
+        let mut body = Map::new();
+        body.insert("input".into(), Value::Array(input));
+        for (key, value) in &settings.extra_inputs {
+            body.insert(key.clone(), value.clone());
+        }
+        body
+    }
+
+    fn exact_length_hint(&self) -> &'static str {
+        "image retrieval has no output length"
+    }
+
+    fn usage_hint(&self) -> &'static str {
+        "NIM image retrieval reports no token usage"
+    }
+
+    fn decode(&self, frames: &[(u64, Bytes)], _streaming: bool) -> Result<Decoded, ErrorDetails> {
+        let body = whole(frames);
+        let invalid = |why: String| {
+            ErrorDetails::new(
+                None,
+                "InvalidResponse",
+                format!("{why}: {:?}", snippet(&body)),
+            )
+        };
+        let answer: Answer = serde_json::from_slice(&body).map_err(|e| {
+            invalid(format!(
+                "the response is not an image retrieval JSON object ({e})"
+            ))
+        })?;
+        if let Some(error) = answer.error.filter(|e| !e.is_null()) {
+            let (code, message) = error_parts(&error);
+            return Err(ErrorDetails::new(code, "ServerError", message));
+        }
+        if answer.data.is_none_or(|d| d.is_empty()) {
+            return Err(invalid("the response has no data".into()));
+        }
+        Ok(Decoded {
+            times: frames.last().map(|f| (f.0, false)).into_iter().collect(),
+            finished: true,
+            ..Decoded::default()
+        })
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct Answer {
+    #[serde(default)]
+    data: Option<Vec<IgnoredAny>>,
+    #[serde(default)]
+    error: Option<Value>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(extra: Value) -> EndpointConfig {
+        EndpointConfig {
+            urls: vec!["http://localhost:8000".into()],
+            kind: crate::settings::EndpointKind("image_retrieval".into()),
+            path: "/v1/infer".into(),
+            streaming: false,
+            timeout_secs: 10.0,
+            api_key: None,
+            headers: vec![],
+            extra_inputs: match extra {
+                Value::Object(map) => map,
+                _ => serde_json::Map::new(),
+            },
+            use_server_token_count: false,
+            use_legacy_max_tokens: false,
+            connection_warmup: true,
+            connection_reuse: Default::default(),
+        }
+    }
+
+    #[test]
+    fn every_image_goes_inline_as_an_image_url_part() {
+        let turn = Turn {
+            texts: vec!["not sent".into()],
+            images: vec![
+                "data:image/png;base64,AAAA".into(),
+                String::new(),
+                "data:image/jpeg;base64,/9j/".into(),
+            ],
+            max_tokens: Some(5),
+            ..Turn::default()
+        };
+        let body = ImageRetrieval.body(&settings(json!({"threshold": 0.5})), "m", &turn, &[]);
+        assert_eq!(
+            Value::Object(body),
+            json!({"input": [
+                {"type": "image_url", "url": "data:image/png;base64,AAAA"},
+                {"type": "image_url", "url": "data:image/jpeg;base64,/9j/"}
+            ], "threshold": 0.5})
+        );
+        assert_eq!(ImageRetrieval.default_path(false), "/v1/infer");
+        let inputs = ImageRetrieval.inputs();
+        assert!(inputs.images_counted && !inputs.tokenized);
+    }
+
+    #[test]
+    fn answers_need_data() {
+        let frames = |body: &str| vec![(4u64, Bytes::from(body.to_owned()))];
+        let ok = r#"{"data":[{"index":0,"bounding_boxes":{"table":[{"x_min":0.1,"y_min":0.2,"x_max":0.5,"y_max":0.6,"confidence":0.9}]}}]}"#;
+        let d = ImageRetrieval.decode(&frames(ok), false).unwrap();
+        assert_eq!(d.times, [(4, false)]);
+        for (body, kind) in [
+            (r#"{"data":[]}"#, "InvalidResponse"),
+            (r#"{"object":"list"}"#, "InvalidResponse"),
+            ("not json", "InvalidResponse"),
+            (r#"{"error":"Invalid image data"}"#, "ServerError"),
+        ] {
+            let e = ImageRetrieval.decode(&frames(body), false).unwrap_err();
+            assert_eq!(e.kind, kind, "{body}");
+        }
+    }
+}
