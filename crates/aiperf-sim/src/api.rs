@@ -94,6 +94,9 @@ pub(crate) async fn handle(state: Arc<State>, req: Request<Incoming>) -> Respons
         }
         (&Method::POST, crate::images::EDITS) => crate::images::edits(state, req, arrival).await,
         (&Method::POST, crate::images::INFER) => crate::images::infer(state, req, arrival).await,
+        (&Method::POST, crate::audio::TRANSCRIPTIONS) => {
+            crate::audio::transcriptions(state, req, arrival).await
+        }
         (&Method::POST, crate::tokenize::TOKENIZE) => crate::tokenize::tokenize(state, req).await,
         (&Method::POST, crate::tokenize::DETOKENIZE) => {
             crate::tokenize::detokenize(state, req).await
@@ -120,6 +123,7 @@ pub(crate) async fn handle(state: Arc<State>, req: Request<Incoming>) -> Respons
             | crate::images::GENERATIONS
             | crate::images::EDITS
             | crate::images::INFER
+            | crate::audio::TRANSCRIPTIONS
             | crate::tokenize::TOKENIZE
             | crate::tokenize::DETOKENIZE,
         ) => ApiError::new(

@@ -181,6 +181,38 @@ pub(crate) fn image_size(b: &[u8]) -> Option<(u32, u32)> {
     None
 }
 
+/// The length of a WAV clip in seconds (its data over its byte rate), or of other audio
+/// estimated from its size at 128 kbit/s.
+pub(crate) fn audio_secs(b: &[u8]) -> f64 {
+    wav_secs(b).unwrap_or(b.len() as f64 / 16_000.0)
+}
+
+fn wav_secs(b: &[u8]) -> Option<f64> {
+    if b.get(0..4)? != b"RIFF" || b.get(8..12)? != b"WAVE" {
+        return None;
+    }
+    let mut i = 12;
+    let mut byte_rate = None;
+    while i + 8 <= b.len() {
+        let id = &b[i..i + 4];
+        let len = u32::from_le_bytes(b[i + 4..i + 8].try_into().ok()?) as usize;
+        if id == b"fmt " {
+            byte_rate = Some(u32::from_le_bytes(b.get(i + 16..i + 20)?.try_into().ok()?));
+        } else if id == b"data" {
+            let rate = f64::from(byte_rate.filter(|r| *r > 0)?);
+            // A streamed WAV may say 0 or more than it has: count what came.
+            let len = if len == 0 || len > b.len() - i - 8 {
+                b.len() - i - 8
+            } else {
+                len
+            };
+            return Some(len as f64 / rate);
+        }
+        i += 8 + len + (len & 1);
+    }
+    None
+}
+
 /// How long `units` of media work take, and how much per unit under an engine preset.
 pub(crate) fn work_time(state: &State, units: f64, engine_ms_per_unit: f64) -> Duration {
     let config = state.config();
@@ -271,5 +303,14 @@ mod tests {
         ];
         assert_eq!(image_size(&jpeg), Some((512, 256)));
         assert_eq!(image_size(b"nothing"), None);
+        // Half a second of 16 kHz mono 16-bit audio.
+        let mut wav = b"RIFF\0\0\0\0WAVEfmt \x10\0\0\0\x01\0\x01\0".to_vec();
+        wav.extend_from_slice(&16_000u32.to_le_bytes());
+        wav.extend_from_slice(&32_000u32.to_le_bytes());
+        wav.extend_from_slice(b"\x02\0\x10\0data");
+        wav.extend_from_slice(&16_000u32.to_le_bytes());
+        wav.extend_from_slice(&[0; 16_000]);
+        assert_eq!(audio_secs(&wav), 0.5);
+        assert_eq!(audio_secs(&[0; 32_000]), 2.0);
     }
 }

@@ -19,6 +19,7 @@
 //! ```
 
 mod api;
+mod audio;
 pub mod config;
 mod driver;
 mod embed;

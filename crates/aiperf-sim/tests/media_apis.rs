@@ -106,6 +106,20 @@ fn png(w: u32, h: u32) -> Vec<u8> {
     b
 }
 
+/// `secs` seconds of 16 kHz mono 16-bit silence as WAV.
+fn wav(secs: u32) -> Vec<u8> {
+    let data = secs * 32_000;
+    let mut b = b"RIFF".to_vec();
+    b.extend_from_slice(&(36 + data).to_le_bytes());
+    b.extend_from_slice(b"WAVEfmt \x10\0\0\0\x01\0\x01\0");
+    b.extend_from_slice(&16_000u32.to_le_bytes());
+    b.extend_from_slice(&32_000u32.to_le_bytes());
+    b.extend_from_slice(b"\x02\0\x10\0data");
+    b.extend_from_slice(&data.to_le_bytes());
+    b.resize(b.len() + data as usize, 0);
+    b
+}
+
 #[tokio::test]
 async fn images_are_generated_whole_or_streamed() {
     let config = fast();
@@ -260,5 +274,52 @@ async fn object_detection_boxes_each_inline_image() {
         let a = post_json(&server, "/v1/infer", &body).await;
         assert_eq!(a.status, 400, "{body}: {}", a.text());
     }
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn transcripts_of_uploaded_clips() {
+    let config = fast();
+    let model = config.served_models[0].clone();
+    let server = SimServer::start(config).await.unwrap();
+    let path = "/v1/audio/transcriptions";
+    let clip = wav(4);
+    let form = |format: &'static [u8]| {
+        vec![
+            ("file", Some("audio.wav"), clip.as_slice()),
+            ("model", None, model.as_bytes()),
+            ("response_format", None, format),
+        ]
+    };
+    let a = post_form(&server, path, &form(b"json")).await;
+    assert_eq!(a.status, 200, "{}", a.text());
+    let v = a.json();
+    // About two and a half words a second, the same for the same clip.
+    let words = v["text"].as_str().unwrap().split_whitespace().count();
+    assert!((5..=10).contains(&words), "{v}");
+    assert_eq!(v["usage"], json!({"type": "duration", "seconds": 4}));
+    assert_eq!(
+        post_form(&server, path, &form(b"json")).await.json()["text"],
+        v["text"]
+    );
+    let a = post_form(&server, path, &form(b"verbose_json")).await;
+    assert_eq!(a.json()["duration"], 4.0);
+    let a = post_form(&server, path, &form(b"text")).await;
+    assert!(a.content_type.starts_with("text/plain"));
+    assert_eq!(a.text().trim(), v["text"].as_str().unwrap());
+    let a = post_form(&server, path, &form(b"srt")).await;
+    assert!(
+        a.text().starts_with("1\n00:00:00,000 --> 00:00:04,000\n"),
+        "{}",
+        a.text()
+    );
+
+    let a = post_form(&server, path, &[("model", None, model.as_bytes())]).await;
+    assert_eq!(
+        (a.status.as_u16(), a.json()["error"]["param"].clone()),
+        (400, json!("file"))
+    );
+    let a = post_form(&server, path, &form(b"mp3")).await;
+    assert_eq!(a.status, 400);
     server.shutdown().await.unwrap();
 }

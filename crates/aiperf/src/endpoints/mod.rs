@@ -6,6 +6,7 @@
 //!
 //! A new endpoint type is a new file here and one line in [`ALL`].
 
+mod audio_transcription;
 mod chat;
 mod chat_embeddings;
 mod cohere_rankings;
@@ -57,6 +58,7 @@ pub const ALL: &[&dyn Endpoint] = &[
     &image_generation::ImageGeneration,
     &image_edit::ImageEdit,
     &image_retrieval::ImageRetrieval,
+    &audio_transcription::AudioTranscription,
 ];
 
 /// The endpoint type named `name` (as `--endpoint-type` spells it).

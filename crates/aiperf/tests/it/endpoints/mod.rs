@@ -1,6 +1,7 @@
 //! One file per endpoint type: its requests and answers end to end, on the simulator and
 //! against hand-written servers that answer badly.
 
+mod audio_transcription;
 mod chat_embeddings;
 mod huggingface_generate;
 mod image_edit;
