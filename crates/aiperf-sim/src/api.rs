@@ -97,6 +97,10 @@ pub(crate) async fn handle(state: Arc<State>, req: Request<Incoming>) -> Respons
         (&Method::POST, crate::audio::TRANSCRIPTIONS) => {
             crate::audio::transcriptions(state, req, arrival).await
         }
+        (&Method::POST, crate::videos::PATH) => crate::videos::submit(state, req, arrival).await,
+        (&Method::GET, p) if p.starts_with(crate::videos::JOB_PREFIX) => {
+            crate::videos::get(&state, p)
+        }
         (&Method::POST, crate::tokenize::TOKENIZE) => crate::tokenize::tokenize(state, req).await,
         (&Method::POST, crate::tokenize::DETOKENIZE) => {
             crate::tokenize::detokenize(state, req).await
@@ -124,6 +128,7 @@ pub(crate) async fn handle(state: Arc<State>, req: Request<Incoming>) -> Respons
             | crate::images::EDITS
             | crate::images::INFER
             | crate::audio::TRANSCRIPTIONS
+            | crate::videos::PATH
             | crate::tokenize::TOKENIZE
             | crate::tokenize::DETOKENIZE,
         ) => ApiError::new(

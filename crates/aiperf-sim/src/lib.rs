@@ -41,6 +41,7 @@ mod stream;
 mod tgi;
 mod tokenize;
 mod tokens;
+mod videos;
 pub mod virtual_time;
 mod wire;
 

@@ -97,6 +97,10 @@ async fn post_form(
     send(server, Method::POST, path, &content_type, Bytes::from(body)).await
 }
 
+async fn get(server: &SimServer, path: &str) -> Answer {
+    send(server, Method::GET, path, "application/json", Bytes::new()).await
+}
+
 /// A PNG's first bytes, of `w` × `h` pixels.
 fn png(w: u32, h: u32) -> Vec<u8> {
     let mut b = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
@@ -321,5 +325,105 @@ async fn transcripts_of_uploaded_clips() {
     );
     let a = post_form(&server, path, &form(b"mp3")).await;
     assert_eq!(a.status, 400);
+    server.shutdown().await.unwrap();
+}
+
+/// Polls a job until it is no longer queued or in progress.
+async fn settle(server: &SimServer, id: &str) -> Value {
+    for _ in 0..500 {
+        let v = get(server, &format!("/v1/videos/{id}")).await.json();
+        if v["status"] != "queued" && v["status"] != "in_progress" {
+            return v;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    panic!("job {id} never ended");
+}
+
+#[tokio::test]
+async fn video_jobs_run_to_completion_and_download() {
+    let mut config = preset("fixed").unwrap();
+    config.speedup = 20.0;
+    let model = config.served_models[0].clone();
+    let server = SimServer::start(config).await.unwrap();
+    let a = post_form(
+        &server,
+        "/v1/videos",
+        &[
+            ("prompt", None, b"a cat surfing"),
+            ("model", None, model.as_bytes()),
+            ("size", None, b"1024x1024"),
+            ("seconds", None, b"2"),
+            ("fps", None, b"24"),
+        ],
+    )
+    .await;
+    assert_eq!(a.status, 200, "{}", a.text());
+    let job = a.json();
+    assert_eq!(
+        (job["status"].clone(), job["object"].clone()),
+        (json!("queued"), json!("video"))
+    );
+    assert_eq!(
+        (job["size"].clone(), job["seconds"].clone()),
+        (json!("1024x1024"), json!("2"))
+    );
+    let id = job["id"].as_str().unwrap().to_owned();
+    let done = settle(&server, &id).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    assert_eq!(done["progress"], 100);
+    // 48 frames of a megapixel: 20 ms + 48 × 5 ms, at 20× speed.
+    assert_eq!(done["inference_time_s"], 0.013);
+    assert!(done["peak_memory_mb"].as_f64().unwrap() > 24_576.0);
+    let content = get(&server, &format!("/v1/videos/{id}/content")).await;
+    assert_eq!(content.status, 200);
+    assert_eq!(content.content_type, "video/mp4");
+    assert_eq!(&content.body[4..8], b"ftyp");
+
+    // JSON submissions too, as SGLang takes them.
+    let a = post_json(
+        &server,
+        "/v1/videos",
+        &json!({"prompt": "p", "num_frames": 8, "size": "64x64"}),
+    )
+    .await;
+    assert_eq!(a.status, 200, "{}", a.text());
+    assert_eq!(a.json()["model"], json!(model));
+
+    let unknown = get(&server, "/v1/videos/video_nope").await;
+    assert_eq!(unknown.status, 404);
+    let a = post_json(&server, "/v1/videos", &json!({"model": model})).await;
+    assert_eq!(
+        (a.status.as_u16(), a.json()["error"]["param"].clone()),
+        (400, json!("prompt"))
+    );
+    let a = post_json(&server, "/v1/videos", &json!({"prompt": "p", "seconds": 0})).await;
+    assert_eq!(a.json()["error"]["param"], "seconds");
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn injected_faults_fail_video_jobs() {
+    let mut config = fast();
+    config.faults.malformed_rate = 1.0;
+    let server = SimServer::start(config).await.unwrap();
+    let a = post_json(
+        &server,
+        "/v1/videos",
+        &json!({"prompt": "p", "num_frames": 4, "size": "64x64"}),
+    )
+    .await;
+    assert_eq!(a.status, 200);
+    let id = a.json()["id"].as_str().unwrap().to_owned();
+    let ended = settle(&server, &id).await;
+    assert_eq!(ended["status"], "failed");
+    assert!(
+        ended["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("failed")
+    );
+    let content = get(&server, &format!("/v1/videos/{id}/content")).await;
+    assert_eq!(content.status, 404);
     server.shutdown().await.unwrap();
 }

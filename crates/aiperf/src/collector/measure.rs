@@ -394,4 +394,73 @@ mod tests {
         assert_eq!(v(Rec::AudioDuration), 0.5);
         assert_eq!(v(Rec::Rtfx), 20.0);
     }
+
+    #[test]
+    fn endpoint_types_choose_their_input_and_server_figures() {
+        let config = |api: &str| CollectorConfig {
+            tokenizer: Arc::new(Tokenizer::builtin(Encoding::O200kBase)),
+            dataset: Arc::new(Dataset::new(
+                vec![],
+                crate::settings::Sampling::Sequential,
+                0,
+            )),
+            streaming: false,
+            api: crate::endpoints::by_name(api).unwrap(),
+            timeout_secs: 10.0,
+            use_server_token_count: false,
+            open_loop: false,
+            clock: Clock::new(),
+            records_path: None,
+            raw_path: None,
+            http_trace: false,
+            progress: Arc::default(),
+            process: crate::collector::RecordOrigin::new(None, false),
+        };
+        let record = |body: &'static str, outcome: Outcome| RawRecord {
+            phase: Phase::Profiling,
+            request_num: 0,
+            session_num: 0,
+            conversation: 0,
+            turn_index: 0,
+            x_request_id: uuid::Uuid::nil(),
+            x_correlation_id: uuid::Uuid::nil(),
+            scheduled_ns: 0,
+            start_ns: 0,
+            ack_ns: Some(1_000_000),
+            end_ns: 500_000_000,
+            status: Some(200),
+            frames: vec![(400_000_000, Bytes::from_static(body.as_bytes()))],
+            outcome,
+            body: Bytes::new(),
+            input_tokens: 12,
+            requested_osl: None,
+            images: 2,
+            audio_secs: None,
+            retries: 0,
+            http: Default::default(),
+        };
+        // A video job: timed to the end of the exchange, with the server's own figures.
+        let job =
+            r#"{"id":"v","status":"completed","inference_time_s":0.25,"peak_memory_mb":2048}"#;
+        let m = measure(&config("video_generation"), &record(job, Outcome::Ok));
+        let v = |r: Rec| m.values[r as usize];
+        assert!(m.error.is_none(), "{:?}", m.error);
+        assert_eq!(v(Rec::RequestLatency), 500.0);
+        assert_eq!(v(Rec::VideoInferenceTime), 250.0);
+        assert_eq!(v(Rec::VideoPeakMemory), 2048.0);
+        assert_eq!(v(Rec::InputSequenceLength), 12.0);
+        assert!(v(Rec::NumImages).is_nan() && v(Rec::ImageLatency).is_nan());
+        // Image retrieval sends no text; its images are counted.
+        let answer = r#"{"data":[{"index":0},{"index":1}]}"#;
+        let m = measure(&config("image_retrieval"), &record(answer, Outcome::Ok));
+        let v = |r: Rec| m.values[r as usize];
+        assert!(v(Rec::InputSequenceLength).is_nan());
+        assert_eq!((v(Rec::NumImages), v(Rec::ImageLatency)), (2.0, 200.0));
+        assert!(v(Rec::VideoInferenceTime).is_nan());
+        let failed = measure(
+            &config("image_retrieval"),
+            &record("{}", Outcome::Http { status: 500 }),
+        );
+        assert!(failed.error.is_some() && failed.values[Rec::ErrorIsl as usize].is_nan());
+    }
 }

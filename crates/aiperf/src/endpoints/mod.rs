@@ -28,6 +28,7 @@ mod raw;
 mod responses;
 mod solido_rag;
 mod template;
+mod video_generation;
 
 use bytes::Bytes;
 use serde_json::{Map, Value};
@@ -59,6 +60,7 @@ pub const ALL: &[&dyn Endpoint] = &[
     &image_edit::ImageEdit,
     &image_retrieval::ImageRetrieval,
     &audio_transcription::AudioTranscription,
+    &video_generation::VideoGeneration,
 ];
 
 /// The endpoint type named `name` (as `--endpoint-type` spells it).

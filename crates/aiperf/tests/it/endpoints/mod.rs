@@ -15,3 +15,4 @@ mod raw;
 mod responses;
 mod solido_rag;
 mod template;
+mod video_generation;
