@@ -2,6 +2,7 @@
 //! against hand-written servers that answer badly.
 
 mod audio_transcription;
+mod every_type;
 mod chat_embeddings;
 mod huggingface_generate;
 mod image_edit;
