@@ -29,6 +29,7 @@ pub mod shard;
 pub mod sweep;
 pub mod telemetry;
 pub mod tokenizer;
+pub mod trace;
 pub mod ui;
 
 pub use error::{ExitStatus, UsageError, report_error};
@@ -46,6 +47,8 @@ pub async fn run(cli: cli::Cli) -> anyhow::Result<ExitStatus> {
         }
         cli::Command::Profile(args) => commands::profile::run(args, cli.argv).await,
         cli::Command::Kube(command) => commands::kube::run(command, &cli.argv).await,
+        cli::Command::AnalyzeTrace(args) => commands::analyze_trace::run(&args),
+        cli::Command::Synthesize(args) => commands::synthesize::run(&args),
         cli::Command::Merge(args) => {
             merge::merge(&args.dirs, &args.output)?;
             Ok(ExitStatus::Success)

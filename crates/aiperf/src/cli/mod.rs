@@ -3,9 +3,11 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+pub mod analyze_trace;
 pub mod kube;
 pub mod profile;
 pub mod sim;
+pub mod synthesize;
 
 /// Benchmark LLM inference servers that speak the OpenAI API.
 #[derive(Debug, Parser)]
@@ -74,6 +76,11 @@ pub enum Command {
     /// Combine the shards of one benchmark (`--shards`) into one run whose statistics come
     /// from every request.
     Merge(MergeArgs),
+    /// Analyze a mooncake trace file for ISL/OSL distributions and cache hit rates.
+    AnalyzeTrace(analyze_trace::AnalyzeTraceArgs),
+    /// Synthesize a dataset workload.
+    #[command(visible_alias = "synthesize-trace")]
+    Synthesize(synthesize::SynthesizeArgs),
 }
 
 #[derive(Debug, Args)]

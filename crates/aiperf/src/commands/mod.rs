@@ -1,6 +1,8 @@
 //! One module per subcommand: flags in, the plan run by its driver, an exit status out.
 
+pub mod analyze_trace;
 pub mod kube;
 pub mod profile;
 pub mod recipes;
 pub mod sim;
+pub mod synthesize;

@@ -3,6 +3,7 @@
 
 pub mod console;
 pub mod dashboard;
+pub mod reports;
 pub mod table;
 
 use std::sync::Arc;

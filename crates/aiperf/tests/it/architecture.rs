@@ -23,6 +23,7 @@ const LAYERS: &[&str] = &[
     "search",
     "sweep",
     "recipes",
+    "trace",
     // Run one benchmark.
     "bench",
     "ui",

@@ -15,6 +15,7 @@ mod reference_config;
 mod reliability;
 mod search;
 mod sim;
+mod subcommands;
 mod sweep;
 mod telemetry;
 mod timeslices;

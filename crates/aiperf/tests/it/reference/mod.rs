@@ -13,7 +13,7 @@ use std::process::{Command, Output, Stdio};
 use crate::common::{aiperf, profile_ok as profile, run, stderr, stdout};
 
 /// The interpreter with the reference package, or `None` (and why) when there is none.
-fn reference_python() -> Option<String> {
+pub(crate) fn reference_python() -> Option<String> {
     let python = std::env::var("AIPERF_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
     let version = Command::new(&python)
         .args([
@@ -52,7 +52,7 @@ fn checker() -> PathBuf {
 
 /// The reference tool's own command line, run with `python -m aiperf`, its state kept under
 /// `home`.
-fn reference(python: &str, home: &Path, args: &[&str]) -> Output {
+pub(crate) fn reference(python: &str, home: &Path, args: &[&str]) -> Output {
     Command::new(python)
         .args(["-m", "aiperf"])
         .args(args)
