@@ -37,6 +37,9 @@ pub struct SimConfig {
     /// The simulated GPUs behind `/dcgm/metrics`.
     #[serde(default)]
     pub gpus: crate::gpu::GpuConfig,
+    /// Speculative decoding to report (none: the server does not speculate).
+    #[serde(default)]
+    pub spec_decode: Option<crate::spec_decode::SpecDecodeConfig>,
 }
 
 /// The latency model.
@@ -211,6 +214,20 @@ impl SimConfig {
             ));
         }
         self.validate_faults()?;
+        if let Some(spec) = &self.spec_decode {
+            if !(1..=64).contains(&spec.num_spec_tokens) {
+                return Err(ConfigError::new(
+                    "--spec-decode-tokens",
+                    format!("must be between 1 and 64, got {}", spec.num_spec_tokens),
+                ));
+            }
+            if !(0.0..=1.0).contains(&spec.acceptance_rate) {
+                return Err(ConfigError::new(
+                    "--spec-decode-acceptance",
+                    format!("must be between 0 and 1, got {}", spec.acceptance_rate),
+                ));
+            }
+        }
         let g = &self.gpus;
         if !(1..=64).contains(&g.count) {
             return Err(ConfigError::new(

@@ -37,6 +37,7 @@ mod rerank;
 mod responses;
 mod server;
 mod solido;
+pub mod spec_decode;
 mod stream;
 mod tgi;
 mod tokenize;
@@ -49,3 +50,4 @@ pub use config::{ConfigError, FaultConfig, OutputConfig, SimConfig, Timing, Toke
 pub use engine::{EngineParams, StepCost};
 pub use gpu::GpuConfig;
 pub use server::{Server, SimError, SimServer, serve};
+pub use spec_decode::SpecDecodeConfig;

@@ -105,6 +105,8 @@ pub(crate) struct Metrics {
     engine_mode: bool,
     /// The simulated GPUs (`/dcgm/metrics`).
     pub(crate) gpus: crate::gpu::Gpus,
+    /// Speculative-decoding counters, when the server speculates.
+    pub(crate) spec: Option<crate::spec_decode::SpecCounters>,
 }
 
 impl Metrics {
@@ -131,7 +133,14 @@ impl Metrics {
             generation_len: Histogram::new(TOKEN_BUCKETS),
             engine_mode,
             gpus,
+            spec: None,
         }
+    }
+
+    /// Adds vLLM's speculative-decoding counters for `num_spec_tokens` draft positions.
+    pub(crate) fn with_spec_decode(mut self, num_spec_tokens: Option<u32>) -> Self {
+        self.spec = num_spec_tokens.map(crate::spec_decode::SpecCounters::new);
+        self
     }
 
     pub(crate) fn finished(&self, why: Finished) {
@@ -281,6 +290,9 @@ impl Metrics {
         for (name, help, histogram) in histograms {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
             histogram.render(&mut out, name, &labels);
+        }
+        if let Some(spec) = &self.spec {
+            spec.render(&mut out, &labels);
         }
         out
     }

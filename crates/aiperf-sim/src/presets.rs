@@ -32,6 +32,7 @@ use std::time::Duration;
 use crate::config::{FaultConfig, OutputConfig, SimConfig, Timing, TokenizerKind};
 use crate::engine::{EngineParams, StepCost};
 use crate::gpu::GpuConfig;
+use crate::spec_decode::SpecDecodeConfig;
 
 /// A named starting point for [`SimConfig`].
 #[derive(Debug, Clone, Copy)]
@@ -57,6 +58,14 @@ pub const PRESETS: &[Preset] = &[
         aliases: &["large", "70b"],
         model: "llama-3.1-70b-instruct-sim",
         description: "70B-class model on four H100s, tensor parallel (continuous batching)",
+    },
+    Preset {
+        name: "spec-decode",
+        aliases: &["eagle"],
+        model: "llama-3.1-8b-instruct-eagle3-sim",
+        description: "the 8B H100 engine with a speculative-decoding draft model (3 draft \
+                      tokens per step, each accepted 70% of the time), reported in responses \
+                      and vllm:spec_decode_* metrics",
     },
     Preset {
         name: "fixed",
@@ -86,7 +95,7 @@ pub fn find(name: &str) -> Option<&'static Preset> {
 pub fn preset(name: &str) -> Option<SimConfig> {
     let p = find(name)?;
     let (timing, max_model_len) = match p.name {
-        "llama-8b-h100" => (
+        "llama-8b-h100" | "spec-decode" => (
             Timing::Engine(EngineParams {
                 max_num_seqs: 256,
                 max_num_batched_tokens: 8192,
@@ -145,6 +154,10 @@ pub fn preset(name: &str) -> Option<SimConfig> {
             count: if p.name == "llama-70b-h100x4" { 4 } else { 1 },
             ..GpuConfig::default()
         },
+        spec_decode: (p.name == "spec-decode").then_some(SpecDecodeConfig {
+            num_spec_tokens: 3,
+            acceptance_rate: 0.7,
+        }),
     })
 }
 

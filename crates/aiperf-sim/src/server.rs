@@ -157,11 +157,14 @@ impl Server {
             recorder,
         } = self;
         let timer = Arc::new(PreciseTimer::new()?);
-        let metrics = Arc::new(Metrics::new(
-            &config.served_models[0],
-            matches!(config.timing, Timing::Engine(_)),
-            crate::gpu::Gpus::new(config.gpus.clone(), config.seed),
-        ));
+        let metrics = Arc::new(
+            Metrics::new(
+                &config.served_models[0],
+                matches!(config.timing, Timing::Engine(_)),
+                crate::gpu::Gpus::new(config.gpus.clone(), config.seed),
+            )
+            .with_spec_decode(config.spec_decode.map(|s| s.num_spec_tokens)),
+        );
         let (engine, driver) = match &config.timing {
             Timing::Engine(params) => {
                 let engine = Engine::new(params.clone(), plan::mix(config.seed, 0x656e_6769_6e65));

@@ -144,6 +144,8 @@ pub(crate) struct Lifecycle {
     last_token: Option<Instant>,
     tokens_sent: u32,
     done: bool,
+    /// The request's speculative-decoding steps, when the server speculates.
+    spec: Option<crate::spec_decode::Acceptance>,
 }
 
 impl Lifecycle {
@@ -153,6 +155,11 @@ impl Lifecycle {
         m.prompt_tokens
             .fetch_add(u64::from(job.prompt_tokens), Relaxed);
         m.prompt_len.observe(f64::from(job.prompt_tokens));
+        let spec = state.config().spec_decode.map(|c| {
+            // Drawn from a copy of the request's generator: the output words stay the same.
+            let seed = rand::RngExt::random::<u64>(&mut job.rng.clone());
+            crate::spec_decode::Acceptance::draw(c, job.output.tokens, seed)
+        });
         Self {
             state,
             job,
@@ -160,6 +167,15 @@ impl Lifecycle {
             last_token: None,
             tokens_sent: 0,
             done: false,
+            spec,
+        }
+    }
+
+    /// `"metrics":{"speculative_decoding":…}` after a chat or completions response's usage.
+    fn spec_field(&self) -> String {
+        match (&self.spec, self.job.api) {
+            (Some(a), Api::Chat | Api::Completions) => a.response_field(),
+            _ => String::new(),
         }
     }
 
@@ -199,6 +215,9 @@ impl Lifecycle {
         {
             let tpot = (last - first).as_secs_f64() / f64::from(self.tokens_sent - 1);
             m.tpot.observe(tpot);
+        }
+        if let (Some(counters), Some(a), Ending::Completed) = (&m.spec, &self.spec, ending) {
+            counters.add(a);
         }
         m.finished(match (ending, job.output.finish_reason) {
             (Ending::Completed, FinishReason::Length) => Finished::Length,
@@ -419,7 +438,8 @@ impl TokenStream {
                     self.phase = Phase::Done;
                     let usage =
                         serde_json::to_string(&self.life.job.usage()).expect("plain struct");
-                    let data = format!("{}],\"usage\":{usage}}}", self.prefix);
+                    let spec = self.life.spec_field();
+                    let data = format!("{}],\"usage\":{usage}{spec}}}", self.prefix);
                     return Poll::Ready(Some(Ok(Frame::data(sse_bytes(&data)))));
                 }
                 Phase::Done => {
@@ -596,8 +616,9 @@ pub(crate) async fn complete(mut life: Lifecycle, mut source: TokenSource) -> Si
         Api::Chat => "chat.completion",
         Api::Completions | Api::Generate | Api::GenerateStream | Api::Other(_) => "text_completion",
     };
+    let spec = life.spec_field();
     let mut body = format!(
-        "{{\"id\":{},\"object\":\"{object}\",\"created\":{},\"model\":{},\"choices\":[{choice}],\"usage\":{usage}}}",
+        "{{\"id\":{},\"object\":\"{object}\",\"created\":{},\"model\":{},\"choices\":[{choice}],\"usage\":{usage}{spec}}}",
         json_string(&job.request_id),
         job.created,
         json_string(&job.model)

@@ -150,6 +150,17 @@ pub struct OutputArgs {
     /// Fraction of chat output sent as reasoning_content before the answer (0-1).
     #[arg(long)]
     pub reasoning_ratio: Option<f64>,
+
+    /// Speculative decoding: draft tokens per step, reported in chat and completions
+    /// responses (metrics.speculative_decoding) and as vllm:spec_decode_* metrics; 0 turns it
+    /// off. Default: the preset's (3 for spec-decode, off otherwise).
+    #[arg(long, value_name = "K")]
+    pub spec_decode_tokens: Option<u32>,
+
+    /// Speculative decoding: the chance each draft token is accepted (0-1). Default: the
+    /// preset's, or 0.7.
+    #[arg(long, value_name = "RATE")]
+    pub spec_decode_acceptance: Option<f64>,
 }
 
 /// Coefficients of the continuous-batching engine presets.

@@ -83,6 +83,7 @@ pub fn measure(config: &CollectorConfig, record: &RawRecord) -> Measured {
     match parsed {
         Ok(p) if config.api.generates() => {
             generated(config, record, &p, &mut m);
+            super::spec_decode::spec_decode_metrics(&record.frames, &mut m.values);
             media_metrics(record, &mut m.values);
             super::http_trace::http_metrics(&record.http, &mut m.values);
             type_metrics(config, record, &mut m.values);

@@ -9,6 +9,7 @@
 mod http_trace;
 mod jsonl;
 mod measure;
+mod spec_decode;
 
 use std::fs::File;
 use std::io::{BufWriter, Write};

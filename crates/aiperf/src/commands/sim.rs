@@ -113,6 +113,7 @@ fn resolve(args: &SimArgs) -> Result<SimConfig, UsageError> {
     set(&mut config.output.mean_tokens, out.output_tokens_mean);
     set(&mut config.output.stddev_tokens, out.output_tokens_stddev);
     set(&mut config.output.reasoning_ratio, out.reasoning_ratio);
+    config.spec_decode = spec_decode(config.spec_decode, out)?;
 
     let g = &args.gpus;
     set(&mut config.gpus.count, g.dcgm_num_gpus);
@@ -205,6 +206,33 @@ fn resolve(args: &SimArgs) -> Result<SimConfig, UsageError> {
         .validate()
         .map_err(|e| UsageError::new(e.to_string()))?;
     Ok(config)
+}
+
+/// The preset's speculative decoding with `--spec-decode-tokens` and
+/// `--spec-decode-acceptance` applied.
+fn spec_decode(
+    preset: Option<aiperf_sim::SpecDecodeConfig>,
+    out: &crate::cli::sim::OutputArgs,
+) -> Result<Option<aiperf_sim::SpecDecodeConfig>, UsageError> {
+    let tokens = match (out.spec_decode_tokens, preset) {
+        (Some(0), _) => return Ok(None),
+        (Some(k), _) => k,
+        (None, Some(p)) => p.num_spec_tokens,
+        (None, None) if out.spec_decode_acceptance.is_some() => {
+            return Err(UsageError::new(
+                "--spec-decode-acceptance needs speculative decoding: add --spec-decode-tokens \
+                 (e.g. 3) or use --preset spec-decode",
+            ));
+        }
+        (None, None) => return Ok(None),
+    };
+    Ok(Some(aiperf_sim::SpecDecodeConfig {
+        num_spec_tokens: tokens,
+        acceptance_rate: out
+            .spec_decode_acceptance
+            .or(preset.map(|p| p.acceptance_rate))
+            .unwrap_or(0.7),
+    }))
 }
 
 fn set<T>(field: &mut T, value: Option<T>) {

@@ -51,6 +51,12 @@ pub enum Rec {
     ImageLatency,
     AudioDuration,
     Rtfx,
+    SpecDecodeAcceptanceLength,
+    SpecDecodeDraftAcceptanceRate,
+    SpecDecodeAcceptedPerVerified,
+    SpecDecodeSteps,
+    SpecDecodeAcceptedDraftTokens,
+    SpecDecodeDraftTokens,
     ErrorIsl,
 }
 
@@ -199,6 +205,24 @@ pub static RECORD_METRICS: [MetricDef; N_REC] = [
     def("image_latency", "Image Latency", "ms/image"),
     def("audio_duration", "Audio Duration", "sec"),
     rate("rtfx", "Inverse Real-Time Factor (RTFx)", "ratio"),
+    rate(
+        "spec_decode_acceptance_length",
+        "Acceptance Length",
+        "ratio",
+    ),
+    rate(
+        "spec_decode_draft_acceptance_rate",
+        "Draft Acceptance Rate",
+        "%",
+    ),
+    rate(
+        "spec_decode_accepted_per_verified",
+        "Accepted per Verified",
+        "ratio",
+    ),
+    whole("spec_decode_steps", "Spec Decode Steps", "count"),
+    tokens("spec_decode_accepted_draft_tokens", "Accepted Draft Tokens"),
+    tokens("spec_decode_draft_tokens", "Draft Tokens"),
     tokens("error_isl", "Error Input Sequence Length"),
 ];
 
@@ -315,5 +339,27 @@ pub(super) const CREDIT_TO_START_LATENCY: MetricDef =
     def("credit_to_start_latency", "Credit-to-Start Latency", "ms");
 pub(super) const EFFECTIVE_LATENCY: MetricDef =
     def("effective_latency", "Effective Latency (CO-aware)", "ms");
+pub(super) const TOTAL_SPEC_DECODE_STEPS: MetricDef = def(
+    "total_spec_decode_steps",
+    "Total Spec Decode Steps",
+    "count",
+);
+pub(super) const TOTAL_ACCEPTED_DRAFT_TOKENS: MetricDef = def(
+    "total_accepted_draft_tokens",
+    "Total Accepted Draft Tokens",
+    "tokens",
+);
+pub(super) const TOTAL_DRAFT_TOKENS: MetricDef =
+    def("total_draft_tokens", "Total Draft Tokens", "tokens");
+pub(super) const SPEC_DECODE_TOKEN_WEIGHTED_ACCEPTANCE_LENGTH: MetricDef = rate(
+    "spec_decode_token_weighted_acceptance_length",
+    "Token-Weighted Acceptance Length",
+    "ratio",
+);
+pub(super) const SPEC_DECODE_OVERALL_DRAFT_ACCEPTANCE_RATE: MetricDef = rate(
+    "spec_decode_overall_draft_acceptance_rate",
+    "Overall Draft Acceptance Rate",
+    "%",
+);
 pub(super) const GOOD_REQUEST_FRACTION: MetricDef =
     def("good_request_fraction", "Good Request Fraction", "ratio");

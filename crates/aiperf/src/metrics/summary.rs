@@ -164,7 +164,46 @@ pub(super) fn request_figures(
         run.per_sec(run.total_isl).filter(|_| run.tokenized),
     );
     out.scalar(&GOOD_REQUEST_FRACTION, run.good_fraction());
+    spec_decode_figures(&mut out, &run);
     out
+}
+
+/// Speculative decoding, when the server reported it: each request's acceptance, then the
+/// run's totals and its acceptance weighted by steps and by draft tokens.
+fn spec_decode_figures(out: &mut Figures, run: &Run<'_>) {
+    use super::catalogue::{
+        SPEC_DECODE_OVERALL_DRAFT_ACCEPTANCE_RATE, SPEC_DECODE_TOKEN_WEIGHTED_ACCEPTANCE_LENGTH,
+        TOTAL_ACCEPTED_DRAFT_TOKENS, TOTAL_DRAFT_TOKENS, TOTAL_SPEC_DECODE_STEPS,
+    };
+    out.records(
+        run,
+        &[
+            Rec::SpecDecodeAcceptanceLength,
+            Rec::SpecDecodeDraftAcceptanceRate,
+            Rec::SpecDecodeAcceptedPerVerified,
+            Rec::SpecDecodeSteps,
+            Rec::SpecDecodeAcceptedDraftTokens,
+            Rec::SpecDecodeDraftTokens,
+        ],
+    );
+    let steps = run.total(Rec::SpecDecodeSteps);
+    let accepted = run.total(Rec::SpecDecodeAcceptedDraftTokens);
+    let drafted = run.total(Rec::SpecDecodeDraftTokens);
+    out.scalar(&TOTAL_SPEC_DECODE_STEPS, steps);
+    out.scalar(&TOTAL_ACCEPTED_DRAFT_TOKENS, accepted);
+    out.scalar(&TOTAL_DRAFT_TOKENS, drafted);
+    let ratio = |a: Option<f64>, b: Option<f64>| match (a, b) {
+        (Some(a), Some(b)) if b > 0.0 => Some(a / b),
+        _ => None,
+    };
+    out.scalar(
+        &SPEC_DECODE_TOKEN_WEIGHTED_ACCEPTANCE_LENGTH,
+        ratio(accepted, steps).map(|r| 1.0 + r),
+    );
+    out.scalar(
+        &SPEC_DECODE_OVERALL_DRAFT_ACCEPTANCE_RATE,
+        ratio(accepted, drafted).map(|r| r * 100.0),
+    );
 }
 
 /// The summary as it is built: figures in the order they are added, leaving out those that

@@ -174,7 +174,7 @@ pub struct DistributedArgs {
 #[command(next_help_heading = "Built-in simulator")]
 pub struct SimArgs {
     /// Start the built-in simulated server in-process on a loopback port and benchmark it
-    /// (optionally naming a preset: llama-8b-h100, llama-70b-h100x4, fixed, zero).
+    /// (optionally naming a preset: llama-8b-h100, llama-70b-h100x4, spec-decode, fixed, zero).
     #[arg(long, value_name = "PRESET", num_args = 0..=1, default_missing_value = aiperf_sim::presets::DEFAULT_PRESET)]
     pub sim: Option<String>,
 

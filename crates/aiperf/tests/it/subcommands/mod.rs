@@ -3,6 +3,7 @@
 //! with the Python AIPerf is available (`AIPERF_TEST_PYTHON`), against its own output.
 
 mod analyze_trace;
+mod speed_bench;
 mod synthesize;
 
 use std::path::Path;

@@ -1,0 +1,126 @@
+//! Speculative decoding end to end: the simulator's `spec-decode` preset and each request's
+//! acceptance in the run's artifacts.
+
+use std::path::Path;
+
+use super::read_json;
+use crate::common::{assert_usage_error, profile_ok, run, stdout};
+
+/// The run's spec-decode totals from its summary, checked against the server's counters.
+fn totals_match_the_server(dir: &Path, requests: u64) -> (f64, f64) {
+    let summary = read_json(&dir.join("profile_export_aiperf.json"));
+    let steps = summary["total_spec_decode_steps"]["avg"].as_f64().unwrap();
+    let accepted = summary["total_accepted_draft_tokens"]["avg"]
+        .as_f64()
+        .unwrap();
+    let drafted = summary["total_draft_tokens"]["avg"].as_f64().unwrap();
+    assert_eq!(summary["spec_decode_steps"]["count"], requests);
+    assert_eq!(summary["spec_decode_acceptance_length"]["unit"], "ratio");
+    // Three draft tokens per step.
+    assert_eq!(drafted, 3.0 * steps);
+    let server = read_json(&dir.join("server_metrics_export.json"));
+    let total = |name: &str| {
+        server["metrics"][name]["series"][0]["stats"]["total"]
+            .as_f64()
+            .unwrap()
+    };
+    assert_eq!(total("vllm:spec_decode_num_drafts"), steps);
+    assert_eq!(total("vllm:spec_decode_num_accepted_tokens"), accepted);
+    assert_eq!(total("vllm:spec_decode_num_draft_tokens"), drafted);
+    let length = summary["spec_decode_token_weighted_acceptance_length"]["avg"]
+        .as_f64()
+        .unwrap();
+    assert_eq!(length, accepted / steps + 1.0);
+    let rate = summary["spec_decode_overall_draft_acceptance_rate"]["avg"]
+        .as_f64()
+        .unwrap();
+    assert_eq!(rate, accepted / drafted * 100.0);
+    (length, rate)
+}
+
+#[test]
+fn each_request_reports_its_acceptance_and_the_server_counts_it_all() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (name, stream) in [("streamed", true), ("whole", false)] {
+        let dir = tmp.path().join(name);
+        let mut args = vec![
+            "--sim",
+            "spec-decode",
+            "--sim-speedup",
+            "20",
+            "--model",
+            "m",
+            "--request-count",
+            "12",
+            "--concurrency",
+            "3",
+            "--osl",
+            "40",
+        ];
+        if stream {
+            args.push("--streaming");
+        }
+        profile_ok(&dir, &args);
+        let (length, rate) = totals_match_the_server(&dir, 12);
+        // 3 drafts, each accepted 70 % of the time: about 2.5 tokens per step, ~50 % accepted.
+        assert!((1.8..3.2).contains(&length), "{length}");
+        assert!((30.0..70.0).contains(&rate), "{rate}");
+        let records = crate::common::read_lines(&dir.join("profile_export.jsonl"));
+        let steps = &records[0]["metrics"]["spec_decode_steps"];
+        assert!(steps["value"].as_f64().unwrap() >= 1.0, "{steps}");
+    }
+    // Without speculation there is nothing to report.
+    let plain = tmp.path().join("plain");
+    profile_ok(
+        &plain,
+        &["--sim", "zero", "--model", "m", "--request-count", "4"],
+    );
+    let summary = read_json(&plain.join("profile_export_aiperf.json"));
+    assert!(summary.get("spec_decode_acceptance_length").is_none());
+    assert!(summary.get("total_spec_decode_steps").is_none());
+}
+
+#[test]
+fn the_simulator_speculates_only_when_asked() {
+    assert_usage_error(
+        &["sim", "--spec-decode-acceptance", "0.5", "--print-config"],
+        "--spec-decode-tokens",
+    );
+    assert_usage_error(
+        &["sim", "--spec-decode-tokens", "100", "--print-config"],
+        "--spec-decode-tokens",
+    );
+    assert_usage_error(
+        &[
+            "sim",
+            "--preset",
+            "spec-decode",
+            "--spec-decode-acceptance",
+            "2",
+            "--print-config",
+        ],
+        "--spec-decode-acceptance",
+    );
+    let out = run(&[
+        "sim",
+        "--spec-decode-tokens",
+        "4",
+        "--spec-decode-acceptance",
+        "0.6",
+        "--print-config",
+    ]);
+    assert!(out.status.success());
+    let config: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(config["spec_decode"]["num_spec_tokens"], 4);
+    assert_eq!(config["spec_decode"]["acceptance_rate"], 0.6);
+    let out = run(&[
+        "sim",
+        "--preset",
+        "spec-decode",
+        "--spec-decode-tokens",
+        "0",
+        "--print-config",
+    ]);
+    let config: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert!(config["spec_decode"].is_null());
+}
