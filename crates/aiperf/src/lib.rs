@@ -26,6 +26,7 @@ pub mod record;
 pub mod search;
 pub mod settings;
 pub mod shard;
+pub mod speed_bench;
 pub mod sweep;
 pub mod telemetry;
 pub mod tokenizer;
@@ -49,6 +50,7 @@ pub async fn run(cli: cli::Cli) -> anyhow::Result<ExitStatus> {
         cli::Command::Kube(command) => commands::kube::run(command, &cli.argv).await,
         cli::Command::AnalyzeTrace(args) => commands::analyze_trace::run(&args),
         cli::Command::Synthesize(args) => commands::synthesize::run(&args),
+        cli::Command::SpeedBenchReport(args) => commands::speed_bench_report::run(&args),
         cli::Command::Merge(args) => {
             merge::merge(&args.dirs, &args.output)?;
             Ok(ExitStatus::Success)

@@ -7,6 +7,7 @@ pub mod analyze_trace;
 pub mod kube;
 pub mod profile;
 pub mod sim;
+pub mod speed_bench_report;
 pub mod synthesize;
 
 /// Benchmark LLM inference servers that speak the OpenAI API.
@@ -81,6 +82,8 @@ pub enum Command {
     /// Synthesize a dataset workload.
     #[command(visible_alias = "synthesize-trace")]
     Synthesize(synthesize::SynthesizeArgs),
+    /// Assemble per-category SPEED-Bench aiperf results into a matrix report.
+    SpeedBenchReport(speed_bench_report::SpeedBenchReportArgs),
 }
 
 #[derive(Debug, Args)]

@@ -5,4 +5,5 @@ pub mod kube;
 pub mod profile;
 pub mod recipes;
 pub mod sim;
+pub mod speed_bench_report;
 pub mod synthesize;

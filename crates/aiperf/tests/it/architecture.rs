@@ -23,6 +23,7 @@ const LAYERS: &[&str] = &[
     "search",
     "sweep",
     "recipes",
+    "speed_bench",
     "trace",
     // Run one benchmark.
     "bench",

@@ -2,8 +2,8 @@
 //! against hand-written servers that answer badly.
 
 mod audio_transcription;
-mod every_type;
 mod chat_embeddings;
+mod every_type;
 mod huggingface_generate;
 mod image_edit;
 mod image_generation;

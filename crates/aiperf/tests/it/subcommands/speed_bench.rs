@@ -1,5 +1,5 @@
-//! Speculative decoding end to end: the simulator's `spec-decode` preset and each request's
-//! acceptance in the run's artifacts.
+//! Speculative decoding end to end: the simulator's `spec-decode` preset, each request's
+//! acceptance in the run's artifacts, and `aiperf speed-bench-report` over such runs.
 
 use std::path::Path;
 
@@ -78,6 +78,34 @@ fn each_request_reports_its_acceptance_and_the_server_counts_it_all() {
     let summary = read_json(&plain.join("profile_export_aiperf.json"));
     assert!(summary.get("spec_decode_acceptance_length").is_none());
     assert!(summary.get("total_spec_decode_steps").is_none());
+}
+
+#[test]
+fn bad_arguments_name_themselves() {
+    let tmp = tempfile::tempdir().unwrap();
+    let empty = tmp.path().to_str().unwrap();
+    assert_usage_error(&["speed-bench-report"], "PATHS");
+    assert_usage_error(&["speed-bench-report", empty], "PATHS");
+    assert_usage_error(&["speed-bench-report", "--empty-paths"], "PATHS");
+    assert_usage_error(
+        &["speed-bench-report", empty, "--format", "xml"],
+        "--format",
+    );
+    assert_usage_error(
+        &["speed-bench-report", empty, "--metric", "speed"],
+        "--metric",
+    );
+    // A run without a SPEED-Bench dataset has no category: nothing to report (exit 1).
+    let run_dir = tmp.path().join("plain");
+    std::fs::create_dir_all(&run_dir).unwrap();
+    std::fs::write(
+        run_dir.join("profile_export_aiperf.json"),
+        r#"{"input_config": {"datasets": [{"type": "synthetic"}]}}"#,
+    )
+    .unwrap();
+    let out = run(&["speed-bench-report", run_dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no SPEED-Bench results"));
 }
 
 #[test]
