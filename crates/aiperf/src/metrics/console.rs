@@ -49,6 +49,16 @@ pub const EFFECTIVE_ORDER: &[&str] = &[
     "effective_latency",
 ];
 
+/// Rows of the console's speculative-decoding table ("Spec Decode"), in display order.
+pub const SPEC_DECODE_ORDER: &[&str] = &[
+    "spec_decode_acceptance_length",
+    "spec_decode_token_weighted_acceptance_length",
+    "spec_decode_draft_acceptance_rate",
+    "spec_decode_overall_draft_acceptance_rate",
+    "spec_decode_accepted_per_verified",
+    "spec_decode_steps",
+];
+
 /// Rows of the console's table of rates while their phase was active ("Active").
 pub const ACTIVE_ORDER: &[&str] = &[
     "active_decode_throughput",

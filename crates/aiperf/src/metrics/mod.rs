@@ -22,7 +22,7 @@ pub use self::catalogue::{
     record_index,
 };
 pub use self::columns::{Columns, Span};
-pub use self::console::{ACTIVE_ORDER, CONSOLE_ORDER, EFFECTIVE_ORDER};
+pub use self::console::{ACTIVE_ORDER, CONSOLE_ORDER, EFFECTIVE_ORDER, SPEC_DECODE_ORDER};
 pub use self::distribution::Dist;
 pub use self::goodput::is_good;
 pub use self::replay::{REPLAY_DEGRADED_MS, replay_lag};

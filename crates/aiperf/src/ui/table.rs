@@ -2,7 +2,7 @@
 
 use crate::metrics::{
     ACTIVE_ORDER, CONSOLE_ORDER, EFFECTIVE_ORDER, HTTP_TRACE_METRICS, MetricResult, RECORD_METRICS,
-    Value as MValue,
+    SPEC_DECODE_ORDER, Value as MValue,
 };
 
 /// Formats with thousands separators and two decimals, as the reference console does.
@@ -34,6 +34,7 @@ pub fn console_table(metrics: &[MetricResult]) -> String {
     for (title, rows) in [
         ("aiperf | LLM Metrics: Effective", EFFECTIVE_ORDER),
         ("aiperf | LLM Metrics: Active", ACTIVE_ORDER),
+        ("aiperf | LLM Metrics: Spec Decode", SPEC_DECODE_ORDER),
     ] {
         if rows.iter().any(|t| metrics.iter().any(|m| m.tag == *t)) {
             out.push('\n');
