@@ -11,7 +11,7 @@ use crate::UsageError;
 use crate::dataset::{self, Dataset};
 use crate::endpoints::Endpoint;
 use crate::export;
-use crate::settings::{InputConfig, LoadConfig, LoadMode, ProfileConfig, StopCondition};
+use crate::settings::{LoadConfig, LoadMode, ProfileConfig, StopCondition};
 use crate::tokenizer::Tokenizer;
 
 /// A run ready to send its first request.
@@ -166,6 +166,7 @@ pub async fn load_dataset(
     let spec = config.tokenizer.clone();
     let hub = config.hub.clone();
     let input = config.input.clone();
+    let options = config.dataset.clone();
     let media = config.media.clone();
     let seed = config.random_seed;
     tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
@@ -173,44 +174,11 @@ pub async fn load_dataset(
             Some(t) => t,
             None => Arc::new(Tokenizer::load(&spec, &hub)?),
         };
-        let (mut conversations, sampling) = match &input {
-            InputConfig::Synthetic {
-                entries,
-                sampling,
-                rankings: Some(shape),
-                ..
-            } => (
-                dataset::rankings::synthetic(&tokenizer, *entries, *shape, seed),
-                *sampling,
-            ),
-            InputConfig::Synthetic {
-                entries,
-                isl,
-                osl,
-                sampling,
-                batch,
-                sessions,
-                prefixes,
-                ..
-            } => (
-                dataset::synthetic(
-                    &tokenizer, *entries, *isl, *osl, *batch, *sessions, *prefixes, seed,
-                ),
-                *sampling,
-            ),
-            InputConfig::File {
-                path,
-                kind,
-                osl,
-                sampling,
-                block_tokens,
-            } => (
-                dataset::load_file(path, *kind, &tokenizer, *osl, *block_tokens, seed)?,
-                *sampling,
-            ),
-        };
+        let (mut conversations, sampling) = dataset::build(&tokenizer, &input, &options, seed)?;
         dataset::media::attach(&mut conversations, &media, seed)?;
-        Ok((tokenizer, Dataset::new(conversations, sampling, seed)))
+        let bust = dataset::cache_bust::CacheBust::new(options.cache_bust, seed, tokenizer.clone());
+        let dataset = Dataset::new(conversations, sampling, seed).with_cache_bust(bust);
+        Ok((tokenizer, dataset))
     })
     .await
     .context("preparing the dataset")?

@@ -33,6 +33,26 @@ pub(super) fn resolve_input(args: &ProfileArgs) -> Result<InputConfig, UsageErro
         mean: f64::from(m),
         stddev: osl_stddev,
     });
+    if let Some(name) = &a.public_dataset {
+        let (path, _) = super::public::resolve_public(args, name)?;
+        return Ok(InputConfig::File {
+            path,
+            kind: DatasetFileKind::PublicDataset,
+            osl,
+            sampling: a.dataset_sampling_strategy.unwrap_or(Sampling::Sequential),
+            block_tokens: TRACE_BLOCK_TOKENS,
+        });
+    }
+    for (flag, given) in [
+        ("--hf-subset", a.hf_subset.is_some()),
+        ("--dataset-filter", !a.dataset_filters.is_empty()),
+    ] {
+        if given {
+            return Err(UsageError::new(format!(
+                "{flag} requires --public-dataset: it selects rows of a public dataset"
+            )));
+        }
+    }
     if let Some(path) = &a.input_file {
         let rankings_flag = rankings_flags(a).next();
         let synthetic_only = [
@@ -59,25 +79,34 @@ pub(super) fn resolve_input(args: &ProfileArgs) -> Result<InputConfig, UsageErro
                 "{flag} shapes synthetic prompts; --input-file brings its own (drop one of them)"
             )));
         }
-        if !path.is_file() {
+        let kind = match &a.custom_dataset_type {
+            Some(name) => parse_kind(name)?,
+            None if path.is_dir() => DatasetFileKind::RandomPool,
+            None => sniff_kind(path)?,
+        };
+        let directory_ok = matches!(
+            kind,
+            DatasetFileKind::RandomPool | DatasetFileKind::RawPayload
+        );
+        if !(path.is_file() || directory_ok && path.is_dir()) {
             return Err(UsageError::new(format!(
                 "--input-file: {} does not exist or is not a file",
                 path.display()
             )));
         }
-        let kind = match a.custom_dataset_type {
-            Some(kind) => kind,
-            None => sniff_kind(path)?,
-        };
-        if a.isl_block_size == 0 {
+        if a.isl_block_size == Some(0) {
             return Err(UsageError::new("--isl-block-size must be at least 1 token"));
         }
+        let default_sampling = match kind {
+            DatasetFileKind::RandomPool => Sampling::Shuffle,
+            _ => Sampling::Sequential,
+        };
         return Ok(InputConfig::File {
             path: path.clone(),
             kind,
             osl,
-            sampling: a.dataset_sampling_strategy.unwrap_or(Sampling::Sequential),
-            block_tokens: a.isl_block_size,
+            sampling: a.dataset_sampling_strategy.unwrap_or(default_sampling),
+            block_tokens: a.isl_block_size.unwrap_or(kind.default_block_tokens()),
         });
     }
     if a.custom_dataset_type.is_some() {
@@ -259,12 +288,55 @@ pub(super) fn stddev(flag: &str, v: f64) -> Result<f64, UsageError> {
     }
 }
 
+/// `--custom-dataset-type` (snake_case or kebab-case, as the Python AIPerf takes it).
+pub(super) fn parse_kind(name: &str) -> Result<DatasetFileKind, UsageError> {
+    use clap::ValueEnum;
+    let normalized = name.trim().to_ascii_lowercase().replace('-', "_");
+    if let Ok(kind) = DatasetFileKind::from_str(&normalized, false) {
+        return Ok(kind);
+    }
+    let why = match normalized.as_str() {
+        "baseten_trace" => "its Parquet and Arrow files are not read here",
+        "weka_trace" | "tracelab" | "dag_jsonl" => {
+            "agentic replay (subagent sessions spawned and joined) is not offered here"
+        }
+        "sagemaker_data_capture" => "SageMaker capture files are not read here",
+        n if n.starts_with("speed_bench") => {
+            "SPEED-Bench is read from Hugging Face Parquet files, which are not read here"
+        }
+        _ => {
+            let known: Vec<_> = DatasetFileKind::value_variants()
+                .iter()
+                .filter_map(|k| k.to_possible_value())
+                .map(|v| v.get_name().to_owned())
+                .collect();
+            return Err(UsageError::new(format!(
+                "--custom-dataset-type {name:?} is not a known type (known: {})",
+                known.join(", ")
+            )));
+        }
+    };
+    Err(UsageError::new(format!(
+        "--custom-dataset-type {name} is not supported: {why}; convert the rows to \
+         single_turn or multi_turn JSON lines (or mooncake_trace for token counts and hash_ids)"
+    )))
+}
+
 /// The dataset type of a file given without `--custom-dataset-type`, from its first row.
 pub(super) fn sniff_kind(path: &Path) -> Result<DatasetFileKind, UsageError> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         UsageError::new(format!("--input-file: cannot read {}: {e}", path.display()))
     })?;
     let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    if first.contains("Request tokens") && first.contains("Response tokens") {
+        return Ok(DatasetFileKind::BurstGptTrace);
+    }
+    if serde_json::from_str::<Map<String, Value>>(first).is_err()
+        && serde_json::from_str::<Map<String, Value>>(&text)
+            .is_ok_and(|doc| doc.get("data").is_some_and(Value::is_array))
+    {
+        return Ok(DatasetFileKind::InputsJson);
+    }
     let row: Map<String, Value> = serde_json::from_str(first).map_err(|e| {
         UsageError::new(format!(
             "--input-file: {} line 1 is not a JSON object ({e}); each line should be one \
@@ -274,6 +346,10 @@ pub(super) fn sniff_kind(path: &Path) -> Result<DatasetFileKind, UsageError> {
     })?;
     Ok(if row.contains_key("turns") {
         DatasetFileKind::MultiTurn
+    } else if row.contains_key("chat_id") && row.contains_key("parent_chat_id") {
+        DatasetFileKind::BailianTrace
+    } else if row.get("messages").is_some_and(Value::is_array) {
+        DatasetFileKind::RawPayload
     } else if row.contains_key("input_length") || row.contains_key("hash_ids") {
         DatasetFileKind::MooncakeTrace
     } else {

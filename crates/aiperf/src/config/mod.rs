@@ -3,12 +3,14 @@
 //! a sweep or repeated runs, a search, a recipe). Clap types stop here; the environment is
 //! read only here. Every error names the flag and says how to fix it.
 
+mod dataset;
 mod endpoint;
 mod input;
 mod load;
 mod media;
 mod output;
 mod plan;
+mod public;
 mod recipe;
 mod search;
 mod telemetry;
@@ -89,6 +91,7 @@ fn resolve_all(args: &ProfileArgs, argv: &[String]) -> Result<(ProfileConfig, bo
     let media = media::resolve_media(args)?;
     endpoint::check_embeddings(args, &endpoint)?;
     let load = load::resolve_load(args)?;
+    let dataset = dataset::resolve_dataset(args, &input, &endpoint, load.fixed_schedule)?;
     let polling = endpoint::resolve_polling(args, &endpoint, &media)?;
     let plan = resolve_plan(args)?;
     let repeated = plan.is_repeated();
@@ -123,6 +126,7 @@ fn resolve_all(args: &ProfileArgs, argv: &[String]) -> Result<(ProfileConfig, bo
         polling,
         tokenizer,
         input,
+        dataset,
         media,
         random_seed,
         load,

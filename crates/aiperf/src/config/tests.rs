@@ -532,8 +532,8 @@ fn bad_phase_session_and_unsupported_flags_are_named() {
             "--num-prefix-prompts needs --prefix-prompt-length",
         ),
         (
-            &["-m", "m", "--public-dataset", "sharegpt"],
-            "pass it with --input-file",
+            &["-m", "m", "--public-dataset", "mmstar"],
+            "--public-dataset mmstar is not supported here",
         ),
         (
             &["-m", "m", "--optuna-terminator", "regret"],
@@ -542,10 +542,6 @@ fn bad_phase_session_and_unsupported_flags_are_named() {
         (
             &["-m", "m", "--profile-export-file", "x"],
             "--profile-export-prefix / --profile-export-file are not supported",
-        ),
-        (
-            &["-m", "m", "--prompt-corpus", "sonnet"],
-            "--prompt-corpus is not supported",
         ),
         (
             &[

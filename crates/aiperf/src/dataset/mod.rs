@@ -1,22 +1,30 @@
-//! What gets sent: conversations of one or more turns, from synthetic prompts or input files,
-//! and the order in which the load generator draws them.
+//! What gets sent: conversations of one or more turns, from synthetic prompts, input files
+//! or public datasets, and the order in which the load generator draws them.
 
+pub mod cache_bust;
+mod corpus;
 mod files;
 pub mod media;
 pub mod prompts;
+pub mod public;
 pub mod rankings;
+pub mod synthesis;
+pub mod synthetic;
+
+use std::sync::Arc;
 
 use aiperf_stats::derive_seed;
+use rand::SeedableRng;
 use rand::seq::SliceRandom;
-use rand::{RngExt, SeedableRng};
 use rand_distr::{Distribution, Normal};
 use rand_pcg::Pcg64Mcg;
 
-pub use files::load_file;
-use prompts::PromptGenerator;
+pub use files::{FileOptions, load_file, load_file_with};
 
-use crate::settings::{LengthDist, Sampling};
-use crate::settings::{PrefixShape, SessionShape};
+use crate::UsageError;
+use crate::settings::{
+    DatasetFileKind, DatasetOptions, InputConfig, LengthDist, PrefixShape, Sampling, SessionShape,
+};
 use crate::tokenizer::Tokenizer;
 
 /// A conversation: one turn for single-turn datasets, several for multi-turn sessions.
@@ -43,6 +51,9 @@ pub struct Turn {
     /// A system prompt sent before this turn (the first turn of a conversation): a system
     /// message in chat, text before the prompt in completions.
     pub system: Option<String>,
+    /// A user message sent before this turn's own (the first turn of a synthetic
+    /// conversation, `--user-context-prompt-length`).
+    pub user_context: Option<String>,
     /// Texts an input file names for an endpoint that reads them by name (rankings: `query`
     /// or `queries`, `passages`), in file order.
     pub named_texts: Vec<(String, Vec<String>)>,
@@ -71,6 +82,8 @@ impl Turn {
 pub struct Dataset {
     pub conversations: Vec<Conversation>,
     order: Order,
+    /// `--cache-bust`: each session's marker.
+    cache_bust: Option<cache_bust::CacheBust>,
 }
 
 #[derive(Debug, Clone)]
@@ -94,7 +107,26 @@ impl Dataset {
         Self {
             conversations,
             order,
+            cache_bust: None,
         }
+    }
+
+    /// Marks each session's first turn as `--cache-bust` asks.
+    pub fn with_cache_bust(mut self, bust: Option<cache_bust::CacheBust>) -> Self {
+        self.cache_bust = bust;
+        self
+    }
+
+    /// Conversation `conversation` as session `session` of its phase (`warmup` or not)
+    /// sends it: a marked copy under `--cache-bust`, or `None` to send it as stored.
+    pub fn for_session(
+        &self,
+        conversation: usize,
+        session: u64,
+        warmup: bool,
+    ) -> Option<Conversation> {
+        let bust = self.cache_bust.as_ref()?;
+        bust.apply(&self.conversations[conversation], session, warmup)
     }
 
     /// The conversation used by the `credit`-th session of a run. A pure function of
@@ -124,9 +156,8 @@ impl Dataset {
     }
 }
 
-/// Synthetic conversations with normally distributed lengths. Each turn holds `batch` prompts
-/// (embeddings batches), each of its own sampled length; a conversation has
-/// `sessions.turns` turns, the later ones after a sampled pause.
+/// Synthetic conversations with normally distributed lengths from the default corpus (see
+/// [`synthetic::conversations`] for every option).
 #[allow(clippy::too_many_arguments)]
 pub fn synthetic(
     tokenizer: &Tokenizer,
@@ -138,64 +169,147 @@ pub fn synthetic(
     prefixes: PrefixShape,
     seed: u64,
 ) -> Vec<Conversation> {
-    let mut generator = PromptGenerator::new(tokenizer, seed);
-    let mut lengths = Pcg64Mcg::seed_from_u64(seed ^ 0x6c65_6e67_7468);
-    // Shared text comes from its own generator, so prompts are the same with or without it.
-    let mut shared = PromptGenerator::new(tokenizer, seed ^ 0x0000_7072_6566_6978);
-    let pool: Vec<String> = (0..prefixes.count)
-        .map(|_| shared.prompt(prefixes.length))
-        .collect();
-    let system = (prefixes.system_length > 0).then(|| shared.prompt(prefixes.system_length));
-    let system_tokens = system.as_ref().map_or(0, |s| tokenizer.count(s));
-    let mut picks = Pcg64Mcg::seed_from_u64(seed ^ 0x7069_636b);
-    // Their own stream, so single-turn datasets are the same as before turns existed.
-    let mut shapes = Pcg64Mcg::seed_from_u64(seed ^ 0x0074_7572_6e73);
-    let delay = Normal::new(sessions.delay_ms_mean, sessions.delay_ms_stddev).ok();
-    (0..entries)
-        .map(|i| {
-            let turns = sessions.turns.sample(&mut shapes);
-            let prefix = (!pool.is_empty()).then(|| &pool[picks.random_range(0..pool.len())]);
-            let turns = (0..turns)
-                .map(|t| {
-                    let mut texts: Vec<String> = (0..batch.max(1))
-                        .map(|_| {
-                            let input_tokens =
-                                isl.sample(&mut lengths).min(prompts::MAX_PROMPT_TOKENS);
-                            generator.prompt(input_tokens)
-                        })
-                        .collect();
-                    if t == 0
-                        && let Some(prefix) = prefix
-                    {
-                        texts[0] = format!("{prefix}{}", texts[0]);
-                    }
-                    let max_tokens = osl.map(|d| d.sample(&mut lengths));
-                    let system = system.clone().filter(|_| t == 0);
-                    let input_tokens: usize =
-                        texts.iter().map(|t| tokenizer.count(t)).sum::<usize>()
-                            + if system.is_some() { system_tokens } else { 0 };
-                    let delay_ms = (t > 0).then(|| match delay {
-                        Some(d) if sessions.delay_ms_stddev > 0.0 => d.sample(&mut shapes).max(0.0),
-                        _ => sessions.delay_ms_mean,
-                    });
-                    Turn {
-                        input_tokens: u32::try_from(input_tokens).unwrap_or(u32::MAX),
-                        texts,
-                        role: "user".into(),
-                        max_tokens,
-                        timestamp_ms: None,
-                        delay_ms,
-                        system,
-                        ..Turn::default()
-                    }
-                })
-                .collect();
-            Conversation {
-                id: conversation_id(seed, u64::from(i)),
-                turns,
+    let spec = synthetic::SyntheticSpec {
+        entries,
+        isl,
+        osl,
+        batch,
+        sessions,
+        prefixes,
+    };
+    synthetic::conversations(tokenizer, &spec, &DatasetOptions::default(), seed)
+}
+
+/// Builds the conversations of a run and the order they are used in: synthetic prompts, an
+/// input file or a public dataset, then what applies to every dataset (the verbatim system
+/// prompt, dropped trace delays). Cache-busting markers are added per session (see
+/// [`Dataset::for_session`]).
+pub fn build(
+    tokenizer: &Arc<Tokenizer>,
+    input: &InputConfig,
+    options: &DatasetOptions,
+    seed: u64,
+) -> Result<(Vec<Conversation>, Sampling), UsageError> {
+    let bust = cache_bust::CacheBust::new(options.cache_bust, seed, tokenizer.clone());
+    let (mut conversations, sampling) = match input {
+        InputConfig::Synthetic {
+            entries,
+            sampling,
+            rankings: Some(shape),
+            ..
+        } => (
+            rankings::synthetic(tokenizer, *entries, *shape, seed),
+            *sampling,
+        ),
+        InputConfig::Synthetic {
+            entries,
+            isl,
+            osl,
+            sampling,
+            batch,
+            sessions,
+            prefixes,
+            ..
+        } => {
+            let has_system = prefixes.system_length > 0 || options.system_prompt.is_some();
+            let (first_trim, system_trim) = bust.as_ref().map_or((0, 0), |b| b.trims(has_system));
+            let mut first_isl = *isl;
+            first_isl.mean = (first_isl.mean - f64::from(first_trim)).max(1.0);
+            let mut prefixes = *prefixes;
+            if prefixes.system_length > 0 {
+                prefixes.system_length = prefixes.system_length.saturating_sub(system_trim).max(1);
             }
-        })
-        .collect()
+            let spec = synthetic::SyntheticSpec {
+                entries: *entries,
+                isl: if first_trim > 0 && sessions.turns.mean <= 1.0 {
+                    first_isl
+                } else {
+                    *isl
+                },
+                osl: *osl,
+                batch: *batch,
+                sessions: *sessions,
+                prefixes,
+            };
+            (
+                synthetic::conversations(tokenizer, &spec, options, seed),
+                *sampling,
+            )
+        }
+        InputConfig::File {
+            path,
+            kind: DatasetFileKind::PublicDataset,
+            osl,
+            sampling,
+            ..
+        } => {
+            let name = options.public.as_ref().map_or("", |p| p.name.as_str());
+            let spec = public::find(name).map_err(UsageError::new)?;
+            let mut convs = public::load_public(spec, path, tokenizer, osl.is_some(), seed)?;
+            fill_osl(&mut convs, *osl, seed);
+            (convs, *sampling)
+        }
+        InputConfig::File {
+            path,
+            kind,
+            osl,
+            sampling,
+            block_tokens,
+        } => {
+            let opts = FileOptions {
+                osl: *osl,
+                block_tokens: *block_tokens,
+                seed,
+                options,
+            };
+            (load_file_with(path, *kind, tokenizer, &opts)?, *sampling)
+        }
+    };
+    if let Some(system) = &options.system_prompt {
+        add_system_prompt(&mut conversations, system, tokenizer);
+    }
+    if options.ignore_trace_delays {
+        for turn in conversations.iter_mut().flat_map(|c| c.turns.iter_mut()) {
+            turn.timestamp_ms = None;
+            turn.delay_ms = None;
+        }
+    }
+    Ok((conversations, sampling))
+}
+
+/// `--osl` for the turns that do not say how long their answer should be.
+fn fill_osl(conversations: &mut [Conversation], osl: Option<LengthDist>, seed: u64) {
+    let Some(osl) = osl else { return };
+    let mut rng = Pcg64Mcg::seed_from_u64(seed ^ 0x006f_736c);
+    for turn in conversations.iter_mut().flat_map(|c| c.turns.iter_mut()) {
+        if turn.max_tokens.is_none() {
+            turn.max_tokens = Some(osl.sample(&mut rng));
+        }
+    }
+}
+
+/// Puts `system` before every conversation's own system prompt (joined by a blank line), or
+/// makes it the system prompt; its tokens count in the first turn's input length.
+fn add_system_prompt(conversations: &mut [Conversation], system: &str, tokenizer: &Tokenizer) {
+    let tokens = u32::try_from(tokenizer.count(system)).unwrap_or(u32::MAX);
+    for first in conversations.iter_mut().filter_map(|c| c.turns.first_mut()) {
+        first.system = Some(match first.system.take() {
+            Some(own) => {
+                let own_tokens = u32::try_from(tokenizer.count(&own)).unwrap_or(u32::MAX);
+                let joined = format!("{system}\n\n{own}");
+                let joined_tokens = u32::try_from(tokenizer.count(&joined)).unwrap_or(u32::MAX);
+                first.input_tokens = first
+                    .input_tokens
+                    .saturating_sub(own_tokens)
+                    .saturating_add(joined_tokens);
+                joined
+            }
+            None => {
+                first.input_tokens = first.input_tokens.saturating_add(tokens);
+                system.to_owned()
+            }
+        });
+    }
 }
 
 /// A stable, UUID-shaped conversation id derived from the seed.

@@ -1,18 +1,16 @@
 //! Synthetic prompt text of an exact token length.
 //!
-//! A seeded corpus of common English words is tokenized once; a prompt of `n` tokens is a
-//! window of `n` corpus tokens decoded back to text. Decoding and re-encoding can merge or
-//! split tokens at the edges with some tokenizers, so the window is resized until the text
-//! re-encodes to exactly `n` tokens (with the built-in encodings the first try is exact,
-//! because every corpus word is a single token).
+//! A corpus (by default common English words; see `corpus`) is tokenized once; a prompt of
+//! `n` tokens is a window of `n` corpus tokens decoded back to text. Decoding and re-encoding
+//! can merge or split tokens at the edges with some tokenizers, so the window is resized until
+//! the text re-encodes to exactly `n` tokens (with the built-in encodings and the default
+//! corpus the first try is exact, because every corpus word is a single token).
 
 use rand::{RngExt, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 
+use crate::settings::{CorpusStyle, PromptCorpus};
 use crate::tokenizer::Tokenizer;
-
-/// Words in the corpus; long enough that windows rarely overlap.
-const CORPUS_WORDS: usize = 60_000;
 
 /// The longest synthetic prompt, in tokens (well past any model's context window; building a
 /// longer one would only exhaust memory).
@@ -28,18 +26,20 @@ pub struct PromptGenerator<'t> {
 }
 
 impl<'t> PromptGenerator<'t> {
+    /// Prompts from the default corpus of single-token words.
     pub fn new(tokenizer: &'t Tokenizer, seed: u64) -> Self {
-        let words: Vec<&str> = aiperf_shared::vocab::single_token_words().collect();
-        // The corpus text is fixed (its own seed), so prompts differ by seed only in where
-        // their windows start.
-        let mut corpus_rng = Pcg64Mcg::seed_from_u64(0x636f_7270_7573);
-        let mut text = String::with_capacity(CORPUS_WORDS * 8);
-        for _ in 0..CORPUS_WORDS {
-            text.push(' ');
-            text.push_str(words[corpus_rng.random_range(0..words.len())]);
-        }
+        Self::with_corpus(tokenizer, seed, None, CorpusStyle::Vllm)
+    }
+
+    /// Prompts from `corpus` (`--prompt-corpus`; `None` is the default corpus).
+    pub fn with_corpus(
+        tokenizer: &'t Tokenizer,
+        seed: u64,
+        corpus: Option<PromptCorpus>,
+        style: CorpusStyle,
+    ) -> Self {
         Self {
-            corpus: tokenizer.encode(&text),
+            corpus: super::corpus::tokens(tokenizer, corpus, style),
             tokenizer,
             rng: Pcg64Mcg::seed_from_u64(seed),
             seed,

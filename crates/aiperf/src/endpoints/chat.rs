@@ -30,9 +30,12 @@ impl Endpoint for Chat {
         turn: &Turn,
         history: &[Value],
     ) -> Map<String, Value> {
-        let mut messages = Vec::with_capacity(history.len() + 2);
+        let mut messages = Vec::with_capacity(history.len() + 3);
         if let Some(system) = &turn.system {
             messages.push(message("system", std::slice::from_ref(system)));
+        }
+        if let Some(context) = &turn.user_context {
+            messages.push(message("user", std::slice::from_ref(context)));
         }
         messages.extend_from_slice(history);
         messages.push(turn_message(turn));
@@ -51,9 +54,12 @@ impl Endpoint for Chat {
         let reply = openai::decode(answer, streaming)
             .map(|d| d.output)
             .unwrap_or_default();
-        let mut out = Vec::with_capacity(3);
+        let mut out = Vec::with_capacity(4);
         if let Some(system) = &turn.system {
             out.push(message("system", std::slice::from_ref(system)));
+        }
+        if let Some(context) = &turn.user_context {
+            out.push(message("user", std::slice::from_ref(context)));
         }
         out.push(turn_message(turn));
         out.push(message("assistant", &[reply]));

@@ -12,6 +12,7 @@ use std::time::SystemTime;
 mod csv;
 mod inputs;
 pub mod reference_config;
+mod reference_dataset;
 mod summary;
 mod timeslices;
 

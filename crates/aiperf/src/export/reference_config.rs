@@ -14,6 +14,8 @@ use serde::{Deserialize, Serialize};
 use crate::settings::{AudioGen, ImageGen, ImageSource, VideoGen};
 use serde_json::{Map, Value};
 
+pub use super::reference_dataset::{CacheBust, CorpusDoc, PublicDataset, SeqPairDoc, SynthesisDoc};
+use super::reference_dataset::{cache_bust, corpus_name, prompt_options, synthesis};
 use crate::settings::{
     Arrival, ConnectionReuse, DatasetFileKind, Encoding, ExportLevel, HeaderValue, InputConfig,
     LengthDist, LoadMode, ModelSelection, ProfileConfig, REDACTED, Sampling, StopCondition,
@@ -96,11 +98,14 @@ pub struct EndpointSection {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Dataset {
     Synthetic(Box<SyntheticDataset>),
-    File(FileDataset),
+    File(Box<FileDataset>),
+    Public(PublicDataset),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SyntheticDataset {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system_prompt: Option<String>,
     pub name: String,
     pub entries: u32,
     pub random_seed: u64,
@@ -181,6 +186,17 @@ pub struct Prompts {
     /// Prompts per request, when not one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batch_size: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_bust: Option<CacheBust>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub corpus: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sequence_distribution: Option<Vec<SeqPairDoc>>,
+    /// As given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub random_range_ratio: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub random_corpus_style: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -191,6 +207,8 @@ pub struct PrefixPrompts {
     pub length: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shared_system_length: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_context_length: Option<u32>,
 }
 
 /// A normal distribution; a zero deviation is not written.
@@ -203,9 +221,14 @@ pub struct Distribution {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FileDataset {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system_prompt: Option<String>,
     pub name: String,
     pub path: PathBuf,
     pub format: String,
+    /// Conversations drawn from a `random_pool`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entries: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sampling: Option<String>,
     pub random_seed: u64,
@@ -214,6 +237,15 @@ pub struct FileDataset {
     /// Tokens per `hash_ids` block of a trace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub block_size: Option<u32>,
+    /// `--synthesis-*`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub synthesis: Option<SynthesisDoc>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub ignore_trace_delays: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_bust: Option<CacheBust>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompts: Option<CorpusDoc>,
 }
 
 /// One phase: its load pattern and when it stops.
@@ -499,6 +531,7 @@ fn dataset(config: &ProfileConfig, fixed_schedule: bool) -> Dataset {
             prefixes,
             ..
         } => Dataset::Synthetic(Box::new(SyntheticDataset {
+            system_prompt: config.dataset.system_prompt.clone(),
             name: DATASET_NAME.to_owned(),
             entries: *entries,
             random_seed: config.random_seed,
@@ -507,13 +540,16 @@ fn dataset(config: &ProfileConfig, fixed_schedule: bool) -> Dataset {
                 isl: Some(distribution(*isl)),
                 osl: osl.map(distribution),
                 batch_size: (*batch != 1).then_some(*batch),
+                ..prompt_options(&config.dataset)
             },
-            prefix_prompts: (prefixes.count != 0 || prefixes.system_length != 0).then(|| {
-                PrefixPrompts {
-                    pool_size: nonzero(prefixes.count),
-                    length: nonzero(prefixes.length),
-                    shared_system_length: nonzero(prefixes.system_length),
-                }
+            prefix_prompts: (prefixes.count != 0
+                || prefixes.system_length != 0
+                || config.dataset.user_context_length.is_some())
+            .then(|| PrefixPrompts {
+                pool_size: nonzero(prefixes.count),
+                length: nonzero(prefixes.length),
+                shared_system_length: nonzero(prefixes.system_length),
+                user_context_length: config.dataset.user_context_length,
             }),
             turns: (sessions.turns.mean != 1.0 || sessions.turns.stddev != 0.0)
                 .then(|| distribution(sessions.turns)),
@@ -526,20 +562,30 @@ fn dataset(config: &ProfileConfig, fixed_schedule: bool) -> Dataset {
             video: config.media.video.as_ref().map(video),
         })),
         InputConfig::File {
+            kind: DatasetFileKind::PublicDataset,
+            osl,
+            sampling: order,
+            ..
+        } => Dataset::Public(PublicDataset {
+            name: DATASET_NAME.to_owned(),
+            dataset: (config.dataset.public.as_ref()).map_or(String::new(), |p| p.name.clone()),
+            system_prompt: config.dataset.system_prompt.clone(),
+            sampling: sampling(*order),
+            hf_subset: (config.dataset.public.as_ref()).and_then(|p| p.subset.clone()),
+            osl: osl.map(distribution),
+        }),
+        InputConfig::File {
             path,
             kind,
             osl,
             sampling: order,
             block_tokens,
-        } => Dataset::File(FileDataset {
+        } => Dataset::File(Box::new(FileDataset {
+            system_prompt: config.dataset.system_prompt.clone(),
             name: DATASET_NAME.to_owned(),
             path: path.clone(),
-            format: match kind {
-                DatasetFileKind::SingleTurn => "single_turn",
-                DatasetFileKind::MultiTurn => "multi_turn",
-                DatasetFileKind::MooncakeTrace => "mooncake_trace",
-            }
-            .to_owned(),
+            format: kind.name().to_owned(),
+            entries: config.dataset.file_entries,
             // A replay follows the timestamps: the order of rows is the file's.
             sampling: if fixed_schedule {
                 None
@@ -548,10 +594,13 @@ fn dataset(config: &ProfileConfig, fixed_schedule: bool) -> Dataset {
             },
             random_seed: config.random_seed,
             osl: osl.map(distribution),
-            block_size: (*kind == DatasetFileKind::MooncakeTrace
-                && *block_tokens != crate::settings::TRACE_BLOCK_TOKENS)
+            block_size: (kind.is_trace() && *block_tokens != kind.default_block_tokens())
                 .then_some(*block_tokens),
-        }),
+            synthesis: synthesis(&config.dataset),
+            ignore_trace_delays: config.dataset.ignore_trace_delays,
+            cache_bust: cache_bust(&config.dataset),
+            prompts: corpus_name(&config.dataset).map(|corpus| CorpusDoc { corpus }),
+        })),
     }
 }
 

@@ -404,7 +404,11 @@ async fn run_session(
     first: u64,
     first_scheduled: u64,
 ) -> bool {
-    let conv = &ctx.dataset.conversations[conversation];
+    // `--cache-bust`: this session's own copy, its first turn marked.
+    let marked = (ctx.dataset).for_session(conversation, session, state.phase == Phase::Warmup);
+    let conv = marked
+        .as_ref()
+        .unwrap_or(&ctx.dataset.conversations[conversation]);
     let correlation = ctx.ids.next();
     let mut history: Vec<Value> = Vec::new();
     let mut scheduled = first_scheduled;
@@ -437,7 +441,7 @@ async fn run_session(
             request_num = n;
         }
         let model = ctx.model_for(request_num);
-        let body = if turn_index == 0 {
+        let body = if turn_index == 0 && marked.is_none() {
             ctx.first_bodies[model][conversation].clone()
         } else {
             Bytes::from(

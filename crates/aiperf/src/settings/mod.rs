@@ -19,7 +19,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 pub use input::{
-    DatasetFileKind, Encoding, LengthDist, Sampling, TRACE_BLOCK_TOKENS, TokenizerSpec,
+    BAILIAN_BLOCK_TOKENS, CacheBustTarget, CorpusStyle, DatasetFileKind, DatasetOptions, Encoding,
+    LengthDist, LengthPlan, PromptCorpus, PublicSource, Sampling, SeqPair, Synthesis,
+    TRACE_BLOCK_TOKENS, TokenizerSpec,
 };
 pub use media::{
     AudioFormat, AudioGen, ImageFormat, ImageGen, ImageSource, MediaConfig, SourceSampling,
@@ -44,6 +46,10 @@ pub struct ProfileConfig {
     pub polling: Polling,
     pub tokenizer: TokenizerSpec,
     pub input: InputConfig,
+    /// System and context prompts, length plans, the prompt corpus, cache busting, and what
+    /// is done to an input file as it is read.
+    #[serde(default, skip_serializing_if = "DatasetOptions::is_default")]
+    pub dataset: DatasetOptions,
     /// Images, audio and video added to synthetic turns.
     #[serde(default, skip_serializing_if = "MediaConfig::is_empty")]
     pub media: MediaConfig,

@@ -3,12 +3,14 @@
 mod architecture;
 mod common;
 mod dashboard;
+mod datasets;
 mod endpoints;
 mod faults;
 mod kube;
 mod media;
 mod plot;
 mod profile;
+mod prompts;
 mod realserver;
 mod reference;
 mod reference_config;

@@ -10,6 +10,7 @@ mod load;
 mod media;
 mod output;
 mod plan;
+mod prompt;
 mod search;
 
 pub use self::endpoint::{EndpointArgs, TokenizerArgs};
@@ -18,6 +19,7 @@ pub use self::load::{ArrivalPattern, LoadArgs};
 pub use self::media::{AudioArgs, ImageArgs, VideoArgs};
 pub use self::output::{HttpTraceArgs, OutputArgs, UiArg};
 pub use self::plan::{ConvergenceModeArg, MultiRunArgs, PoolingArg, SweepModeArg, SweepTypeArg};
+pub use self::prompt::PromptArgs;
 pub use self::search::{
     DirectionArg, OptunaSamplerArg, PlannerArg, RecipeArgs, SearchArgs, SearchStyleArg,
 };
@@ -61,6 +63,8 @@ pub struct ProfileArgs {
     #[command(flatten)]
     pub input: InputArgs,
     #[command(flatten)]
+    pub prompt: PromptArgs,
+    #[command(flatten)]
     pub image: ImageArgs,
     #[command(flatten)]
     pub audio: AudioArgs,
@@ -94,8 +98,6 @@ pub struct ProfileArgs {
 #[derive(Debug, Args)]
 pub struct UnsupportedArgs {
     /// Reference-tool flags this tool does not offer, accepted only to say so clearly.
-    #[arg(long, hide = true, value_name = "NAME")]
-    pub public_dataset: Option<String>,
     #[arg(long, hide = true)]
     pub optuna_acquisition: Option<String>,
     #[arg(long, hide = true)]
@@ -104,19 +106,13 @@ pub struct UnsupportedArgs {
     pub bo_constraint_mode: Option<String>,
     #[arg(long, hide = true, visible_alias = "profile-export-file")]
     pub profile_export_prefix: Option<String>,
-    #[arg(long, hide = true)]
-    pub prompt_corpus: Option<String>,
 }
 
 /// Flags of the Python AIPerf that have no counterpart here, with what to do instead.
 impl UnsupportedArgs {
     pub fn check(&self) -> Result<(), String> {
         let u = self;
-        let refusal = if u.public_dataset.is_some() {
-            "--public-dataset: public datasets are not downloaded; fetch one (e.g. ShareGPT) \
-             yourself and pass it with --input-file (--custom-dataset-type single_turn or \
-             multi_turn)"
-        } else if u.optuna_acquisition.is_some() || u.optuna_terminator.is_some() {
+        let refusal = if u.optuna_acquisition.is_some() || u.optuna_terminator.is_some() {
             "--optuna-acquisition and --optuna-terminator are not supported: the Gaussian-process \
              planner maximizes expected improvement times the probability of meeting every SLA, \
              and stops on its budget, patience or a plateau; --optuna-sampler tpe selects TPE"
@@ -124,9 +120,6 @@ impl UnsupportedArgs {
             "--profile-export-prefix / --profile-export-file are not supported: artifacts keep \
              the standard names (what `aiperf plot` and scripts expect); use --artifact-dir to \
              keep runs apart"
-        } else if u.prompt_corpus.is_some() {
-            "--prompt-corpus is not supported: synthetic prompts come from one corpus of words \
-             that tokenize exactly, so every prompt has exactly --isl tokens"
         } else {
             return Ok(());
         };
