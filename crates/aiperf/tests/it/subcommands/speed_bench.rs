@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use super::read_json;
-use crate::common::{assert_usage_error, profile_ok, run, stdout};
+use crate::common::{assert_usage_error, profile_ok, read_csv, run, stdout};
 
 /// The run's spec-decode totals from its summary, checked against the server's counters.
 fn totals_match_the_server(dir: &Path, requests: u64) -> (f64, f64) {
@@ -81,6 +81,112 @@ fn each_request_reports_its_acceptance_and_the_server_counts_it_all() {
     let summary = read_json(&plain.join("profile_export_aiperf.json"));
     assert!(summary.get("spec_decode_acceptance_length").is_none());
     assert!(summary.get("total_spec_decode_steps").is_none());
+}
+
+/// One run of a SPEED-Bench acceptance-length benchmark (`spec_al_<benchmark>`) from a local
+/// copy of its questions.
+fn benchmark_run(root: &Path, benchmark: &str, column: &str) {
+    let questions = root.join(format!("{benchmark}.jsonl"));
+    let rows: Vec<String> = (0..8)
+        .map(|i| format!("{{\"{column}\": \"Question {i} of {benchmark}: how many apples?\"}}"))
+        .collect();
+    std::fs::write(&questions, rows.join("\n")).unwrap();
+    profile_ok(
+        &root.join("runs").join(benchmark),
+        &[
+            "--sim",
+            "spec-decode",
+            "--sim-speedup",
+            "20",
+            "--model",
+            "draft-target",
+            "--public-dataset",
+            &format!("spec_al_{benchmark}"),
+            "--input-file",
+            questions.to_str().unwrap(),
+            "--request-count",
+            "16",
+            "--concurrency",
+            "4",
+            "--streaming",
+            "--output-tokens-mean",
+            "48",
+        ],
+    );
+}
+
+#[test]
+fn acceptance_of_each_benchmark_in_one_matrix() {
+    let tmp = tempfile::tempdir().unwrap();
+    benchmark_run(tmp.path(), "gsm8k", "question");
+    benchmark_run(tmp.path(), "mbpp", "text");
+    let runs = tmp.path().join("runs");
+
+    let expected: Vec<f64> = ["gsm8k", "mbpp"]
+        .iter()
+        .map(|b| totals_match_the_server(&runs.join(b), 16).0)
+        .collect();
+
+    let csv = tmp.path().join("report/matrix.csv");
+    let out = run(&[
+        "speed-bench-report",
+        runs.to_str().unwrap(),
+        "--output",
+        csv.to_str().unwrap(),
+    ]);
+    assert!(out.status.success());
+    let text = stdout(&out);
+    assert!(text.contains("Found 2 run directories."), "{text}");
+    assert!(text.contains("Acceptance Length Report"), "{text}");
+    let overall = (expected[0] + expected[1]) / 2.0;
+    assert_eq!(
+        read_csv(&csv),
+        format!(
+            "Model,gsm8k,mbpp,Overall\ndraft-target,{:.2},{:.2},{overall:.2}\n",
+            expected[0], expected[1]
+        )
+    );
+
+    // Throughput: the runs' output token throughput; table only, no CSV.
+    let out = run(&[
+        "speed-bench-report",
+        runs.join("gsm8k").to_str().unwrap(),
+        "--metric",
+        "throughput",
+        "--format",
+        "table",
+        "--output",
+        tmp.path().join("none.csv").to_str().unwrap(),
+    ]);
+    assert!(out.status.success());
+    let summary = read_json(&runs.join("gsm8k/profile_export_aiperf.json"));
+    let throughput = summary["output_token_throughput"]["avg"].as_f64().unwrap();
+    assert!(stdout(&out).contains(&format!("{throughput:.2}")));
+    assert!(!tmp.path().join("none.csv").exists());
+
+    // The Python AIPerf's report of our runs is the same.
+    if let Some(python) = crate::reference::reference_python() {
+        let theirs = tmp.path().join("theirs.csv");
+        let out = crate::reference::reference(
+            &python,
+            tmp.path(),
+            &[
+                "speed-bench-report",
+                runs.to_str().unwrap(),
+                "--output",
+                theirs.to_str().unwrap(),
+            ],
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            std::fs::read(&theirs).unwrap(),
+            std::fs::read(&csv).unwrap()
+        );
+    }
 }
 
 #[test]
