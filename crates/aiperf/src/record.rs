@@ -83,6 +83,9 @@ pub enum Outcome {
     Cancelled,
     /// Cancelled on purpose by the client (`--request-cancellation-rate`).
     Abandoned,
+    /// Never sent: the endpoint type could not make a request body of the turn (see
+    /// `Endpoint::body`), for the reason given.
+    Unsendable(ErrorDetails),
 }
 
 /// One request as the hot path saw it. Times are [`Clock`] nanoseconds.

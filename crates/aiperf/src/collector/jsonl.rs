@@ -153,7 +153,9 @@ struct RecordLine<'a> {
 /// The record's `trace_data` (`--export-http-trace`).
 fn trace<'a>(config: &CollectorConfig, r: &'a RawRecord) -> Option<TraceData<'a>> {
     let failed = !matches!(r.outcome, Outcome::Ok | Outcome::Http { .. });
-    config.http_trace.then(|| {
+    // A request that was never sent has no HTTP exchange to trace.
+    let sent = !matches!(r.outcome, Outcome::Unsendable(_));
+    (config.http_trace && sent).then(|| {
         let ex = TraceExchange {
             status: r.status,
             ack_ns: r.ack_ns,

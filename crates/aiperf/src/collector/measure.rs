@@ -71,6 +71,7 @@ pub fn measure(config: &CollectorConfig, record: &RawRecord) -> Measured {
             "RequestCancellationError",
             "cancelled by the client on purpose (--request-cancellation-rate)",
         )),
+        Outcome::Unsendable(why) => Err(why.clone()),
     };
     let parsed = match parsed {
         Ok(p) if p.times.is_empty() && config.api.generates() => Err(ErrorDetails::new(
@@ -463,5 +464,14 @@ mod tests {
             &record("{}", Outcome::Http { status: 500 }),
         );
         assert!(failed.error.is_some() && failed.values[Rec::ErrorIsl as usize].is_nan());
+        // A turn the endpoint type could not send fails with its reason, its input counted.
+        let why = ErrorDetails::new(None, "NotImplementedError", "no video here");
+        let unsent = measure(
+            &config("messages"),
+            &record("", Outcome::Unsendable(why.clone())),
+        );
+        assert_eq!(unsent.error, Some(why));
+        assert_eq!(unsent.values[Rec::ErrorIsl as usize], 12.0);
+        assert!(unsent.values[Rec::RequestLatency as usize].is_nan());
     }
 }

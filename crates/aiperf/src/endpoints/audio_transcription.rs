@@ -62,7 +62,7 @@ impl Endpoint for AudioTranscription {
         model: &str,
         turn: &Turn,
         _history: &[Value],
-    ) -> Map<String, Value> {
+    ) -> Result<Map<String, Value>, ErrorDetails> {
         let mut body = Map::new();
         if let Some(clip) = turn.audios.first().filter(|a| !a.is_empty()) {
             let (format, b64) = audio_parts(clip);
@@ -74,7 +74,7 @@ impl Endpoint for AudioTranscription {
         }
         body.insert("model".into(), Value::String(model.to_owned()));
         merge_extra_inputs(&mut body, &settings.extra_inputs, &["file"]);
-        body
+        Ok(body)
     }
 
     fn exact_length_hint(&self) -> &'static str {
@@ -206,12 +206,14 @@ mod tests {
 
     #[test]
     fn the_clip_is_uploaded_as_the_file() {
-        let body = AudioTranscription.body(
-            &settings(json!({"language": "en", "file": "x"})),
-            "whisper-1",
-            &turn("wav,UklGRiQAAABXQVZF"),
-            &[],
-        );
+        let body = AudioTranscription
+            .body(
+                &settings(json!({"language": "en", "file": "x"})),
+                "whisper-1",
+                &turn("wav,UklGRiQAAABXQVZF"),
+                &[],
+            )
+            .unwrap();
         assert_eq!(
             Value::Object(body.clone()),
             json!({
@@ -227,12 +229,14 @@ mod tests {
             text.contains("name=\"file\"; filename=\"audio.wav\"\r\nContent-Type: audio/wav\r\n\r\nRIFF$\0\0\0WAVE\r\n"),
             "{text}"
         );
-        let body = AudioTranscription.body(
-            &settings(json!({})),
-            "m",
-            &turn("data:audio/mp3;base64,SUQz"),
-            &[],
-        );
+        let body = AudioTranscription
+            .body(
+                &settings(json!({})),
+                "m",
+                &turn("data:audio/mp3;base64,SUQz"),
+                &[],
+            )
+            .unwrap();
         assert_eq!(
             body["file"],
             json!({"b64_data": "SUQz", "filename": "audio.mp3", "content_type": "audio/mpeg"})

@@ -29,7 +29,7 @@ impl Endpoint for Chat {
         model: &str,
         turn: &Turn,
         history: &[Value],
-    ) -> Map<String, Value> {
+    ) -> Result<Map<String, Value>, ErrorDetails> {
         let mut messages = Vec::with_capacity(history.len() + 3);
         if let Some(system) = &turn.system {
             messages.push(message("system", std::slice::from_ref(system)));
@@ -47,7 +47,7 @@ impl Endpoint for Chat {
             "max_completion_tokens"
         };
         openai::finish_body(&mut body, settings, model, turn.max_tokens, cap);
-        body
+        Ok(body)
     }
 
     fn history(&self, turn: &Turn, answer: &[(u64, Bytes)], streaming: bool) -> Vec<Value> {

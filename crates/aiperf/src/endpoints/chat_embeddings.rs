@@ -40,7 +40,7 @@ impl Endpoint for ChatEmbeddings {
         model: &str,
         turn: &Turn,
         _history: &[Value],
-    ) -> Map<String, Value> {
+    ) -> Result<Map<String, Value>, ErrorDetails> {
         let mut messages = Vec::with_capacity(2);
         if let Some(system) = &turn.system {
             messages.push(json!({"role": "system", "content": system}));
@@ -54,7 +54,7 @@ impl Endpoint for ChatEmbeddings {
             "max_completion_tokens"
         };
         openai::finish_body(&mut body, settings, model, turn.max_tokens, cap);
-        body
+        Ok(body)
     }
 
     fn decode(&self, frames: &[(u64, Bytes)], _streaming: bool) -> Result<Decoded, ErrorDetails> {
@@ -132,7 +132,9 @@ mod tests {
         settings
             .extra_inputs
             .insert("encoding_format".into(), Value::from("float"));
-        let body = ChatEmbeddings.body(&settings, "TIGER-Lab/VLM2Vec-Full", &t, &[]);
+        let body = ChatEmbeddings
+            .body(&settings, "TIGER-Lab/VLM2Vec-Full", &t, &[])
+            .unwrap();
         assert_eq!(
             serde_json::to_string(&body).unwrap(),
             r#"{"messages":[{"role":"system","content":"Represent the text."},{"role":"user","content":"a red car"}],"model":"TIGER-Lab/VLM2Vec-Full","stream":false,"encoding_format":"float"}"#
@@ -148,12 +150,14 @@ mod tests {
         t.audios = vec!["wav,UklGR".into(), "data:audio/mp3;base64,SUQz".into()];
         t.videos = vec!["https://example.com/v.mp4".into()];
         t.max_tokens = Some(3);
-        let body = ChatEmbeddings.body(
-            &super::super::rankings::test_settings("chat_embeddings"),
-            "m",
-            &t,
-            &[],
-        );
+        let body = ChatEmbeddings
+            .body(
+                &super::super::rankings::test_settings("chat_embeddings"),
+                "m",
+                &t,
+                &[],
+            )
+            .unwrap();
         assert_eq!(
             body["messages"][0]["content"],
             json!([

@@ -37,7 +37,7 @@ impl Endpoint for CohereRankings {
         model: &str,
         turn: &Turn,
         _history: &[Value],
-    ) -> Map<String, Value> {
+    ) -> Result<Map<String, Value>, ErrorDetails> {
         let (query, passages) = rankings::query_and_passages(turn);
         let mut body = Map::new();
         body.insert("model".into(), Value::String(model.to_owned()));
@@ -46,7 +46,7 @@ impl Endpoint for CohereRankings {
             "documents".into(),
             passages.into_iter().map(Value::String).collect(),
         );
-        rankings::with_extra_inputs(body, settings)
+        Ok(rankings::with_extra_inputs(body, settings))
     }
 
     fn decode(&self, frames: &[(u64, Bytes)], _streaming: bool) -> Result<Decoded, ErrorDetails> {
@@ -69,7 +69,9 @@ mod tests {
         };
         let mut settings = super::rankings::test_settings("cohere_rankings");
         settings.extra_inputs.insert("top_n".into(), Value::from(1));
-        let body = CohereRankings.body(&settings, "rerank-v3.5", &turn, &[]);
+        let body = CohereRankings
+            .body(&settings, "rerank-v3.5", &turn, &[])
+            .unwrap();
         assert_eq!(
             serde_json::to_string(&body).unwrap(),
             r#"{"model":"rerank-v3.5","query":"what is a GPU?","documents":["a chip"],"top_n":1}"#

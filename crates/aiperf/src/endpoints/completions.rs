@@ -27,7 +27,7 @@ impl Endpoint for Completions {
         model: &str,
         turn: &Turn,
         _history: &[Value],
-    ) -> Map<String, Value> {
+    ) -> Result<Map<String, Value>, ErrorDetails> {
         let prompt = match (&turn.system, turn.texts.as_slice()) {
             (Some(system), texts) => Value::String(format!("{system}{}", texts.concat())),
             (None, [one]) => Value::String(one.clone()),
@@ -36,7 +36,7 @@ impl Endpoint for Completions {
         let mut body = Map::new();
         body.insert("prompt".into(), prompt);
         openai::finish_body(&mut body, settings, model, turn.max_tokens, "max_tokens");
-        body
+        Ok(body)
     }
 
     fn decode(&self, frames: &[(u64, Bytes)], streaming: bool) -> Result<Decoded, ErrorDetails> {

@@ -41,7 +41,7 @@ impl Endpoint for Embeddings {
         model: &str,
         turn: &Turn,
         _history: &[Value],
-    ) -> Map<String, Value> {
+    ) -> Result<Map<String, Value>, ErrorDetails> {
         let mut body = Map::new();
         body.insert("model".into(), Value::String(model.to_owned()));
         body.insert(
@@ -51,7 +51,7 @@ impl Endpoint for Embeddings {
         for (key, value) in &settings.extra_inputs {
             body.insert(key.clone(), value.clone());
         }
-        body
+        Ok(body)
     }
 
     fn decode(&self, frames: &[(u64, Bytes)], _streaming: bool) -> Result<Decoded, ErrorDetails> {

@@ -38,7 +38,7 @@ impl Endpoint for HfTeiRankings {
         _model: &str,
         turn: &Turn,
         _history: &[Value],
-    ) -> Map<String, Value> {
+    ) -> Result<Map<String, Value>, ErrorDetails> {
         let (query, passages) = rankings::query_and_passages(turn);
         let mut body = Map::new();
         body.insert("query".into(), Value::String(query));
@@ -46,7 +46,7 @@ impl Endpoint for HfTeiRankings {
             "texts".into(),
             passages.into_iter().map(Value::String).collect(),
         );
-        rankings::with_extra_inputs(body, settings)
+        Ok(rankings::with_extra_inputs(body, settings))
     }
 
     fn decode(&self, frames: &[(u64, Bytes)], _streaming: bool) -> Result<Decoded, ErrorDetails> {
@@ -71,7 +71,9 @@ mod tests {
         settings
             .extra_inputs
             .insert("raw_scores".into(), Value::Bool(true));
-        let body = HfTeiRankings.body(&settings, "BAAI/bge-reranker-base", &turn, &[]);
+        let body = HfTeiRankings
+            .body(&settings, "BAAI/bge-reranker-base", &turn, &[])
+            .unwrap();
         assert_eq!(
             serde_json::to_string(&body).unwrap(),
             r#"{"query":"what is a GPU?","texts":["a chip","a fish"],"raw_scores":true}"#

@@ -42,7 +42,7 @@ impl Endpoint for HuggingFaceGenerate {
         _model: &str,
         turn: &Turn,
         _history: &[Value],
-    ) -> Map<String, Value> {
+    ) -> Result<Map<String, Value>, ErrorDetails> {
         let mut inputs = turn.system.clone().unwrap_or_default();
         inputs.push_str(&turn.texts.join(" "));
         let mut parameters = Map::new();
@@ -55,7 +55,7 @@ impl Endpoint for HuggingFaceGenerate {
         let mut body = Map::new();
         body.insert("inputs".into(), Value::String(inputs));
         body.insert("parameters".into(), Value::Object(parameters));
-        body
+        Ok(body)
     }
 
     fn exact_length_hint(&self) -> &'static str {
@@ -270,12 +270,14 @@ mod tests {
             system: Some("Be brief. ".into()),
             ..Turn::default()
         };
-        let body = HuggingFaceGenerate.body(
-            &settings(&[("temperature", Value::from(0.5))]),
-            "m",
-            &turn,
-            &[],
-        );
+        let body = HuggingFaceGenerate
+            .body(
+                &settings(&[("temperature", Value::from(0.5))]),
+                "m",
+                &turn,
+                &[],
+            )
+            .unwrap();
         assert_eq!(
             Value::Object(body),
             serde_json::json!({

@@ -72,7 +72,7 @@ impl Endpoint for ImageEdit {
         model: &str,
         turn: &Turn,
         _history: &[Value],
-    ) -> Map<String, Value> {
+    ) -> Result<Map<String, Value>, ErrorDetails> {
         let mut body = image_request(turn, model);
         if let Some(image) = turn.images.first().filter(|i| !i.is_empty()) {
             let lower = image.get(..8).unwrap_or(image).to_ascii_lowercase();
@@ -83,7 +83,7 @@ impl Endpoint for ImageEdit {
             }
         }
         merge_extra_inputs(&mut body, &settings.extra_inputs, &RESERVED);
-        body
+        Ok(body)
     }
 
     fn exact_length_hint(&self) -> &'static str {
@@ -190,12 +190,14 @@ mod tests {
 
     #[test]
     fn the_first_image_is_uploaded_with_the_prompt() {
-        let body = ImageEdit.body(
-            &settings(json!({"size": "512x512", "prompt": "x", "mask": "y"})),
-            "flux",
-            &turn("data:image/png;base64,iVBORw0KGgoAAAA"),
-            &[],
-        );
+        let body = ImageEdit
+            .body(
+                &settings(json!({"size": "512x512", "prompt": "x", "mask": "y"})),
+                "flux",
+                &turn("data:image/png;base64,iVBORw0KGgoAAAA"),
+                &[],
+            )
+            .unwrap();
         assert_eq!(
             Value::Object(body.clone()),
             json!({
@@ -222,7 +224,9 @@ mod tests {
     #[test]
     fn image_types_come_from_the_uri_or_the_data() {
         let field = |content: &str| {
-            let body = ImageEdit.body(&settings(json!({})), "m", &turn(content), &[]);
+            let body = ImageEdit
+                .body(&settings(json!({})), "m", &turn(content), &[])
+                .unwrap();
             body.get("image").map(|i| {
                 (
                     i["filename"].clone(),
@@ -273,7 +277,9 @@ mod tests {
             ))
         );
         // An image on the web is sent as its URL.
-        let body = ImageEdit.body(&settings(json!({})), "m", &turn("HTTPS://x/cat.png"), &[]);
+        let body = ImageEdit
+            .body(&settings(json!({})), "m", &turn("HTTPS://x/cat.png"), &[])
+            .unwrap();
         assert_eq!(body["url"], "HTTPS://x/cat.png");
         assert!(!body.contains_key("image"));
     }

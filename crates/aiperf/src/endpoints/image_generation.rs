@@ -52,7 +52,7 @@ impl Endpoint for ImageGeneration {
         model: &str,
         turn: &Turn,
         _history: &[Value],
-    ) -> Map<String, Value> {
+    ) -> Result<Map<String, Value>, ErrorDetails> {
         let mut body = image_request(turn, model);
         if settings.streaming {
             body.insert("stream".into(), Value::Bool(true));
@@ -60,7 +60,7 @@ impl Endpoint for ImageGeneration {
         for (key, value) in &settings.extra_inputs {
             body.insert(key.clone(), value.clone());
         }
-        body
+        Ok(body)
     }
 
     fn exact_length_hint(&self) -> &'static str {
@@ -281,19 +281,22 @@ mod tests {
             images: vec!["data:image/png;base64,AAAA".into()],
             ..Turn::default()
         };
-        let body = ImageGeneration.body(
-            &settings("image_generation", false, json!({})),
-            "m",
-            &turn,
-            &[],
-        );
+        let body = ImageGeneration
+            .body(
+                &settings("image_generation", false, json!({})),
+                "m",
+                &turn,
+                &[],
+            )
+            .unwrap();
         assert_eq!(
             serde_json::to_string(&body).unwrap(),
             r#"{"prompt":"a red fox","model":"m","response_format":"b64_json","n":1}"#
         );
         let extra = json!({"size": "512x512", "n": 2, "response_format": "url"});
-        let body =
-            ImageGeneration.body(&settings("image_generation", true, extra), "m", &turn, &[]);
+        let body = ImageGeneration
+            .body(&settings("image_generation", true, extra), "m", &turn, &[])
+            .unwrap();
         assert_eq!(
             Value::Object(body),
             json!({"prompt": "a red fox", "model": "m", "response_format": "url", "n": 2,

@@ -52,7 +52,7 @@ impl Endpoint for ImageRetrieval {
         _model: &str,
         turn: &Turn,
         _history: &[Value],
-    ) -> Map<String, Value> {
+    ) -> Result<Map<String, Value>, ErrorDetails> {
         let input: Vec<Value> = (turn.images.iter())
             .filter(|i| !i.is_empty())
             .map(|url| json!({"type": "image_url", "url": url}))
@@ -62,7 +62,7 @@ impl Endpoint for ImageRetrieval {
         for (key, value) in &settings.extra_inputs {
             body.insert(key.clone(), value.clone());
         }
-        body
+        Ok(body)
     }
 
     fn exact_length_hint(&self) -> &'static str {
@@ -146,7 +146,9 @@ mod tests {
             max_tokens: Some(5),
             ..Turn::default()
         };
-        let body = ImageRetrieval.body(&settings(json!({"threshold": 0.5})), "m", &turn, &[]);
+        let body = ImageRetrieval
+            .body(&settings(json!({"threshold": 0.5})), "m", &turn, &[])
+            .unwrap();
         assert_eq!(
             Value::Object(body),
             json!({"input": [

@@ -23,7 +23,7 @@ use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::{Decoded, Endpoint, snippet, sse_events, stream_error, whole};
+use super::{Decoded, Endpoint, snippet, sse_events, stream_error, unsupported_input, whole};
 use crate::dataset::Turn;
 use crate::record::ErrorDetails;
 use crate::settings::EndpointConfig;
@@ -52,7 +52,7 @@ impl Endpoint for Messages {
         model: &str,
         turn: &Turn,
         history: &[Value],
-    ) -> Map<String, Value> {
+    ) -> Result<Map<String, Value>, ErrorDetails> {
         let mut system = turn.system.as_deref();
         let mut messages = Vec::with_capacity(history.len() + 1);
         for item in history {
@@ -62,7 +62,7 @@ impl Endpoint for Messages {
                 messages.push(item.clone());
             }
         }
-        messages.push(user_message(turn));
+        messages.push(user_message(turn)?);
         let mut body = Map::new();
         body.insert("model".into(), Value::String(model.to_owned()));
         body.insert("messages".into(), Value::Array(messages));
@@ -79,7 +79,7 @@ impl Endpoint for Messages {
         for (key, value) in &settings.extra_inputs {
             body.insert(key.clone(), value.clone());
         }
-        body
+        Ok(body)
     }
 
     fn history(&self, turn: &Turn, answer: &[(u64, Bytes)], streaming: bool) -> Vec<Value> {
@@ -88,7 +88,8 @@ impl Endpoint for Messages {
             // Carries the system prompt to later turns, which send it as `system`.
             out.push(json!({"role": "system", "content": system}));
         }
-        out.push(user_message(turn));
+        // The turn was sent, so its message was built.
+        out.extend(user_message(turn).ok());
         if let Some(reply) = assistant_message(answer, streaming) {
             out.push(reply);
         } else {
@@ -134,8 +135,17 @@ impl Endpoint for Messages {
     }
 }
 
-/// The user message of `turn`: its text as a string, or text and image blocks.
-fn user_message(turn: &Turn) -> Value {
+/// The user message of `turn`: its text as a string, or text and image blocks. The API takes
+/// neither audio nor video: a turn with either is not sent.
+fn user_message(turn: &Turn) -> Result<Value, ErrorDetails> {
+    for (media, name) in [(&turn.audios, "audio"), (&turn.videos, "video")] {
+        if media.iter().any(|m| !m.is_empty()) {
+            return Err(unsupported_input(format!(
+                "the Anthropic Messages API takes no {name} input: use another endpoint type, \
+                 or leave the {name} out"
+            )));
+        }
+    }
     let content = match (turn.texts.as_slice(), turn.images.is_empty()) {
         ([one], true) => Value::String(one.clone()),
         _ => {
@@ -148,7 +158,6 @@ fn user_message(turn: &Turn) -> Value {
                     .filter(|i| !i.is_empty())
                     .map(|i| image_block(i)),
             );
-            // Audio and video are not sent: the Messages API takes neither.
             if blocks.is_empty() {
                 Value::String(String::new())
             } else {
@@ -156,7 +165,7 @@ fn user_message(turn: &Turn) -> Value {
             }
         }
     };
-    json!({"role": turn.role, "content": content})
+    Ok(json!({"role": turn.role, "content": content}))
 }
 
 /// An image block: a `data:` URI as a base64 source with its media type, else a URL source.
@@ -593,13 +602,15 @@ mod tests {
         t.system = Some("Be brief.".into());
         let mut s = settings(true);
         s.extra_inputs.insert("temperature".into(), json!(0.5));
-        let body = Messages.body(&s, "m", &t, &[]);
+        let body = Messages.body(&s, "m", &t, &[]).unwrap();
         assert_eq!(
             serde_json::to_string(&body).unwrap(),
             r#"{"model":"m","messages":[{"role":"user","content":"Hello"}],"max_tokens":16,"stream":true,"system":"Be brief.","temperature":0.5}"#
         );
         // Without --osl: 1024 tokens, and no `stream` when not streaming.
-        let body = Messages.body(&settings(false), "m", &turn(&["Hello"], None), &[]);
+        let body = Messages
+            .body(&settings(false), "m", &turn(&["Hello"], None), &[])
+            .unwrap();
         assert_eq!(
             serde_json::to_string(&body).unwrap(),
             r#"{"model":"m","messages":[{"role":"user","content":"Hello"}],"max_tokens":1024}"#
@@ -613,8 +624,8 @@ mod tests {
             "data:image/jpeg;base64,/9j/4AAQ".into(),
             "https://example.com/cat.png".into(),
         ];
-        t.audios = vec!["wav,UklG".into()];
-        let body = Messages.body(&settings(false), "m", &t, &[]);
+        t.audios = vec![String::new()];
+        let body = Messages.body(&settings(false), "m", &t, &[]).unwrap();
         assert_eq!(
             body["messages"][0]["content"],
             json!([
@@ -623,6 +634,27 @@ mod tests {
                 {"type": "image", "source": {"type": "url", "url": "https://example.com/cat.png"}},
             ])
         );
+    }
+
+    #[test]
+    fn audio_and_video_are_not_sent() {
+        for (audio, video, name) in [("wav,UklG", "", "audio"), ("", "https://x/v.mp4", "video")] {
+            let mut t = turn(&["Describe"], None);
+            t.audios = vec![audio.into()];
+            t.videos = vec![video.into()];
+            let e = Messages.body(&settings(false), "m", &t, &[]).unwrap_err();
+            assert_eq!(
+                (e.code, e.kind.as_str(), e.message),
+                (
+                    None,
+                    "NotImplementedError",
+                    format!(
+                        "the Anthropic Messages API takes no {name} input: use another endpoint \
+                         type, or leave the {name} out"
+                    )
+                )
+            );
+        }
     }
 
     #[test]
@@ -781,7 +813,9 @@ mod tests {
             r#"{"type":"message","content":[{"type":"text","text":"a1"}]}"#,
         )]);
         let history = Messages.history(&first, &answer, false);
-        let body = Messages.body(&settings(false), "m", &turn(&["q2"], None), &history);
+        let body = Messages
+            .body(&settings(false), "m", &turn(&["q2"], None), &history)
+            .unwrap();
         assert_eq!(body["system"], "Be brief.");
         assert_eq!(
             body["messages"],

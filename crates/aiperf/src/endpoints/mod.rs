@@ -98,14 +98,16 @@ pub trait Endpoint: Send + Sync + std::fmt::Debug {
     }
 
     /// The request body of `turn` for `model`, with `history` (the messages of the
-    /// conversation's earlier turns, see [`Endpoint::history`]) and `--extra-inputs`.
+    /// conversation's earlier turns, see [`Endpoint::history`]) and `--extra-inputs`; or why
+    /// the turn cannot be sent (media the API does not take, a template that does not render
+    /// it). Such a turn is not sent: it counts as a failed request with that error.
     fn body(
         &self,
         settings: &EndpointConfig,
         model: &str,
         turn: &Turn,
         history: &[Value],
-    ) -> Map<String, Value>;
+    ) -> Result<Map<String, Value>, ErrorDetails>;
 
     /// What a later turn of the conversation resends of `turn` and of the server's answer to
     /// it (chat: the messages; by default nothing: each turn stands alone).
@@ -194,6 +196,19 @@ pub fn http_error(status: u16, frames: &[(u64, Bytes)]) -> ErrorDetails {
     ErrorDetails::new(Some(status), reason, message)
 }
 
+/// A turn holding what the API cannot take (audio or video where it takes none): not sent,
+/// and counted as the Python AIPerf counts it, a `NotImplementedError`.
+pub(crate) fn unsupported_input(message: impl Into<String>) -> ErrorDetails {
+    ErrorDetails::new(None, "NotImplementedError", message)
+}
+
+/// A turn whose content cannot make a request body (a template that does not render it, texts
+/// and images that do not pair up): not sent, and counted as a `ValueError`, as the Python
+/// AIPerf counts it.
+pub(crate) fn invalid_turn(message: impl Into<String>) -> ErrorDetails {
+    ErrorDetails::new(None, "ValueError", message)
+}
+
 /// A malformed or cut-short stream.
 pub(crate) fn stream_error(message: String) -> ErrorDetails {
     ErrorDetails::new(None, "StreamError", message)
@@ -250,6 +265,7 @@ mod tests {
         by_name(settings.kind.name())
             .unwrap()
             .body(settings, model, turn, history)
+            .unwrap()
     }
 
     fn endpoint(kind: &str, streaming: bool) -> EndpointConfig {

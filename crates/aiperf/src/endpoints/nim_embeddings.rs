@@ -3,13 +3,14 @@
 //! fields go (`input_type:query` or `passage` for the asymmetric retrieval models, `truncate`,
 //! `modality`, ...). `input` holds the turn's texts; or its images (URLs or `data:` URIs) when it
 //! has no text; or, when it has both, each text with the image of the same position after a
-//! space (`"caption data:image/png;base64,..."`). The answer is an OpenAI embeddings body, read
-//! as `embeddings` reads it; only latency and the input are measured.
+//! space (`"caption data:image/png;base64,..."`): a turn with both, but not as many of each,
+//! is not sent. The answer is an OpenAI embeddings body, read as `embeddings` reads it; only
+//! latency and the input are measured.
 
 use bytes::Bytes;
 use serde_json::{Map, Value};
 
-use super::{Decoded, Endpoint, embeddings};
+use super::{Decoded, Endpoint, embeddings, invalid_turn};
 use crate::dataset::Turn;
 use crate::record::ErrorDetails;
 use crate::settings::EndpointConfig;
@@ -44,17 +45,17 @@ impl Endpoint for NimEmbeddings {
         model: &str,
         turn: &Turn,
         _history: &[Value],
-    ) -> Map<String, Value> {
+    ) -> Result<Map<String, Value>, ErrorDetails> {
         let mut body = Map::new();
         body.insert("model".into(), Value::String(model.to_owned()));
         body.insert(
             "input".into(),
-            inputs(turn).into_iter().map(Value::String).collect(),
+            inputs(turn)?.into_iter().map(Value::String).collect(),
         );
         for (key, value) in &settings.extra_inputs {
             body.insert(key.clone(), value.clone());
         }
-        body
+        Ok(body)
     }
 
     fn decode(&self, frames: &[(u64, Bytes)], _streaming: bool) -> Result<Decoded, ErrorDetails> {
@@ -62,19 +63,27 @@ impl Endpoint for NimEmbeddings {
     }
 }
 
-/// What NIM embeds for `turn`, empty entries left out. Texts and images are paired by
-/// position; when one list is longer, its extra entries are sent on their own.
-fn inputs(turn: &Turn) -> Vec<String> {
-    let texts = turn.texts.iter().filter(|t| !t.is_empty());
-    let mut images = turn.images.iter().filter(|i| !i.is_empty());
-    let mut out: Vec<String> = texts
-        .map(|text| match images.next() {
-            Some(image) => format!("{text} {image}"),
-            None => text.clone(),
-        })
-        .collect();
-    out.extend(images.cloned());
-    out
+/// What NIM embeds for `turn`, empty entries left out: its texts, its images, or each text
+/// with the image of its position (then there must be as many of each).
+fn inputs(turn: &Turn) -> Result<Vec<String>, ErrorDetails> {
+    let texts: Vec<&String> = turn.texts.iter().filter(|t| !t.is_empty()).collect();
+    let images: Vec<&String> = turn.images.iter().filter(|i| !i.is_empty()).collect();
+    if texts.is_empty() || images.is_empty() {
+        return Ok(texts.into_iter().chain(images).cloned().collect());
+    }
+    if texts.len() != images.len() {
+        return Err(invalid_turn(format!(
+            "nim_embeddings pairs each text with the image of its position, but the turn has {} \
+             texts and {} images: give as many of each, or only texts or only images",
+            texts.len(),
+            images.len()
+        )));
+    }
+    Ok(texts
+        .iter()
+        .zip(&images)
+        .map(|(text, image)| format!("{text} {image}"))
+        .collect())
 }
 
 #[cfg(test)]
@@ -96,27 +105,44 @@ mod tests {
         settings
             .extra_inputs
             .insert("input_type".into(), Value::from("query"));
-        let body = NimEmbeddings.body(
-            &settings,
-            "nvidia/nv-embedqa-e5-v5",
-            &turn(&["a", "", "b"], &[]),
-            &[],
-        );
+        let body = NimEmbeddings
+            .body(
+                &settings,
+                "nvidia/nv-embedqa-e5-v5",
+                &turn(&["a", "", "b"], &[]),
+                &[],
+            )
+            .unwrap();
         assert_eq!(
             serde_json::to_string(&body).unwrap(),
             r#"{"model":"nvidia/nv-embedqa-e5-v5","input":["a","b"],"input_type":"query"}"#
         );
         let img = "data:image/png;base64,iVBOR";
-        assert_eq!(inputs(&turn(&[], &[img, ""])), [img]);
+        assert_eq!(inputs(&turn(&[], &[img, ""])).unwrap(), [img]);
         assert_eq!(
-            inputs(&turn(&["cat", "dog"], &[img, "https://x/y.jpg"])),
+            inputs(&turn(&["cat", "dog"], &[img, "https://x/y.jpg"])).unwrap(),
             [format!("cat {img}"), "dog https://x/y.jpg".to_owned()]
         );
-        assert_eq!(
-            inputs(&turn(&["cat"], &[img, "https://x/y.jpg"])),
-            [format!("cat {img}"), "https://x/y.jpg".to_owned()]
-        );
         assert!(NimEmbeddings.batches() && !NimEmbeddings.generates());
+    }
+
+    #[test]
+    fn texts_and_images_that_do_not_pair_up_are_not_sent() {
+        let settings = super::super::rankings::test_settings("nim_embeddings");
+        let t = turn(
+            &["cat", ""],
+            &["data:image/png;base64,iVBOR", "https://x/y.jpg"],
+        );
+        let e = NimEmbeddings.body(&settings, "m", &t, &[]).unwrap_err();
+        assert_eq!(
+            (e.code, e.kind.as_str(), e.message.as_str()),
+            (
+                None,
+                "ValueError",
+                "nim_embeddings pairs each text with the image of its position, but the turn \
+                 has 1 texts and 2 images: give as many of each, or only texts or only images"
+            )
+        );
     }
 
     #[test]

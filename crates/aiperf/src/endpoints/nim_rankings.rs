@@ -37,7 +37,7 @@ impl Endpoint for NimRankings {
         model: &str,
         turn: &Turn,
         _history: &[Value],
-    ) -> Map<String, Value> {
+    ) -> Result<Map<String, Value>, ErrorDetails> {
         let (query, passages) = rankings::query_and_passages(turn);
         let mut body = Map::new();
         body.insert("model".into(), Value::String(model.to_owned()));
@@ -46,7 +46,7 @@ impl Endpoint for NimRankings {
             "passages".into(),
             passages.into_iter().map(|p| json!({ "text": p })).collect(),
         );
-        rankings::with_extra_inputs(body, settings)
+        Ok(rankings::with_extra_inputs(body, settings))
     }
 
     fn decode(&self, frames: &[(u64, Bytes)], _streaming: bool) -> Result<Decoded, ErrorDetails> {
@@ -73,7 +73,9 @@ mod tests {
         settings
             .extra_inputs
             .insert("truncate".into(), Value::from("END"));
-        let body = NimRankings.body(&settings, "nvidia/rerank", &turn, &[]);
+        let body = NimRankings
+            .body(&settings, "nvidia/rerank", &turn, &[])
+            .unwrap();
         assert_eq!(
             serde_json::to_string(&body).unwrap(),
             r#"{"model":"nvidia/rerank","query":{"text":"what is a GPU?"},"passages":[{"text":"a chip"},{"text":"a fish"}],"truncate":"END"}"#

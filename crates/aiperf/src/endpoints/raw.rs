@@ -20,7 +20,6 @@
 //! Shapes are unknown in advance, so bodies are read as `serde_json::Value` (which JMESPath
 //! searches) rather than as borrowed structs.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
 use aiperf_openai::view::{UsageView, error_parts};
@@ -29,7 +28,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::template::{self, RESPONSE_FIELD, TEMPLATE};
-use super::{Decoded, Endpoint, snippet, sse_events, stream_error, whole};
+use super::{Decoded, Endpoint, invalid_turn, snippet, sse_events, stream_error, whole};
 use crate::dataset::Turn;
 use crate::record::ErrorDetails;
 use crate::settings::EndpointConfig;
@@ -56,7 +55,7 @@ impl Endpoint for Raw {
         model: &str,
         turn: &Turn,
         _history: &[Value],
-    ) -> Map<String, Value> {
+    ) -> Result<Map<String, Value>, ErrorDetails> {
         remember_response_field(settings);
         if settings.extra_inputs.contains_key(TEMPLATE) {
             return template::render_body(settings, model, turn);
@@ -73,23 +72,16 @@ impl Endpoint for Raw {
     }
 }
 
-/// The turn's text as the request body (it must be a JSON object). One that is not is logged
-/// once and sent as `{}`, which the server refuses: the request is counted as an error.
-fn verbatim(turn: &Turn) -> Map<String, Value> {
+/// The turn's text as the request body; a text that is not a JSON object is not sent.
+fn verbatim(turn: &Turn) -> Result<Map<String, Value>, ErrorDetails> {
     let text = turn.texts.first().map_or("", String::as_str);
     match serde_json::from_str::<Value>(text) {
-        Ok(Value::Object(body)) => body,
-        _ => {
-            static WARNED: AtomicBool = AtomicBool::new(false);
-            if !WARNED.swap(true, Ordering::Relaxed) {
-                tracing::error!(
-                    "--endpoint-type raw: a text of the input file is not a JSON request body \
-                     ({:?}); such requests are sent as {{}}",
-                    snippet(text.as_bytes())
-                );
-            }
-            Map::new()
-        }
+        Ok(Value::Object(body)) => Ok(body),
+        _ => Err(invalid_turn(format!(
+            "--endpoint-type raw sends each text of the input file as a request body, but this \
+             one is not a JSON object: {:?}",
+            snippet(text.as_bytes())
+        ))),
     }
 }
 
@@ -478,17 +470,23 @@ mod tests {
             connection_warmup: true,
             connection_reuse: Default::default(),
         };
-        let body = Raw.body(&settings, "ignored", &turn, &[]);
+        let body = Raw.body(&settings, "ignored", &turn, &[]).unwrap();
         assert_eq!(
             serde_json::to_string(&body).unwrap(),
             r#"{"model":"m","input":[1,2],"stream":false}"#
         );
         assert_eq!(Raw.default_path(true), "");
-        let not_json = Turn {
-            texts: vec!["hello".into()],
-            ..Turn::default()
-        };
-        assert!(Raw.body(&settings, "m", &not_json, &[]).is_empty());
+        // A text that is not a JSON object is not sent: the request fails with why.
+        for text in ["hello", "[1, 2]"] {
+            let not_a_body = Turn {
+                texts: vec![text.into()],
+                ..Turn::default()
+            };
+            let e = Raw.body(&settings, "m", &not_a_body, &[]).unwrap_err();
+            assert_eq!((e.code, e.kind.as_str()), (None, "ValueError"));
+            assert!(e.message.contains("is not a JSON object"), "{e:?}");
+            assert!(e.message.contains(text), "{e:?}");
+        }
     }
 
     #[test]

@@ -24,7 +24,7 @@ use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::{Decoded, Endpoint, snippet, sse_events, stream_error, whole};
+use super::{Decoded, Endpoint, snippet, sse_events, stream_error, unsupported_input, whole};
 use crate::dataset::Turn;
 use crate::record::ErrorDetails;
 use crate::settings::EndpointConfig;
@@ -47,11 +47,11 @@ impl Endpoint for Responses {
         model: &str,
         turn: &Turn,
         history: &[Value],
-    ) -> Map<String, Value> {
+    ) -> Result<Map<String, Value>, ErrorDetails> {
         let (earlier_system, earlier) = split_system(history);
         let mut input = Vec::with_capacity(earlier.len() + 1);
         input.extend(earlier.into_iter().cloned());
-        input.push(user_item(turn));
+        input.push(user_item(turn)?);
         let mut body = Map::new();
         body.insert("input".into(), Value::Array(input));
         body.insert("model".into(), Value::String(model.to_owned()));
@@ -75,7 +75,7 @@ impl Endpoint for Responses {
                 }
             }
         }
-        body
+        Ok(body)
     }
 
     fn history(&self, turn: &Turn, answer: &[(u64, Bytes)], streaming: bool) -> Vec<Value> {
@@ -83,7 +83,8 @@ impl Endpoint for Responses {
         if let Some(system) = &turn.system {
             out.push(system_marker(system));
         }
-        out.push(user_item(turn));
+        // The turn was sent, so its item was built.
+        out.extend(user_item(turn).ok());
         match output_items(answer, streaming) {
             Some(items) if !items.is_empty() => out.extend(items),
             _ => {
@@ -118,8 +119,15 @@ impl Endpoint for Responses {
     }
 }
 
-/// The user message item of `turn`: its text as a string, or content parts.
-fn user_item(turn: &Turn) -> Value {
+/// The user message item of `turn`: its text as a string, or content parts. The API takes no
+/// video: a turn with video is not sent.
+fn user_item(turn: &Turn) -> Result<Value, ErrorDetails> {
+    if turn.videos.iter().any(|v| !v.is_empty()) {
+        return Err(unsupported_input(
+            "the Responses API takes no video input: use --endpoint-type chat for turns with \
+             video, or leave the video out",
+        ));
+    }
     let content = match (
         turn.texts.as_slice(),
         turn.images.is_empty(),
@@ -140,7 +148,6 @@ fn user_item(turn: &Turn) -> Value {
                     json!({"type": "input_audio", "input_audio": {"data": data, "format": format}}),
                 );
             }
-            // Videos are not sent: the Responses API takes none.
             if parts.is_empty() {
                 Value::String(String::new())
             } else {
@@ -148,7 +155,7 @@ fn user_item(turn: &Turn) -> Value {
             }
         }
     };
-    json!({"role": turn.role, "content": content, "type": "message"})
+    Ok(json!({"role": turn.role, "content": content, "type": "message"}))
 }
 
 /// (format, base64) of an audio clip given as `format,base64` or a `data:audio/...` URI.
@@ -595,12 +602,14 @@ mod tests {
     fn the_body_is_input_items_with_instructions_and_the_cap() {
         let mut t = turn(&["Hello"], Some(16));
         t.system = Some("Be brief.".into());
-        let body = Responses.body(
-            &settings(true, &[("temperature", Value::from(0.5))]),
-            "m",
-            &t,
-            &[],
-        );
+        let body = Responses
+            .body(
+                &settings(true, &[("temperature", Value::from(0.5))]),
+                "m",
+                &t,
+                &[],
+            )
+            .unwrap();
         assert_eq!(
             serde_json::to_string(&body).unwrap(),
             r#"{"input":[{"role":"user","content":"Hello","type":"message"}],"model":"m","stream":true,"instructions":"Be brief.","max_output_tokens":16,"temperature":0.5}"#
@@ -616,10 +625,10 @@ mod tests {
             "https://x/y.png".into(),
         ];
         t.audios = vec!["wav,UklG".into(), "data:audio/mp3;base64,SUQz".into()];
-        t.videos = vec!["https://x/v.mp4".into()];
+        t.videos = vec![String::new()];
         let mut s = settings(true, &[("stream_options", json!({"x": 1}))]);
         s.use_server_token_count = true;
-        let body = Responses.body(&s, "m", &t, &[]);
+        let body = Responses.body(&s, "m", &t, &[]).unwrap();
         assert_eq!(
             body["input"][0]["content"],
             json!([
@@ -636,9 +645,26 @@ mod tests {
             json!({"x": 1, "include_usage": true})
         );
         assert!(!body.contains_key("max_output_tokens"));
-        let whole = Responses.body(&settings(false, &[]), "m", &turn(&["x"], None), &[]);
+        let whole = Responses
+            .body(&settings(false, &[]), "m", &turn(&["x"], None), &[])
+            .unwrap();
         assert_eq!(whole["stream"], false);
         assert!(!whole.contains_key("stream_options"));
+    }
+
+    #[test]
+    fn video_is_not_sent() {
+        let mut t = turn(&["one"], None);
+        t.videos = vec!["https://x/v.mp4".into()];
+        let e = Responses
+            .body(&settings(false, &[]), "m", &t, &[])
+            .unwrap_err();
+        assert_eq!((e.code, e.kind.as_str()), (None, "NotImplementedError"));
+        assert_eq!(
+            e.message,
+            "the Responses API takes no video input: use --endpoint-type chat for turns with \
+             video, or leave the video out"
+        );
     }
 
     /// Deltas in order, reasoning apart, the `done` text not counted twice, usage from
@@ -806,12 +832,14 @@ mod tests {
              "content": [{"type": "output_text", "text": "a1"}]}
         ]});
         let history = Responses.history(&first, &frames(&[(1, &answer.to_string())]), false);
-        let body = Responses.body(
-            &settings(false, &[]),
-            "m",
-            &turn(&["q2"], Some(4)),
-            &history,
-        );
+        let body = Responses
+            .body(
+                &settings(false, &[]),
+                "m",
+                &turn(&["q2"], Some(4)),
+                &history,
+            )
+            .unwrap();
         assert_eq!(body["instructions"], "Be brief.");
         assert_eq!(
             body["input"],

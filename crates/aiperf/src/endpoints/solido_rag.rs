@@ -39,7 +39,7 @@ impl Endpoint for SolidoRag {
         model: &str,
         turn: &Turn,
         _history: &[Value],
-    ) -> Map<String, Value> {
+    ) -> Result<Map<String, Value>, ErrorDetails> {
         let query: Vec<String> = all_texts(turn)
             .into_iter()
             .filter(|t| !t.is_empty())
@@ -51,7 +51,7 @@ impl Endpoint for SolidoRag {
         for (key, value) in &settings.extra_inputs {
             body.insert(key.clone(), value.clone());
         }
-        body
+        Ok(body)
     }
 
     fn exact_length_hint(&self) -> &'static str {
@@ -190,7 +190,7 @@ mod tests {
             system: Some("ignored".into()),
             ..Turn::default()
         };
-        let body = SolidoRag.body(&settings, "llama", &turn, &[]);
+        let body = SolidoRag.body(&settings, "llama", &turn, &[]).unwrap();
         assert_eq!(
             serde_json::to_string(&body).unwrap(),
             r#"{"query":["How do I run a sweep?","In SDE"],"filters":{"family":"Solido","tool":"SPICE"},"inference_model":"llama"}"#

@@ -16,7 +16,6 @@
 //! ([`check_body_template`]); the compiled template is kept for the process, by its text.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 
 use bytes::Bytes;
@@ -24,7 +23,7 @@ use minijinja::{Environment, Value as Jinja};
 use serde_json::{Map, Value};
 
 use super::raw::{self, OnMiss};
-use super::{Decoded, Endpoint, snippet};
+use super::{Decoded, Endpoint, invalid_turn, snippet};
 use crate::dataset::Turn;
 use crate::record::ErrorDetails;
 use crate::settings::EndpointConfig;
@@ -58,7 +57,7 @@ impl Endpoint for Template {
         model: &str,
         turn: &Turn,
         _history: &[Value],
-    ) -> Map<String, Value> {
+    ) -> Result<Map<String, Value>, ErrorDetails> {
         raw::remember_response_field(settings);
         render_body(settings, model, turn)
     }
@@ -73,35 +72,26 @@ impl Endpoint for Template {
 }
 
 /// The body `payload_template` renders for `turn`, with the other `--extra-inputs` merged in
-/// (over the template's keys, as the Python AIPerf merges them). A turn the template cannot
-/// render (the check before the run rendered a sample) is logged once and sent as `{}`, which
-/// the server refuses: the request is counted as an error.
+/// (over the template's keys, as the Python AIPerf merges them), or why the template cannot
+/// render this turn (the check before the run rendered a sample, not every turn).
 pub(super) fn render_body(
     settings: &EndpointConfig,
     model: &str,
     turn: &Turn,
-) -> Map<String, Value> {
+) -> Result<Map<String, Value>, ErrorDetails> {
     let source = template_text(&settings.extra_inputs).unwrap_or_default();
-    match render(&source, variables(settings.streaming, model, turn)) {
-        Ok(mut body) => {
-            for (key, value) in &settings.extra_inputs {
-                if key != TEMPLATE && key != RESPONSE_FIELD {
-                    body.insert(key.clone(), value.clone());
-                }
-            }
-            body
-        }
-        Err(why) => {
-            static WARNED: AtomicBool = AtomicBool::new(false);
-            if !WARNED.swap(true, Ordering::Relaxed) {
-                tracing::error!(
-                    "--extra-inputs {TEMPLATE}: a request body could not be rendered ({why}); \
-                     such requests are sent as {{}}"
-                );
-            }
-            Map::new()
+    let mut body = render(&source, variables(settings.streaming, model, turn)).map_err(|why| {
+        invalid_turn(format!(
+            "--extra-inputs {TEMPLATE}: the template cannot render this turn as a request body: \
+             {why}"
+        ))
+    })?;
+    for (key, value) in &settings.extra_inputs {
+        if key != TEMPLATE && key != RESPONSE_FIELD {
+            body.insert(key.clone(), value.clone());
         }
     }
+    Ok(body)
 }
 
 /// The template text in `--extra-inputs` (a JSON value given there is its own template).
@@ -401,7 +391,7 @@ mod tests {
     fn body(template: &str, extra: &[(&str, Value)], t: &Turn) -> Value {
         let mut all = vec![(TEMPLATE, Value::from(template))];
         all.extend_from_slice(extra);
-        Value::Object(render_body(&settings(&all, true), "m1", t))
+        Value::Object(render_body(&settings(&all, true), "m1", t).unwrap())
     }
 
     #[test]
@@ -540,9 +530,18 @@ mod tests {
     }
 
     #[test]
-    fn a_turn_that_does_not_render_is_sent_empty() {
+    fn a_turn_that_does_not_render_is_not_sent() {
         let t = turn(&["line one\nline two"], None);
         assert!(render_error(r#"{"p": "{{ text }}"}"#, &t).contains("is not JSON"));
-        assert_eq!(body(r#"{"p": "{{ text }}"}"#, &[], &t), json!({}));
+        let all = [(TEMPLATE, Value::from(r#"{"p": "{{ text }}"}"#))];
+        let e = render_body(&settings(&all, false), "m", &t).unwrap_err();
+        assert_eq!((e.code, e.kind.as_str()), (None, "ValueError"));
+        assert!(
+            e.message.starts_with(
+                "--extra-inputs payload_template: the template cannot render this turn as a \
+                 request body: what it rendered is not JSON"
+            ),
+            "{e:?}"
+        );
     }
 }

@@ -61,7 +61,7 @@ impl Endpoint for VideoGeneration {
         model: &str,
         turn: &Turn,
         _history: &[Value],
-    ) -> Map<String, Value> {
+    ) -> Result<Map<String, Value>, ErrorDetails> {
         let mut body = Map::new();
         let prompt = turn.texts.first().cloned().unwrap_or_default();
         body.insert("prompt".into(), Value::String(prompt));
@@ -69,7 +69,7 @@ impl Endpoint for VideoGeneration {
         for (key, value) in &settings.extra_inputs {
             body.insert(key.clone(), value.clone());
         }
-        body
+        Ok(body)
     }
 
     fn exact_length_hint(&self) -> &'static str {
@@ -259,7 +259,7 @@ mod tests {
             texts: vec!["a cat surfing".into()],
             ..Turn::default()
         };
-        let body = VideoGeneration.body(&settings, "wan", &turn, &[]);
+        let body = VideoGeneration.body(&settings, "wan", &turn, &[]).unwrap();
         assert_eq!(
             serde_json::to_string(&body).unwrap(),
             r#"{"prompt":"a cat surfing","model":"wan","size":"1280x720","seconds":4}"#

@@ -54,24 +54,42 @@ struct Resolved {
     tokenizer_names: Map<String, Value>,
 }
 
-/// `inputs.json`: the exact body of every turn, per conversation.
+/// `inputs.json`: the exact body of every turn, per conversation. A turn the endpoint type
+/// cannot send (it fails as a request when its turn comes) has no body and is left out; the
+/// log says how many were and why the first was.
 pub fn inputs_json(config: &ProfileConfig, api: &dyn Endpoint, dataset: &Dataset) -> Value {
+    let mut unsendable = (0usize, None);
     let data = dataset
         .conversations
         .iter()
         .enumerate()
         .map(|(i, c)| {
             let model = &config.models[i % config.models.len()];
+            let payloads = (c.turns.iter())
+                .filter_map(|t| match api.body(&config.endpoint, model, t, &[]) {
+                    Ok(body) => Some(body),
+                    Err(why) => {
+                        unsendable.0 += 1;
+                        unsendable.1.get_or_insert(why);
+                        None
+                    }
+                })
+                .collect();
             InputsSession {
                 session_id: &c.id,
-                payloads: c
-                    .turns
-                    .iter()
-                    .map(|t| api.body(&config.endpoint, model, t, &[]))
-                    .collect(),
+                payloads,
             }
         })
         .collect();
+    if let (n, Some(first)) = unsendable {
+        tracing::warn!(
+            "inputs.json leaves out {n} turn(s) that --endpoint-type {} cannot send (each fails \
+             as a request): {}: {}",
+            api.name(),
+            first.kind,
+            first.message
+        );
+    }
     serde_json::to_value(Inputs { data }).expect("inputs serialize")
 }
 

@@ -19,15 +19,15 @@ use std::time::Duration;
 use aiperf_shared::timer::PreciseTimer;
 use aiperf_stats::derive_seed;
 use bytes::Bytes;
-use serde_json::Value;
+use serde_json::{Map, Value};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::client::Client;
+use crate::client::{Client, Exchange};
 use crate::dataset::Dataset;
 use crate::endpoints::Endpoint;
-use crate::record::{Clock, Outcome, Phase, RawRecord};
+use crate::record::{Clock, ErrorDetails, HttpTiming, Outcome, Phase, RawRecord};
 use crate::settings::{EndpointConfig, LoadMode, ModelSelection, StopCondition};
 
 /// Everything the sending side shares.
@@ -40,8 +40,9 @@ pub struct LoadContext {
     pub api: &'static dyn Endpoint,
     pub models: Vec<String>,
     pub model_selection: ModelSelection,
-    /// Prebuilt bodies of every conversation's first turn, per model.
-    pub first_bodies: Vec<Vec<Bytes>>,
+    /// Prebuilt bodies of every conversation's first turn, per model (or why the turn cannot
+    /// be sent).
+    pub first_bodies: Vec<Vec<Result<Bytes, ErrorDetails>>>,
     pub seed: u64,
     pub clock: Clock,
     pub timer: Arc<PreciseTimer>,
@@ -90,7 +91,7 @@ impl LoadContext {
         endpoint: &EndpointConfig,
         api: &dyn Endpoint,
         models: &[String],
-    ) -> Vec<Vec<Bytes>> {
+    ) -> Vec<Vec<Result<Bytes, ErrorDetails>>> {
         models
             .iter()
             .map(|model| {
@@ -98,11 +99,8 @@ impl LoadContext {
                     .conversations
                     .iter()
                     .map(|c| match c.turns.first() {
-                        Some(turn) => Bytes::from(
-                            serde_json::to_vec(&api.body(endpoint, model, turn, &[]))
-                                .expect("JSON values serialize"),
-                        ),
-                        None => Bytes::new(),
+                        Some(turn) => encode(api.body(endpoint, model, turn, &[])),
+                        None => Ok(Bytes::new()),
                     })
                     .collect()
             })
@@ -444,53 +442,30 @@ async fn run_session(
         let body = if turn_index == 0 && marked.is_none() {
             ctx.first_bodies[model][conversation].clone()
         } else {
-            Bytes::from(
-                serde_json::to_vec(&ctx.api.body(
-                    &ctx.endpoint,
-                    &ctx.models[model],
-                    turn,
-                    &history,
-                ))
-                .expect("JSON values serialize"),
+            encode(
+                ctx.api
+                    .body(&ctx.endpoint, &ctx.models[model], turn, &history),
             )
         };
         let request_id = ctx.ids.next();
+        // A turn the endpoint type cannot send fails at once, without an exchange.
+        let (body, why) = match body {
+            Ok(body) => (body, None),
+            Err(why) => (Bytes::new(), Some(why)),
+        };
         let abandon_after = ctx
             .cancellation
             .filter(|c| state.phase == Phase::Profiling && c.picks(ctx.seed, request_num))
             .map(|c| Duration::from_secs_f64(c.delay_secs));
-        // Forms are encoded as they are sent; the record keeps the JSON body.
-        let wire = if ctx.api.form_data() {
-            crate::endpoints::multipart::encode_json(&body)
-        } else {
-            body.clone()
-        };
         let ids = (request_id.to_string(), correlation.to_string());
         let ids = (ids.0.as_str(), ids.1.as_str());
-        let ex = ctx
-            .client
-            .send(
-                &mut affinity,
-                request_num,
-                wire,
-                ids.0,
-                ids.1,
-                &state.abort,
-                abandon_after,
-            )
-            .await;
-        let ex = ctx
-            .client
-            .follow(
-                ctx.api,
-                &ctx.polling,
-                &mut affinity,
-                request_num,
-                ex,
-                ids,
-                &state.abort,
-            )
-            .await;
+        let ex = match why {
+            Some(why) => unsent(ctx.clock.now(), why),
+            None => {
+                let affinity = &mut affinity;
+                exchange(ctx, state, affinity, request_num, &body, ids, abandon_after).await
+            }
+        };
         let more = turn_index + 1 < conv.turns.len();
         let failed = ex.outcome != Outcome::Ok;
         if more && !failed {
@@ -525,4 +500,56 @@ async fn run_session(
         }
     }
     true
+}
+
+/// Sends `body` (as a form when the endpoint type sends forms; the record keeps the JSON) and
+/// follows its answer to the end.
+async fn exchange(
+    ctx: &LoadContext,
+    state: &PhaseState,
+    affinity: &mut crate::client::Affinity,
+    request_num: u64,
+    body: &Bytes,
+    ids: (&str, &str),
+    abandon_after: Option<Duration>,
+) -> Exchange {
+    let wire = if ctx.api.form_data() {
+        crate::endpoints::multipart::encode_json(body)
+    } else {
+        body.clone()
+    };
+    let (client, abort) = (&ctx.client, &state.abort);
+    let ex = (client)
+        .send(
+            affinity,
+            request_num,
+            wire,
+            ids.0,
+            ids.1,
+            abort,
+            abandon_after,
+        )
+        .await;
+    (client)
+        .follow(ctx.api, &ctx.polling, affinity, request_num, ex, ids, abort)
+        .await
+}
+
+/// A request body as sent, or why there is none.
+fn encode(body: Result<Map<String, Value>, ErrorDetails>) -> Result<Bytes, ErrorDetails> {
+    body.map(|b| Bytes::from(serde_json::to_vec(&b).expect("JSON values serialize")))
+}
+
+/// The exchange of a request that was never sent, failed at `now` for `why`.
+fn unsent(now: u64, why: ErrorDetails) -> Exchange {
+    Exchange {
+        start_ns: now,
+        ack_ns: None,
+        end_ns: now,
+        status: None,
+        frames: Vec::new(),
+        outcome: Outcome::Unsendable(why),
+        retries: 0,
+        http: HttpTiming::default(),
+    }
 }

@@ -16,4 +16,5 @@ mod raw;
 mod responses;
 mod solido_rag;
 mod template;
+mod unsendable;
 mod video_generation;
