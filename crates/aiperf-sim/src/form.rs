@@ -8,8 +8,6 @@
 //! own, and work that occupies the accelerator whole (diffusion) waits for the work before it,
 //! one request at a time, as diffusion servers run.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -227,20 +225,15 @@ pub(crate) fn work_time(state: &State, units: f64, engine_ms_per_unit: f64) -> D
 
 /// When work of `took` that arrived at `arrival` starts and ends: at once under the `fixed`
 /// and zero timings, else after the work before it on this server's accelerator.
-pub(crate) fn schedule(state: &Arc<State>, arrival: Instant, took: Duration) -> (Instant, Instant) {
+pub(crate) fn schedule(state: &State, arrival: Instant, took: Duration) -> (Instant, Instant) {
     if !matches!(state.config().timing, Timing::Engine(_)) {
         return (arrival, arrival + took);
     }
-    // The time each server's accelerator is next free, by server.
-    static FREE_AT: Mutex<Option<HashMap<usize, Instant>>> = Mutex::new(None);
-    let key = Arc::as_ptr(state) as usize;
-    let mut lanes = FREE_AT
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let lanes = lanes.get_or_insert_with(HashMap::new);
-    let start = lanes.get(&key).map_or(arrival, |free| (*free).max(arrival));
+    let mut free_at =
+        (state.accelerator_free_at().lock()).unwrap_or_else(std::sync::PoisonError::into_inner);
+    let start = free_at.map_or(arrival, |free| free.max(arrival));
     let end = start + took;
-    lanes.insert(key, end);
+    *free_at = Some(end);
     (start, end)
 }
 

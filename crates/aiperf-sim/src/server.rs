@@ -4,9 +4,9 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, Mutex};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use hyper::body::Incoming;
 use hyper::service::service_fn;
@@ -60,6 +60,8 @@ pub(crate) struct State {
     recorder: Option<RecordSender>,
     requests: AtomicU64,
     started_unix: u64,
+    /// When this server's accelerator is next free of media work that occupies it whole.
+    accelerator_free_at: Mutex<Option<Instant>>,
 }
 
 impl State {
@@ -93,6 +95,12 @@ impl State {
 
     pub(crate) fn started_unix(&self) -> u64 {
         self.started_unix
+    }
+
+    /// When the accelerator is next free of media work that occupies it whole (see
+    /// [`crate::form::schedule`]).
+    pub(crate) fn accelerator_free_at(&self) -> &Mutex<Option<Instant>> {
+        &self.accelerator_free_at
     }
 
     /// A fresh request number (the seed stream of fault injection).
@@ -191,6 +199,7 @@ impl Server {
             started_unix: SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs()),
+            accelerator_free_at: Mutex::new(None),
             config,
         });
 

@@ -17,8 +17,8 @@ use crate::tokenizer::Tokenizer;
 /// A run ready to send its first request.
 pub(super) struct Prepared {
     pub config: ProfileConfig,
-    /// What the endpoint's requests and responses look like.
-    pub api: &'static dyn Endpoint,
+    /// What the endpoint's requests and responses look like (the type configured for the run).
+    pub api: Arc<dyn Endpoint>,
     pub tokenizer: Arc<Tokenizer>,
     pub dataset: Arc<Dataset>,
     pub mode: LoadMode,
@@ -39,13 +39,7 @@ pub(super) async fn prepare(
     mut config: ProfileConfig,
     options: &RunOptions,
 ) -> anyhow::Result<Prepared> {
-    let api = crate::endpoints::by_name(config.endpoint.kind.name()).ok_or_else(|| {
-        UsageError::new(format!(
-            "--endpoint-type {:?} is not known (known: {})",
-            config.endpoint.kind.name(),
-            crate::endpoints::names().collect::<Vec<_>>().join(", ")
-        ))
-    })?;
+    let api = crate::endpoints::configure(&config.endpoint)?;
     let (tokenizer, dataset) = load_dataset(&config, options.tokenizer.clone()).await?;
     let dataset = Arc::new(dataset);
     let mode = config.load.mode(dataset.has_timestamps());
@@ -77,7 +71,7 @@ pub(super) async fn prepare(
     create_dir(&artifact_dir)?;
     let log = open_log(&artifact_dir);
     let benchmark_id = uuid::Uuid::new_v4().simple().to_string();
-    let inputs = export::inputs_json(&config, api, &dataset);
+    let inputs = export::inputs_json(&config, &*api, &dataset);
     export::write_atomic(
         &artifact_dir.join(export::INPUTS_JSON),
         &serde_json::to_vec_pretty(&inputs)?,

@@ -34,7 +34,7 @@ pub(super) fn finish(
         .warnings
         .iter()
         .cloned()
-        .chain(measurement_warnings(collected, config, run.api))
+        .chain(measurement_warnings(collected, config, &*run.api))
         .collect();
     for w in &warnings {
         tracing::warn!("{w}");

@@ -75,8 +75,9 @@ pub struct CollectorConfig {
     pub tokenizer: Arc<Tokenizer>,
     pub dataset: Arc<Dataset>,
     pub streaming: bool,
-    /// How the endpoint's responses decode, and whether they carry generated text.
-    pub api: &'static dyn Endpoint,
+    /// How the endpoint's responses decode, and whether they carry generated text (the type
+    /// configured for the run).
+    pub api: Arc<dyn Endpoint>,
     /// `--request-timeout-seconds`, for the timeout message.
     pub timeout_secs: f64,
     pub use_server_token_count: bool,

@@ -10,21 +10,26 @@
 //! time it was transcribed (RTFx).
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use aiperf_openai::view::{UsageView, error_parts};
 use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::image_edit::merge_extra_inputs;
+use super::image_edit::{merge_extra_inputs, warn_reserved};
 use super::multipart::file_field;
-use super::{Decoded, Endpoint, Inputs, Media, snippet, whole};
+use super::{Decoded, Endpoint, Inputs, Media, Shared, snippet, whole};
+use crate::UsageError;
 use crate::dataset::Turn;
 use crate::dataset::media::audio_parts;
 use crate::record::ErrorDetails;
 use crate::settings::EndpointConfig;
 
-#[derive(Debug)]
+/// The field the endpoint type fills itself, which `--extra-inputs` cannot replace.
+const RESERVED: [&str; 1] = ["file"];
+
+#[derive(Debug, Clone)]
 pub(super) struct AudioTranscription;
 
 impl Endpoint for AudioTranscription {
@@ -46,6 +51,11 @@ impl Endpoint for AudioTranscription {
 
     fn form_data(&self) -> bool {
         true
+    }
+
+    fn configure(&self, settings: &EndpointConfig) -> Result<Arc<dyn Endpoint>, UsageError> {
+        warn_reserved(settings, &RESERVED);
+        Ok(self.shared())
     }
 
     fn inputs(&self) -> Inputs {
@@ -73,7 +83,7 @@ impl Endpoint for AudioTranscription {
             );
         }
         body.insert("model".into(), Value::String(model.to_owned()));
-        merge_extra_inputs(&mut body, &settings.extra_inputs, &["file"]);
+        merge_extra_inputs(&mut body, &settings.extra_inputs, &RESERVED);
         Ok(body)
     }
 

@@ -11,7 +11,7 @@ use crate::dataset::media::audio_parts;
 use crate::record::ErrorDetails;
 use crate::settings::EndpointConfig;
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(super) struct Chat;
 
 impl Endpoint for Chat {

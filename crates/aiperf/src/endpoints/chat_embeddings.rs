@@ -14,7 +14,7 @@ use crate::dataset::Turn;
 use crate::record::ErrorDetails;
 use crate::settings::EndpointConfig;
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(super) struct ChatEmbeddings;
 
 impl Endpoint for ChatEmbeddings {

@@ -9,7 +9,7 @@ use crate::dataset::Turn;
 use crate::record::ErrorDetails;
 use crate::settings::EndpointConfig;
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(super) struct Completions;
 
 impl Endpoint for Completions {

@@ -12,7 +12,7 @@ use crate::dataset::Turn;
 use crate::record::ErrorDetails;
 use crate::settings::EndpointConfig;
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(super) struct HfTeiRankings;
 
 impl Endpoint for HfTeiRankings {

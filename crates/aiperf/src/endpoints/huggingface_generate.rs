@@ -20,7 +20,7 @@ use crate::dataset::Turn;
 use crate::record::ErrorDetails;
 use crate::settings::EndpointConfig;
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(super) struct HuggingFaceGenerate;
 
 impl Endpoint for HuggingFaceGenerate {

@@ -9,14 +9,15 @@
 //! The answer is read like image generation's: `data` with at least one image. Request
 //! latency is measured; as in the Python AIPerf, no image figures are reported for this type.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use serde_json::{Map, Value};
 
 use super::image_generation::{decode_images, image_request};
 use super::multipart::file_field;
-use super::{Decoded, Endpoint, Inputs, Media};
+use super::{Decoded, Endpoint, Inputs, Media, Shared};
+use crate::UsageError;
 use crate::dataset::Turn;
 use crate::record::ErrorDetails;
 use crate::settings::EndpointConfig;
@@ -34,7 +35,7 @@ const SNIFFED: [(&str, &str); 6] = [
     ("Qk", "image/bmp"),
 ];
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(super) struct ImageEdit;
 
 impl Endpoint for ImageEdit {
@@ -56,6 +57,11 @@ impl Endpoint for ImageEdit {
 
     fn form_data(&self) -> bool {
         true
+    }
+
+    fn configure(&self, settings: &EndpointConfig) -> Result<Arc<dyn Endpoint>, UsageError> {
+        warn_reserved(settings, &RESERVED);
+        Ok(self.shared())
     }
 
     fn inputs(&self) -> Inputs {
@@ -100,23 +106,24 @@ impl Endpoint for ImageEdit {
 }
 
 /// Adds `--extra-inputs` to a form's fields, except those the endpoint type fills itself
-/// (said once per run).
+/// (which [`warn_reserved`] names when the run is configured).
 pub(super) fn merge_extra_inputs(
     body: &mut Map<String, Value>,
     extra: &Map<String, Value>,
     reserved: &[&str],
 ) {
-    static WARNED: AtomicBool = AtomicBool::new(false);
     for (key, value) in extra {
-        if reserved.contains(&key.as_str()) {
-            if !WARNED.swap(true, Ordering::Relaxed) {
-                tracing::warn!(
-                    "--extra-inputs {key}: the endpoint type fills this field itself; ignored"
-                );
-            }
-            continue;
+        if !reserved.contains(&key.as_str()) {
+            body.insert(key.clone(), value.clone());
         }
-        body.insert(key.clone(), value.clone());
+    }
+}
+
+/// Says, once for the run, which `--extra-inputs` of `settings` the endpoint type ignores
+/// because it fills those fields itself.
+pub(super) fn warn_reserved(settings: &EndpointConfig, reserved: &[&str]) {
+    for key in (settings.extra_inputs.keys()).filter(|k| reserved.contains(&k.as_str())) {
+        tracing::warn!("--extra-inputs {key}: the endpoint type fills this field itself; ignored");
     }
 }
 

@@ -23,7 +23,7 @@ use crate::dataset::Turn;
 use crate::record::ErrorDetails;
 use crate::settings::EndpointConfig;
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(super) struct ImageGeneration;
 
 impl Endpoint for ImageGeneration {

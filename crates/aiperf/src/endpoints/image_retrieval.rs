@@ -18,7 +18,7 @@ use crate::dataset::Turn;
 use crate::record::ErrorDetails;
 use crate::settings::EndpointConfig;
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(super) struct ImageRetrieval;
 
 impl Endpoint for ImageRetrieval {

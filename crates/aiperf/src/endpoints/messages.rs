@@ -34,7 +34,7 @@ const VERSION: &str = "2023-06-01";
 /// `max_tokens` when the turn asks for no output length (the API requires one).
 const DEFAULT_MAX_TOKENS: u32 = 1024;
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(super) struct Messages;
 
 impl Endpoint for Messages {

@@ -4,6 +4,10 @@
 //! generator sends what [`Endpoint::body`] builds, the collector measures what
 //! [`Endpoint::decode`] finds.
 //!
+//! A run holds its endpoint type configured for it ([`configure`]): what the type prepares once
+//! from the run's settings (a compiled template, a response field) lives in that instance, not in
+//! the process.
+//!
 //! A new endpoint type is a new file here and one line in [`ALL`].
 
 mod audio_transcription;
@@ -30,12 +34,15 @@ mod solido_rag;
 mod template;
 mod video_generation;
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use serde_json::{Map, Value};
 
 pub use self::chat::message;
 pub use self::hooks::{FollowUp, Inputs, Location, Media, ServerFigures};
 pub use self::template::check_body_template;
+use crate::UsageError;
 use crate::dataset::Turn;
 use crate::record::ErrorDetails;
 use crate::settings::{EndpointConfig, Polling};
@@ -51,8 +58,8 @@ pub const ALL: &[&dyn Endpoint] = &[
     &cohere_rankings::CohereRankings,
     &chat_embeddings::ChatEmbeddings,
     &nim_embeddings::NimEmbeddings,
-    &template::Template,
-    &raw::Raw,
+    &template::Template::UNCONFIGURED,
+    &raw::Raw::UNCONFIGURED,
     &solido_rag::SolidoRag,
     &responses::Responses,
     &messages::Messages,
@@ -73,10 +80,29 @@ pub fn names() -> impl Iterator<Item = &'static str> {
     ALL.iter().map(|e| e.name())
 }
 
+/// The endpoint type of `settings`, configured for a run with them.
+pub fn configure(settings: &EndpointConfig) -> Result<Arc<dyn Endpoint>, UsageError> {
+    let name = settings.kind.name();
+    let kind = by_name(name).ok_or_else(|| {
+        UsageError::new(format!(
+            "--endpoint-type {name:?} is not known (known: {})",
+            names().collect::<Vec<_>>().join(", ")
+        ))
+    })?;
+    kind.configure(settings)
+}
+
 /// One endpoint type.
-pub trait Endpoint: Send + Sync + std::fmt::Debug {
+pub trait Endpoint: Send + Sync + std::fmt::Debug + Shared {
     /// Its `--endpoint-type` name.
     fn name(&self) -> &'static str;
+
+    /// This type set up for a run with `settings`: what it prepares once for the run (a
+    /// compiled template, a response field) and what it says once (a flag it ignores), or why
+    /// `settings` cannot work (exit 2). By default the type as it is.
+    fn configure(&self, _settings: &EndpointConfig) -> Result<Arc<dyn Endpoint>, UsageError> {
+        Ok(self.shared())
+    }
 
     /// The path appended to the server's URL (some APIs stream from another path).
     fn default_path(&self, streaming: bool) -> &'static str;
@@ -159,6 +185,18 @@ pub trait Endpoint: Send + Sync + std::fmt::Debug {
     /// type (nothing by default).
     fn server_figures(&self, _frames: &[(u64, Bytes)]) -> ServerFigures {
         ServerFigures::default()
+    }
+}
+
+/// An endpoint type as a run holds it.
+pub trait Shared {
+    /// A copy of it, to share.
+    fn shared(&self) -> Arc<dyn Endpoint>;
+}
+
+impl<T: Endpoint + Clone + 'static> Shared for T {
+    fn shared(&self) -> Arc<dyn Endpoint> {
+        Arc::new(self.clone())
     }
 }
 

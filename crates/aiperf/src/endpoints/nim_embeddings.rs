@@ -15,7 +15,7 @@ use crate::dataset::Turn;
 use crate::record::ErrorDetails;
 use crate::settings::EndpointConfig;
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(super) struct NimEmbeddings;
 
 impl Endpoint for NimEmbeddings {

@@ -20,15 +20,16 @@
 //! Shapes are unknown in advance, so bodies are read as `serde_json::Value` (which JMESPath
 //! searches) rather than as borrowed structs.
 
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::Arc;
 
 use aiperf_openai::view::{UsageView, error_parts};
 use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::template::{self, RESPONSE_FIELD, TEMPLATE};
+use super::template::{Compiled, RESPONSE_FIELD, TEMPLATE};
 use super::{Decoded, Endpoint, invalid_turn, snippet, sse_events, stream_error, whole};
+use crate::UsageError;
 use crate::dataset::Turn;
 use crate::record::ErrorDetails;
 use crate::settings::EndpointConfig;
@@ -37,8 +38,14 @@ use crate::settings::EndpointConfig;
 pub(super) const USAGE_HINT: &str = "the server's counts are read from a top-level \"usage\" \
      object; streamed OpenAI answers need \"stream_options\": {\"include_usage\": true} in the body";
 
-#[derive(Debug)]
-pub(super) struct Raw;
+/// `raw`, with what a run compiled of its settings (see [`Compiled`]).
+#[derive(Debug, Clone)]
+pub(super) struct Raw(Compiled);
+
+impl Raw {
+    /// The type before a run configures it.
+    pub(super) const UNCONFIGURED: Self = Self(Compiled::NONE);
+}
 
 impl Endpoint for Raw {
     fn name(&self) -> &'static str {
@@ -49,6 +56,10 @@ impl Endpoint for Raw {
         ""
     }
 
+    fn configure(&self, settings: &EndpointConfig) -> Result<Arc<dyn Endpoint>, UsageError> {
+        Ok(Arc::new(Self(Compiled::new(settings)?)))
+    }
+
     fn body(
         &self,
         settings: &EndpointConfig,
@@ -56,9 +67,8 @@ impl Endpoint for Raw {
         turn: &Turn,
         _history: &[Value],
     ) -> Result<Map<String, Value>, ErrorDetails> {
-        remember_response_field(settings);
         if settings.extra_inputs.contains_key(TEMPLATE) {
-            return template::render_body(settings, model, turn);
+            return self.0.render_body(settings, model, turn);
         }
         verbatim(turn)
     }
@@ -68,7 +78,7 @@ impl Endpoint for Raw {
     }
 
     fn decode(&self, frames: &[(u64, Bytes)], _streaming: bool) -> Result<Decoded, ErrorDetails> {
-        decode_answer(frames, OnMiss::AutoDetect)
+        decode_answer(frames, self.0.field(), OnMiss::AutoDetect)
     }
 }
 
@@ -108,27 +118,6 @@ pub(super) fn compile_field(source: &str) -> Result<Field, String> {
         })
 }
 
-/// The `response_field` of the benchmark running in this process. Decoding sees only the
-/// answer, so the body builder, which sees the settings and always runs before any answer is
-/// decoded, records it here.
-static FIELD: RwLock<Option<Arc<Field>>> = RwLock::new(None);
-
-/// Records the `response_field` of `settings` (`text`, the Python AIPerf's default, is the
-/// same as none: auto-detection).
-pub(super) fn remember_response_field(settings: &EndpointConfig) {
-    let wanted = (settings.extra_inputs.get(RESPONSE_FIELD))
-        .and_then(Value::as_str)
-        .filter(|f| *f != "text");
-    {
-        let current = FIELD.read().unwrap_or_else(PoisonError::into_inner);
-        if current.as_ref().map(|f| f.source.as_str()) == wanted {
-            return;
-        }
-    }
-    let field = wanted.and_then(|f| compile_field(f).ok()).map(Arc::new);
-    *FIELD.write().unwrap_or_else(PoisonError::into_inner) = field;
-}
-
 /// What a `response_field` that finds nothing means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum OnMiss {
@@ -138,17 +127,13 @@ pub(super) enum OnMiss {
     NoText,
 }
 
-/// Decodes an answer with the recorded `response_field`.
+/// Decodes an answer, its text found with `field` first when there is one.
 pub(super) fn decode_answer(
     frames: &[(u64, Bytes)],
+    field: Option<&Field>,
     on_miss: OnMiss,
 ) -> Result<Decoded, ErrorDetails> {
-    let field = FIELD.read().unwrap_or_else(PoisonError::into_inner).clone();
-    Reader {
-        field: field.as_deref(),
-        on_miss,
-    }
-    .decode(frames)
+    Reader { field, on_miss }.decode(frames)
 }
 
 /// What one body or event held.
@@ -470,19 +455,23 @@ mod tests {
             connection_warmup: true,
             connection_reuse: Default::default(),
         };
-        let body = Raw.body(&settings, "ignored", &turn, &[]).unwrap();
+        let body = Raw::UNCONFIGURED
+            .body(&settings, "ignored", &turn, &[])
+            .unwrap();
         assert_eq!(
             serde_json::to_string(&body).unwrap(),
             r#"{"model":"m","input":[1,2],"stream":false}"#
         );
-        assert_eq!(Raw.default_path(true), "");
+        assert_eq!(Raw::UNCONFIGURED.default_path(true), "");
         // A text that is not a JSON object is not sent: the request fails with why.
         for text in ["hello", "[1, 2]"] {
             let not_a_body = Turn {
                 texts: vec![text.into()],
                 ..Turn::default()
             };
-            let e = Raw.body(&settings, "m", &not_a_body, &[]).unwrap_err();
+            let e = (Raw::UNCONFIGURED)
+                .body(&settings, "m", &not_a_body, &[])
+                .unwrap_err();
             assert_eq!((e.code, e.kind.as_str()), (None, "ValueError"));
             assert!(e.message.contains("is not a JSON object"), "{e:?}");
             assert!(e.message.contains(text), "{e:?}");

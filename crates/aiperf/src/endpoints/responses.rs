@@ -29,7 +29,7 @@ use crate::dataset::Turn;
 use crate::record::ErrorDetails;
 use crate::settings::EndpointConfig;
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(super) struct Responses;
 
 impl Endpoint for Responses {

@@ -13,17 +13,19 @@
 //! {{ text|tojson }}}` is how a prompt goes into a JSON string.
 //!
 //! The template is resolved (file or name) and checked to render a JSON object before the run
-//! ([`check_body_template`]); the compiled template is kept for the process, by its text.
+//! ([`check_body_template`]); the run's configured type holds it compiled, with its
+//! `response_field` ([`Compiled`]).
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, LazyLock, Mutex, PoisonError};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use minijinja::{Environment, Value as Jinja};
 use serde_json::{Map, Value};
 
-use super::raw::{self, OnMiss};
+use super::raw::{self, Field, OnMiss};
 use super::{Decoded, Endpoint, invalid_turn, snippet};
+use crate::UsageError;
 use crate::dataset::Turn;
 use crate::record::ErrorDetails;
 use crate::settings::EndpointConfig;
@@ -39,8 +41,13 @@ const NAMED: &[(&str, &str)] = &[("nv-embedqa", r#"{"text": {{ texts|tojson }}}"
 /// The name the template is compiled under (it appears in template errors).
 const NAME: &str = "payload_template";
 
-#[derive(Debug)]
-pub(super) struct Template;
+#[derive(Debug, Clone)]
+pub(super) struct Template(Compiled);
+
+impl Template {
+    /// The type before a run configures it.
+    pub(super) const UNCONFIGURED: Self = Self(Compiled::NONE);
+}
 
 impl Endpoint for Template {
     fn name(&self) -> &'static str {
@@ -51,6 +58,10 @@ impl Endpoint for Template {
         ""
     }
 
+    fn configure(&self, settings: &EndpointConfig) -> Result<Arc<dyn Endpoint>, UsageError> {
+        Ok(Arc::new(Self(Compiled::new(settings)?)))
+    }
+
     fn body(
         &self,
         settings: &EndpointConfig,
@@ -58,8 +69,7 @@ impl Endpoint for Template {
         turn: &Turn,
         _history: &[Value],
     ) -> Result<Map<String, Value>, ErrorDetails> {
-        raw::remember_response_field(settings);
-        render_body(settings, model, turn)
+        self.0.render_body(settings, model, turn)
     }
 
     fn usage_hint(&self) -> &'static str {
@@ -67,31 +77,91 @@ impl Endpoint for Template {
     }
 
     fn decode(&self, frames: &[(u64, Bytes)], _streaming: bool) -> Result<Decoded, ErrorDetails> {
-        raw::decode_answer(frames, OnMiss::NoText)
+        raw::decode_answer(frames, self.0.field(), OnMiss::NoText)
     }
 }
 
-/// The body `payload_template` renders for `turn`, with the other `--extra-inputs` merged in
-/// (over the template's keys, as the Python AIPerf merges them), or why the template cannot
-/// render this turn (the check before the run rendered a sample, not every turn).
-pub(super) fn render_body(
-    settings: &EndpointConfig,
-    model: &str,
-    turn: &Turn,
-) -> Result<Map<String, Value>, ErrorDetails> {
-    let source = template_text(&settings.extra_inputs).unwrap_or_default();
-    let mut body = render(&source, variables(settings.streaming, model, turn)).map_err(|why| {
-        invalid_turn(format!(
-            "--extra-inputs {TEMPLATE}: the template cannot render this turn as a request body: \
-             {why}"
-        ))
-    })?;
-    for (key, value) in &settings.extra_inputs {
-        if key != TEMPLATE && key != RESPONSE_FIELD {
-            body.insert(key.clone(), value.clone());
-        }
+/// What `template` and `raw` compile once for a run: the body template (`payload_template`,
+/// resolved to its text before the run) and the answers' `response_field`. Without them (a
+/// type not configured for a run) the template is compiled for each body, and answers are read
+/// without a field.
+#[derive(Debug, Clone)]
+pub(super) struct Compiled {
+    template: Option<Arc<Environment<'static>>>,
+    field: Option<Arc<Field>>,
+}
+
+impl Compiled {
+    pub(super) const NONE: Self = Self {
+        template: None,
+        field: None,
+    };
+
+    /// Compiles the template and `response_field` of `settings` (a `response_field` of
+    /// `text`, the Python AIPerf's default, is the same as none: the usual shapes are read).
+    pub(super) fn new(settings: &EndpointConfig) -> Result<Self, UsageError> {
+        let template = match template_text(&settings.extra_inputs) {
+            Some(source) => Some(compile(&source).map_err(|why| {
+                UsageError::new(format!(
+                    "--extra-inputs {TEMPLATE}: the template must render a JSON object, but {why}"
+                ))
+            })?),
+            None => None,
+        };
+        let field = match settings.extra_inputs.get(RESPONSE_FIELD) {
+            None => None,
+            Some(Value::String(f)) if f == "text" => None,
+            Some(Value::String(f)) => {
+                Some(Arc::new(raw::compile_field(f).map_err(UsageError::new)?))
+            }
+            Some(other) => return Err(UsageError::new(not_a_field(other))),
+        };
+        Ok(Self { template, field })
     }
-    Ok(body)
+
+    /// The compiled `response_field`.
+    pub(super) fn field(&self) -> Option<&Field> {
+        self.field.as_deref()
+    }
+
+    /// The body `payload_template` renders for `turn`, with the other `--extra-inputs` merged
+    /// in (over the template's keys, as the Python AIPerf merges them), or why the template
+    /// cannot render this turn (the check before the run rendered a sample, not every turn).
+    pub(super) fn render_body(
+        &self,
+        settings: &EndpointConfig,
+        model: &str,
+        turn: &Turn,
+    ) -> Result<Map<String, Value>, ErrorDetails> {
+        let vars = variables(settings.streaming, model, turn);
+        let rendered = match &self.template {
+            Some(env) => render_with(env, vars),
+            None => render(
+                &template_text(&settings.extra_inputs).unwrap_or_default(),
+                vars,
+            ),
+        };
+        let mut body = rendered.map_err(|why| {
+            invalid_turn(format!(
+                "--extra-inputs {TEMPLATE}: the template cannot render this turn as a request \
+                 body: {why}"
+            ))
+        })?;
+        for (key, value) in &settings.extra_inputs {
+            if key != TEMPLATE && key != RESPONSE_FIELD {
+                body.insert(key.clone(), value.clone());
+            }
+        }
+        Ok(body)
+    }
+}
+
+/// Why a `response_field` that is not a string cannot be one.
+fn not_a_field(given: &Value) -> String {
+    format!(
+        "--extra-inputs {RESPONSE_FIELD}: give a JMESPath to the answer's text, e.g. \
+         {RESPONSE_FIELD}:choices[0].message.content (got {given})"
+    )
 }
 
 /// The template text in `--extra-inputs` (a JSON value given there is its own template).
@@ -114,20 +184,17 @@ pub fn check_body_template(
     has_input_file: bool,
 ) -> Result<(), String> {
     let kind = endpoint.kind.name();
-    if kind != Template.name() && kind != raw::Raw.name() {
+    if kind != Template::UNCONFIGURED.name() && kind != raw::Raw::UNCONFIGURED.name() {
         return Ok(());
     }
     if let Some(field) = endpoint.extra_inputs.get(RESPONSE_FIELD) {
         let Some(field) = field.as_str() else {
-            return Err(format!(
-                "--extra-inputs {RESPONSE_FIELD}: give a JMESPath to the answer's text, e.g. \
-                 {RESPONSE_FIELD}:choices[0].message.content (got {field})"
-            ));
+            return Err(not_a_field(field));
         };
         raw::compile_field(field)?;
     }
     let Some(given) = template_text(&endpoint.extra_inputs) else {
-        if kind == Template.name() {
+        if kind == Template::UNCONFIGURED.name() {
             return Err(format!(
                 "--endpoint-type template needs --extra-inputs {TEMPLATE}:<template>: a file with \
                  a Jinja template of the request body, a built-in name ({}), or the template \
@@ -189,28 +256,22 @@ fn builtin_names() -> String {
     NAMED.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
 }
 
-/// Templates compiled so far, by their text.
-static COMPILED: LazyLock<Mutex<HashMap<String, Arc<Environment<'static>>>>> =
-    LazyLock::new(Mutex::default);
-
 /// The compiled template of `source`.
-fn compiled(source: &str) -> Result<Arc<Environment<'static>>, String> {
-    let mut cache = COMPILED.lock().unwrap_or_else(PoisonError::into_inner);
-    if let Some(env) = cache.get(source) {
-        return Ok(Arc::clone(env));
-    }
+fn compile(source: &str) -> Result<Arc<Environment<'static>>, String> {
     let mut env = Environment::new();
     env.set_formatter(escape_as_jinja2);
     env.add_template_owned(NAME, source.to_owned())
         .map_err(|e| format!("it does not compile: {e}"))?;
-    let env = Arc::new(env);
-    cache.insert(source.to_owned(), Arc::clone(&env));
-    Ok(env)
+    Ok(Arc::new(env))
 }
 
 /// Renders `source` with `vars`: the JSON object it writes, or why not.
 fn render(source: &str, vars: Jinja) -> Result<Map<String, Value>, String> {
-    let env = compiled(source)?;
+    render_with(&*compile(source)?, vars)
+}
+
+/// Renders the compiled template `env` with `vars`.
+fn render_with(env: &Environment<'static>, vars: Jinja) -> Result<Map<String, Value>, String> {
     let text = env
         .get_template(NAME)
         .and_then(|t| t.render(vars))
@@ -391,7 +452,9 @@ mod tests {
     fn body(template: &str, extra: &[(&str, Value)], t: &Turn) -> Value {
         let mut all = vec![(TEMPLATE, Value::from(template))];
         all.extend_from_slice(extra);
-        Value::Object(render_body(&settings(&all, true), "m1", t).unwrap())
+        let s = settings(&all, true);
+        let configured = Template::UNCONFIGURED.configure(&s).unwrap();
+        Value::Object(configured.body(&s, "m1", t, &[]).unwrap())
     }
 
     #[test]
@@ -523,6 +586,53 @@ mod tests {
         assert!(err.contains("--extra-inputs response_field"), "{err}");
     }
 
+    /// Each run holds its own template and response field: two runs configured at once read
+    /// the same answer each with its own field.
+    #[test]
+    fn each_configured_run_has_its_own_template_and_field() {
+        let answer = [(1, Bytes::from_static(br#"{"a": "from a", "b": "from b"}"#))];
+        let run = |field: &str, template: &str| {
+            let s = settings(
+                &[
+                    (TEMPLATE, Value::from(template)),
+                    (RESPONSE_FIELD, Value::from(field)),
+                ],
+                false,
+            );
+            (Template::UNCONFIGURED.configure(&s).unwrap(), s)
+        };
+        let (a, a_settings) = run("a", r#"{"x": {{ text|tojson }}}"#);
+        let (b, b_settings) = run("b", r#"{"y": {{ text|tojson }}}"#);
+        assert_eq!(a.decode(&answer, false).unwrap().output, "from a");
+        assert_eq!(b.decode(&answer, false).unwrap().output, "from b");
+        let t = turn(&["hi"], None);
+        assert_eq!(
+            Value::Object(a.body(&a_settings, "m", &t, &[]).unwrap()),
+            json!({"x": "hi"})
+        );
+        assert_eq!(
+            Value::Object(b.body(&b_settings, "m", &t, &[]).unwrap()),
+            json!({"y": "hi"})
+        );
+        // Not configured: no field, the usual shapes (`text` is not among them here).
+        let unconfigured = Template::UNCONFIGURED.decode(&answer, false).unwrap();
+        assert!(unconfigured.times.is_empty());
+        // What cannot be compiled stops the run before it starts.
+        for (extra, needle) in [
+            (
+                (RESPONSE_FIELD, Value::from("a[")),
+                "not a JMESPath expression",
+            ),
+            ((RESPONSE_FIELD, json!(5)), "give a JMESPath"),
+            ((TEMPLATE, Value::from("{{ x")), "does not compile"),
+        ] {
+            let err = Template::UNCONFIGURED
+                .configure(&settings(&[extra], false))
+                .unwrap_err();
+            assert!(err.0.contains(needle), "{err:?}");
+        }
+    }
+
     fn render_error(source: &str, turn: &Turn) -> String {
         render(source, variables(false, "m", turn))
             .err()
@@ -534,7 +644,10 @@ mod tests {
         let t = turn(&["line one\nline two"], None);
         assert!(render_error(r#"{"p": "{{ text }}"}"#, &t).contains("is not JSON"));
         let all = [(TEMPLATE, Value::from(r#"{"p": "{{ text }}"}"#))];
-        let e = render_body(&settings(&all, false), "m", &t).unwrap_err();
+        let s = settings(&all, false);
+        let e = Template::UNCONFIGURED.body(&s, "m", &t, &[]).unwrap_err();
+        let configured = Template::UNCONFIGURED.configure(&s).unwrap();
+        assert_eq!(configured.body(&s, "m", &t, &[]).unwrap_err(), e);
         assert_eq!((e.code, e.kind.as_str()), (None, "ValueError"));
         assert!(
             e.message.starts_with(

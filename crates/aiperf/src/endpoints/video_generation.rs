@@ -24,7 +24,7 @@ use crate::dataset::Turn;
 use crate::record::ErrorDetails;
 use crate::settings::{EndpointConfig, Polling};
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(super) struct VideoGeneration;
 
 impl Endpoint for VideoGeneration {

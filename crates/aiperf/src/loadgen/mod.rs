@@ -36,8 +36,8 @@ pub struct LoadContext {
     pub client: Client,
     pub dataset: Arc<Dataset>,
     pub endpoint: EndpointConfig,
-    /// What the endpoint's requests look like.
-    pub api: &'static dyn Endpoint,
+    /// What the endpoint's requests look like (the type configured for the run).
+    pub api: Arc<dyn Endpoint>,
     pub models: Vec<String>,
     pub model_selection: ModelSelection,
     /// Prebuilt bodies of every conversation's first turn, per model (or why the turn cannot
@@ -531,7 +531,15 @@ async fn exchange(
         )
         .await;
     (client)
-        .follow(ctx.api, &ctx.polling, affinity, request_num, ex, ids, abort)
+        .follow(
+            &*ctx.api,
+            &ctx.polling,
+            affinity,
+            request_num,
+            ex,
+            ids,
+            abort,
+        )
         .await
 }
 
