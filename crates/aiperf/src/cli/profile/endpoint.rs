@@ -25,8 +25,9 @@ pub struct EndpointArgs {
     #[arg(short = 'u', long = "url")]
     pub urls: Vec<String>,
 
-    /// API shape of the endpoint.
-    #[arg(long, default_value = "chat", value_parser = clap::builder::PossibleValuesParser::new(crate::endpoints::names()))]
+    /// API shape of the endpoint (the Python AIPerf's kebab-case spellings, such as
+    /// audio-transcription, name the same types).
+    #[arg(long, default_value = "chat", value_parser = EndpointTypeParser::new())]
     pub endpoint_type: String,
 
     /// Request path, overriding the endpoint type's (/v1/chat/completions, /v1/completions).
@@ -129,4 +130,78 @@ pub struct TokenizerArgs {
     /// Accepted for compatibility; tokenizer.json files never run code.
     #[arg(long)]
     pub tokenizer_trust_remote_code: bool,
+}
+
+/// `--endpoint-type`: a type's name, or its kebab-case spelling as the Python AIPerf writes it
+/// (`audio-transcription` for `audio_transcription`); the value is always the name. `--help`
+/// and the error for an unknown type list the names.
+#[derive(Debug, Clone)]
+struct EndpointTypeParser(clap::builder::PossibleValuesParser);
+
+impl EndpointTypeParser {
+    fn new() -> Self {
+        Self(clap::builder::PossibleValuesParser::new(
+            crate::endpoints::names(),
+        ))
+    }
+}
+
+impl clap::builder::TypedValueParser for EndpointTypeParser {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        let spelled = value.to_str().unwrap_or_default();
+        match crate::endpoints::names().find(|name| name.replace('_', "-") == spelled) {
+            Some(name) => Ok(name.to_owned()),
+            None => self.0.parse_ref(cmd, arg, value),
+        }
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        self.0.possible_values()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use crate::cli::{Cli, Command};
+
+    fn endpoint_type(value: &str) -> Result<String, clap::Error> {
+        let cli = Cli::try_parse_from(["aiperf", "profile", "--endpoint-type", value])?;
+        let Command::Profile(p) = cli.command else {
+            unreachable!()
+        };
+        Ok(p.endpoint.endpoint_type)
+    }
+
+    #[test]
+    fn kebab_case_spellings_name_the_same_types() {
+        for name in crate::endpoints::names() {
+            assert_eq!(endpoint_type(name).unwrap(), name);
+            assert_eq!(endpoint_type(&name.replace('_', "-")).unwrap(), name);
+        }
+        assert_eq!(endpoint_type("nim-rankings").unwrap(), "nim_rankings");
+        // An unknown type: the error lists the names, not their other spellings.
+        let err = endpoint_type("nim-ranking").unwrap_err().to_string();
+        assert!(err.contains("invalid value 'nim-ranking'"), "{err}");
+        assert!(
+            err.contains("[possible values: chat, completions, embeddings,"),
+            "{err}"
+        );
+        assert!(
+            err.contains("nim_rankings") && !err.contains("nim-rankings"),
+            "{err}"
+        );
+        // Half kebab, half snake is neither spelling.
+        assert!(endpoint_type("hf-tei_rankings").is_err());
+    }
 }

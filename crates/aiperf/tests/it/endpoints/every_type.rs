@@ -110,3 +110,37 @@ fn every_endpoint_type_runs_on_the_simulator_in_a_sweep() {
         }
     }
 }
+
+/// The Python AIPerf's kebab-case spellings name the same types: the run records the type by
+/// its name.
+#[test]
+fn kebab_case_type_names_are_accepted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    let output = run(&[
+        "profile",
+        "--ui",
+        "none",
+        "--sim",
+        "fixed",
+        "--endpoint-type",
+        "hf-tei-rankings",
+        "--request-count",
+        "2",
+        "--artifact-dir",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let config: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("run_config.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        config["aiperf_config"]["endpoint"]["type"],
+        "hf_tei_rankings"
+    );
+    let summary: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("profile_export_aiperf.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(summary["request_count"]["avg"], 2.0);
+}
