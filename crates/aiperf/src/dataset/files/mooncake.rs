@@ -19,6 +19,12 @@ struct Row {
     hash_ids: Option<Vec<u64>>,
     delay: Option<f64>,
     session_id: Option<String>,
+    /// Written by `aiperf synthesize` (the session's group, and whether it restarted an
+    /// earlier one); replay does not need them.
+    #[serde(rename = "group_id")]
+    _group_id: Option<serde_json::Value>,
+    #[serde(rename = "is_restart")]
+    _is_restart: Option<bool>,
 }
 
 /// The rows of a mooncake trace, in file order.

@@ -229,3 +229,37 @@ fn the_same_dataset_as_the_python_aiperf() {
         }
     }
 }
+
+/// What `synthesize` writes, `profile` replays: its rows load as a mooncake trace, each session
+/// a multi-turn conversation.
+#[test]
+fn profile_replays_a_synthesized_trace() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Prompts the simulated model's context holds.
+    let dir = synthesize(&tmp.path().join("s"), &["--seed", "3", "--max-isl", "8000"]);
+    let trace = dir.join("dataset.jsonl");
+    let run_dir = tmp.path().join("run");
+    let out = crate::common::profile(
+        &run_dir,
+        &[
+            "--sim",
+            "fixed",
+            "--input-file",
+            trace.to_str().unwrap(),
+            "--custom-dataset-type",
+            "mooncake_trace",
+            "--request-count",
+            "6",
+            "--concurrency",
+            "2",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary = read_json(&run_dir.join("profile_export_aiperf.json"));
+    assert_eq!(summary["request_count"]["avg"], 6.0, "{summary:#}");
+    assert!(summary.get("error_request_count").is_none(), "{summary:#}");
+}
