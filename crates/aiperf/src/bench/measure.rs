@@ -13,9 +13,9 @@ use super::prepare::Prepared;
 use crate::client::{Client, ClientCounts};
 use crate::collector::{Collected, CollectorConfig, Progress, RecordOrigin, collect};
 use crate::export;
-use crate::loadgen::{Interrupts, LoadContext, PhaseEnd, run_phase};
+use crate::loadgen::{Interrupts, LoadContext, PhaseEnd, Shaping, run_phase};
 use crate::record::{Clock, Phase};
-use crate::settings::{ExportLevel, LoadMode, ProfileConfig, UiMode};
+use crate::settings::{ExportLevel, LoadMode, PhaseShape, ProfileConfig, UiMode};
 use crate::shard::ShardInfo;
 use crate::telemetry::scrape::{EndpointScrapes, OnScrape};
 
@@ -101,7 +101,25 @@ pub(super) async fn measure(
         let bar = crate::ui::progress_bar(config.ui, warmup.requests, "warmup");
         let ticker = crate::ui::tick(bar.clone(), progress.clone(), true);
         let warmup_mode = config.load.warmup_mode(run.mode);
-        let end = run_phase(&ctx, Phase::Warmup, warmup_mode, warmup, grace, interrupts).await;
+        // Without --warmup-grace-period a timed warmup waits for all its answers.
+        let warmup_grace = (config.load.warmup_grace_secs)
+            .and_then(|s| Duration::try_from_secs_f64(s).ok())
+            .unwrap_or(Duration::MAX);
+        let shaping = Shaping {
+            shape: shard_shape(config, &config.load.warmup_shape),
+            turn_delay_cap_secs: config.load.turn_delay_cap_secs,
+            ..Shaping::default()
+        };
+        let end = run_phase(
+            &ctx,
+            Phase::Warmup,
+            warmup_mode,
+            warmup,
+            warmup_grace,
+            interrupts,
+            &shaping,
+        )
+        .await;
         ticker.abort();
         bar.finish_and_clear();
         tracing::info!("warmup done: {} requests", end.sent);
@@ -182,19 +200,22 @@ fn collector_config(run: &Prepared, clock: Clock, progress: Arc<Progress>) -> Co
     }
 }
 
+/// A phase's shape as this process runs it: a shard gates its share of the prefill slots.
+fn shard_shape(config: &ProfileConfig, shape: &PhaseShape) -> PhaseShape {
+    let mut shape = shape.clone();
+    if let (Some(s), Some(n)) = (&config.shard, shape.prefill_concurrency) {
+        let share = s.share(u64::from(n)).max(1);
+        shape.prefill_concurrency = Some(u32::try_from(share).unwrap_or(n));
+    }
+    shape
+}
+
 /// Opens the connections the load needs before measuring (`--connection-warmup`).
 async fn preconnect(config: &ProfileConfig, mode: LoadMode, ctx: &LoadContext) {
     if !config.endpoint.connection_warmup {
         return;
     }
-    let connections = match mode {
-        LoadMode::Concurrency { concurrency } => Some(concurrency),
-        LoadMode::Rate {
-            max_concurrency, ..
-        }
-        | LoadMode::FixedSchedule { max_concurrency } => max_concurrency,
-    };
-    if let Some(n) = connections {
+    if let Some(n) = mode.session_limit() {
         let n = config
             .shard
             .as_ref()
@@ -308,6 +329,11 @@ async fn profile(
         }
         None => None,
     };
+    let shaping = Shaping {
+        shape: shard_shape(config, &config.load.shape),
+        window: config.load.replay_window,
+        turn_delay_cap_secs: config.load.turn_delay_cap_secs,
+    };
     let end = run_phase(
         ctx,
         Phase::Profiling,
@@ -315,6 +341,7 @@ async fn profile(
         run.stop,
         grace,
         &run_interrupts,
+        &shaping,
     )
     .await;
     let scrapes = match scraper {

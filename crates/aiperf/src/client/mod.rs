@@ -37,6 +37,14 @@ use crate::settings::EndpointConfig;
 
 pub use self::pool::Affinity;
 
+/// Told of an answer's body each time more of it arrives: the body so far, decompressed.
+type BodyWatch = Box<dyn FnMut(&[u8]) + Send>;
+
+tokio::task_local! {
+    /// The watch of the requests sent within [`Client::watching`].
+    static BODY_WATCH: std::cell::RefCell<BodyWatch>;
+}
+
 /// A request's `x-request-id` and `x-correlation-id` headers.
 type Ids = (Option<HeaderValue>, Option<HeaderValue>);
 
@@ -189,6 +197,18 @@ impl Client {
             opened: self.pool.counters.opened.load(Ordering::Relaxed),
             resent: self.pool.counters.resent.load(Ordering::Relaxed),
         }
+    }
+
+    /// Runs `sends` (requests of this task), telling `watch` of each answer's body each time
+    /// more of it arrives.
+    pub async fn watching<F: Future>(
+        watch: impl FnMut(&[u8]) + Send + 'static,
+        sends: F,
+    ) -> F::Output {
+        let watch: BodyWatch = Box::new(watch);
+        BODY_WATCH
+            .scope(std::cell::RefCell::new(watch), sends)
+            .await
     }
 
     /// Sends `body` to the `index`-th target (round robin over `--url`) and reads the whole
@@ -421,6 +441,7 @@ impl Client {
                         }
                         if marks.last().is_none_or(|m| m.1 < buf.len()) {
                             marks.push((at, buf.len()));
+                            let _ = BODY_WATCH.try_with(|w| (w.borrow_mut())(buf));
                         }
                     }
                 }

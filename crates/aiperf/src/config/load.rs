@@ -20,7 +20,16 @@ pub(super) fn resolve_load(args: &ProfileArgs) -> Result<LoadConfig, UsageError>
             "--request-rate must be a positive number of requests per second, got {rate}"
         )));
     }
-    let warmup = warmup_stop(a)?;
+    let warmup = warmup_stop(args)?;
+    let user_centric = super::replay::resolve_user_centric(args)?;
+    let shape = super::shaping::resolve_shape(args)?;
+    let warmup_load = warmup_load(args, warmup.is_some())?;
+    let warmup_has_rate = warmup_load.and_then(|w| w.rate).or(request_rate).is_some();
+    let warmup_shape = match warmup {
+        Some(_) => super::shaping::resolve_warmup_shape(args, &shape, warmup_has_rate)?,
+        None => crate::settings::PhaseShape::default(),
+    };
+    super::replay::note_inapplicable(args)?;
     let fixed_schedule = match (a.fixed_schedule, a.no_fixed_schedule) {
         (true, _) => Some(true),
         (_, true) => Some(false),
@@ -47,8 +56,9 @@ pub(super) fn resolve_load(args: &ProfileArgs) -> Result<LoadConfig, UsageError>
         stop: stop(a)?,
         // Kept finite so configurations and plans stay valid JSON.
         grace_period_secs: a.benchmark_grace_period.min(f64::MAX),
+        warmup_grace_secs: warmup_grace(args, warmup)?,
         warmup,
-        warmup_load: warmup_load(a, warmup.is_some())?,
+        warmup_load,
         cancellation: cancellation(a)?,
         failed_request_threshold: match a.failed_request_threshold {
             Some(t) if !(t > 0.0 && t <= 1.0) => {
@@ -59,6 +69,11 @@ pub(super) fn resolve_load(args: &ProfileArgs) -> Result<LoadConfig, UsageError>
             }
             other => other,
         },
+        shape,
+        warmup_shape,
+        user_centric,
+        replay_window: super::replay::resolve_window(args)?,
+        turn_delay_cap_secs: super::replay::turn_delay_cap(args)?,
     })
 }
 
@@ -82,7 +97,7 @@ fn arrival(a: &LoadArgs, request_rate: Option<f64>) -> Result<Arrival, UsageErro
         (Some(p), None) => p,
         (None, None) => ArrivalPattern::Poisson,
     };
-    if a.request_rate_mode.is_some() && request_rate.is_none() {
+    if a.request_rate_mode.is_some() && request_rate.is_none() && a.request_rate_series.is_none() {
         return Err(UsageError::new(
             "--request-rate-mode (--arrival-pattern) needs --request-rate",
         ));
@@ -135,7 +150,12 @@ fn stop(a: &LoadArgs) -> Result<StopCondition, UsageError> {
 }
 
 /// When the warmup phase stops, if there is one.
-fn warmup_stop(a: &LoadArgs) -> Result<Option<StopCondition>, UsageError> {
+fn warmup_stop(args: &ProfileArgs) -> Result<Option<StopCondition>, UsageError> {
+    let a = &args.load;
+    let sessions = args.warmup.num_warmup_sessions;
+    if sessions == Some(0) {
+        return Err(UsageError::new("--num-warmup-sessions must be at least 1"));
+    }
     if let Some(d) = a.warmup_duration
         && !(d.is_finite() && d > 0.0)
     {
@@ -144,27 +164,70 @@ fn warmup_stop(a: &LoadArgs) -> Result<Option<StopCondition>, UsageError> {
         )));
     }
     Ok(
-        match (a.warmup_request_count.filter(|&n| n > 0), a.warmup_duration) {
-            (None, None) => None,
-            (requests, duration_secs) => Some(StopCondition {
+        match (
+            a.warmup_request_count.filter(|&n| n > 0),
+            a.warmup_duration,
+            sessions,
+        ) {
+            (None, None, None) => None,
+            (requests, duration_secs, sessions) => Some(StopCondition {
                 requests,
                 duration_secs,
-                sessions: None,
+                sessions,
             }),
         },
     )
 }
 
-/// The warmup's own load (`--warmup-concurrency`, `--warmup-request-rate`).
-fn warmup_load(a: &LoadArgs, has_warmup: bool) -> Result<Option<WarmupLoad>, UsageError> {
-    let (concurrency, rate) = match (a.warmup_concurrency, a.warmup_request_rate) {
-        (None, None) => return Ok(None),
-        given => given,
+/// `--warmup-grace-period`: how long a timed warmup waits for its requests in flight.
+fn warmup_grace(
+    args: &ProfileArgs,
+    warmup: Option<StopCondition>,
+) -> Result<Option<f64>, UsageError> {
+    let Some(grace) = args.warmup.warmup_grace_period else {
+        return Ok(None);
+    };
+    let Some(w) = warmup else {
+        return Err(UsageError::new(
+            "--warmup-grace-period was given without a warmup phase (one runs with \
+             --warmup-request-count, --num-warmup-sessions or --warmup-duration): add \
+             --warmup-duration, or drop --warmup-grace-period",
+        ));
+    };
+    if w.duration_secs.is_none() {
+        return Err(UsageError::new(
+            "--warmup-grace-period requires --warmup-duration: the grace period follows a timed \
+             warmup; set --warmup-duration, or drop --warmup-grace-period",
+        ));
+    }
+    if grace.is_nan() || grace < 0.0 {
+        return Err(UsageError::new(format!(
+            "--warmup-grace-period must be zero, a positive number of seconds or inf, got {grace}"
+        )));
+    }
+    // `inf` waits for every warmup response, as no grace period does.
+    Ok(grace.is_finite().then_some(grace))
+}
+
+/// The warmup's own load (`--warmup-concurrency`, `--warmup-request-rate`,
+/// `--warmup-arrival-pattern`).
+fn warmup_load(args: &ProfileArgs, has_warmup: bool) -> Result<Option<WarmupLoad>, UsageError> {
+    let a = &args.load;
+    if !has_warmup && let Some(flag) = super::shaping::warmup_shape_given(args) {
+        return Err(UsageError::new(format!(
+            "{flag} shapes a warmup phase: add --warmup-request-count or --warmup-duration \
+             (or --num-warmup-sessions)"
+        )));
+    }
+    let pattern = args.warmup.warmup_arrival_pattern;
+    let (concurrency, rate) = match (a.warmup_concurrency, a.warmup_request_rate, pattern) {
+        (None, None, None) => return Ok(None),
+        (c, r, _) => (c, r),
     };
     if !has_warmup {
         return Err(UsageError::new(
             "--warmup-concurrency and --warmup-request-rate shape a warmup phase: add \
-             --warmup-request-count or --warmup-duration",
+             --warmup-request-count or --warmup-duration (or --num-warmup-sessions)",
         ));
     }
     if concurrency == Some(0) {
@@ -177,7 +240,26 @@ fn warmup_load(a: &LoadArgs, has_warmup: bool) -> Result<Option<WarmupLoad>, Usa
             "--warmup-request-rate must be a positive number of requests per second, got {r}"
         )));
     }
-    Ok(Some(WarmupLoad { concurrency, rate }))
+    let arrival = match pattern {
+        None => None,
+        Some(_) if rate.or(first(&a.request_rate)).is_none() => {
+            tracing::warn!(
+                "--warmup-arrival-pattern shapes a warmup rate; without --warmup-request-rate \
+                 or --request-rate the warmup runs in closed loop and it has no effect"
+            );
+            None
+        }
+        Some(ArrivalPattern::Constant) => Some(Arrival::Constant),
+        Some(ArrivalPattern::Poisson) => Some(Arrival::Poisson),
+        Some(ArrivalPattern::Gamma) => Some(Arrival::Gamma {
+            smoothness: a.arrival_smoothness.unwrap_or(1.0),
+        }),
+    };
+    Ok(Some(WarmupLoad {
+        concurrency,
+        rate,
+        arrival,
+    }))
 }
 
 /// Requests the client cancels on purpose (`--request-cancellation-rate/-delay`).

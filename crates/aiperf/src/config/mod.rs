@@ -12,7 +12,9 @@ mod output;
 mod plan;
 mod public;
 mod recipe;
+mod replay;
 mod search;
+mod shaping;
 mod telemetry;
 #[cfg(test)]
 mod tests;

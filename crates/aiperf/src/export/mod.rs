@@ -13,6 +13,7 @@ mod csv;
 mod inputs;
 pub mod reference_config;
 mod reference_dataset;
+mod reference_phases;
 mod summary;
 mod timeslices;
 

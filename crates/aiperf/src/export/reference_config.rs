@@ -16,16 +16,16 @@ use serde_json::{Map, Value};
 
 pub use super::reference_dataset::{CacheBust, CorpusDoc, PublicDataset, SeqPairDoc, SynthesisDoc};
 use super::reference_dataset::{cache_bust, corpus_name, prompt_options, synthesis};
+use super::reference_phases::phase_list;
+pub use super::reference_phases::{CancellationDoc, Phase, RampDoc, RateSeriesDoc};
 use crate::settings::{
-    Arrival, ConnectionReuse, DatasetFileKind, Encoding, ExportLevel, HeaderValue, InputConfig,
-    LengthDist, LoadMode, ModelSelection, ProfileConfig, REDACTED, Sampling, StopCondition,
-    TokenizerSpec, UiMode,
+    ConnectionReuse, DatasetFileKind, Encoding, ExportLevel, HeaderValue, InputConfig, LengthDist,
+    LoadMode, ModelSelection, ProfileConfig, REDACTED, Sampling, StopCondition, TokenizerSpec,
+    UiMode,
 };
 
 /// The reference tool's default request timeout, seconds.
 const DEFAULT_TIMEOUT_SECS: f64 = 21_600.0;
-/// The grace period after a timed phase when none is given, seconds.
-const DEFAULT_GRACE_PERIOD_SECS: f64 = 30.0;
 /// The name of the one dataset of a run.
 const DATASET_NAME: &str = "main";
 
@@ -246,48 +246,6 @@ pub struct FileDataset {
     pub cache_bust: Option<CacheBust>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prompts: Option<CorpusDoc>,
-}
-
-/// One phase: its load pattern and when it stops.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Phase {
-    pub name: String,
-    pub kind: String,
-    /// `concurrency`, `poisson`, `constant`, `gamma` or `fixed_schedule`.
-    #[serde(rename = "type")]
-    pub pattern: String,
-    #[serde(default, skip_serializing_if = "is_false")]
-    pub exclude_from_results: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub requests: Option<u64>,
-    /// Seconds.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub duration: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sessions: Option<u64>,
-    /// Clients in closed loop, the cap on requests in flight otherwise.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub concurrency: Option<u32>,
-    /// Seconds.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub grace_period: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cancellation: Option<CancellationDoc>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub failed_request_threshold: Option<f64>,
-    /// Requests per second.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rate: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub smoothness: Option<f64>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct CancellationDoc {
-    /// Percent of requests.
-    pub rate: f64,
-    /// Seconds.
-    pub delay: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -601,63 +559,6 @@ fn dataset(config: &ProfileConfig, fixed_schedule: bool) -> Dataset {
             cache_bust: cache_bust(&config.dataset),
             prompts: corpus_name(&config.dataset).map(|corpus| CorpusDoc { corpus }),
         })),
-    }
-}
-
-/// The warmup phase (when there is one), then the profiling phase.
-fn phase_list(config: &ProfileConfig, phases: &ResolvedPhases) -> Vec<Phase> {
-    let load = &config.load;
-    let mut out = Vec::new();
-    if let Some((mode, stop)) = phases.warmup {
-        let mut warmup = phase("warmup", mode, stop);
-        warmup.exclude_from_results = true;
-        out.push(warmup);
-    }
-    let mut profiling = phase("profiling", phases.profiling, phases.stop);
-    if phases.stop.duration_secs.is_some() && load.grace_period_secs != DEFAULT_GRACE_PERIOD_SECS {
-        profiling.grace_period = Some(load.grace_period_secs);
-    }
-    profiling.cancellation = load.cancellation.map(|c| CancellationDoc {
-        rate: c.rate_pct,
-        delay: c.delay_secs,
-    });
-    profiling.failed_request_threshold = load.failed_request_threshold;
-    out.push(profiling);
-    out
-}
-
-fn phase(name: &str, mode: LoadMode, stop: StopCondition) -> Phase {
-    let (pattern, concurrency, rate, smoothness) = match mode {
-        LoadMode::Concurrency { concurrency } => ("concurrency", Some(concurrency), None, None),
-        LoadMode::Rate {
-            rate,
-            arrival,
-            max_concurrency,
-        } => match arrival {
-            Arrival::Constant => ("constant", max_concurrency, Some(rate), None),
-            Arrival::Poisson => ("poisson", max_concurrency, Some(rate), None),
-            Arrival::Gamma { smoothness } => {
-                ("gamma", max_concurrency, Some(rate), Some(smoothness))
-            }
-        },
-        LoadMode::FixedSchedule { max_concurrency } => {
-            ("fixed_schedule", max_concurrency, None, None)
-        }
-    };
-    Phase {
-        name: name.to_owned(),
-        kind: name.to_owned(),
-        pattern: pattern.to_owned(),
-        exclude_from_results: false,
-        requests: stop.requests,
-        duration: stop.duration_secs,
-        sessions: stop.sessions,
-        concurrency,
-        grace_period: None,
-        cancellation: None,
-        failed_request_threshold: None,
-        rate,
-        smoothness,
     }
 }
 

@@ -9,7 +9,14 @@
 //! Arrivals are never dropped: when the client (or the concurrency cap) is late, the request
 //! still goes out and its record keeps both the scheduled and the actual send time.
 
+mod gates;
+mod ramp;
+mod replay;
 pub mod schedule;
+mod turns;
+mod user_centric;
+
+pub use self::turns::{SessionPlan, Shaping};
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,7 +27,6 @@ use aiperf_shared::timer::PreciseTimer;
 use aiperf_stats::derive_seed;
 use bytes::Bytes;
 use serde_json::{Map, Value};
-use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -149,6 +155,8 @@ struct PhaseState {
     /// Cancels requests in flight.
     abort: CancellationToken,
     fixed_schedule: bool,
+    /// Ramps, gates and turn timing beyond the load pattern.
+    shaped: turns::Shaped,
 }
 
 impl PhaseState {
@@ -203,7 +211,17 @@ pub async fn run_phase(
     stop: StopCondition,
     grace: Duration,
     interrupts: &Interrupts,
+    shaping: &Shaping,
 ) -> PhaseEnd {
+    // The clients of closed loop (this shard's share), the cap on sessions otherwise.
+    let sessions = match mode {
+        LoadMode::Concurrency { concurrency } => {
+            Some(ctx.shard.as_ref().map_or(concurrency, |s| {
+                u32::try_from(s.share(u64::from(concurrency))).unwrap_or(u32::MAX)
+            }))
+        }
+        other => other.session_limit(),
+    };
     let state = Arc::new(PhaseState {
         phase,
         limit: stop.requests,
@@ -213,6 +231,7 @@ pub async fn run_phase(
         issuing: interrupts.stop.child_token(),
         abort: interrupts.abort.child_token(),
         fixed_schedule: matches!(mode, LoadMode::FixedSchedule { .. }),
+        shaped: shaping.start(mode, sessions, &ctx.dataset),
     });
     let timed_out = CancellationToken::new();
     let duration_timer = stop.duration().map(|d| {
@@ -227,46 +246,25 @@ pub async fn run_phase(
 
     let tracker = TaskTracker::new();
     match mode {
-        LoadMode::Concurrency { concurrency } => {
-            let workers = ctx
-                .shard
-                .as_ref()
-                .map_or(u64::from(concurrency), |s| s.share(u64::from(concurrency)));
-            // The workers are the requests in flight: the drain below waits for them.
-            for _ in 0..workers {
+        LoadMode::Concurrency { .. } => {
+            // The workers are the requests in flight: the drain below waits for them (each
+            // starts once the ramped concurrency gives it a slot).
+            for _ in 0..sessions.unwrap_or(1) {
                 tracker.spawn(closed_loop_worker(ctx.clone(), state.clone()));
             }
         }
-        LoadMode::Rate {
-            rate,
-            arrival,
-            max_concurrency,
-        } => {
+        LoadMode::Rate { rate, arrival, .. } => {
             let seed = derive_seed(ctx.seed, phase as u64);
-            let offsets = schedule::arrivals(rate, arrival, seed);
-            pace(
-                ctx,
-                &state,
-                &tracker,
-                offsets.map(|o| (o, None)),
-                max_concurrency,
-            )
-            .await;
+            let offsets = shaping.arrivals(rate, arrival, seed);
+            pace(ctx, &state, &tracker, offsets.map(|o| (o, None))).await;
         }
-        LoadMode::FixedSchedule { max_concurrency } => {
-            let mut starts: Vec<(f64, usize)> = ctx
-                .dataset
-                .conversations
-                .iter()
-                .enumerate()
-                .filter_map(|(i, c)| c.turns.first()?.timestamp_ms.map(|t| (t, i)))
-                .collect();
-            starts.sort_by(|a, b| a.0.total_cmp(&b.0));
-            let t0 = starts.first().map_or(0.0, |s| s.0);
-            let offsets = starts
-                .into_iter()
-                .map(move |(t, i)| (((t - t0) * 1e6).round() as u64, Some(i)));
-            pace(ctx, &state, &tracker, offsets, max_concurrency).await;
+        LoadMode::FixedSchedule { .. } => {
+            let starts = replay::starts(&ctx.dataset, shaping.window);
+            let offsets = starts.into_iter().map(|(at, i)| (at, Some(i)));
+            pace(ctx, &state, &tracker, offsets).await;
+        }
+        LoadMode::UserCentric { rate, users, .. } => {
+            user_centric::run(ctx, &state, &tracker, rate, users).await;
         }
     }
     tracker.close();
@@ -302,6 +300,9 @@ pub async fn run_phase(
 }
 
 async fn closed_loop_worker(ctx: Arc<LoadContext>, state: Arc<PhaseState>) {
+    let Ok(_slot) = state.shaped.gates.session_slot(&state.issuing).await else {
+        return;
+    };
     loop {
         let scheduled = ctx.clock.now();
         let Some((local, first)) = state.claim_session() else {
@@ -309,7 +310,8 @@ async fn closed_loop_worker(ctx: Arc<LoadContext>, state: Arc<PhaseState>) {
         };
         let session = ctx.shard.as_ref().map_or(local, |s| s.global(local));
         let conversation = ctx.dataset.index(session);
-        if !run_session(&ctx, &state, session, conversation, first, scheduled).await {
+        let plan = SessionPlan::default();
+        if !run_session(&ctx, &state, session, conversation, first, scheduled, plan).await {
             return;
         }
     }
@@ -328,9 +330,8 @@ async fn pace(
     state: &Arc<PhaseState>,
     tracker: &TaskTracker,
     offsets: impl Iterator<Item = (u64, Option<usize>)> + Send + 'static,
-    max_concurrency: Option<u32>,
 ) {
-    let permits = max_concurrency.map(|c| Arc::new(Semaphore::new(c as usize)));
+    let permits = state.shaped.gates.sessions();
     let handle = tokio::runtime::Handle::current();
     let (ctx, state, tracker) = (ctx.clone(), state.clone(), tracker.clone());
     let pacer = tokio::task::spawn_blocking(move || {
@@ -382,7 +383,8 @@ async fn pace(
             let (ctx, state) = (ctx.clone(), state.clone());
             tracker.spawn_on(
                 async move {
-                    run_session(&ctx, &state, session, conversation, first, scheduled).await;
+                    let plan = SessionPlan::default();
+                    run_session(&ctx, &state, session, conversation, first, scheduled, plan).await;
                     drop(permit);
                 },
                 &handle,
@@ -401,6 +403,7 @@ async fn run_session(
     conversation: usize,
     first: u64,
     first_scheduled: u64,
+    plan: SessionPlan,
 ) -> bool {
     // `--cache-bust`: this session's own copy, its first turn marked.
     let marked = (ctx.dataset).for_session(conversation, session, state.phase == Phase::Warmup);
@@ -414,19 +417,17 @@ async fn run_session(
     let session_start = ctx.clock.now();
     // The conversation's own connection (`--connection-reuse-strategy sticky-user-sessions`).
     let mut affinity = crate::client::Affinity::default();
-    for (turn_index, turn) in conv.turns.iter().enumerate() {
-        if turn_index > 0 {
-            let wait = match (
-                state.fixed_schedule,
-                turn.timestamp_ms,
-                conv.turns[0].timestamp_ms,
-            ) {
-                (true, Some(t), Some(t0)) => {
-                    let at = session_start + ((t - t0).max(0.0) * 1e6) as u64;
-                    Duration::from_nanos(at.saturating_sub(ctx.clock.now()))
-                }
-                _ => Duration::from_secs_f64(turn.delay_ms.unwrap_or(0.0).max(0.0) / 1e3),
-            };
+    let turns = state.shaped.turns(conversation, conv, plan);
+    let mut due = first_scheduled;
+    for (turn_index, turn) in conv.turns.iter().enumerate().take(turns.end) {
+        if turn_index < turns.start {
+            continue;
+        }
+        if turn_index > turns.start {
+            let (now, fixed) = (ctx.clock.now(), state.fixed_schedule);
+            let first = turns.start;
+            due = (state.shaped).due(fixed, conv, first, turn_index, session_start, due, now);
+            let wait = Duration::from_nanos(due.saturating_sub(now));
             if !wait.is_zero() {
                 let deadline = std::time::Instant::now() + wait;
                 tokio::select! {
@@ -462,11 +463,16 @@ async fn run_session(
         let ex = match why {
             Some(why) => unsent(ctx.clock.now(), why),
             None => {
+                // `--prefill-concurrency`: a slot from the send to the first token.
+                let Ok(slot) = state.shaped.gates.prefill_slot(&state.issuing).await else {
+                    return false;
+                };
                 let affinity = &mut affinity;
-                exchange(ctx, state, affinity, request_num, &body, ids, abandon_after).await
+                let send = exchange(ctx, state, affinity, request_num, &body, ids, abandon_after);
+                gates::until_first_token(slot, ctx.api.clone(), send).await
             }
         };
-        let more = turn_index + 1 < conv.turns.len();
+        let more = turn_index + 1 < turns.end;
         let failed = ex.outcome != Outcome::Ok;
         if more && !failed {
             history.extend(ctx.api.history(turn, &ex.frames, ctx.endpoint.streaming));

@@ -6,6 +6,7 @@
 //! wrapped in [`Secret`] so they are never written anywhere.
 
 mod input;
+mod load;
 mod media;
 mod plan;
 mod polling;
@@ -22,6 +23,10 @@ pub use input::{
     BAILIAN_BLOCK_TOKENS, CacheBustTarget, CorpusStyle, DatasetFileKind, DatasetOptions, Encoding,
     LengthDist, LengthPlan, PromptCorpus, PublicSource, Sampling, SeqPair, Synthesis,
     TRACE_BLOCK_TOKENS, TokenizerSpec,
+};
+pub use load::{
+    Arrival, Cancellation, LoadConfig, LoadMode, PhaseShape, RatePoint, ReplayWindow,
+    StopCondition, UserCentric, WarmupLoad,
 };
 pub use media::{
     AudioFormat, AudioGen, ImageFormat, ImageGen, ImageSource, MediaConfig, SourceSampling,
@@ -294,176 +299,6 @@ pub enum InputConfig {
     },
 }
 
-/// How requests are paced and when the run stops.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct LoadConfig {
-    /// Closed-loop concurrency, or the ceiling on requests in flight in rate mode.
-    pub concurrency: Option<u32>,
-    pub request_rate: Option<f64>,
-    pub arrival: Arrival,
-    /// Replay trace timestamps; `None` decides from the dataset (timestamped traces replay).
-    pub fixed_schedule: Option<bool>,
-    pub stop: StopCondition,
-    pub grace_period_secs: f64,
-    pub warmup: Option<StopCondition>,
-    /// Abort once more than this share of the completed requests failed.
-    #[serde(default)]
-    pub failed_request_threshold: Option<f64>,
-    /// Requests the client cancels on purpose (profiling phase).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cancellation: Option<Cancellation>,
-    /// The warmup's own load, when it differs from the profiling phase's.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub warmup_load: Option<WarmupLoad>,
-}
-
-/// `--warmup-concurrency` / `--warmup-request-rate`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct WarmupLoad {
-    pub concurrency: Option<u32>,
-    pub rate: Option<f64>,
-}
-
-/// `--request-cancellation-rate` / `--request-cancellation-delay`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Cancellation {
-    /// Share of requests cancelled, percent.
-    pub rate_pct: f64,
-    pub delay_secs: f64,
-}
-
-impl Cancellation {
-    /// Whether request `n` of a run seeded with `seed` is one to cancel (a seeded choice, the
-    /// same on every run with the seed).
-    pub fn picks(&self, seed: u64, n: u64) -> bool {
-        let draw = aiperf_stats::derive_seed(seed ^ 0x6361_6e63_656c, n) >> 11;
-        (draw as f64 / (1u64 << 53) as f64) * 100.0 < self.rate_pct
-    }
-}
-
-/// Arrival process of rate mode.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "pattern", rename_all = "snake_case")]
-pub enum Arrival {
-    /// Evenly spaced arrivals.
-    Constant,
-    /// Exponential gaps.
-    Poisson,
-    /// Gamma gaps of shape `smoothness` (1 = Poisson, < 1 burstier, > 1 smoother).
-    Gamma { smoothness: f64 },
-}
-
-/// When a phase stops issuing requests: after a count, after a duration, or whichever comes
-/// first. Neither means the default count.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
-pub struct StopCondition {
-    pub requests: Option<u64>,
-    pub duration_secs: Option<f64>,
-    /// Sessions (conversations) to start; each runs to its last turn.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sessions: Option<u64>,
-}
-
-impl StopCondition {
-    pub fn duration(&self) -> Option<Duration> {
-        self.duration_secs
-            .and_then(|s| Duration::try_from_secs_f64(s).ok())
-    }
-}
-
-/// The load pattern a phase runs, decided once the dataset is known.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum LoadMode {
-    /// `concurrency` clients, each sending its next request when the previous one ends.
-    Concurrency { concurrency: u32 },
-    /// Open loop: arrivals on a seeded schedule, optionally capped in flight.
-    Rate {
-        rate: f64,
-        arrival: Arrival,
-        max_concurrency: Option<u32>,
-    },
-    /// Open loop at the dataset's own timestamps.
-    FixedSchedule { max_concurrency: Option<u32> },
-}
-
-impl std::fmt::Display for LoadMode {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let cap = |f: &mut std::fmt::Formatter<'_>, c: &Option<u32>| match c {
-            Some(c) => write!(f, ", at most {c} in flight"),
-            None => Ok(()),
-        };
-        match self {
-            Self::Concurrency { concurrency } => write!(f, "concurrency {concurrency}"),
-            Self::Rate {
-                rate,
-                arrival,
-                max_concurrency,
-            } => {
-                let pattern = match arrival {
-                    Arrival::Constant => "constant".to_owned(),
-                    Arrival::Poisson => "poisson".to_owned(),
-                    Arrival::Gamma { smoothness } => format!("gamma, smoothness {smoothness}"),
-                };
-                write!(f, "{rate} requests/s ({pattern})")?;
-                cap(f, max_concurrency)
-            }
-            Self::FixedSchedule { max_concurrency } => {
-                write!(f, "the trace's timestamps")?;
-                cap(f, max_concurrency)
-            }
-        }
-    }
-}
-
-impl LoadConfig {
-    pub fn mode(&self, dataset_has_timestamps: bool) -> LoadMode {
-        let replay = self
-            .fixed_schedule
-            .unwrap_or(dataset_has_timestamps && self.request_rate.is_none());
-        match (replay, self.request_rate) {
-            (true, _) => LoadMode::FixedSchedule {
-                max_concurrency: self.concurrency,
-            },
-            (false, Some(rate)) => LoadMode::Rate {
-                rate,
-                arrival: self.arrival,
-                max_concurrency: self.concurrency,
-            },
-            (false, None) => LoadMode::Concurrency {
-                concurrency: self.concurrency.unwrap_or(1),
-            },
-        }
-    }
-
-    /// The warmup's load: its own concurrency and/or rate when given, else the profiling
-    /// phase's (`profiling`).
-    pub fn warmup_mode(&self, profiling: LoadMode) -> LoadMode {
-        let Some(w) = self.warmup_load else {
-            return profiling;
-        };
-        match (w.rate, w.concurrency) {
-            (Some(rate), max_concurrency) => LoadMode::Rate {
-                rate,
-                arrival: self.arrival,
-                max_concurrency,
-            },
-            (None, Some(concurrency)) => LoadMode::Concurrency { concurrency },
-            (None, None) => profiling,
-        }
-    }
-
-    /// Requests the profiling phase sends when neither a count nor a duration was given:
-    /// twice the concurrency (at least 10) in closed loop, ten seconds' worth in rate mode,
-    /// every trace row in fixed-schedule replay.
-    pub fn default_request_count(mode: LoadMode, dataset_turns: usize) -> u64 {
-        match mode {
-            LoadMode::Concurrency { concurrency } => (2 * u64::from(concurrency)).max(10),
-            LoadMode::Rate { rate, .. } => ((rate * 10.0).ceil() as u64).max(10),
-            LoadMode::FixedSchedule { .. } => dataset_turns as u64,
-        }
-    }
-}
-
 /// `--goodput tag:value`: a request is "good" when every target holds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GoodputTarget {
@@ -612,6 +447,9 @@ impl ProfileConfig {
             } => format!("concurrency{c}-request_rate{}", python_float(rate)),
             LoadMode::Rate { rate, .. } => format!("request_rate{}", python_float(rate)),
             LoadMode::FixedSchedule { .. } => "fixed_schedule".to_owned(),
+            LoadMode::UserCentric { rate, users, .. } => {
+                format!("user_centric-users{users}-qps{}", python_float(rate))
+            }
         };
         PathBuf::from("artifacts").join(format!(
             "{model}-openai-{}-{stimulus}",
@@ -678,51 +516,5 @@ mod tests {
         assert_eq!(serde_json::to_string(&secret).unwrap(), "\"<redacted>\"");
         assert_eq!(format!("{secret:?}"), "<redacted>");
         assert_eq!(secret.expose(), "sk-very-secret");
-    }
-
-    #[test]
-    fn load_mode_follows_the_flags_and_the_dataset() {
-        let load = |concurrency, rate, fixed| LoadConfig {
-            concurrency,
-            request_rate: rate,
-            arrival: Arrival::Poisson,
-            fixed_schedule: fixed,
-            stop: StopCondition::default(),
-            grace_period_secs: 30.0,
-            warmup: None,
-            failed_request_threshold: None,
-            cancellation: None,
-            warmup_load: None,
-        };
-        assert_eq!(
-            load(None, None, None).mode(false),
-            LoadMode::Concurrency { concurrency: 1 }
-        );
-        assert_eq!(
-            load(Some(4), Some(10.0), None).mode(false),
-            LoadMode::Rate {
-                rate: 10.0,
-                arrival: Arrival::Poisson,
-                max_concurrency: Some(4)
-            }
-        );
-        assert_eq!(
-            load(Some(4), None, None).mode(true),
-            LoadMode::FixedSchedule {
-                max_concurrency: Some(4)
-            }
-        );
-        assert_eq!(
-            load(Some(4), None, Some(false)).mode(true),
-            LoadMode::Concurrency { concurrency: 4 }
-        );
-        assert_eq!(
-            LoadConfig::default_request_count(LoadMode::Concurrency { concurrency: 64 }, 0),
-            128
-        );
-        assert_eq!(
-            LoadConfig::default_request_count(LoadMode::Concurrency { concurrency: 1 }, 0),
-            10
-        );
     }
 }

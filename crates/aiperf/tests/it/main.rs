@@ -7,6 +7,7 @@ mod datasets;
 mod endpoints;
 mod faults;
 mod kube;
+mod load_shaping;
 mod media;
 mod plot;
 mod profile;

@@ -37,6 +37,31 @@ pub struct LoadArgs {
     #[arg(long, visible_alias = "num-requests", value_delimiter = ',', value_parser = list_count::<u64>, action = clap::ArgAction::Set)]
     pub request_count: Vec<u64>,
 
+    /// Requests in their prefill at once, at most: sent and not yet at their first token
+    /// (needs --streaming). The next request waits for a slot.
+    #[arg(long, value_delimiter = ',', value_parser = list_count::<u32>, action = clap::ArgAction::Set)]
+    pub prefill_concurrency: Vec<u32>,
+
+    /// Seconds to step the session concurrency up from 1 to --concurrency, one more session
+    /// at a time, evenly spaced.
+    #[arg(long, value_name = "SECONDS")]
+    pub concurrency_ramp_duration: Option<f64>,
+
+    /// Seconds to step the prefill concurrency up from 1 to --prefill-concurrency.
+    #[arg(long, value_name = "SECONDS")]
+    pub prefill_concurrency_ramp_duration: Option<f64>,
+
+    /// Seconds to raise the request rate linearly to its target, from target × 0.1 s /
+    /// duration (updated every 0.1 s).
+    #[arg(long, value_name = "SECONDS")]
+    pub request_rate_ramp_duration: Option<f64>,
+
+    /// A JSON file of request-rate points, `{"points": [{"time_s": 0, "qps": 2}, ...]}` (or
+    /// the array alone): the rate follows them piecewise linearly, holding the last one.
+    /// Replaces --request-rate.
+    #[arg(long, value_name = "FILE")]
+    pub request_rate_series: Option<std::path::PathBuf>,
+
     /// Stop after this many sessions (conversations) have started; each runs all its turns.
     #[arg(long, visible_aliases = ["num-conversations", "conversation-num"])]
     pub num_sessions: Option<u64>,

@@ -11,7 +11,10 @@ mod media;
 mod output;
 mod plan;
 mod prompt;
+mod replay;
 mod search;
+mod user_centric;
+mod warmup;
 
 pub use self::endpoint::{EndpointArgs, TokenizerArgs};
 pub use self::input::InputArgs;
@@ -20,9 +23,12 @@ pub use self::media::{AudioArgs, ImageArgs, VideoArgs};
 pub use self::output::{HttpTraceArgs, OutputArgs, UiArg};
 pub use self::plan::{ConvergenceModeArg, MultiRunArgs, PoolingArg, SweepModeArg, SweepTypeArg};
 pub use self::prompt::PromptArgs;
+pub use self::replay::ReplayArgs;
 pub use self::search::{
     DirectionArg, OptunaSamplerArg, PlannerArg, RecipeArgs, SearchArgs, SearchStyleArg,
 };
+pub use self::user_centric::UserCentricArgs;
+pub use self::warmup::WarmupArgs;
 
 /// One value of a comma-separated list of counts, spaces around it allowed (`10, 20`).
 pub(super) fn list_count<T: TryFrom<u64>>(s: &str) -> Result<T, String> {
@@ -72,6 +78,12 @@ pub struct ProfileArgs {
     pub video: VideoArgs,
     #[command(flatten)]
     pub load: LoadArgs,
+    #[command(flatten)]
+    pub warmup: WarmupArgs,
+    #[command(flatten)]
+    pub user_centric: UserCentricArgs,
+    #[command(flatten)]
+    pub replay: ReplayArgs,
     #[command(flatten)]
     pub output: OutputArgs,
     #[command(flatten)]
