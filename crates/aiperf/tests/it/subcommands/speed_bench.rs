@@ -66,8 +66,14 @@ fn each_request_reports_its_acceptance_and_the_server_counts_it_all() {
         assert!((1.8..3.2).contains(&length), "{length}");
         assert!((30.0..70.0).contains(&rate), "{rate}");
         let console = std::fs::read_to_string(dir.join("profile_export_console.txt")).unwrap();
-        assert!(console.contains("aiperf | LLM Metrics: Spec Decode"), "{console}");
-        assert!(console.contains("Token-Weighted Acceptance Length (ratio)"), "{console}");
+        assert!(
+            console.contains("aiperf | LLM Metrics: Spec Decode"),
+            "{console}"
+        );
+        assert!(
+            console.contains("Token-Weighted Acceptance Length (ratio)"),
+            "{console}"
+        );
         let records = crate::common::read_lines(&dir.join("profile_export.jsonl"));
         let steps = &records[0]["metrics"]["spec_decode_steps"];
         assert!(steps["value"].as_f64().unwrap() >= 1.0, "{steps}");
