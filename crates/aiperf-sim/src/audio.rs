@@ -11,20 +11,16 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::Instant;
 
-use http::header;
 use hyper::body::Incoming;
 use hyper::{Request, Response};
 use rand::SeedableRng;
 use rand_pcg::Pcg64Mcg;
 use serde_json::json;
 
-use crate::api::{ApiError, client_request_id, injected_error_response, read_body};
-use crate::embed::InFlight;
+use crate::api::{ApiError, client_request_id, read_body};
 use crate::form::{audio_secs, work_time};
-use crate::images::finish;
-use crate::metrics::Finished;
-use crate::plan::{self, Fault, Fnv};
-use crate::record::{Ending, RequestRecord};
+use crate::oneshot::OneShot;
+use crate::plan::Fnv;
 use crate::server::State;
 use crate::stream::SimBody;
 
@@ -105,51 +101,16 @@ async fn transcribe(
     client_request_id: Option<String>,
     arrival: Instant,
 ) -> Result<Response<SimBody>, ApiError> {
-    let config = state.config();
-    let index = state.next_request();
-    let fault = plan::plan_fault(&config.faults, config.seed, index, 1);
-    let record = |status: u16, ending: Ending, end: Instant| RequestRecord {
-        request_id: format!("asr-{:016x}", plan::mix(state.started_unix(), index)),
-        client_request_id: client_request_id.clone(),
-        endpoint: TRANSCRIPTIONS,
-        model: clip.model.clone(),
-        stream: false,
-        status,
-        ending,
-        fault: fault.name(),
-        arrival_ns: state.clock().ns(arrival),
-        first_token_ns: None,
-        last_token_ns: None,
-        end_ns: state.clock().ns(end),
-        prompt_tokens: 0,
-        completion_tokens: 0,
-        reasoning_tokens: 0,
-        tokens_sent: 0,
-    };
-    if let Fault::HttpError { status } = fault {
-        state.record(|| record(status, Ending::Error, Instant::now()));
-        return Ok(injected_error_response(state, status));
+    let shot =
+        OneShot::new(state, ("asr", TRANSCRIPTIONS), arrival, client_request_id).model(&clip.model);
+    if let Some(refused) = shot.injected_error() {
+        return Ok(refused);
     }
-    let in_flight = InFlight::enter(state);
-    let stall = match fault {
-        Fault::Stall { .. } => config.scaled(config.faults.stall),
-        _ => std::time::Duration::ZERO,
-    };
     let took = work_time(state, BASE_UNITS + clip.secs, MS_PER_SECOND);
-    state.timer().sleep_until(arrival + took + stall).await;
-    drop(in_flight);
-    let m = state.metrics();
-    m.e2e.observe(arrival.elapsed().as_secs_f64());
-    m.finished(Finished::Stop);
-
+    shot.work_until(arrival + took).await;
     let text = words(state, clip);
     let (content_type, body) = transcript(clip, &text);
-    let (ending, body) = finish(fault, body);
-    state.record(|| record(200, ending, Instant::now()));
-    Ok(Response::builder()
-        .header(header::CONTENT_TYPE, content_type)
-        .body(body)
-        .expect("static headers are valid"))
+    Ok(shot.answer(content_type, body))
 }
 
 /// The clip's words, seeded by its bytes.

@@ -14,7 +14,6 @@ use std::time::Instant;
 
 use aiperf_openai::embeddings::{EmbeddingInput, EmbeddingRequest};
 use base64::Engine as _;
-use http::header;
 use hyper::body::Incoming;
 use hyper::{Request, Response};
 use rand::SeedableRng;
@@ -25,14 +24,13 @@ use serde::de::IgnoredAny;
 use serde_json::{Map, Value, json};
 use tokio::sync::mpsc;
 
-use crate::api::{
-    ApiError, client_request_id, count_prompt, injected_error_response, parse_json, read_body,
-};
+use crate::api::{ApiError, client_request_id, count_prompt, parse_json, read_body};
 use crate::config::Timing;
 use crate::driver::Admission;
 use crate::metrics::Finished;
-use crate::plan::{self, Fault, Fnv};
-use crate::record::{Ending, RequestRecord};
+use crate::oneshot::OneShot;
+use crate::plan::Fnv;
+use crate::record::Ending;
 use crate::server::State;
 use crate::stream::SimBody;
 
@@ -128,56 +126,13 @@ async fn answer(
     }
     let prompt_tokens: u32 = inputs.iter().map(|(t, _)| *t).sum();
 
-    let config = state.config();
-    let index = state.next_request();
-    let request_id = format!("embd-{:016x}", plan::mix(state.started_unix(), index));
-    let fault = plan::plan_fault(&config.faults, config.seed, index, 1);
-    let record = |status: u16, ending: Ending, end: Instant| RequestRecord {
-        request_id: request_id.clone(),
-        client_request_id: client_request_id.clone(),
-        endpoint: PATH,
-        model: request.model.clone(),
-        stream: false,
-        status,
-        ending,
-        fault: fault.name(),
-        arrival_ns: state.clock().ns(arrival),
-        first_token_ns: None,
-        last_token_ns: None,
-        end_ns: state.clock().ns(end),
-        prompt_tokens,
-        completion_tokens: 0,
-        reasoning_tokens: 0,
-        tokens_sent: 0,
-    };
-    if let Fault::HttpError { status } = fault {
-        state.record(|| record(status, Ending::Error, Instant::now()));
-        return Ok(injected_error_response(&state, status));
+    let shot = OneShot::new(&state, ("embd", PATH), arrival, client_request_id)
+        .model(&request.model)
+        .prompt_tokens(prompt_tokens);
+    if let Some(refused) = shot.injected_error() {
+        return Ok(refused);
     }
-
-    let m = state.metrics();
-    m.prompt_tokens.fetch_add(u64::from(prompt_tokens), Relaxed);
-    // In flight until answered, or until the client goes away and this future is dropped.
-    let in_flight = InFlight::enter(&state);
-    let done = wait_for_prefill(&state, &inputs, arrival).await;
-    if matches!(fault, Fault::Stall { .. }) {
-        state
-            .timer()
-            .sleep_until(Instant::now() + config.scaled(config.faults.stall))
-            .await;
-    }
-    let now = Instant::now();
-    drop(in_flight);
-    m.e2e.observe((now - arrival).as_secs_f64());
-    if !done {
-        state.record(|| record(503, Ending::Error, now));
-        return Err(ApiError::new(
-            503,
-            "ServiceUnavailableError",
-            "the server is shutting down",
-        ));
-    }
-    m.finished(Finished::Stop);
+    prefill_only(&shot, &inputs).await?;
 
     let data: Vec<Value> = inputs
         .iter()
@@ -194,7 +149,7 @@ async fn answer(
         })
         .collect();
     let body = json!({
-        "id": request_id,
+        "id": shot.request_id,
         "object": "list",
         "created": state.started_unix() + arrival.elapsed().as_secs(),
         "model": request.model,
@@ -202,20 +157,7 @@ async fn answer(
         "usage": {"prompt_tokens": prompt_tokens, "total_tokens": prompt_tokens, "completion_tokens": 0},
     })
     .to_string();
-    let (ending, body) = match fault {
-        Fault::Disconnect { .. } => (Ending::Disconnected, SimBody::Disconnect),
-        // Cut short mid-JSON, as a crashed proxy would.
-        Fault::Malformed { .. } => (
-            Ending::Completed,
-            SimBody::full(body[..body.len() / 2].to_owned()),
-        ),
-        _ => (Ending::Completed, SimBody::full(body)),
-    };
-    state.record(|| record(200, ending, Instant::now()));
-    Ok(Response::builder()
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(body)
-        .expect("static headers are valid"))
+    Ok(shot.answer("application/json", body))
 }
 
 /// The chat form of an embeddings request (vLLM's, for multimodal embedding models).
@@ -337,6 +279,36 @@ fn token_input(state: &State, ids: &[u32]) -> (u32, u64) {
         h.write(&id.to_le_bytes());
     }
     (u32::try_from(ids.len()).unwrap_or(u32::MAX), h.finish())
+}
+
+/// The work of a prefill-only request (embeddings, rerankers): its `sequences` (tokens, seed)
+/// through the model, then any injected stall, counted in the server's metrics. An error
+/// (recorded) when the server shut down first.
+pub(crate) async fn prefill_only(
+    shot: &OneShot<'_>,
+    sequences: &[(u32, u64)],
+) -> Result<(), ApiError> {
+    let state = shot.state;
+    let in_flight = shot.start_work();
+    let done = wait_for_prefill(state, sequences, shot.arrival).await;
+    let stall = shot.stall();
+    if !stall.is_zero() {
+        state.timer().sleep_until(Instant::now() + stall).await;
+    }
+    let now = Instant::now();
+    drop(in_flight);
+    let m = state.metrics();
+    m.e2e.observe((now - shot.arrival).as_secs_f64());
+    if !done {
+        shot.record(503, Ending::Error, now);
+        return Err(ApiError::new(
+            503,
+            "ServiceUnavailableError",
+            "the server is shutting down",
+        ));
+    }
+    m.finished(Finished::Stop);
+    Ok(())
 }
 
 /// Waits until every input has been through the model; `false` when the engine has shut down.

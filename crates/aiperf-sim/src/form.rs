@@ -180,12 +180,18 @@ pub(crate) fn image_size(b: &[u8]) -> Option<(u32, u32)> {
 }
 
 /// The length of a WAV clip in seconds (its data over its byte rate), or of other audio
-/// estimated from its size at 128 kbit/s.
+/// estimated from its size as MP3 at 128 kbit/s.
 pub(crate) fn audio_secs(b: &[u8]) -> f64 {
-    wav_secs(b).unwrap_or(b.len() as f64 / 16_000.0)
+    wav_secs(b).unwrap_or_else(|| mp3_secs(b))
 }
 
-fn wav_secs(b: &[u8]) -> Option<f64> {
+/// The length of audio of `b.len()` bytes at 128 kbit/s (MP3's usual rate).
+pub(crate) fn mp3_secs(b: &[u8]) -> f64 {
+    b.len() as f64 / 16_000.0
+}
+
+/// The length of a WAV clip: its data over its byte rate.
+pub(crate) fn wav_secs(b: &[u8]) -> Option<f64> {
     if b.get(0..4)? != b"RIFF" || b.get(8..12)? != b"WAVE" {
         return None;
     }

@@ -13,23 +13,19 @@
 //! boxes per image.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering::Relaxed;
 use std::time::Instant;
 
 use base64::Engine as _;
-use http::header;
 use hyper::body::Incoming;
 use hyper::{Request, Response};
 use rand::{RngExt, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 use serde_json::{Map, Value, json};
 
-use crate::api::{ApiError, client_request_id, injected_error_response, parse_json, read_body};
-use crate::embed::InFlight;
+use crate::api::{ApiError, client_request_id, parse_json, read_body};
 use crate::form::{Form, image_size, schedule, work_time};
-use crate::metrics::Finished;
-use crate::plan::{self, Fault, Fnv};
-use crate::record::{Ending, RequestRecord};
+use crate::oneshot::OneShot;
+use crate::plan::Fnv;
 use crate::server::State;
 use crate::stream::SimBody;
 
@@ -221,46 +217,17 @@ async fn make_images(
     client_request_id: Option<String>,
     arrival: Instant,
 ) -> Result<Response<SimBody>, ApiError> {
-    let config = state.config();
-    let index = state.next_request();
-    let fault = plan::plan_fault(&config.faults, config.seed, index, 1);
     let prompt_tokens = state.tokenizer().count(&ask.prompt);
-    let request_id = format!("img-{:016x}", plan::mix(state.started_unix(), index));
-    let record = |status: u16, ending: Ending, end: Instant| RequestRecord {
-        request_id: request_id.clone(),
-        client_request_id: client_request_id.clone(),
-        endpoint: path,
-        model: ask.model.clone(),
-        stream: ask.stream,
-        status,
-        ending,
-        fault: fault.name(),
-        arrival_ns: state.clock().ns(arrival),
-        first_token_ns: None,
-        last_token_ns: None,
-        end_ns: state.clock().ns(end),
-        prompt_tokens,
-        completion_tokens: 0,
-        reasoning_tokens: 0,
-        tokens_sent: 0,
-    };
-    if let Fault::HttpError { status } = fault {
-        state.record(|| record(status, Ending::Error, Instant::now()));
-        return Ok(injected_error_response(state, status));
+    let shot = OneShot::new(state, ("img", path), arrival, client_request_id)
+        .model(&ask.model)
+        .streamed(ask.stream)
+        .prompt_tokens(prompt_tokens);
+    if let Some(refused) = shot.injected_error() {
+        return Ok(refused);
     }
-    let m = state.metrics();
-    m.prompt_tokens.fetch_add(u64::from(prompt_tokens), Relaxed);
-    let in_flight = InFlight::enter(state);
     let units = f64::from(ask.n) * f64::from(ask.steps) * ask.megapixels() + extra_units;
     let (_, done) = schedule(state, arrival, work_time(state, units, DIFFUSION_MS));
-    let stall = match fault {
-        Fault::Stall { .. } => config.scaled(config.faults.stall),
-        _ => std::time::Duration::ZERO,
-    };
-    state.timer().sleep_until(done + stall).await;
-    drop(in_flight);
-    m.e2e.observe(arrival.elapsed().as_secs_f64());
-    m.finished(Finished::Stop);
+    shot.work_until(done).await;
 
     let created = state.started_unix() + arrival.elapsed().as_secs();
     let output_tokens = (OUTPUT_TOKENS_PER_MP * ask.megapixels()).round() as u64 * u64::from(ask.n);
@@ -280,7 +247,8 @@ async fn make_images(
         let data: Vec<Value> = (0..ask.n)
             .map(|i| {
                 if ask.url {
-                    json!({"url": format!("https://aiperf-sim.invalid/images/{request_id}-{i}.png")})
+                    let id = &shot.request_id;
+                    json!({"url": format!("https://aiperf-sim.invalid/images/{id}-{i}.png")})
                 } else {
                     json!({"b64_json": PNG})
                 }
@@ -292,12 +260,7 @@ async fn make_images(
         });
         ("application/json", body.to_string())
     };
-    let (ending, body) = finish(fault, body);
-    state.record(|| record(200, ending, Instant::now()));
-    Ok(Response::builder()
-        .header(header::CONTENT_TYPE, content_type)
-        .body(body)
-        .expect("static headers are valid"))
+    Ok(shot.answer(content_type, body))
 }
 
 /// A streamed answer: per image, its partial images and then the completed one.
@@ -323,19 +286,6 @@ fn image_events(ask: &Ask, created: u64, size: &str, usage: &Value) -> String {
         );
     }
     out
-}
-
-/// The body as an injected fault leaves it.
-pub(crate) fn finish(fault: Fault, body: String) -> (Ending, SimBody) {
-    match fault {
-        Fault::Disconnect { .. } => (Ending::Disconnected, SimBody::Disconnect),
-        // Cut short mid-JSON, as a crashed proxy would.
-        Fault::Malformed { .. } => (
-            Ending::Completed,
-            SimBody::full(body[..body.len() / 2].to_owned()),
-        ),
-        _ => (Ending::Completed, SimBody::full(body)),
-    }
 }
 
 /// NIM object detection: bounding boxes for each inline image.
@@ -402,43 +352,15 @@ async fn detect(
     client_request_id: Option<String>,
     arrival: Instant,
 ) -> Result<Response<SimBody>, ApiError> {
-    let config = state.config();
-    let index = state.next_request();
-    let fault = plan::plan_fault(&config.faults, config.seed, index, 1);
-    let record = |status: u16, ending: Ending, end: Instant| RequestRecord {
-        request_id: format!("infer-{:016x}", plan::mix(state.started_unix(), index)),
-        client_request_id: client_request_id.clone(),
-        endpoint: INFER,
-        model: config.served_models.first().cloned().unwrap_or_default(),
-        stream: false,
-        status,
-        ending,
-        fault: fault.name(),
-        arrival_ns: state.clock().ns(arrival),
-        first_token_ns: None,
-        last_token_ns: None,
-        end_ns: state.clock().ns(end),
-        prompt_tokens: 0,
-        completion_tokens: 0,
-        reasoning_tokens: 0,
-        tokens_sent: 0,
-    };
-    if let Fault::HttpError { status } = fault {
-        state.record(|| record(status, Ending::Error, Instant::now()));
-        return Ok(injected_error_response(state, status));
+    let model = state.config().served_models.first().cloned();
+    let shot = OneShot::new(state, ("infer", INFER), arrival, client_request_id)
+        .model(&model.unwrap_or_default());
+    if let Some(refused) = shot.injected_error() {
+        return Ok(refused);
     }
-    let in_flight = InFlight::enter(state);
     let units: f64 = images.iter().map(|(mp, _)| 1.0 + mp).sum();
-    let stall = match fault {
-        Fault::Stall { .. } => config.scaled(config.faults.stall),
-        _ => std::time::Duration::ZERO,
-    };
-    let done = arrival + work_time(state, units, DETECTION_MS) + stall;
-    state.timer().sleep_until(done).await;
-    drop(in_flight);
-    let m = state.metrics();
-    m.e2e.observe(arrival.elapsed().as_secs_f64());
-    m.finished(Finished::Stop);
+    shot.work_until(arrival + work_time(state, units, DETECTION_MS))
+        .await;
     let data: Vec<Value> = images
         .iter()
         .enumerate()
@@ -446,12 +368,7 @@ async fn detect(
         .collect();
     let size_mb: f64 = images.iter().map(|(mp, _)| mp * 3.0).sum();
     let body = json!({"data": data, "usage": {"images_size_mb": size_mb}}).to_string();
-    let (ending, body) = finish(fault, body);
-    state.record(|| record(200, ending, Instant::now()));
-    Ok(Response::builder()
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(body)
-        .expect("static headers are valid"))
+    Ok(shot.answer("application/json", body))
 }
 
 /// Seeded page elements: up to two boxes of each kind, coordinates relative to the image.

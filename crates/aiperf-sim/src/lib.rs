@@ -30,6 +30,7 @@ mod images;
 mod media;
 mod messages;
 mod metrics;
+mod oneshot;
 mod plan;
 pub mod presets;
 mod record;

@@ -2,12 +2,14 @@
 //! the way vision-language and speech models count them: an image is a grid of 28×28-pixel
 //! patches (Qwen2-VL's merged 14-pixel patches), audio is 25 tokens per second (Whisper-style
 //! encoders after pooling), a video is its sampled frames as images. Sizes are read from the
-//! files' headers; what cannot be read (URLs, unknown formats) counts as a 512×512 image, a
-//! 10-second clip or a 16-frame 448×448 video.
+//! files' headers (as [`crate::form`] reads uploads); what cannot be read (URLs, unknown
+//! formats) counts as a 512×512 image, a 10-second clip or a 16-frame 448×448 video.
 
 use aiperf_openai::chat::{ContentPart, MessageContent};
 use base64::Engine;
 use serde_json::Value;
+
+use crate::form::{image_size, mp3_secs, wav_secs};
 
 /// Pixels per side of one image token.
 const PATCH: u32 = 28;
@@ -63,52 +65,10 @@ fn data_uri(uri: &str) -> Option<Vec<u8>> {
     base64::engine::general_purpose::STANDARD.decode(b64).ok()
 }
 
-/// Width and height from a PNG or JPEG header.
-fn image_size(b: &[u8]) -> Option<(u32, u32)> {
-    if b.starts_with(b"\x89PNG\r\n\x1a\n") && b.len() >= 24 {
-        let be = |i: usize| u32::from_be_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
-        return Some((be(16), be(20)));
-    }
-    if !b.starts_with(&[0xFF, 0xD8]) {
-        return None;
-    }
-    // JPEG: walk the segments to a start-of-frame marker.
-    let mut i = 2;
-    while i + 9 < b.len() {
-        if b[i] != 0xFF {
-            return None;
-        }
-        let marker = b[i + 1];
-        let len = usize::from(u16::from_be_bytes([b[i + 2], b[i + 3]]));
-        if matches!(marker, 0xC0..=0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF) {
-            let h = u16::from_be_bytes([b[i + 5], b[i + 6]]);
-            let w = u16::from_be_bytes([b[i + 7], b[i + 8]]);
-            return Some((u32::from(w), u32::from(h)));
-        }
-        i += 2 + len;
-    }
-    None
-}
-
-/// The length of a WAV file from its header (byte rate and data size); MP3 at 128 kbit/s.
+/// The length of an audio clip: a WAV's from its header, an MP3's from its size at 128 kbit/s.
 fn audio_secs(b: &[u8]) -> Option<f64> {
-    if b.starts_with(b"RIFF") && b.get(8..12) == Some(b"WAVE") {
-        let le = |i: usize| -> Option<u32> {
-            Some(u32::from_le_bytes(b.get(i..i + 4)?.try_into().ok()?))
-        };
-        let byte_rate = le(28)?;
-        // The data chunk's size (after the format chunk and any others).
-        let mut i = 12;
-        while i + 8 <= b.len() {
-            let size = le(i + 4)? as usize;
-            if &b[i..i + 4] == b"data" {
-                return (byte_rate > 0).then(|| size as f64 / f64::from(byte_rate));
-            }
-            i += 8 + size + size % 2;
-        }
-        return None;
-    }
-    (b.starts_with(b"ID3") || b.first() == Some(&0xFF)).then(|| b.len() as f64 * 8.0 / 128_000.0)
+    let mp3 = b.starts_with(b"ID3") || b.first() == Some(&0xFF);
+    wav_secs(b).or_else(|| mp3.then(|| mp3_secs(b)))
 }
 
 #[cfg(test)]

@@ -14,19 +14,15 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use http::header;
 use hyper::body::Incoming;
 use hyper::{Request, Response};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use crate::api::{
-    ApiError, client_request_id, count_prompt, injected_error_response, parse_json, read_body,
-};
-use crate::embed::{InFlight, wait_for_prefill};
-use crate::metrics::Finished;
-use crate::plan::{self, Fault, Fnv};
-use crate::record::{Ending, RequestRecord};
+use crate::api::{ApiError, client_request_id, count_prompt, parse_json, read_body};
+use crate::embed::prefill_only;
+use crate::oneshot::OneShot;
+use crate::plan::{self, Fnv};
 use crate::server::State;
 use crate::stream::SimBody;
 
@@ -223,74 +219,15 @@ async fn answer(
         .map(|p| p.0 - query_tokens)
         .fold(query_tokens, u32::saturating_add);
 
-    let config = state.config();
-    let index = state.next_request();
-    let request_id = format!("rerank-{:016x}", plan::mix(state.started_unix(), index));
-    let fault = plan::plan_fault(&config.faults, config.seed, index, 1);
-    let record = |status: u16, ending: Ending, end: Instant| RequestRecord {
-        request_id: request_id.clone(),
-        client_request_id: client_request_id.clone(),
-        endpoint: api.path(),
-        model: request.model.clone(),
-        stream: false,
-        status,
-        ending,
-        fault: fault.name(),
-        arrival_ns: state.clock().ns(arrival),
-        first_token_ns: None,
-        last_token_ns: None,
-        end_ns: state.clock().ns(end),
-        prompt_tokens,
-        completion_tokens: 0,
-        reasoning_tokens: 0,
-        tokens_sent: 0,
-    };
-    if let Fault::HttpError { status } = fault {
-        state.record(|| record(status, Ending::Error, Instant::now()));
-        return Ok(injected_error_response(&state, status));
+    let shot = OneShot::new(&state, ("rerank", api.path()), arrival, client_request_id)
+        .model(&request.model)
+        .prompt_tokens(prompt_tokens);
+    if let Some(refused) = shot.injected_error() {
+        return Ok(refused);
     }
-
-    let m = state.metrics();
-    m.prompt_tokens.fetch_add(
-        u64::from(prompt_tokens),
-        std::sync::atomic::Ordering::Relaxed,
-    );
-    let in_flight = InFlight::enter(&state);
-    let done = wait_for_prefill(&state, &pairs, arrival).await;
-    if matches!(fault, Fault::Stall { .. }) {
-        state
-            .timer()
-            .sleep_until(Instant::now() + config.scaled(config.faults.stall))
-            .await;
-    }
-    let now = Instant::now();
-    drop(in_flight);
-    m.e2e.observe((now - arrival).as_secs_f64());
-    if !done {
-        state.record(|| record(503, Ending::Error, now));
-        return Err(ApiError::new(
-            503,
-            "ServiceUnavailableError",
-            "the server is shutting down",
-        ));
-    }
-    m.finished(Finished::Stop);
-
-    let body = ranked(api, &request, &pairs, &request_id).to_string();
-    let (ending, body) = match fault {
-        Fault::Disconnect { .. } => (Ending::Disconnected, SimBody::Disconnect),
-        // Cut short mid-JSON, as a crashed proxy would.
-        Fault::Malformed { .. } => (
-            Ending::Completed,
-            SimBody::full(body[..body.len() / 2].to_owned()),
-        ),
-        _ => (Ending::Completed, SimBody::full(body)),
-    };
-    state.record(|| record(200, ending, Instant::now()));
-    Ok(Response::builder()
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(body)
-        .expect("static headers are valid"))
+    prefill_only(&shot, &pairs).await?;
+    let body = ranked(api, &request, &pairs, &shot.request_id).to_string();
+    Ok(shot.answer("application/json", body))
 }
 
 /// The relevance of a pair: a logit drawn from its seed, roughly standard logistic.

@@ -13,17 +13,18 @@
 //! what it makes, so any request can tell a job's status without a store.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use http::header;
 use hyper::body::Incoming;
 use hyper::{Request, Response};
 use serde_json::{Map, Value, json};
 
-use crate::api::{ApiError, client_request_id, injected_error_response, parse_json, read_body};
+use crate::api::{ApiError, client_request_id, parse_json, read_body};
 use crate::form::{Form, schedule, work_time};
-use crate::plan::{self, Fault};
-use crate::record::{Ending, RequestRecord};
+use crate::oneshot::OneShot;
+use crate::plan::Fault;
+use crate::record::Ending;
 use crate::server::State;
 use crate::stream::SimBody;
 
@@ -156,7 +157,7 @@ pub(crate) async fn submit(
             Some(boundary) => form_fields(crate::form::parse(&boundary, &body)?),
             None => parse_json::<Map<String, Value>>(&body)?,
         };
-        start_job(&state, &fields, client.as_deref(), arrival)
+        start_job(&state, &fields, client, arrival)
     };
     answer.await.unwrap_or_else(ApiError::into_response)
 }
@@ -203,7 +204,7 @@ fn whole(
 fn start_job(
     state: &Arc<State>,
     fields: &Map<String, Value>,
-    client_request_id: Option<&str>,
+    client_request_id: Option<String>,
     arrival: Instant,
 ) -> Result<Response<SimBody>, ApiError> {
     let text = |name: &str| fields.get(name).and_then(Value::as_str).map(str::trim);
@@ -237,38 +238,16 @@ fn start_job(
     let frames = whole(fields, "num_frames", seconds * fps, 1..=2000)?;
     let steps = whole(fields, "num_inference_steps", 50, 1..=500)?;
 
-    let config = state.config();
-    let index = state.next_request();
-    let fault = plan::plan_fault(&config.faults, config.seed, index, 1);
-    let record = |status: u16, ending: Ending| RequestRecord {
-        request_id: format!("videojob-{:016x}", plan::mix(state.started_unix(), index)),
-        client_request_id: client_request_id.map(str::to_owned),
-        endpoint: PATH,
-        model: served.get(model).cloned().unwrap_or_default(),
-        stream: false,
-        status,
-        ending,
-        fault: fault.name(),
-        arrival_ns: state.clock().ns(arrival),
-        first_token_ns: None,
-        last_token_ns: None,
-        end_ns: state.clock().ns(Instant::now()),
-        prompt_tokens: state.tokenizer().count(prompt),
-        completion_tokens: 0,
-        reasoning_tokens: 0,
-        tokens_sent: 0,
-    };
-    if let Fault::HttpError { status } = fault {
-        state.record(|| record(status, Ending::Error));
-        return Ok(injected_error_response(state, status));
+    let shot = OneShot::new(state, ("videojob", PATH), arrival, client_request_id)
+        .model(served.get(model).map_or("", String::as_str))
+        .prompt_tokens(state.tokenizer().count(prompt));
+    if let Some(refused) = shot.injected_error() {
+        return Ok(refused);
     }
     let mp = f64::from(width) * f64::from(height) / (1024.0 * 1024.0);
     let units = frames as f64 * mp * steps as f64 / 50.0;
-    let stall = match fault {
-        Fault::Stall { .. } => config.scaled(config.faults.stall),
-        _ => Duration::ZERO,
-    };
-    let (start, done) = schedule(state, arrival, work_time(state, units, ENGINE_MS) + stall);
+    let took = work_time(state, units, ENGINE_MS) + shot.stall();
+    let (start, done) = schedule(state, arrival, took);
     let ms = |at: Instant| {
         u32::try_from(at.saturating_duration_since(arrival).as_millis()).unwrap_or(u32::MAX)
     };
@@ -281,9 +260,12 @@ fn start_job(
         frames: u32::try_from(frames).unwrap_or(u32::MAX),
         fps: u16::try_from(fps).unwrap_or(24),
         model: u8::try_from(model).unwrap_or(0),
-        failed: matches!(fault, Fault::Malformed { .. } | Fault::Disconnect { .. }),
+        failed: matches!(
+            shot.fault,
+            Fault::Malformed { .. } | Fault::Disconnect { .. }
+        ),
     };
-    state.record(|| record(200, Ending::Completed));
+    shot.record(200, Ending::Completed, Instant::now());
     let mut answer = job.status(state, job.created_ms);
     merge(&mut answer, json!({"status": "queued", "progress": 0}));
     Ok(crate::server::json_response(200, answer.to_string()))

@@ -12,14 +12,13 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use aiperf_openai::view::{UsageView, error_parts};
+use aiperf_openai::view::UsageView;
 use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::image_edit::{merge_extra_inputs, warn_reserved};
-use super::multipart::file_field;
-use super::{Decoded, Endpoint, Inputs, Media, Shared, snippet, whole};
+use super::multipart::{add_extra_fields, file_field, warn_reserved};
+use super::{Decoded, Endpoint, Inputs, Media, Shared, invalid_answer, server_error, whole};
 use crate::UsageError;
 use crate::dataset::Turn;
 use crate::dataset::media::audio_parts;
@@ -83,7 +82,7 @@ impl Endpoint for AudioTranscription {
             );
         }
         body.insert("model".into(), Value::String(model.to_owned()));
-        merge_extra_inputs(&mut body, &settings.extra_inputs, &RESERVED);
+        add_extra_fields(&mut body, settings, &RESERVED);
         Ok(body)
     }
 
@@ -101,15 +100,10 @@ impl Endpoint for AudioTranscription {
         let (text, usage) = match serde_json::from_slice::<Answer<'_>>(&body) {
             Ok(Answer::Object(answer)) => {
                 if let Some(error) = answer.error.filter(|e| !e.is_null()) {
-                    let (code, message) = error_parts(&error);
-                    return Err(ErrorDetails::new(code, "ServerError", message));
+                    return Err(server_error(&error));
                 }
                 let Some(text) = answer.text else {
-                    return Err(ErrorDetails::new(
-                        None,
-                        "InvalidResponse",
-                        format!("the response has no text: {:?}", snippet(&body)),
-                    ));
+                    return Err(invalid_answer("the response has no text", &body));
                 };
                 (text.into_owned(), answer.usage.map(|u| u.view()))
             }
@@ -184,26 +178,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-
-    fn settings(extra: Value) -> EndpointConfig {
-        EndpointConfig {
-            urls: vec!["http://localhost:8000".into()],
-            kind: crate::settings::EndpointKind("audio_transcription".into()),
-            path: "/v1/audio/transcriptions".into(),
-            streaming: false,
-            timeout_secs: 10.0,
-            api_key: None,
-            headers: vec![],
-            extra_inputs: match extra {
-                Value::Object(map) => map,
-                _ => serde_json::Map::new(),
-            },
-            use_server_token_count: false,
-            use_legacy_max_tokens: false,
-            connection_warmup: true,
-            connection_reuse: Default::default(),
-        }
-    }
+    use crate::endpoints::test_support::settings;
 
     fn turn(clip: &str) -> Turn {
         Turn {
@@ -218,7 +193,11 @@ mod tests {
     fn the_clip_is_uploaded_as_the_file() {
         let body = AudioTranscription
             .body(
-                &settings(json!({"language": "en", "file": "x"})),
+                &settings(
+                    "audio_transcription",
+                    false,
+                    json!({"language": "en", "file": "x"}),
+                ),
                 "whisper-1",
                 &turn("wav,UklGRiQAAABXQVZF"),
                 &[],
@@ -241,7 +220,7 @@ mod tests {
         );
         let body = AudioTranscription
             .body(
-                &settings(json!({})),
+                &settings("audio_transcription", false, json!({})),
                 "m",
                 &turn("data:audio/mp3;base64,SUQz"),
                 &[],

@@ -71,27 +71,38 @@ impl Endpoint for Chat {
     }
 }
 
-/// The message of a turn: its texts, then its images, audio clips and videos as content
-/// parts (a lone text stays a plain string, which every server takes).
+/// The message of a turn, as the Python AIPerf renders it: a lone text and nothing else stays a
+/// plain string (which every server takes); otherwise its texts, images, audio clips and
+/// videos are content parts, empty ones left out, and no parts at all is an empty string
+/// (servers refuse an empty list).
 pub(super) fn turn_message(turn: &Turn) -> Value {
-    if turn.images.is_empty() && turn.audios.is_empty() && turn.videos.is_empty() {
-        return message(&turn.role, &turn.texts);
+    let media = turn.images.len() + turn.audios.len() + turn.videos.len();
+    if let ([text], 0) = (turn.texts.as_slice(), media) {
+        return json!({"role": turn.role, "content": text});
     }
-    let mut parts: Vec<Value> = (turn.texts.iter())
-        .filter(|t| !t.is_empty())
-        .map(|t| json!({"type": "text", "text": t}))
-        .collect();
-    for url in turn.images.iter().filter(|c| !c.is_empty()) {
+    fn filled(items: &[String]) -> impl Iterator<Item = &String> {
+        items.iter().filter(|s| !s.is_empty())
+    }
+    let mut parts = Vec::with_capacity(turn.texts.len() + media);
+    for text in filled(&turn.texts) {
+        parts.push(json!({"type": "text", "text": text}));
+    }
+    for url in filled(&turn.images) {
         parts.push(json!({"type": "image_url", "image_url": {"url": url}}));
     }
-    for clip in turn.audios.iter().filter(|c| !c.is_empty()) {
+    for clip in filled(&turn.audios) {
         let (format, data) = audio_parts(clip);
         parts.push(json!({"type": "input_audio", "input_audio": {"data": data, "format": format}}));
     }
-    for url in turn.videos.iter().filter(|c| !c.is_empty()) {
+    for url in filled(&turn.videos) {
         parts.push(json!({"type": "video_url", "video_url": {"url": url}}));
     }
-    json!({"role": turn.role, "content": parts})
+    let content = if parts.is_empty() {
+        Value::String(String::new())
+    } else {
+        Value::Array(parts)
+    };
+    json!({"role": turn.role, "content": content})
 }
 
 /// A chat message: plain string content for one text, content parts for several.

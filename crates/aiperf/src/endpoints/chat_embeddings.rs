@@ -1,15 +1,16 @@
 //! `chat_embeddings`: embeddings of chat messages (`/v1/embeddings`), the request shape vLLM
-//! needs for multimodal embedding models (VLM2Vec and the like). The body is a chat request:
-//! `messages` (the system prompt, then the turn as a user message whose content is its text,
-//! or content parts for several texts, images, audio and video), `model`, `stream: false`, the
-//! output cap when a turn carries one, and `--extra-inputs`. The answer is an OpenAI embeddings
+//! needs for multimodal embedding models (VLM2Vec and the like). The body is `chat`'s for the
+//! turn alone: `messages` (the system and context prompts, then the turn as a user message
+//! whose content is its text, or content parts for several texts, images, audio and video),
+//! `model`, `stream: false`, the output cap when a turn carries one, and `--extra-inputs`. The answer is an OpenAI embeddings
 //! body, read as `embeddings` reads it; nothing is generated and answers are never streamed,
 //! so only latency and the input are measured. Each turn stands alone.
 
 use bytes::Bytes;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
-use super::{Decoded, Endpoint, embeddings, openai};
+use super::chat::Chat;
+use super::{Decoded, Endpoint, embeddings};
 use crate::dataset::Turn;
 use crate::record::ErrorDetails;
 use crate::settings::EndpointConfig;
@@ -41,20 +42,8 @@ impl Endpoint for ChatEmbeddings {
         turn: &Turn,
         _history: &[Value],
     ) -> Result<Map<String, Value>, ErrorDetails> {
-        let mut messages = Vec::with_capacity(2);
-        if let Some(system) = &turn.system {
-            messages.push(json!({"role": "system", "content": system}));
-        }
-        messages.push(json!({"role": turn.role, "content": content(turn)}));
-        let mut body = Map::new();
-        body.insert("messages".into(), Value::Array(messages));
-        let cap = if settings.use_legacy_max_tokens {
-            "max_tokens"
-        } else {
-            "max_completion_tokens"
-        };
-        openai::finish_body(&mut body, settings, model, turn.max_tokens, cap);
-        Ok(body)
+        // A chat request of the turn alone (answers are never streamed: `stream` is false).
+        Chat.body(settings, model, turn, &[])
     }
 
     fn decode(&self, frames: &[(u64, Bytes)], _streaming: bool) -> Result<Decoded, ErrorDetails> {
@@ -62,73 +51,18 @@ impl Endpoint for ChatEmbeddings {
     }
 }
 
-/// A user message's content: the text itself when the turn is one text and nothing else,
-/// otherwise OpenAI content parts (texts, `image_url`, `input_audio`, `video_url`), empty
-/// entries left out.
-fn content(turn: &Turn) -> Value {
-    let media = turn.images.len() + turn.audios.len() + turn.videos.len();
-    if let ([text], 0) = (turn.texts.as_slice(), media) {
-        return Value::String(text.clone());
-    }
-    let filled = |items: &'_ [String]| {
-        items
-            .iter()
-            .filter(|s| !s.is_empty())
-            .cloned()
-            .collect::<Vec<_>>()
-    };
-    let mut parts = Vec::with_capacity(turn.texts.len() + media);
-    for text in filled(&turn.texts) {
-        parts.push(json!({"type": "text", "text": text}));
-    }
-    for url in filled(&turn.images) {
-        parts.push(json!({"type": "image_url", "image_url": {"url": url}}));
-    }
-    for clip in filled(&turn.audios) {
-        let (format, data) = audio_parts(&clip);
-        parts.push(json!({"type": "input_audio", "input_audio": {"data": data, "format": format}}));
-    }
-    for url in filled(&turn.videos) {
-        parts.push(json!({"type": "video_url", "video_url": {"url": url}}));
-    }
-    if parts.is_empty() {
-        // Servers refuse an empty list of parts.
-        return Value::String(String::new());
-    }
-    Value::Array(parts)
-}
-
-/// The format and base64 data of an audio clip given as `wav,<base64>` or as a
-/// `data:audio/wav;base64,<base64>` URI (a clip without a format is taken as WAV).
-fn audio_parts(clip: &str) -> (&str, &str) {
-    if let Some(rest) = clip.strip_prefix("data:audio/") {
-        let (header, data) = rest.split_once(',').unwrap_or(("", rest));
-        let format = header.split(';').next().unwrap_or_default();
-        return (if format.is_empty() { "wav" } else { format }, data);
-    }
-    match clip.split_once(',') {
-        Some((format, data)) => (format, data),
-        None => ("wav", clip),
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use serde_json::json;
 
-    fn turn(texts: &[&str]) -> Turn {
-        Turn {
-            texts: texts.iter().map(|s| (*s).to_owned()).collect(),
-            role: "user".into(),
-            ..Turn::default()
-        }
-    }
+    use super::*;
+    use crate::endpoints::test_support::{settings, turn};
 
     #[test]
     fn one_text_is_a_plain_chat_message() {
-        let mut t = turn(&["a red car"]);
+        let mut t = turn(&["a red car"], None);
         t.system = Some("Represent the text.".into());
-        let mut settings = super::super::rankings::test_settings("chat_embeddings");
+        let mut settings = settings("chat_embeddings", false, Value::Null);
         settings
             .extra_inputs
             .insert("encoding_format".into(), Value::from("float"));
@@ -145,19 +79,13 @@ mod tests {
 
     #[test]
     fn media_become_content_parts() {
-        let mut t = turn(&["describe", ""]);
+        let mut t = turn(&["describe", ""], None);
         t.images = vec!["data:image/png;base64,iVBOR".into()];
         t.audios = vec!["wav,UklGR".into(), "data:audio/mp3;base64,SUQz".into()];
         t.videos = vec!["https://example.com/v.mp4".into()];
         t.max_tokens = Some(3);
-        let body = ChatEmbeddings
-            .body(
-                &super::super::rankings::test_settings("chat_embeddings"),
-                "m",
-                &t,
-                &[],
-            )
-            .unwrap();
+        let settings = settings("chat_embeddings", false, Value::Null);
+        let body = ChatEmbeddings.body(&settings, "m", &t, &[]).unwrap();
         assert_eq!(
             body["messages"][0]["content"],
             json!([
@@ -169,7 +97,11 @@ mod tests {
             ])
         );
         assert_eq!(body["max_completion_tokens"], 3);
-        assert_eq!(content(&turn(&[])), Value::String(String::new()));
+        // No content at all is an empty string: servers refuse an empty list of parts.
+        let body = ChatEmbeddings
+            .body(&settings, "m", &turn(&[], None), &[])
+            .unwrap();
+        assert_eq!(body["messages"][0]["content"], "");
     }
 
     #[test]

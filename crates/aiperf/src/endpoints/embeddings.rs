@@ -2,11 +2,11 @@
 //! (`-b`/`--prompt-batch-size`) and gets one vector per text; nothing is generated, so only
 //! latency and the input are measured.
 
-use aiperf_openai::view::{EmbeddingsView, error_parts};
+use aiperf_openai::view::EmbeddingsView;
 use bytes::Bytes;
 use serde_json::{Map, Value};
 
-use super::{Decoded, Endpoint, snippet, whole};
+use super::{Decoded, Endpoint, add_extra_inputs, invalid_answer, server_error, whole};
 use crate::dataset::Turn;
 use crate::record::ErrorDetails;
 use crate::settings::EndpointConfig;
@@ -42,21 +42,29 @@ impl Endpoint for Embeddings {
         turn: &Turn,
         _history: &[Value],
     ) -> Result<Map<String, Value>, ErrorDetails> {
-        let mut body = Map::new();
-        body.insert("model".into(), Value::String(model.to_owned()));
-        body.insert(
-            "input".into(),
-            Value::Array(turn.texts.iter().cloned().map(Value::String).collect()),
-        );
-        for (key, value) in &settings.extra_inputs {
-            body.insert(key.clone(), value.clone());
-        }
-        Ok(body)
+        Ok(request(settings, model, turn.texts.iter().cloned()))
     }
 
     fn decode(&self, frames: &[(u64, Bytes)], _streaming: bool) -> Result<Decoded, ErrorDetails> {
         decode(frames)
     }
+}
+
+/// An OpenAI embeddings body: `model`, the `input` texts, `--extra-inputs`; shared by the types
+/// that post this shape to `/v1/embeddings`.
+pub(super) fn request(
+    settings: &EndpointConfig,
+    model: &str,
+    input: impl IntoIterator<Item = String>,
+) -> Map<String, Value> {
+    let mut body = Map::new();
+    body.insert("model".into(), Value::String(model.to_owned()));
+    body.insert(
+        "input".into(),
+        input.into_iter().map(Value::String).collect(),
+    );
+    add_extra_inputs(&mut body, settings);
+    body
 }
 
 /// Decodes an OpenAI embeddings answer (`data`, one vector per input, and `usage`); shared by
@@ -69,28 +77,16 @@ pub(super) fn decode(frames: &[(u64, Bytes)]) -> Result<Decoded, ErrorDetails> {
             "EmptyResponse",
             "the server answered with no embeddings (empty data)",
         )),
-        Ok(p) => Ok(Decoded {
-            times: frames.last().map(|f| (f.0, false)).into_iter().collect(),
-            usage: p.usage,
-            finished: true,
-            ..Decoded::default()
-        }),
+        Ok(p) => Ok(Decoded::answered(frames, p.usage)),
         Err(e) => Err(
             match serde_json::from_slice::<Value>(&body)
                 .ok()
                 .and_then(|v| v.get("error").cloned())
             {
-                Some(error) => {
-                    let (code, message) = error_parts(&error);
-                    ErrorDetails::new(code, "ServerError", message)
-                }
-                None => ErrorDetails::new(
-                    None,
-                    "InvalidResponse",
-                    format!(
-                        "the response is not an embeddings JSON object ({e}): {:?}",
-                        snippet(&body)
-                    ),
+                Some(error) => server_error(&error),
+                None => invalid_answer(
+                    format!("the response is not an embeddings JSON object ({e})"),
+                    &body,
                 ),
             },
         ),

@@ -7,7 +7,7 @@ use bytes::Bytes;
 use serde_json::{Map, Value};
 
 use super::rankings::{self, RankingsField};
-use super::{Decoded, Endpoint};
+use super::{Decoded, Endpoint, add_extra_inputs};
 use crate::dataset::Turn;
 use crate::record::ErrorDetails;
 use crate::settings::EndpointConfig;
@@ -46,7 +46,8 @@ impl Endpoint for HfTeiRankings {
             "texts".into(),
             passages.into_iter().map(Value::String).collect(),
         );
-        Ok(rankings::with_extra_inputs(body, settings))
+        add_extra_inputs(&mut body, settings);
+        Ok(body)
     }
 
     fn decode(&self, frames: &[(u64, Bytes)], _streaming: bool) -> Result<Decoded, ErrorDetails> {
@@ -67,7 +68,8 @@ mod tests {
             ],
             ..Turn::default()
         };
-        let mut settings = super::rankings::test_settings("hf_tei_rankings");
+        let mut settings =
+            crate::endpoints::test_support::settings("hf_tei_rankings", false, Value::Null);
         settings
             .extra_inputs
             .insert("raw_scores".into(), Value::Bool(true));

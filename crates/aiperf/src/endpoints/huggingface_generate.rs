@@ -10,12 +10,15 @@
 
 use std::borrow::Cow;
 
-use aiperf_openai::view::{UsageView, error_parts};
+use aiperf_openai::view::UsageView;
 use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::{Decoded, Endpoint, snippet, sse_events, stream_error, whole};
+use super::{
+    Decoded, Endpoint, empty_stream, invalid_answer, malformed_event, server_error, sse_events,
+    whole,
+};
 use crate::dataset::Turn;
 use crate::record::ErrorDetails;
 use crate::settings::EndpointConfig;
@@ -115,10 +118,7 @@ enum Whole<'a> {
 impl Answer<'_> {
     fn check(&self) -> Result<(), ErrorDetails> {
         match &self.error {
-            Some(error) => {
-                let (code, message) = error_parts(error);
-                Err(ErrorDetails::new(code, "ServerError", message))
-            }
+            Some(error) => Err(server_error(error)),
             None => Ok(()),
         }
     }
@@ -134,13 +134,7 @@ impl Answer<'_> {
 
 fn decode_whole(frames: &[(u64, Bytes)]) -> Result<Decoded, ErrorDetails> {
     let body = whole(frames);
-    let invalid = |why: String| {
-        ErrorDetails::new(
-            None,
-            "InvalidResponse",
-            format!("{why}: {:?}", snippet(&body)),
-        )
-    };
+    let invalid = |why: String| invalid_answer(why, &body);
     let answer = match serde_json::from_slice::<Whole<'_>>(&body) {
         Ok(Whole::One(answer)) => answer,
         Ok(Whole::Many(answers)) => answers
@@ -157,37 +151,25 @@ fn decode_whole(frames: &[(u64, Bytes)]) -> Result<Decoded, ErrorDetails> {
     let Some(text) = &answer.generated_text else {
         return Err(invalid("the response has no generated_text".into()));
     };
-    let at = frames.last().map_or(0, |f| f.0);
-    Ok(Decoded {
-        times: if text.is_empty() {
-            Vec::new()
-        } else {
-            vec![(at, true)]
-        },
-        output: text.to_string(),
-        usage: answer.usage(),
-        finished: true,
-        ..Decoded::default()
-    })
+    Ok(Decoded::whole(
+        frames,
+        text.to_string(),
+        String::new(),
+        answer.usage(),
+    ))
 }
 
 fn decode_stream(frames: &[(u64, Bytes)]) -> Result<Decoded, ErrorDetails> {
     if frames.is_empty() {
-        return Err(stream_error(
-            "the server closed the stream without sending anything".into(),
-        ));
+        return Err(empty_stream());
     }
     let mut out = Decoded::default();
     sse_events(frames, |data, at| {
         if data.trim().is_empty() || data == "[DONE]" {
             return Ok(());
         }
-        let event: Answer<'_> = serde_json::from_str(data).map_err(|e| {
-            stream_error(format!(
-                "malformed JSON in an event ({e}): {:?}",
-                snippet(data.as_bytes())
-            ))
-        })?;
+        let event: Answer<'_> =
+            serde_json::from_str(data).map_err(|e| malformed_event(&e, data))?;
         event.check()?;
         if let Some(token) = event.token.as_ref().filter(|t| !t.special)
             && !token.text.is_empty()
@@ -218,13 +200,7 @@ fn decode_stream(frames: &[(u64, Bytes)]) -> Result<Decoded, ErrorDetails> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn frames(parts: &[(u64, &str)]) -> Vec<(u64, Bytes)> {
-        parts
-            .iter()
-            .map(|(t, s)| (*t, Bytes::from(s.to_string())))
-            .collect()
-    }
+    use crate::endpoints::test_support::{extra, frames, settings};
 
     fn event(text: &str, special: bool, last: Option<&str>) -> String {
         let generated = last.map_or("null".to_owned(), |t| format!("{t:?}"));
@@ -236,26 +212,6 @@ mod tests {
         format!(
             "data:{{\"index\":1,\"token\":{{\"id\":5,\"text\":{text:?},\"logprob\":-0.1,\"special\":{special}}},\"generated_text\":{generated},\"details\":{details}}}\n\n"
         )
-    }
-
-    fn settings(extra: &[(&str, Value)]) -> EndpointConfig {
-        EndpointConfig {
-            urls: vec!["http://localhost:8080".into()],
-            kind: crate::settings::EndpointKind("huggingface_generate".into()),
-            path: "/generate".into(),
-            streaming: false,
-            timeout_secs: 10.0,
-            api_key: None,
-            headers: vec![],
-            extra_inputs: extra
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), v.clone()))
-                .collect(),
-            use_server_token_count: false,
-            use_legacy_max_tokens: false,
-            connection_warmup: true,
-            connection_reuse: Default::default(),
-        }
     }
 
     #[test]
@@ -272,7 +228,11 @@ mod tests {
         };
         let body = HuggingFaceGenerate
             .body(
-                &settings(&[("temperature", Value::from(0.5))]),
+                &settings(
+                    "huggingface_generate",
+                    false,
+                    extra(&[("temperature", Value::from(0.5))]),
+                ),
                 "m",
                 &turn,
                 &[],

@@ -15,7 +15,7 @@ use bytes::Bytes;
 use serde_json::{Map, Value};
 
 use super::image_generation::{decode_images, image_request};
-use super::multipart::file_field;
+use super::multipart::{add_extra_fields, file_field, warn_reserved};
 use super::{Decoded, Endpoint, Inputs, Media, Shared};
 use crate::UsageError;
 use crate::dataset::Turn;
@@ -88,7 +88,7 @@ impl Endpoint for ImageEdit {
                 body.insert("image".into(), image_file(image));
             }
         }
-        merge_extra_inputs(&mut body, &settings.extra_inputs, &RESERVED);
+        add_extra_fields(&mut body, settings, &RESERVED);
         Ok(body)
     }
 
@@ -102,28 +102,6 @@ impl Endpoint for ImageEdit {
 
     fn decode(&self, frames: &[(u64, Bytes)], _streaming: bool) -> Result<Decoded, ErrorDetails> {
         decode_images(frames)
-    }
-}
-
-/// Adds `--extra-inputs` to a form's fields, except those the endpoint type fills itself
-/// (which [`warn_reserved`] names when the run is configured).
-pub(super) fn merge_extra_inputs(
-    body: &mut Map<String, Value>,
-    extra: &Map<String, Value>,
-    reserved: &[&str],
-) {
-    for (key, value) in extra {
-        if !reserved.contains(&key.as_str()) {
-            body.insert(key.clone(), value.clone());
-        }
-    }
-}
-
-/// Says, once for the run, which `--extra-inputs` of `settings` the endpoint type ignores
-/// because it fills those fields itself.
-pub(super) fn warn_reserved(settings: &EndpointConfig, reserved: &[&str]) {
-    for key in (settings.extra_inputs.keys()).filter(|k| reserved.contains(&k.as_str())) {
-        tracing::warn!("--extra-inputs {key}: the endpoint type fills this field itself; ignored");
     }
 }
 
@@ -166,26 +144,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-
-    fn settings(extra: Value) -> EndpointConfig {
-        EndpointConfig {
-            urls: vec!["http://localhost:8000".into()],
-            kind: crate::settings::EndpointKind("image_edit".into()),
-            path: "/v1/images/edits".into(),
-            streaming: false,
-            timeout_secs: 10.0,
-            api_key: None,
-            headers: vec![],
-            extra_inputs: match extra {
-                Value::Object(map) => map,
-                _ => serde_json::Map::new(),
-            },
-            use_server_token_count: false,
-            use_legacy_max_tokens: false,
-            connection_warmup: true,
-            connection_reuse: Default::default(),
-        }
-    }
+    use crate::endpoints::test_support::settings;
 
     fn turn(image: &str) -> Turn {
         Turn {
@@ -199,7 +158,11 @@ mod tests {
     fn the_first_image_is_uploaded_with_the_prompt() {
         let body = ImageEdit
             .body(
-                &settings(json!({"size": "512x512", "prompt": "x", "mask": "y"})),
+                &settings(
+                    "image_edit",
+                    false,
+                    json!({"size": "512x512", "prompt": "x", "mask": "y"}),
+                ),
                 "flux",
                 &turn("data:image/png;base64,iVBORw0KGgoAAAA"),
                 &[],
@@ -232,7 +195,12 @@ mod tests {
     fn image_types_come_from_the_uri_or_the_data() {
         let field = |content: &str| {
             let body = ImageEdit
-                .body(&settings(json!({})), "m", &turn(content), &[])
+                .body(
+                    &settings("image_edit", false, json!({})),
+                    "m",
+                    &turn(content),
+                    &[],
+                )
                 .unwrap();
             body.get("image").map(|i| {
                 (
@@ -285,7 +253,12 @@ mod tests {
         );
         // An image on the web is sent as its URL.
         let body = ImageEdit
-            .body(&settings(json!({})), "m", &turn("HTTPS://x/cat.png"), &[])
+            .body(
+                &settings("image_edit", false, json!({})),
+                "m",
+                &turn("HTTPS://x/cat.png"),
+                &[],
+            )
             .unwrap();
         assert_eq!(body["url"], "HTTPS://x/cat.png");
         assert!(!body.contains_key("image"));

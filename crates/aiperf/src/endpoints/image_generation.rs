@@ -12,13 +12,16 @@
 
 use std::borrow::Cow;
 
-use aiperf_openai::view::{UsageView, error_parts};
+use aiperf_openai::view::UsageView;
 use bytes::Bytes;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_json::{Map, Value};
 
-use super::{Decoded, Endpoint, Inputs, snippet, sse_events, stream_error, whole};
+use super::{
+    Decoded, Endpoint, Inputs, add_extra_inputs, empty_stream, invalid_answer, malformed_event,
+    server_error, sse_events, whole,
+};
 use crate::dataset::Turn;
 use crate::record::ErrorDetails;
 use crate::settings::EndpointConfig;
@@ -57,9 +60,7 @@ impl Endpoint for ImageGeneration {
         if settings.streaming {
             body.insert("stream".into(), Value::Bool(true));
         }
-        for (key, value) in &settings.extra_inputs {
-            body.insert(key.clone(), value.clone());
-        }
+        add_extra_inputs(&mut body, settings);
         Ok(body)
     }
 
@@ -142,10 +143,7 @@ impl ImageUsage {
 impl Answer<'_> {
     fn check(&self) -> Result<(), ErrorDetails> {
         match &self.error {
-            Some(error) if !error.is_null() => {
-                let (code, message) = error_parts(error);
-                Err(ErrorDetails::new(code, "ServerError", message))
-            }
+            Some(error) if !error.is_null() => Err(server_error(error)),
             _ => Ok(()),
         }
     }
@@ -154,13 +152,7 @@ impl Answer<'_> {
 /// A whole image answer (generation or edit): at least one image, as data or a URL.
 pub(super) fn decode_images(frames: &[(u64, Bytes)]) -> Result<Decoded, ErrorDetails> {
     let body = whole(frames);
-    let invalid = |why: String| {
-        ErrorDetails::new(
-            None,
-            "InvalidResponse",
-            format!("{why}: {:?}", snippet(&body)),
-        )
-    };
+    let invalid = |why: String| invalid_answer(why, &body);
     let answer: Answer<'_> = serde_json::from_slice(&body)
         .map_err(|e| invalid(format!("the response is not an images JSON object ({e})")))?;
     answer.check()?;
@@ -176,19 +168,13 @@ pub(super) fn decode_images(frames: &[(u64, Bytes)]) -> Result<Decoded, ErrorDet
             "the response has no image (data[].b64_json or data[].url)".into(),
         ));
     }
-    Ok(Decoded {
-        times: frames.last().map(|f| (f.0, false)).into_iter().collect(),
-        usage: answer.usage.as_ref().map(ImageUsage::view),
-        finished: true,
-        ..Decoded::default()
-    })
+    let usage = answer.usage.as_ref().map(ImageUsage::view);
+    Ok(Decoded::answered(frames, usage))
 }
 
 fn decode_stream(frames: &[(u64, Bytes)]) -> Result<Decoded, ErrorDetails> {
     if frames.is_empty() {
-        return Err(stream_error(
-            "the server closed the stream without sending anything".into(),
-        ));
+        return Err(empty_stream());
     }
     let mut out = Decoded::default();
     let mut last_partial = false;
@@ -200,12 +186,8 @@ fn decode_stream(frames: &[(u64, Bytes)]) -> Result<Decoded, ErrorDetails> {
             out.finished = !out.times.is_empty();
             return Ok(());
         }
-        let event: Answer<'_> = serde_json::from_str(data).map_err(|e| {
-            stream_error(format!(
-                "malformed JSON in an event ({e}): {:?}",
-                snippet(data.as_bytes())
-            ))
-        })?;
+        let event: Answer<'_> =
+            serde_json::from_str(data).map_err(|e| malformed_event(&e, data))?;
         event.check()?;
         if event.kind == Some("error") {
             return Err(ErrorDetails::new(None, "ServerError", data.to_owned()));
@@ -243,36 +225,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-
-    fn frames(parts: &[(u64, &str)]) -> Vec<(u64, Bytes)> {
-        parts
-            .iter()
-            .map(|(t, s)| (*t, Bytes::from(s.to_string())))
-            .collect()
-    }
-
-    fn settings(kind: &str, streaming: bool, extra: Value) -> EndpointConfig {
-        EndpointConfig {
-            urls: vec!["http://localhost:8000".into()],
-            kind: crate::settings::EndpointKind(kind.into()),
-            path: super::super::by_name(kind)
-                .unwrap()
-                .default_path(streaming)
-                .into(),
-            streaming,
-            timeout_secs: 10.0,
-            api_key: None,
-            headers: vec![],
-            extra_inputs: match extra {
-                Value::Object(map) => map,
-                _ => serde_json::Map::new(),
-            },
-            use_server_token_count: false,
-            use_legacy_max_tokens: false,
-            connection_warmup: true,
-            connection_reuse: Default::default(),
-        }
-    }
+    use crate::endpoints::test_support::{frames, settings};
 
     #[test]
     fn the_body_asks_for_one_base64_image_of_the_first_text() {

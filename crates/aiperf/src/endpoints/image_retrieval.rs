@@ -7,13 +7,14 @@
 //! The answer is `{"data": [{"index", "bounding_boxes": {"table": [...], ...}}]}`, one entry
 //! per image; an answer without entries is an error.
 
-use aiperf_openai::view::error_parts;
 use bytes::Bytes;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_json::{Map, Value, json};
 
-use super::{Decoded, Endpoint, Inputs, Media, snippet, whole};
+use super::{
+    Decoded, Endpoint, Inputs, Media, add_extra_inputs, invalid_answer, server_error, whole,
+};
 use crate::dataset::Turn;
 use crate::record::ErrorDetails;
 use crate::settings::EndpointConfig;
@@ -59,9 +60,7 @@ impl Endpoint for ImageRetrieval {
             .collect();
         let mut body = Map::new();
         body.insert("input".into(), Value::Array(input));
-        for (key, value) in &settings.extra_inputs {
-            body.insert(key.clone(), value.clone());
-        }
+        add_extra_inputs(&mut body, settings);
         Ok(body)
     }
 
@@ -75,30 +74,19 @@ impl Endpoint for ImageRetrieval {
 
     fn decode(&self, frames: &[(u64, Bytes)], _streaming: bool) -> Result<Decoded, ErrorDetails> {
         let body = whole(frames);
-        let invalid = |why: String| {
-            ErrorDetails::new(
-                None,
-                "InvalidResponse",
-                format!("{why}: {:?}", snippet(&body)),
-            )
-        };
+        let invalid = |why: String| invalid_answer(why, &body);
         let answer: Answer = serde_json::from_slice(&body).map_err(|e| {
             invalid(format!(
                 "the response is not an image retrieval JSON object ({e})"
             ))
         })?;
         if let Some(error) = answer.error.filter(|e| !e.is_null()) {
-            let (code, message) = error_parts(&error);
-            return Err(ErrorDetails::new(code, "ServerError", message));
+            return Err(server_error(&error));
         }
         if answer.data.is_none_or(|d| d.is_empty()) {
             return Err(invalid("the response has no data".into()));
         }
-        Ok(Decoded {
-            times: frames.last().map(|f| (f.0, false)).into_iter().collect(),
-            finished: true,
-            ..Decoded::default()
-        })
+        Ok(Decoded::answered(frames, None))
     }
 }
 
@@ -113,26 +101,7 @@ struct Answer {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn settings(extra: Value) -> EndpointConfig {
-        EndpointConfig {
-            urls: vec!["http://localhost:8000".into()],
-            kind: crate::settings::EndpointKind("image_retrieval".into()),
-            path: "/v1/infer".into(),
-            streaming: false,
-            timeout_secs: 10.0,
-            api_key: None,
-            headers: vec![],
-            extra_inputs: match extra {
-                Value::Object(map) => map,
-                _ => serde_json::Map::new(),
-            },
-            use_server_token_count: false,
-            use_legacy_max_tokens: false,
-            connection_warmup: true,
-            connection_reuse: Default::default(),
-        }
-    }
+    use crate::endpoints::test_support::settings;
 
     #[test]
     fn every_image_goes_inline_as_an_image_url_part() {
@@ -147,7 +116,12 @@ mod tests {
             ..Turn::default()
         };
         let body = ImageRetrieval
-            .body(&settings(json!({"threshold": 0.5})), "m", &turn, &[])
+            .body(
+                &settings("image_retrieval", false, json!({"threshold": 0.5})),
+                "m",
+                &turn,
+                &[],
+            )
             .unwrap();
         assert_eq!(
             Value::Object(body),

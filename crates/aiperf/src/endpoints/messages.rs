@@ -23,7 +23,10 @@ use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::{Decoded, Endpoint, snippet, sse_events, stream_error, unsupported_input, whole};
+use super::{
+    Decoded, Endpoint, add_extra_inputs, empty_stream, invalid_answer, malformed_event, sse_events,
+    unsupported_input, whole,
+};
 use crate::dataset::Turn;
 use crate::record::ErrorDetails;
 use crate::settings::EndpointConfig;
@@ -76,9 +79,7 @@ impl Endpoint for Messages {
         if let Some(system) = system {
             body.insert("system".into(), Value::String(system.to_owned()));
         }
-        for (key, value) in &settings.extra_inputs {
-            body.insert(key.clone(), value.clone());
-        }
+        add_extra_inputs(&mut body, settings);
         Ok(body)
     }
 
@@ -93,15 +94,8 @@ impl Endpoint for Messages {
         if let Some(reply) = assistant_message(answer, streaming) {
             out.push(reply);
         } else {
-            let text = self
-                .decode(answer, streaming)
-                .map(|d| {
-                    if d.output.is_empty() {
-                        d.reasoning
-                    } else {
-                        d.output
-                    }
-                })
+            let text = (self.decode(answer, streaming))
+                .map(Decoded::answer_text)
                 .unwrap_or_default();
             if !text.is_empty() {
                 out.push(json!({"role": "assistant", "content": text}));
@@ -410,13 +404,7 @@ impl Event<'_> {
 
 fn decode_whole(frames: &[(u64, Bytes)]) -> Result<Decoded, ErrorDetails> {
     let body = whole(frames);
-    let invalid = |why: String| {
-        ErrorDetails::new(
-            None,
-            "InvalidResponse",
-            format!("{why}: {:?}", snippet(&body)),
-        )
-    };
+    let invalid = |why: String| invalid_answer(why, &body);
     let message: Event<'_> = serde_json::from_slice(&body).map_err(|e| {
         invalid(format!(
             "the response is not an Anthropic message JSON object ({e})"
@@ -452,19 +440,8 @@ fn decode_whole(frames: &[(u64, Bytes)]) -> Result<Decoded, ErrorDetails> {
     } else {
         text
     };
-    let at = frames.last().map_or(0, |f| f.0);
-    let times = if output.is_empty() && thinking.is_empty() {
-        Vec::new()
-    } else {
-        vec![(at, !output.is_empty())]
-    };
-    Ok(Decoded {
-        times,
-        output,
-        reasoning: thinking,
-        usage: message.usage.map(Usage::view),
-        finished: true,
-    })
+    let usage = message.usage.map(Usage::view);
+    Ok(Decoded::whole(frames, output, thinking, usage))
 }
 
 /// `{}`, `[]`, `""` or `null`: a tool input that generated nothing.
@@ -480,9 +457,7 @@ fn is_empty(value: &Value) -> bool {
 
 fn decode_stream(frames: &[(u64, Bytes)]) -> Result<Decoded, ErrorDetails> {
     if frames.is_empty() {
-        return Err(stream_error(
-            "the server closed the stream without sending anything".into(),
-        ));
+        return Err(empty_stream());
     }
     let mut out = Decoded::default();
     let mut usage: Option<Usage> = None;
@@ -491,12 +466,7 @@ fn decode_stream(frames: &[(u64, Bytes)]) -> Result<Decoded, ErrorDetails> {
         if data.trim().is_empty() {
             return Ok(());
         }
-        let event: Event<'_> = serde_json::from_str(data).map_err(|e| {
-            stream_error(format!(
-                "malformed JSON in an event ({e}): {:?}",
-                snippet(data.as_bytes())
-            ))
-        })?;
+        let event: Event<'_> = serde_json::from_str(data).map_err(|e| malformed_event(&e, data))?;
         event.check()?;
         let mut counts = event.usage;
         match event.kind.as_deref().unwrap_or("") {
@@ -554,53 +524,13 @@ fn decode_stream(frames: &[(u64, Bytes)]) -> Result<Decoded, ErrorDetails> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn frames(parts: &[(u64, &str)]) -> Vec<(u64, Bytes)> {
-        parts
-            .iter()
-            .map(|(t, s)| (*t, Bytes::from(s.to_string())))
-            .collect()
-    }
-
-    fn settings(streaming: bool) -> EndpointConfig {
-        EndpointConfig {
-            urls: vec!["http://localhost:8000".into()],
-            kind: crate::settings::EndpointKind("messages".into()),
-            path: "/v1/messages".into(),
-            streaming,
-            timeout_secs: 10.0,
-            api_key: None,
-            headers: vec![],
-            extra_inputs: Map::new(),
-            use_server_token_count: false,
-            use_legacy_max_tokens: false,
-            connection_warmup: true,
-            connection_reuse: Default::default(),
-        }
-    }
-
-    fn turn(texts: &[&str], max_tokens: Option<u32>) -> Turn {
-        Turn {
-            texts: texts.iter().map(|s| (*s).to_owned()).collect(),
-            role: "user".into(),
-            input_tokens: 1,
-            max_tokens,
-            ..Turn::default()
-        }
-    }
-
-    fn event(data: &Value) -> String {
-        format!(
-            "event: {}\ndata: {data}\n\n",
-            data["type"].as_str().unwrap()
-        )
-    }
+    use crate::endpoints::test_support::{event, frames, settings, turn};
 
     #[test]
     fn the_body_has_a_top_level_system_and_a_required_max_tokens() {
         let mut t = turn(&["Hello"], Some(16));
         t.system = Some("Be brief.".into());
-        let mut s = settings(true);
+        let mut s = settings("messages", true, Value::Null);
         s.extra_inputs.insert("temperature".into(), json!(0.5));
         let body = Messages.body(&s, "m", &t, &[]).unwrap();
         assert_eq!(
@@ -609,7 +539,12 @@ mod tests {
         );
         // Without --osl: 1024 tokens, and no `stream` when not streaming.
         let body = Messages
-            .body(&settings(false), "m", &turn(&["Hello"], None), &[])
+            .body(
+                &settings("messages", false, Value::Null),
+                "m",
+                &turn(&["Hello"], None),
+                &[],
+            )
             .unwrap();
         assert_eq!(
             serde_json::to_string(&body).unwrap(),
@@ -625,7 +560,9 @@ mod tests {
             "https://example.com/cat.png".into(),
         ];
         t.audios = vec![String::new()];
-        let body = Messages.body(&settings(false), "m", &t, &[]).unwrap();
+        let body = Messages
+            .body(&settings("messages", false, Value::Null), "m", &t, &[])
+            .unwrap();
         assert_eq!(
             body["messages"][0]["content"],
             json!([
@@ -642,7 +579,9 @@ mod tests {
             let mut t = turn(&["Describe"], None);
             t.audios = vec![audio.into()];
             t.videos = vec![video.into()];
-            let e = Messages.body(&settings(false), "m", &t, &[]).unwrap_err();
+            let e = Messages
+                .body(&settings("messages", false, Value::Null), "m", &t, &[])
+                .unwrap_err();
             assert_eq!(
                 (e.code, e.kind.as_str(), e.message),
                 (
@@ -814,7 +753,12 @@ mod tests {
         )]);
         let history = Messages.history(&first, &answer, false);
         let body = Messages
-            .body(&settings(false), "m", &turn(&["q2"], None), &history)
+            .body(
+                &settings("messages", false, Value::Null),
+                "m",
+                &turn(&["q2"], None),
+                &history,
+            )
             .unwrap();
         assert_eq!(body["system"], "Be brief.");
         assert_eq!(

@@ -32,6 +32,8 @@ mod raw;
 mod responses;
 mod solido_rag;
 mod template;
+#[cfg(test)]
+mod test_support;
 mod video_generation;
 
 use std::sync::Arc;
@@ -213,6 +215,55 @@ pub struct Decoded {
     pub finished: bool,
 }
 
+impl Decoded {
+    /// A whole answer (`frames`, read at once) of generated `output` and `reasoning`: one
+    /// content event, when its last frame arrived, unless it holds no text at all.
+    pub(crate) fn whole(
+        frames: &[(u64, Bytes)],
+        output: String,
+        reasoning: String,
+        usage: Option<aiperf_openai::view::UsageView>,
+    ) -> Self {
+        let at = frames.last().map_or(0, |f| f.0);
+        let times = if output.is_empty() && reasoning.is_empty() {
+            Vec::new()
+        } else {
+            vec![(at, !output.is_empty())]
+        };
+        Self {
+            times,
+            output,
+            reasoning,
+            usage,
+            finished: true,
+        }
+    }
+
+    /// An answer of a type that generates nothing (embeddings, rankings, images): one event,
+    /// when its last frame arrived.
+    pub(crate) fn answered(
+        frames: &[(u64, Bytes)],
+        usage: Option<aiperf_openai::view::UsageView>,
+    ) -> Self {
+        Self {
+            times: frames.last().map(|f| (f.0, false)).into_iter().collect(),
+            usage,
+            finished: true,
+            ..Self::default()
+        }
+    }
+
+    /// The answer's text as a later turn resends it: the output, or the reasoning when it
+    /// has no output.
+    pub(crate) fn answer_text(self) -> String {
+        if self.output.is_empty() {
+            self.reasoning
+        } else {
+            self.output
+        }
+    }
+}
+
 /// The message of a non-2xx response: the server's own words when it gave any.
 pub fn http_error(status: u16, frames: &[(u64, Bytes)]) -> ErrorDetails {
     let body: Vec<u8> = frames.iter().flat_map(|(_, b)| b.iter().copied()).collect();
@@ -250,6 +301,41 @@ pub(crate) fn invalid_turn(message: impl Into<String>) -> ErrorDetails {
 /// A malformed or cut-short stream.
 pub(crate) fn stream_error(message: String) -> ErrorDetails {
     ErrorDetails::new(None, "StreamError", message)
+}
+
+/// A stream that ended before its first byte.
+pub(crate) fn empty_stream() -> ErrorDetails {
+    stream_error("the server closed the stream without sending anything".into())
+}
+
+/// An event of a stream whose data is not the JSON it should be.
+pub(crate) fn malformed_event(error: &serde_json::Error, data: &str) -> ErrorDetails {
+    stream_error(format!(
+        "malformed JSON in an event ({error}): {:?}",
+        snippet(data.as_bytes())
+    ))
+}
+
+/// An answer that is not what the API answers: why, and the start of the body.
+pub(crate) fn invalid_answer(why: impl std::fmt::Display, body: &[u8]) -> ErrorDetails {
+    ErrorDetails::new(
+        None,
+        "InvalidResponse",
+        format!("{why}: {:?}", snippet(body)),
+    )
+}
+
+/// The error object a server answered with, in any of the shapes APIs use (see
+/// [`aiperf_openai::view::error_parts`]).
+pub(crate) fn server_error(error: &Value) -> ErrorDetails {
+    let (code, message) = aiperf_openai::view::error_parts(error);
+    ErrorDetails::new(code, "ServerError", message)
+}
+
+/// Adds `--extra-inputs` to `body`, over what the endpoint type set.
+pub(crate) fn add_extra_inputs(body: &mut Map<String, Value>, settings: &EndpointConfig) {
+    let extra = settings.extra_inputs.iter();
+    body.extend(extra.map(|(key, value)| (key.clone(), value.clone())));
 }
 
 /// Decodes a streamed answer's server-sent events and hands each event's data to `handle`
@@ -291,6 +377,7 @@ fn whole(frames: &[(u64, Bytes)]) -> Vec<u8> {
 mod tests {
     use serde_json::json;
 
+    use super::test_support::turn;
     use super::*;
 
     /// The body `settings` builds for `turn`.
@@ -307,31 +394,7 @@ mod tests {
     }
 
     fn endpoint(kind: &str, streaming: bool) -> EndpointConfig {
-        EndpointConfig {
-            urls: vec!["http://localhost:8000".into()],
-            kind: crate::settings::EndpointKind(kind.into()),
-            path: by_name(kind).unwrap().default_path(streaming).into(),
-            streaming,
-            timeout_secs: 10.0,
-            api_key: None,
-            headers: vec![],
-            extra_inputs: Map::new(),
-            use_server_token_count: false,
-            use_legacy_max_tokens: false,
-            connection_warmup: true,
-            connection_reuse: crate::settings::ConnectionReuse::Pooled,
-        }
-    }
-
-    fn turn(texts: &[&str], max_tokens: Option<u32>) -> Turn {
-        Turn {
-            texts: texts.iter().map(|s| (*s).to_owned()).collect(),
-            role: "user".into(),
-            input_tokens: 1,
-            max_tokens,
-            timestamp_ms: None,
-            ..Turn::default()
-        }
+        test_support::settings(kind, streaming, Value::Null)
     }
 
     #[test]
@@ -397,5 +460,11 @@ mod tests {
             json!({"type": "text", "text": "y"})
         );
         assert!(!body.contains_key("max_completion_tokens"));
+        // Empty texts are left out of the parts; no content at all is an empty string.
+        let chat = endpoint("chat", false);
+        let body = build(&chat, "m", &turn(&["x", "", "y"], None), &[]);
+        assert_eq!(body["messages"][0]["content"].as_array().unwrap().len(), 2);
+        let body = build(&chat, "m", &turn(&[], None), &[]);
+        assert_eq!(body["messages"][0]["content"], "");
     }
 }

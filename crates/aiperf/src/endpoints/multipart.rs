@@ -14,6 +14,8 @@ use base64::Engine as _;
 use bytes::{BufMut, Bytes, BytesMut};
 use serde_json::{Map, Value, json};
 
+use crate::settings::EndpointConfig;
+
 /// The boundary between parts. Fixed, so the `Content-Type` header can be set once for a
 /// run: the chance that these 37 bytes occur inside an uploaded image or clip is nil.
 pub const BOUNDARY: &str = "aiperf-form-boundary-5c2e9a71f04b83d6";
@@ -27,6 +29,28 @@ pub fn content_type() -> String {
 /// name and its MIME type.
 pub fn file_field(b64_data: &str, filename: &str, content_type: &str) -> Value {
     json!({"b64_data": b64_data, "filename": filename, "content_type": content_type})
+}
+
+/// Adds `--extra-inputs` to a form's fields, except those the endpoint type fills itself
+/// (`reserved`, which [`warn_reserved`] names when the run is configured).
+pub(super) fn add_extra_fields(
+    body: &mut Map<String, Value>,
+    settings: &EndpointConfig,
+    reserved: &[&str],
+) {
+    for (key, value) in &settings.extra_inputs {
+        if !reserved.contains(&key.as_str()) {
+            body.insert(key.clone(), value.clone());
+        }
+    }
+}
+
+/// Says, once for the run, which `--extra-inputs` of `settings` the endpoint type ignores
+/// because it fills those fields itself.
+pub(super) fn warn_reserved(settings: &EndpointConfig, reserved: &[&str]) {
+    for key in (settings.extra_inputs.keys()).filter(|k| reserved.contains(&k.as_str())) {
+        tracing::warn!("--extra-inputs {key}: the endpoint type fills this field itself; ignored");
+    }
 }
 
 /// The form of a JSON body: one part per field, in the body's order.

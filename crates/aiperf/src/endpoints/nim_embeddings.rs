@@ -46,16 +46,7 @@ impl Endpoint for NimEmbeddings {
         turn: &Turn,
         _history: &[Value],
     ) -> Result<Map<String, Value>, ErrorDetails> {
-        let mut body = Map::new();
-        body.insert("model".into(), Value::String(model.to_owned()));
-        body.insert(
-            "input".into(),
-            inputs(turn)?.into_iter().map(Value::String).collect(),
-        );
-        for (key, value) in &settings.extra_inputs {
-            body.insert(key.clone(), value.clone());
-        }
-        Ok(body)
+        Ok(embeddings::request(settings, model, inputs(turn)?))
     }
 
     fn decode(&self, frames: &[(u64, Bytes)], _streaming: bool) -> Result<Decoded, ErrorDetails> {
@@ -101,7 +92,8 @@ mod tests {
 
     #[test]
     fn texts_images_or_both_paired() {
-        let mut settings = super::super::rankings::test_settings("nim_embeddings");
+        let mut settings =
+            crate::endpoints::test_support::settings("nim_embeddings", false, Value::Null);
         settings
             .extra_inputs
             .insert("input_type".into(), Value::from("query"));
@@ -128,7 +120,8 @@ mod tests {
 
     #[test]
     fn texts_and_images_that_do_not_pair_up_are_not_sent() {
-        let settings = super::super::rankings::test_settings("nim_embeddings");
+        let settings =
+            crate::endpoints::test_support::settings("nim_embeddings", false, Value::Null);
         let t = turn(
             &["cat", ""],
             &["data:image/png;base64,iVBOR", "https://x/y.jpg"],

@@ -6,7 +6,7 @@ use bytes::Bytes;
 use serde_json::{Map, Value, json};
 
 use super::rankings::{self, RankingsField};
-use super::{Decoded, Endpoint};
+use super::{Decoded, Endpoint, add_extra_inputs};
 use crate::dataset::Turn;
 use crate::record::ErrorDetails;
 use crate::settings::EndpointConfig;
@@ -46,7 +46,8 @@ impl Endpoint for NimRankings {
             "passages".into(),
             passages.into_iter().map(|p| json!({ "text": p })).collect(),
         );
-        Ok(rankings::with_extra_inputs(body, settings))
+        add_extra_inputs(&mut body, settings);
+        Ok(body)
     }
 
     fn decode(&self, frames: &[(u64, Bytes)], _streaming: bool) -> Result<Decoded, ErrorDetails> {
@@ -69,7 +70,8 @@ mod tests {
             max_tokens: Some(5),
             ..Turn::default()
         };
-        let mut settings = super::rankings::test_settings("nim_rankings");
+        let mut settings =
+            crate::endpoints::test_support::settings("nim_rankings", false, Value::Null);
         settings
             .extra_inputs
             .insert("truncate".into(), Value::from("END"));

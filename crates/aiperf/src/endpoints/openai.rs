@@ -4,7 +4,9 @@
 use aiperf_openai::view::ResponseView;
 use bytes::Bytes;
 
-use super::{Decoded, snippet, sse_events, stream_error, whole};
+use super::{
+    Decoded, add_extra_inputs, empty_stream, invalid_answer, malformed_event, sse_events, whole,
+};
 use crate::record::ErrorDetails;
 
 /// Decodes a chat or completions response.
@@ -14,13 +16,9 @@ pub(super) fn decode(frames: &[(u64, Bytes)], streaming: bool) -> Result<Decoded
         let body = whole(frames);
         let at = frames.last().map_or(0, |f| f.0);
         let parsed: ResponseView<'_> = serde_json::from_slice(&body).map_err(|e| {
-            ErrorDetails::new(
-                None,
-                "InvalidResponse",
-                format!(
-                    "the response is not a completion JSON object ({e}): {:?}",
-                    snippet(&body)
-                ),
+            invalid_answer(
+                format!("the response is not a completion JSON object ({e})"),
+                &body,
             )
         })?;
         content(parsed, at, &mut out)?;
@@ -35,18 +33,12 @@ pub(super) fn decode(frames: &[(u64, Bytes)], streaming: bool) -> Result<Decoded
         if data.trim().is_empty() {
             return Ok(());
         }
-        let chunk: ResponseView<'_> = serde_json::from_str(data).map_err(|e| {
-            stream_error(format!(
-                "malformed JSON in an event ({e}): {:?}",
-                snippet(data.as_bytes())
-            ))
-        })?;
+        let chunk: ResponseView<'_> =
+            serde_json::from_str(data).map_err(|e| malformed_event(&e, data))?;
         content(chunk, at, &mut out)
     })?;
     if frames.is_empty() {
-        return Err(stream_error(
-            "the server closed the stream without sending anything".into(),
-        ));
+        return Err(empty_stream());
     }
     // OpenAI-compatible streams end with `data: [DONE]`; a stream that stops without it and
     // without any finish_reason was cut short, even if the connection closed cleanly.
@@ -101,21 +93,13 @@ pub(super) fn finish_body(
     if settings.streaming {
         body.insert("stream_options".into(), json!({"include_usage": true}));
     }
-    for (key, value) in &settings.extra_inputs {
-        body.insert(key.clone(), value.clone());
-    }
+    add_extra_inputs(body, settings);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn frames(parts: &[(u64, &str)]) -> Vec<(u64, Bytes)> {
-        parts
-            .iter()
-            .map(|(t, s)| (*t, Bytes::from(s.to_string())))
-            .collect()
-    }
+    use crate::endpoints::test_support::frames;
 
     #[test]
     fn streaming_chunks_become_timed_contents() {

@@ -8,16 +8,14 @@
 //! given the first is used. A turn without a named query (an input file of plain `texts`)
 //! sends its first text as the query and the others as the passages.
 
-use aiperf_openai::view::error_parts;
 use bytes::Bytes;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use super::{Decoded, snippet, whole};
+use super::{Decoded, invalid_answer, server_error, snippet, whole};
 use crate::dataset::Turn;
 use crate::record::ErrorDetails;
-use crate::settings::EndpointConfig;
 
 /// The query of `turn` and the passages to rank.
 pub(super) fn query_and_passages(turn: &Turn) -> (String, Vec<String>) {
@@ -33,17 +31,6 @@ pub(super) fn query_and_passages(turn: &Turn) -> (String, Vec<String>) {
         Some((query, passages)) => (query.clone(), passages.to_vec()),
         None => (String::new(), Vec::new()),
     }
-}
-
-/// Adds `--extra-inputs` to `body` (they override what the endpoint type set).
-pub(super) fn with_extra_inputs(
-    mut body: Map<String, Value>,
-    settings: &EndpointConfig,
-) -> Map<String, Value> {
-    for (key, value) in &settings.extra_inputs {
-        body.insert(key.clone(), value.clone());
-    }
-    body
 }
 
 /// Where an API puts its list of ranked passages.
@@ -91,13 +78,7 @@ pub(super) fn decode(
     api: &str,
 ) -> Result<Decoded, ErrorDetails> {
     let body = whole(frames);
-    let invalid = |why: String| {
-        ErrorDetails::new(
-            None,
-            "InvalidResponse",
-            format!("{why}: {:?}", snippet(&body)),
-        )
-    };
+    let invalid = |why: String| invalid_answer(why, &body);
     let is_list = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
     let count = if is_list && matches!(field, RankingsField::ListOrResults) {
         serde_json::from_slice::<Vec<IgnoredAny>>(&body)
@@ -123,8 +104,7 @@ pub(super) fn decode(
                 .or(answer.detail.as_ref())
                 .or(answer.message.as_ref())
         {
-            let (code, message) = error_parts(error);
-            return Err(ErrorDetails::new(code, "ServerError", message));
+            return Err(server_error(error));
         }
         count
     };
@@ -139,30 +119,7 @@ pub(super) fn decode(
             ),
         ));
     }
-    Ok(Decoded {
-        times: frames.last().map(|f| (f.0, false)).into_iter().collect(),
-        finished: true,
-        ..Decoded::default()
-    })
-}
-
-/// Settings for `kind` with its default path, for the unit tests of the endpoint types.
-#[cfg(test)]
-pub(super) fn test_settings(kind: &str) -> EndpointConfig {
-    EndpointConfig {
-        urls: vec!["http://localhost:8000".into()],
-        kind: crate::settings::EndpointKind(kind.into()),
-        path: super::by_name(kind).unwrap().default_path(false).into(),
-        streaming: false,
-        timeout_secs: 10.0,
-        api_key: None,
-        headers: vec![],
-        extra_inputs: Map::new(),
-        use_server_token_count: false,
-        use_legacy_max_tokens: false,
-        connection_warmup: true,
-        connection_reuse: Default::default(),
-    }
+    Ok(Decoded::answered(frames, None))
 }
 
 #[cfg(test)]

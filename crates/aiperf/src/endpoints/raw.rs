@@ -22,13 +22,16 @@
 
 use std::sync::Arc;
 
-use aiperf_openai::view::{UsageView, error_parts};
+use aiperf_openai::view::UsageView;
 use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::template::{Compiled, RESPONSE_FIELD, TEMPLATE};
-use super::{Decoded, Endpoint, invalid_turn, snippet, sse_events, stream_error, whole};
+use super::{
+    Decoded, Endpoint, invalid_answer, invalid_turn, malformed_event, server_error, snippet,
+    sse_events, whole,
+};
 use crate::UsageError;
 use crate::dataset::Turn;
 use crate::record::ErrorDetails;
@@ -190,11 +193,8 @@ impl Reader<'_> {
                 found
             }
             Err(e) if looks_like_json(&body) => {
-                return Err(ErrorDetails::new(
-                    None,
-                    "InvalidResponse",
-                    format!("the response is malformed JSON ({e}): {:?}", snippet(&body)),
-                ));
+                let why = format!("the response is malformed JSON ({e})");
+                return Err(invalid_answer(why, &body));
             }
             Err(_) => Found::text(&String::from_utf8_lossy(&body)),
         };
@@ -227,10 +227,7 @@ impl Reader<'_> {
                     self.read(&json)?
                 }
                 Err(e) if looks_like_json(data.as_bytes()) => {
-                    return Err(stream_error(format!(
-                        "malformed JSON in an event ({e}): {:?}",
-                        snippet(data.as_bytes())
-                    )));
+                    return Err(malformed_event(&e, data));
                 }
                 Err(_) => Found::text(data),
             };
@@ -274,8 +271,7 @@ impl Reader<'_> {
         if found == Found::Nothing
             && let Some(error) = json.get("error").filter(|e| !e.is_null())
         {
-            let (code, message) = error_parts(error);
-            return Err(ErrorDetails::new(code, "ServerError", message));
+            return Err(server_error(error));
         }
         Ok(found)
     }
@@ -419,13 +415,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-
-    fn frames(parts: &[(u64, &str)]) -> Vec<(u64, Bytes)> {
-        parts
-            .iter()
-            .map(|(t, s)| (*t, Bytes::from(s.to_string())))
-            .collect()
-    }
+    use crate::endpoints::test_support::frames;
 
     fn reader(field: Option<&Field>, on_miss: OnMiss) -> Reader<'_> {
         Reader { field, on_miss }
@@ -441,20 +431,7 @@ mod tests {
             texts: vec![r#"{"model": "m", "input": [1, 2], "stream": false}"#.into()],
             ..Turn::default()
         };
-        let settings = EndpointConfig {
-            urls: vec!["http://localhost:8000/api/generate".into()],
-            kind: crate::settings::EndpointKind("raw".into()),
-            path: String::new(),
-            streaming: false,
-            timeout_secs: 10.0,
-            api_key: None,
-            headers: vec![],
-            extra_inputs: Map::new(),
-            use_server_token_count: false,
-            use_legacy_max_tokens: false,
-            connection_warmup: true,
-            connection_reuse: Default::default(),
-        };
+        let settings = crate::endpoints::test_support::settings("raw", false, Value::Null);
         let body = Raw::UNCONFIGURED
             .body(&settings, "ignored", &turn, &[])
             .unwrap();

@@ -19,13 +19,17 @@
 use std::borrow::Cow;
 use std::collections::HashSet;
 
-use aiperf_openai::view::{DetailsView, UsageView, error_parts};
+use aiperf_openai::view::{DetailsView, UsageView};
 use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::{Decoded, Endpoint, snippet, sse_events, stream_error, unsupported_input, whole};
+use super::{
+    Decoded, Endpoint, add_extra_inputs, empty_stream, invalid_answer, malformed_event,
+    server_error, sse_events, unsupported_input, whole,
+};
 use crate::dataset::Turn;
+use crate::dataset::media::audio_parts;
 use crate::record::ErrorDetails;
 use crate::settings::EndpointConfig;
 
@@ -62,9 +66,7 @@ impl Endpoint for Responses {
         if let Some(max) = turn.max_tokens {
             body.insert("max_output_tokens".into(), Value::from(max));
         }
-        for (key, value) in &settings.extra_inputs {
-            body.insert(key.clone(), value.clone());
-        }
+        add_extra_inputs(&mut body, settings);
         if settings.streaming && settings.use_server_token_count {
             match body.get_mut("stream_options") {
                 Some(Value::Object(options)) => {
@@ -88,15 +90,8 @@ impl Endpoint for Responses {
         match output_items(answer, streaming) {
             Some(items) if !items.is_empty() => out.extend(items),
             _ => {
-                let text = self
-                    .decode(answer, streaming)
-                    .map(|d| {
-                        if d.output.is_empty() {
-                            d.reasoning
-                        } else {
-                            d.output
-                        }
-                    })
+                let text = (self.decode(answer, streaming))
+                    .map(Decoded::answer_text)
                     .unwrap_or_default();
                 if !text.is_empty() {
                     out.push(json!({"role": "assistant", "content": text, "type": "message"}));
@@ -156,18 +151,6 @@ fn user_item(turn: &Turn) -> Result<Value, ErrorDetails> {
         }
     };
     Ok(json!({"role": turn.role, "content": content, "type": "message"}))
-}
-
-/// (format, base64) of an audio clip given as `format,base64` or a `data:audio/...` URI.
-fn audio_parts(audio: &str) -> (&str, &str) {
-    match audio.strip_prefix("data:audio/") {
-        Some(rest) => {
-            let (header, data) = rest.split_once(',').unwrap_or((rest, ""));
-            let format = header.split(';').next().filter(|f| !f.is_empty());
-            (format.unwrap_or("wav"), data)
-        }
-        None => audio.split_once(',').unwrap_or(("wav", audio)),
-    }
 }
 
 /// The history entry that carries a conversation's system prompt to its later turns (sent
@@ -342,8 +325,7 @@ impl Response<'_> {
     /// The error of a failed response.
     fn check(&self) -> Result<(), ErrorDetails> {
         if let Some(error) = self.error.as_ref().filter(|e| !e.is_null()) {
-            let (code, message) = error_parts(error);
-            return Err(ErrorDetails::new(code, "ServerError", message));
+            return Err(server_error(error));
         }
         if self.status.as_deref() == Some("failed") {
             return Err(ErrorDetails::new(
@@ -398,13 +380,7 @@ fn push_parts(into: &mut String, parts: Option<&[Part<'_>]>, kind: &str) {
 
 fn decode_whole(frames: &[(u64, Bytes)]) -> Result<Decoded, ErrorDetails> {
     let body = whole(frames);
-    let invalid = |why: String| {
-        ErrorDetails::new(
-            None,
-            "InvalidResponse",
-            format!("{why}: {:?}", snippet(&body)),
-        )
-    };
+    let invalid = |why: String| invalid_answer(why, &body);
     let response: Response<'_> = serde_json::from_slice(&body).map_err(|e| {
         invalid(format!(
             "the response is not a Responses API JSON object ({e})"
@@ -420,19 +396,8 @@ fn decode_whole(frames: &[(u64, Bytes)]) -> Result<Decoded, ErrorDetails> {
         ));
     }
     let (output, reasoning) = response.texts();
-    let at = frames.last().map_or(0, |f| f.0);
-    let times = if output.is_empty() && reasoning.is_empty() {
-        Vec::new()
-    } else {
-        vec![(at, !output.is_empty())]
-    };
-    Ok(Decoded {
-        times,
-        output,
-        reasoning,
-        usage: response.usage.as_ref().map(Usage::view),
-        finished: true,
-    })
+    let usage = response.usage.as_ref().map(Usage::view);
+    Ok(Decoded::whole(frames, output, reasoning, usage))
 }
 
 /// One streamed event.
@@ -466,16 +431,13 @@ impl Event<'_> {
             Some(error) if !error.is_null() => error.clone(),
             _ => json!({"message": self.message, "code": self.code}),
         };
-        let (code, message) = error_parts(&error);
-        ErrorDetails::new(code, "ServerError", message)
+        server_error(&error)
     }
 }
 
 fn decode_stream(frames: &[(u64, Bytes)]) -> Result<Decoded, ErrorDetails> {
     if frames.is_empty() {
-        return Err(stream_error(
-            "the server closed the stream without sending anything".into(),
-        ));
+        return Err(empty_stream());
     }
     let mut out = Decoded::default();
     // The (output, content) parts whose text came in deltas: their `done` event repeats it.
@@ -484,12 +446,7 @@ fn decode_stream(frames: &[(u64, Bytes)]) -> Result<Decoded, ErrorDetails> {
         if data.trim().is_empty() || data == "[DONE]" {
             return Ok(());
         }
-        let event: Event<'_> = serde_json::from_str(data).map_err(|e| {
-            stream_error(format!(
-                "malformed JSON in an event ({e}): {:?}",
-                snippet(data.as_bytes())
-            ))
-        })?;
+        let event: Event<'_> = serde_json::from_str(data).map_err(|e| malformed_event(&e, data))?;
         let delta = event.delta.as_deref().unwrap_or("");
         match event.kind.as_deref().unwrap_or("") {
             "response.output_text.delta" if !delta.is_empty() => {
@@ -552,59 +509,20 @@ fn decode_stream(frames: &[(u64, Bytes)]) -> Result<Decoded, ErrorDetails> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn frames(parts: &[(u64, &str)]) -> Vec<(u64, Bytes)> {
-        parts
-            .iter()
-            .map(|(t, s)| (*t, Bytes::from(s.to_string())))
-            .collect()
-    }
-
-    fn settings(streaming: bool, extra: &[(&str, Value)]) -> EndpointConfig {
-        EndpointConfig {
-            urls: vec!["http://localhost:8000".into()],
-            kind: crate::settings::EndpointKind("responses".into()),
-            path: "/v1/responses".into(),
-            streaming,
-            timeout_secs: 10.0,
-            api_key: None,
-            headers: vec![],
-            extra_inputs: extra
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), v.clone()))
-                .collect(),
-            use_server_token_count: false,
-            use_legacy_max_tokens: false,
-            connection_warmup: true,
-            connection_reuse: Default::default(),
-        }
-    }
-
-    fn turn(texts: &[&str], max_tokens: Option<u32>) -> Turn {
-        Turn {
-            texts: texts.iter().map(|s| (*s).to_owned()).collect(),
-            role: "user".into(),
-            input_tokens: 1,
-            max_tokens,
-            ..Turn::default()
-        }
-    }
+    use crate::endpoints::test_support::{event, extra, frames, settings, turn};
 
     /// A named SSE event with `data`.
-    fn event(data: &Value) -> String {
-        format!(
-            "event: {}\ndata: {data}\n\n",
-            data["type"].as_str().unwrap()
-        )
-    }
-
     #[test]
     fn the_body_is_input_items_with_instructions_and_the_cap() {
         let mut t = turn(&["Hello"], Some(16));
         t.system = Some("Be brief.".into());
         let body = Responses
             .body(
-                &settings(true, &[("temperature", Value::from(0.5))]),
+                &settings(
+                    "responses",
+                    true,
+                    extra(&[("temperature", Value::from(0.5))]),
+                ),
                 "m",
                 &t,
                 &[],
@@ -626,7 +544,11 @@ mod tests {
         ];
         t.audios = vec!["wav,UklG".into(), "data:audio/mp3;base64,SUQz".into()];
         t.videos = vec![String::new()];
-        let mut s = settings(true, &[("stream_options", json!({"x": 1}))]);
+        let mut s = settings(
+            "responses",
+            true,
+            extra(&[("stream_options", json!({"x": 1}))]),
+        );
         s.use_server_token_count = true;
         let body = Responses.body(&s, "m", &t, &[]).unwrap();
         assert_eq!(
@@ -646,7 +568,12 @@ mod tests {
         );
         assert!(!body.contains_key("max_output_tokens"));
         let whole = Responses
-            .body(&settings(false, &[]), "m", &turn(&["x"], None), &[])
+            .body(
+                &settings("responses", false, Value::Null),
+                "m",
+                &turn(&["x"], None),
+                &[],
+            )
             .unwrap();
         assert_eq!(whole["stream"], false);
         assert!(!whole.contains_key("stream_options"));
@@ -657,7 +584,7 @@ mod tests {
         let mut t = turn(&["one"], None);
         t.videos = vec!["https://x/v.mp4".into()];
         let e = Responses
-            .body(&settings(false, &[]), "m", &t, &[])
+            .body(&settings("responses", false, Value::Null), "m", &t, &[])
             .unwrap_err();
         assert_eq!((e.code, e.kind.as_str()), (None, "NotImplementedError"));
         assert_eq!(
@@ -834,7 +761,7 @@ mod tests {
         let history = Responses.history(&first, &frames(&[(1, &answer.to_string())]), false);
         let body = Responses
             .body(
-                &settings(false, &[]),
+                &settings("responses", false, Value::Null),
                 "m",
                 &turn(&["q2"], Some(4)),
                 &history,

@@ -16,7 +16,10 @@ use serde_json::{Map, Value, json};
 
 use super::raw::is_event_stream;
 use super::template::all_texts;
-use super::{Decoded, Endpoint, snippet, sse_events, stream_error, whole};
+use super::{
+    Decoded, Endpoint, add_extra_inputs, invalid_answer, malformed_event, server_error, sse_events,
+    whole,
+};
 use crate::dataset::Turn;
 use crate::record::ErrorDetails;
 use crate::settings::EndpointConfig;
@@ -48,9 +51,7 @@ impl Endpoint for SolidoRag {
         body.insert("query".into(), json!(query));
         body.insert("filters".into(), json!({"family": "Solido", "tool": "SDE"}));
         body.insert("inference_model".into(), Value::String(model.to_owned()));
-        for (key, value) in &settings.extra_inputs {
-            body.insert(key.clone(), value.clone());
-        }
+        add_extra_inputs(&mut body, settings);
         Ok(body)
     }
 
@@ -84,10 +85,7 @@ struct Answer<'a> {
 impl Answer<'_> {
     fn check(&self) -> Result<(), ErrorDetails> {
         match self.error.as_ref().filter(|e| !e.is_null()) {
-            Some(error) => {
-                let (code, message) = aiperf_openai::view::error_parts(error);
-                Err(ErrorDetails::new(code, "ServerError", message))
-            }
+            Some(error) => Err(server_error(error)),
             None => Ok(()),
         }
     }
@@ -95,13 +93,7 @@ impl Answer<'_> {
 
 fn decode_whole(frames: &[(u64, Bytes)]) -> Result<Decoded, ErrorDetails> {
     let body = whole(frames);
-    let invalid = |why: String| {
-        ErrorDetails::new(
-            None,
-            "InvalidResponse",
-            format!("{why}: {:?}", snippet(&body)),
-        )
-    };
+    let invalid = |why: String| invalid_answer(why, &body);
     let answer: Answer<'_> = serde_json::from_slice(&body).map_err(|e| {
         invalid(format!(
             "the response is not a Solido RAG JSON object ({e})"
@@ -111,17 +103,12 @@ fn decode_whole(frames: &[(u64, Bytes)]) -> Result<Decoded, ErrorDetails> {
     let Some(content) = answer.content else {
         return Err(invalid("the response has no content".into()));
     };
-    let at = frames.last().map_or(0, |f| f.0);
-    Ok(Decoded {
-        times: if content.is_empty() {
-            Vec::new()
-        } else {
-            vec![(at, true)]
-        },
-        output: content.into_owned(),
-        finished: true,
-        ..Decoded::default()
-    })
+    Ok(Decoded::whole(
+        frames,
+        content.into_owned(),
+        String::new(),
+        None,
+    ))
 }
 
 fn decode_stream(frames: &[(u64, Bytes)]) -> Result<Decoded, ErrorDetails> {
@@ -131,12 +118,8 @@ fn decode_stream(frames: &[(u64, Bytes)]) -> Result<Decoded, ErrorDetails> {
             out.finished |= data.trim() == "[DONE]";
             return Ok(());
         }
-        let event: Answer<'_> = serde_json::from_str(data).map_err(|e| {
-            stream_error(format!(
-                "malformed JSON in an event ({e}): {:?}",
-                snippet(data.as_bytes())
-            ))
-        })?;
+        let event: Answer<'_> =
+            serde_json::from_str(data).map_err(|e| malformed_event(&e, data))?;
         event.check()?;
         if let Some(content) = event.content.filter(|c| !c.is_empty()) {
             out.times.push((at, true));
@@ -150,13 +133,7 @@ fn decode_stream(frames: &[(u64, Bytes)]) -> Result<Decoded, ErrorDetails> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn frames(parts: &[(u64, &str)]) -> Vec<(u64, Bytes)> {
-        parts
-            .iter()
-            .map(|(t, s)| (*t, Bytes::from(s.to_string())))
-            .collect()
-    }
+    use crate::endpoints::test_support::frames;
 
     #[test]
     fn the_body_is_query_filters_and_model_with_extra_inputs_over_them() {

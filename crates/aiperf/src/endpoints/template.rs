@@ -418,35 +418,10 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::endpoints::test_support::{self, turn};
 
     fn settings(extra: &[(&str, Value)], streaming: bool) -> EndpointConfig {
-        EndpointConfig {
-            urls: vec!["http://localhost:8000".into()],
-            kind: crate::settings::EndpointKind("template".into()),
-            path: String::new(),
-            streaming,
-            timeout_secs: 10.0,
-            api_key: None,
-            headers: vec![],
-            extra_inputs: extra
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), v.clone()))
-                .collect(),
-            use_server_token_count: false,
-            use_legacy_max_tokens: false,
-            connection_warmup: true,
-            connection_reuse: Default::default(),
-        }
-    }
-
-    fn turn(texts: &[&str], max_tokens: Option<u32>) -> Turn {
-        Turn {
-            texts: texts.iter().map(|s| (*s).to_owned()).collect(),
-            role: "user".into(),
-            input_tokens: 3,
-            max_tokens,
-            ..Turn::default()
-        }
+        test_support::settings("template", streaming, test_support::extra(extra))
     }
 
     fn body(template: &str, extra: &[(&str, Value)], t: &Turn) -> Value {

@@ -14,12 +14,14 @@
 
 use std::borrow::Cow;
 
-use aiperf_openai::view::error_parts;
 use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::{Decoded, Endpoint, FollowUp, Inputs, Location, ServerFigures, snippet, whole};
+use super::{
+    Decoded, Endpoint, FollowUp, Inputs, Location, ServerFigures, add_extra_inputs, server_error,
+    snippet, whole,
+};
 use crate::dataset::Turn;
 use crate::record::ErrorDetails;
 use crate::settings::{EndpointConfig, Polling};
@@ -66,9 +68,7 @@ impl Endpoint for VideoGeneration {
         let prompt = turn.texts.first().cloned().unwrap_or_default();
         body.insert("prompt".into(), Value::String(prompt));
         body.insert("model".into(), Value::String(model.to_owned()));
-        for (key, value) in &settings.extra_inputs {
-            body.insert(key.clone(), value.clone());
-        }
+        add_extra_inputs(&mut body, settings);
         Ok(body)
     }
 
@@ -130,8 +130,7 @@ impl Endpoint for VideoGeneration {
             }),
             _ if job.id().is_none() => {
                 if let Some(error) = job.error.as_ref().filter(|e| !e.is_null()) {
-                    let (code, message) = error_parts(error);
-                    return Err(ErrorDetails::new(code, "ServerError", message));
+                    return Err(server_error(error));
                 }
                 Err(failed(format!("no job id returned: {:?}", snippet(&body))))
             }
@@ -238,23 +237,8 @@ mod tests {
 
     #[test]
     fn the_body_is_a_prompt_form_with_extra_inputs() {
-        let settings = EndpointConfig {
-            urls: vec!["http://localhost:8000".into()],
-            kind: crate::settings::EndpointKind("video_generation".into()),
-            path: "/v1/videos".into(),
-            streaming: false,
-            timeout_secs: 10.0,
-            api_key: None,
-            headers: vec![],
-            extra_inputs: json!({"size": "1280x720", "seconds": 4})
-                .as_object()
-                .cloned()
-                .unwrap(),
-            use_server_token_count: false,
-            use_legacy_max_tokens: false,
-            connection_warmup: true,
-            connection_reuse: Default::default(),
-        };
+        let extra = json!({"size": "1280x720", "seconds": 4});
+        let settings = crate::endpoints::test_support::settings("video_generation", false, extra);
         let turn = Turn {
             texts: vec!["a cat surfing".into()],
             ..Turn::default()
