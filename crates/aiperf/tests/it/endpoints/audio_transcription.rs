@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use super::media_common::{http, json_ok, only_error, read_json, server};
+use super::support::{http, json_ok, only_error, read_json, server};
 use crate::common::{assert_usage_error, profile, read_lines, stderr};
 
 /// On the simulator (which reads the WAV header for the clip's length): clips are uploaded as

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use super::rankings::{http, read_json, rotating_server};
+use super::support::{good_and_bad, read_json};
 use crate::common::{assert_usage_error, profile, read_lines, stderr};
 
 /// On the simulator: a chat body without streaming or output cap, one vector read back, the
@@ -128,40 +128,13 @@ fn bad_answers_are_error_records() {
             "no embeddings",
         ),
     ] {
-        let addr = rotating_server(vec![http("200 OK", &good), http("200 OK", bad)]);
-        let tmp = tempfile::tempdir().unwrap();
-        let dir = tmp.path().join("run");
-        let url = format!("http://{addr}");
-        let args = [
-            "-m",
-            "m",
-            "-u",
-            &url,
-            "--endpoint-type",
+        good_and_bad(
             "chat_embeddings",
-            "--request-count",
-            "4",
-        ];
-        let output = profile(&dir, &args);
-        assert!(output.status.success(), "{bad}: {}", stderr(&output));
-        let summary = read_json(&dir.join("profile_export_aiperf.json"));
-        assert_eq!(summary["request_count"]["avg"], 2.0, "{bad}");
-        let errors = summary["error_summary"].as_array().unwrap();
-        assert_eq!(errors.len(), 1, "{errors:?}");
-        assert_eq!(errors[0]["count"], 2);
-        let details = &errors[0]["error_details"];
-        assert_eq!(details["type"], error_type, "{details}");
-        assert!(
-            details["message"].as_str().unwrap().contains(needle),
-            "{details}"
+            &[],
+            (&good, bad),
+            (error_type, needle),
+            4,
         );
-
-        let all_bad = rotating_server(vec![http("200 OK", bad)]);
-        let url = format!("http://{all_bad}");
-        let mut args = args;
-        args[3] = &url;
-        let output = profile(&tmp.path().join("bad"), &args);
-        assert_eq!(output.status.code(), Some(1), "{bad}: {}", stderr(&output));
     }
 }
 

@@ -1,30 +1,7 @@
 //! `--endpoint-type huggingface_generate` (TGI `/generate`, `/generate_stream`).
 
-use std::io::Write;
-use std::net::{SocketAddr, TcpListener};
-use std::path::Path;
-
-use serde_json::Value;
-
-use crate::common::{read_lines, run, stderr};
-
-fn profile(dir: &Path, args: &[&str]) -> std::process::Output {
-    let mut all = vec![
-        "profile",
-        "--ui",
-        "none",
-        "--artifact-dir",
-        dir.to_str().unwrap(),
-        "--endpoint-type",
-        "huggingface_generate",
-    ];
-    all.extend_from_slice(args);
-    run(&all)
-}
-
-fn read_json(path: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
+use super::support::{json, only_error, read_json, run_against, sse};
+use crate::common::{profile, read_lines, stderr};
 
 /// Streamed and whole answers from the simulator: TGI's request shape on its two paths,
 /// exact input lengths, output lengths within the cap, and per-token timing only when streamed.
@@ -52,6 +29,7 @@ fn streams_and_whole_answers_on_the_simulator() {
         if streaming {
             args.push("--streaming");
         }
+        args.extend(["--endpoint-type", "huggingface_generate"]);
         let output = profile(&dir, &args);
         assert!(output.status.success(), "{}", stderr(&output));
         // Hints name what TGI understands (it has no ignore_eos, and no usage).
@@ -108,54 +86,19 @@ fn streams_and_whole_answers_on_the_simulator() {
     }
 }
 
-/// A server that answers every request with `response`.
-fn canned_server(response: &'static str) -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            std::thread::spawn(move || {
-                if crate::common::read_http_request(&mut stream).is_none() {
-                    return;
-                }
-                let _ = stream.write_all(response.as_bytes());
-            });
-        }
-    });
-    addr
-}
-
 /// Bad answers are typed errors, counted in the summary; the run still writes everything.
 #[test]
 fn bad_answers_are_typed_errors() {
-    let stream = |events: &str| -> &'static str {
-        Box::leak(
-            format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n{events}"
-            )
-            .into_boxed_str(),
-        )
-    };
-    let json = |status: &str, body: &str| -> &'static str {
-        Box::leak(
-            format!(
-                "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            )
-            .into_boxed_str(),
-        )
-    };
     // (answer, streaming, error type, message excerpt)
     let cases = [
         (
-            stream("data:{\"token\":{\"text\":\"hi\"\n\n"),
+            sse("data:{\"token\":{\"text\":\"hi\"\n\n"),
             true,
             "StreamError",
             "malformed JSON",
         ),
         (
-            stream(
+            sse(
                 "data:{\"token\":{\"id\":1,\"text\":\"hi\",\"special\":false},\"generated_text\":null}\n\n",
             ),
             true,
@@ -163,7 +106,7 @@ fn bad_answers_are_typed_errors() {
             "without the final one",
         ),
         (
-            stream(
+            sse(
                 "data:{\"error\":\"Request failed during generation: out of memory\",\"error_type\":\"generation\"}\n\n",
             ),
             true,
@@ -187,25 +130,15 @@ fn bad_answers_are_typed_errors() {
         ),
     ];
     for (answer, streaming, kind, needle) in cases {
-        let addr = canned_server(answer);
-        let tmp = tempfile::tempdir().unwrap();
-        let dir = tmp.path().join("run");
-        let url = format!("http://{addr}");
-        let mut args = vec!["-m", "m", "-u", &url, "--request-count", "3"];
+        let mut args = vec!["--request-count", "3"];
         if streaming {
             args.push("--streaming");
         }
-        let output = profile(&dir, &args);
-        assert_eq!(output.status.code(), Some(1), "{kind}: {}", stderr(&output));
-        let summary = read_json(&dir.join("profile_export_aiperf.json"));
-        let errors = summary["error_summary"].as_array().unwrap();
-        assert_eq!(errors.len(), 1, "{errors:?}");
-        assert_eq!(errors[0]["count"], 3);
-        let details = &errors[0]["error_details"];
-        assert_eq!(details["type"], kind, "{details}");
-        assert!(
-            details["message"].as_str().unwrap().contains(needle),
-            "{kind}: {details}"
-        );
+        let run = run_against("huggingface_generate", "", vec![answer], &args);
+        let said = stderr(&run.output);
+        assert_eq!(run.output.status.code(), Some(1), "{kind}: {said}");
+        let (found, message, count) = only_error(&run.summary());
+        assert_eq!((found.as_str(), count), (kind, 3), "{message}");
+        assert!(message.contains(needle), "{kind}: {message}");
     }
 }

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use super::media_common::{http, json_ok, only_error, read_json, server};
+use super::support::{http, json_ok, only_error, read_json, server};
 use crate::common::{profile, read_lines, stderr};
 
 /// On the simulator: the body asks for one base64 image of the prompt, `--extra-inputs` add

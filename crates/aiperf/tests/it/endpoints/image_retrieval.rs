@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use super::media_common::{json_ok, only_error, read_json, server};
+use super::support::{json_ok, only_error, read_json, server};
 use crate::common::{assert_usage_error, profile, read_lines, stderr};
 
 /// On the simulator: every image of a turn inline as an `image_url` part, one answer entry

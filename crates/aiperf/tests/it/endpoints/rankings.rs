@@ -1,19 +1,12 @@
 //! `--endpoint-type nim_rankings`, `hf_tei_rankings` and `cohere_rankings`: a query and
 //! passages per request, synthetic (`--rankings-*`) or from an input file's named texts.
 
-use std::io::Write;
-use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::{Value, json};
 
+use super::support::{good_and_bad, read_json};
 use crate::common::{assert_usage_error, profile, read_lines, stderr};
-
-pub(super) fn read_json(path: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
 
 /// The query and passages of a request body, in the shape of `kind`.
 fn query_and_passages(kind: &str, payload: &Value) -> (String, Vec<String>) {
@@ -221,41 +214,6 @@ fn named_texts_from_an_input_file() {
     assert_eq!(isl, [11, 6]);
 }
 
-/// A server that answers the requests in turn with `answers` (whole HTTP responses), over and
-/// over: good and bad answers mixed, for the tests of other endpoint types too.
-pub(super) fn rotating_server(answers: Vec<String>) -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let answers = Arc::new(answers);
-    let next = Arc::new(AtomicUsize::new(0));
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let (answers, next) = (Arc::clone(&answers), Arc::clone(&next));
-            std::thread::spawn(move || {
-                while crate::common::read_http_request(&mut stream).is_some() {
-                    let i = next.fetch_add(1, Ordering::SeqCst);
-                    if stream
-                        .write_all(answers[i % answers.len()].as_bytes())
-                        .is_err()
-                    {
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    addr
-}
-
-/// A whole HTTP response with a JSON body.
-pub(super) fn http(status: &str, body: &str) -> String {
-    format!(
-        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-}
-
 /// Answers without rankings, not JSON, or an error object are error records; the good answers
 /// around them are measured and the run succeeds. When every answer is bad, the run fails.
 #[test]
@@ -284,53 +242,8 @@ fn bad_answers_are_error_records() {
         ),
     ];
     for (kind, good, bad, error_type, needle) in cases {
-        let addr = rotating_server(vec![http("200 OK", good), http("200 OK", bad)]);
-        let tmp = tempfile::tempdir().unwrap();
-        let dir = tmp.path().join("run");
-        let url = format!("http://{addr}");
-        let args = [
-            "-m",
-            "m",
-            "-u",
-            &url,
-            "--endpoint-type",
-            kind,
-            "--request-count",
-            "6",
-            "--rankings-passages-mean",
-            "2",
-        ];
-        let output = profile(&dir, &args);
-        assert!(output.status.success(), "{kind}: {}", stderr(&output));
-        let summary = read_json(&dir.join("profile_export_aiperf.json"));
-        assert_eq!(summary["request_count"]["avg"], 3.0, "{kind}");
-        let errors = summary["error_summary"].as_array().unwrap();
-        assert_eq!(errors.len(), 1, "{kind}: {errors:?}");
-        assert_eq!(errors[0]["count"], 3);
-        let details = &errors[0]["error_details"];
-        assert_eq!(details["type"], error_type, "{kind}: {details}");
-        assert!(
-            details["message"].as_str().unwrap().contains(needle),
-            "{kind}: {details}"
-        );
-        let records = read_lines(&dir.join("profile_export.jsonl"));
-        assert_eq!(records.len(), 6);
-        assert_eq!(
-            records.iter().filter(|r| r.get("error").is_some()).count(),
-            3
-        );
-
-        let all_bad = rotating_server(vec![http("200 OK", bad)]);
-        let url = format!("http://{all_bad}");
-        let mut args = args;
-        args[3] = &url;
-        let output = profile(&tmp.path().join("bad"), &args);
-        assert_eq!(output.status.code(), Some(1), "{kind}: {}", stderr(&output));
-        assert!(
-            stderr(&output).contains(needle),
-            "{kind}: {}",
-            stderr(&output)
-        );
+        let args = ["--rankings-passages-mean", "2"];
+        good_and_bad(kind, &args, (good, bad), (error_type, needle), 6);
     }
 }
 

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use super::template::{json_answer, read_json, run_alternating, stream_answer};
+use super::support::{alternating, http, json_ok, read_json, sse};
 use crate::common::{assert_usage_error, profile, read_lines, stderr};
 
 /// An input file whose texts are whole request bodies is replayed verbatim, streamed and
@@ -136,16 +136,16 @@ fn answers_of_any_shape_and_bad_ones() {
     // (good, bad, streaming, response_field, error type, message excerpt)
     let cases = [
         (
-            "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 12\r\nConnection: close\r\n\r\nHello there!".to_owned(),
-            json_answer(r#"{"choices":[{"text":"Hel"#),
+            http("200 OK", "text/plain", "Hello there!"),
+            json_ok(r#"{"choices":[{"text":"Hel"#),
             false,
             None,
             "InvalidResponse",
             "malformed JSON",
         ),
         (
-            stream_answer("data: Hello\n\ndata:  there\n\n"),
-            stream_answer("data: {\"result\": [\"a\"\n\n"),
+            sse("data: Hello\n\ndata:  there\n\n"),
+            sse("data: {\"result\": [\"a\"\n\n"),
             true,
             None,
             "StreamError",
@@ -153,8 +153,8 @@ fn answers_of_any_shape_and_bad_ones() {
         ),
         (
             // The field finds nothing here: the usual shapes are read instead.
-            json_answer(r#"{"answer":{"parts":[]},"response":"Hello!"}"#),
-            json_answer(r#"{"error":"CUDA out of memory"}"#),
+            json_ok(r#"{"answer":{"parts":[]},"response":"Hello!"}"#),
+            json_ok(r#"{"error":"CUDA out of memory"}"#),
             false,
             Some("response_field:answer.parts[0]"),
             "ServerError",
@@ -169,17 +169,16 @@ fn answers_of_any_shape_and_bad_ones() {
         if let Some(field) = field {
             args.extend(["--extra-inputs", field]);
         }
-        let (details, received) = run_alternating("raw", "/api/v2/infer", (good, bad), &args);
-        for (line, _) in &received {
-            assert!(line.starts_with("POST /api/v2/infer "), "{line}");
+        let (details, received) = alternating("raw", "/api/v2/infer", (good, bad), &args);
+        for seen in &received {
+            assert_eq!(seen.line(), "POST /api/v2/infer");
         }
         assert_eq!(details["type"], kind, "{details}");
         assert!(
             details["message"].as_str().unwrap().contains(needle),
             "{details}"
         );
-        let (_, body) = &received[1];
-        let body: Value = serde_json::from_str(body).unwrap();
+        let body = received[1].json();
         assert!(body["inputs"].is_string(), "{body}");
         assert_eq!(body.as_object().unwrap().len(), 1, "{body}");
     }

@@ -1,37 +1,9 @@
 //! `--endpoint-type responses` (OpenAI Responses API, `/v1/responses`).
 
-use std::io::Write;
-use std::net::{SocketAddr, TcpListener};
-use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use serde_json::json;
 
-use serde_json::{Value, json};
-
-use crate::common::{read_lines, run, stderr};
-
-fn read_json(path: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-/// `aiperf profile --endpoint-type responses ARGS` against `url`.
-fn profile(dir: &Path, url: &str, args: &[&str]) -> std::process::Output {
-    let mut all = vec![
-        "profile",
-        "--ui",
-        "none",
-        "--artifact-dir",
-        dir.to_str().unwrap(),
-        "--endpoint-type",
-        "responses",
-        "-m",
-        "m",
-        "-u",
-        url,
-    ];
-    all.extend_from_slice(args);
-    run(&all)
-}
+use super::support::{alternating, json, profile_off_runtime, read_json, reasoning_sim, typed_sse};
+use crate::common::read_lines;
 
 /// Two-turn conversations with a system prompt, streamed and whole, on a simulator that
 /// reasons for half of each answer: the Responses request shape (instructions, input items,
@@ -39,45 +11,34 @@ fn profile(dir: &Path, url: &str, args: &[&str]) -> std::process::Output {
 /// the server's usage, reasoning counted apart, per-token timing only when streamed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conversations_on_the_simulator() {
-    let mut config = aiperf_sim::presets::preset("fixed").unwrap();
-    config.served_models = vec!["m".into()];
-    config.output.reasoning_ratio = 0.5;
-    config.speedup = 4.0;
-    let server = aiperf_sim::SimServer::start(config).await.unwrap();
+    let server = reasoning_sim().await;
     let url = server.base_url();
     for streaming in [true, false] {
-        let url = url.clone();
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("run");
-        let dir2 = dir.clone();
-        let output = tokio::task::spawn_blocking(move || {
-            let mut args = vec![
-                "--concurrency",
-                "2",
-                "--request-count",
-                "8",
-                "--isl",
-                "24",
-                "--osl",
-                "8",
-                "--shared-system-prompt-length",
-                "6",
-                "--session-turns-mean",
-                "2",
-                "--extra-inputs",
-                "ignore_eos:true",
-                "--use-server-token-count",
-                "--export-level",
-                "raw",
-            ];
-            if streaming {
-                args.push("--streaming");
-            }
-            profile(&dir2, &url, &args)
-        })
-        .await
-        .unwrap();
-        assert!(output.status.success(), "{}", stderr(&output));
+        let mut args = vec![
+            "--concurrency",
+            "2",
+            "--request-count",
+            "8",
+            "--isl",
+            "24",
+            "--osl",
+            "8",
+            "--shared-system-prompt-length",
+            "6",
+            "--session-turns-mean",
+            "2",
+            "--extra-inputs",
+            "ignore_eos:true",
+            "--use-server-token-count",
+            "--export-level",
+            "raw",
+        ];
+        if streaming {
+            args.push("--streaming");
+        }
+        profile_off_runtime(&dir, "responses", &url, args).await;
 
         let raw = read_lines(&dir.join("profile_export_raw.jsonl"));
         assert_eq!(raw.len(), 8);
@@ -139,57 +100,9 @@ async fn conversations_on_the_simulator() {
     server.shutdown().await.unwrap();
 }
 
-const NOT_FOUND: &str = "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
-
-/// A server that answers each request with the next of `answers` (round robin) and keeps
-/// each request's head.
-fn canned_server(answers: Vec<String>) -> (SocketAddr, Arc<Mutex<Vec<String>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let heads = Arc::new(Mutex::new(Vec::new()));
-    let seen = Arc::clone(&heads);
-    let answers = Arc::new(answers);
-    let next = Arc::new(AtomicUsize::new(0));
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let (answers, next, seen) = (answers.clone(), next.clone(), seen.clone());
-            std::thread::spawn(move || {
-                let Some((head, _)) = crate::common::read_http_request(&mut stream) else {
-                    return;
-                };
-                if !head.starts_with("POST ") {
-                    // The run's scrapes (server metrics): not the endpoint.
-                    let _ = stream.write_all(NOT_FOUND.as_bytes());
-                    return;
-                }
-                seen.lock().unwrap().push(head);
-                let n = next.fetch_add(1, Ordering::SeqCst);
-                let _ = stream.write_all(answers[n % answers.len()].as_bytes());
-            });
-        }
-    });
-    (addr, heads)
-}
-
-fn sse(events: &[Value]) -> String {
-    let body: String = events
-        .iter()
-        .map(|e| format!("event: {}\ndata: {e}\n\n", e["type"].as_str().unwrap()))
-        .collect();
-    format!("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n{body}")
-}
-
-fn http(status: &str, body: &str) -> String {
-    format!(
-        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-}
-
 /// A good streamed answer: two deltas and `response.completed` with usage.
 fn good_stream() -> String {
-    sse(&[
+    typed_sse(&[
         json!({"type": "response.created", "sequence_number": 0, "response": {"status": "in_progress"}}),
         json!({"type": "response.output_text.delta", "sequence_number": 1, "output_index": 0, "content_index": 0, "delta": "Hi"}),
         json!({"type": "response.output_text.delta", "sequence_number": 2, "output_index": 0, "content_index": 0, "delta": " there"}),
@@ -207,13 +120,13 @@ fn bad_answers_are_typed_errors_among_good_ones() {
     // (answer, streaming, error type, message excerpt)
     let cases = [
         (
-            sse(std::slice::from_ref(&delta)),
+            typed_sse(std::slice::from_ref(&delta)),
             true,
             "IncompleteStream",
             "without response.completed",
         ),
         (
-            sse(&[
+            typed_sse(&[
                 delta,
                 json!({"type": "response.failed", "response": {"status": "failed",
                     "error": {"code": "server_error", "message": "The engine crashed"}}}),
@@ -223,7 +136,7 @@ fn bad_answers_are_typed_errors_among_good_ones() {
             "The engine crashed",
         ),
         (
-            sse(&[json!({"type": "error", "code": "rate_limit_exceeded", "message": "Slow down", "param": null})]),
+            typed_sse(&[json!({"type": "error", "code": "rate_limit_exceeded", "message": "Slow down", "param": null})]),
             true,
             "ServerError",
             "Slow down",
@@ -235,13 +148,13 @@ fn bad_answers_are_typed_errors_among_good_ones() {
             "malformed JSON",
         ),
         (
-            http("200 OK", r#"{"choices":[{"message":{"content":"hi"}}]}"#),
+            json("200 OK", r#"{"choices":[{"message":{"content":"hi"}}]}"#),
             false,
             "InvalidResponse",
             "no output",
         ),
         (
-            http(
+            json(
                 "400 Bad Request",
                 r#"{"error":{"message":"Unsupported parameter: 'max_output_tokens'","type":"invalid_request_error"}}"#,
             ),
@@ -254,7 +167,7 @@ fn bad_answers_are_typed_errors_among_good_ones() {
         let good = if streaming {
             good_stream()
         } else {
-            http(
+            json(
                 "200 OK",
                 &json!({"object": "response", "status": "completed", "output": [
                     {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "Hi there"}]}],
@@ -262,45 +175,21 @@ fn bad_answers_are_typed_errors_among_good_ones() {
                 .to_string(),
             )
         };
-        let (addr, heads) = canned_server(vec![good, bad]);
-        let tmp = tempfile::tempdir().unwrap();
-        let dir = tmp.path().join("run");
-        let url = format!("http://{addr}");
-        let mut args = vec!["--request-count", "4", "--api-key", "sk-test"];
+        let mut args = vec!["--api-key", "sk-test"];
         if streaming {
             args.push("--streaming");
         }
-        let output = profile(&dir, &url, &args);
-        // Some requests succeeded: the run did (it fails only when every request does).
-        assert_eq!(output.status.code(), Some(0), "{kind}: {}", stderr(&output));
-        let summary = read_json(&dir.join("profile_export_aiperf.json"));
-        let errors = summary["error_summary"].as_array().unwrap();
-        assert_eq!(errors.len(), 1, "{errors:?}");
-        assert_eq!(errors[0]["count"], 2);
-        let details = &errors[0]["error_details"];
+        // The good answers are measured, the bad ones are errors, and the run succeeds.
+        let (details, seen) = alternating("responses", "", (good, bad), &args);
         assert_eq!(details["type"], kind, "{details}");
         assert!(
             details["message"].as_str().unwrap().contains(needle),
             "{kind}: {details}"
         );
-        let records = read_lines(&dir.join("profile_export.jsonl"));
-        let good: Vec<&Value> = records
-            .iter()
-            .filter(|r| r.get("error").is_none())
-            .collect();
-        assert_eq!(good.len(), 2, "{kind}: the good answers are kept");
-        for r in good {
-            assert!(
-                r["metrics"]["output_sequence_length"]["value"]
-                    .as_f64()
-                    .unwrap()
-                    > 0.0
-            );
-        }
-        for head in heads.lock().unwrap().iter() {
-            let head = head.to_ascii_lowercase();
-            assert!(head.starts_with("post /v1/responses "), "{head}");
-            assert!(head.contains("authorization: bearer sk-test"), "{head}");
+        for seen in &seen {
+            assert_eq!(seen.line(), "POST /v1/responses");
+            let auth = seen.header("authorization");
+            assert_eq!(auth.as_deref(), Some("Bearer sk-test"), "{}", seen.head);
         }
     }
 }

@@ -1,8 +1,8 @@
 //! `--endpoint-type solido_rag` (Solido's RAG API, `/rag/api/prompt`).
 
-use serde_json::{Value, json};
+use serde_json::json;
 
-use super::template::{json_answer, read_json, run_alternating, stream_answer};
+use super::support::{alternating, json_ok, read_json, sse};
 use crate::common::{profile, read_lines, stderr};
 
 /// Streamed and whole answers from the simulator: Solido's body on its path, the output of
@@ -72,22 +72,22 @@ fn streams_and_whole_answers_on_the_simulator() {
 fn bad_answers_are_typed_errors_and_good_ones_count() {
     let cases = [
         (
-            json_answer(r#"{"content":"Open the sweep editor.","sources":[{"page":4}]}"#),
-            json_answer(r#"{"sources":[{"page":4}]}"#),
+            json_ok(r#"{"content":"Open the sweep editor.","sources":[{"page":4}]}"#),
+            json_ok(r#"{"sources":[{"page":4}]}"#),
             false,
             "InvalidResponse",
             "no content",
         ),
         (
-            stream_answer("data: {\"content\":\"Open\"}\n\ndata: {\"content\":\" it\"}\n\n"),
-            stream_answer("data: {\"content\":\"Op\n\n"),
+            sse("data: {\"content\":\"Open\"}\n\ndata: {\"content\":\" it\"}\n\n"),
+            sse("data: {\"content\":\"Op\n\n"),
             true,
             "StreamError",
             "malformed JSON",
         ),
         (
-            json_answer(r#"{"content":"Open it."}"#),
-            json_answer(r#"{"error":{"message":"retriever unavailable","code":503}}"#),
+            json_ok(r#"{"content":"Open it."}"#),
+            json_ok(r#"{"error":{"message":"retriever unavailable","code":503}}"#),
             false,
             "ServerError",
             "retriever unavailable",
@@ -98,16 +98,16 @@ fn bad_answers_are_typed_errors_and_good_ones_count() {
         if streaming {
             args.push("--streaming");
         }
-        let (details, received) = run_alternating("solido_rag", "", (good, bad), &args);
-        for (line, _) in &received {
-            assert!(line.starts_with("POST /rag/api/prompt "), "{line}");
+        let (details, received) = alternating("solido_rag", "", (good, bad), &args);
+        for seen in &received {
+            assert_eq!(seen.line(), "POST /rag/api/prompt");
         }
         assert_eq!(details["type"], kind, "{details}");
         assert!(
             details["message"].as_str().unwrap().contains(needle),
             "{details}"
         );
-        let body: Value = serde_json::from_str(&received[0].1).unwrap();
+        let body = received[0].json();
         assert_eq!(body["inference_model"], "m");
         assert!(body["query"][0].is_string(), "{body}");
     }

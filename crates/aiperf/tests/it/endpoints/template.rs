@@ -1,19 +1,9 @@
-//! `--endpoint-type template` (a request body rendered from `--extra-inputs payload_template`),
-//! and the hand-written server the `raw` and `solido_rag` tests share.
+//! `--endpoint-type template` (a request body rendered from `--extra-inputs payload_template`).
 
-use std::io::Write;
-use std::net::{SocketAddr, TcpListener};
-use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use serde_json::json;
 
-use serde_json::{Value, json};
-
+use super::support::{alternating, json_ok, read_json, sse};
 use crate::common::{assert_usage_error, profile, read_lines, stderr};
-
-pub(super) fn read_json(path: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
 
 /// A chat request body, as a template.
 const CHAT: &str = r#"{"model": {{ model|tojson }}, "messages": [{"role": {{ role|tojson }}, "content": {{ text|tojson }}}], "max_tokens": {{ max_tokens }}, "stream": {{ stream|tojson }}}"#;
@@ -138,109 +128,6 @@ fn bad_templates_are_usage_errors() {
     assert_usage_error(&args, "--extra-inputs response_field");
 }
 
-/// What a hand-written server received: request lines and bodies, in order.
-pub(super) type Received = Arc<Mutex<Vec<(String, String)>>>;
-
-/// A server that answers POST requests with `good` and `bad` in turn (`good` first), each a
-/// whole HTTP response, and keeps what it received.
-pub(super) fn alternating_server(good: String, bad: String) -> (SocketAddr, Received) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let received: Received = Arc::default();
-    let seen = Arc::clone(&received);
-    let count = Arc::new(AtomicUsize::new(0));
-    let answers = Arc::new([good, bad]);
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let (seen, count, answers) =
-                (Arc::clone(&seen), Arc::clone(&count), Arc::clone(&answers));
-            std::thread::spawn(move || {
-                let Some((head, body)) = crate::common::read_http_request(&mut stream) else {
-                    return;
-                };
-                let line = head.lines().next().unwrap_or_default().to_owned();
-                if !line.starts_with("POST ") {
-                    let _ = stream.write_all(
-                        b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-                    );
-                    return;
-                }
-                seen.lock().unwrap().push((line, body));
-                let n = count.fetch_add(1, Ordering::SeqCst);
-                let _ = stream.write_all(answers[n % 2].as_bytes());
-            });
-        }
-    });
-    (addr, received)
-}
-
-/// A 200 answer with a JSON body.
-pub(super) fn json_answer(body: &str) -> String {
-    format!(
-        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-}
-
-/// A 200 answer streaming `events`.
-pub(super) fn stream_answer(events: &str) -> String {
-    format!(
-        "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n{events}"
-    )
-}
-
-/// Runs `args` against a server at `http://ADDR{url_path}` answering `good` and `bad` in turn,
-/// 4 requests one at a time: two succeed, two fail with one error. Returns the error's details
-/// and what the server got.
-pub(super) fn run_alternating(
-    kind: &str,
-    url_path: &str,
-    (good, bad): (String, String),
-    args: &[&str],
-) -> (Value, Vec<(String, String)>) {
-    let (addr, received) = alternating_server(good, bad);
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("run");
-    let url = format!("http://{addr}{url_path}");
-    let mut all = vec![
-        "--endpoint-type",
-        kind,
-        "-m",
-        "m",
-        "-u",
-        &url,
-        "--request-count",
-        "4",
-        "--concurrency",
-        "1",
-    ];
-    all.extend_from_slice(args);
-    let output = profile(&dir, &all);
-    assert!(output.status.success(), "{}", stderr(&output));
-    let records = read_lines(&dir.join("profile_export.jsonl"));
-    let failed: Vec<&Value> = records
-        .iter()
-        .filter(|r| r.get("error").is_some())
-        .collect();
-    assert_eq!((records.len(), failed.len()), (4, 2), "{records:?}");
-    for r in records.iter().filter(|r| r.get("error").is_none()) {
-        assert!(
-            r["metrics"]["output_sequence_length"]["value"]
-                .as_u64()
-                .unwrap()
-                > 0,
-            "{r}"
-        );
-    }
-    let summary = read_json(&dir.join("profile_export_aiperf.json"));
-    let errors = summary["error_summary"].as_array().unwrap();
-    assert_eq!(errors.len(), 1, "{errors:?}");
-    assert_eq!(errors[0]["count"], 2);
-    let received = received.lock().unwrap().clone();
-    (errors[0]["error_details"].clone(), received)
-}
-
 /// Malformed answers (and answers where `response_field` finds nothing) are typed errors;
 /// the good answers between them are measured.
 #[test]
@@ -252,12 +139,12 @@ fn bad_answers_are_typed_errors_and_good_ones_count() {
         )
     };
     let good_stream =
-        stream_answer(&(chunk("Hi", "null") + &chunk(" there", "\"stop\"") + "data: [DONE]\n\n"));
+        sse(&(chunk("Hi", "null") + &chunk(" there", "\"stop\"") + "data: [DONE]\n\n"));
     // (good, bad, streaming, response_field, error type, message excerpt)
     let cases = [
         (
             good_stream.clone(),
-            stream_answer("data: {\"choices\":[{\"delta\":{\"content\":\"Hi\n\n"),
+            sse("data: {\"choices\":[{\"delta\":{\"content\":\"Hi\n\n"),
             true,
             None,
             "StreamError",
@@ -265,23 +152,23 @@ fn bad_answers_are_typed_errors_and_good_ones_count() {
         ),
         (
             good_stream,
-            stream_answer(&chunk("Hi", "null")),
+            sse(&chunk("Hi", "null")),
             true,
             None,
             "IncompleteStream",
             "without a finish_reason",
         ),
         (
-            json_answer(r#"{"output":{"text":"Hello!"}}"#),
-            json_answer(r#"{"output":{"txt":"Hello!"}}"#),
+            json_ok(r#"{"output":{"text":"Hello!"}}"#),
+            json_ok(r#"{"output":{"txt":"Hello!"}}"#),
             false,
             Some("response_field:output.text"),
             "InvalidResponse",
             "response_field \"output.text\" found no text",
         ),
         (
-            json_answer(r#"{"generated_text":"x","text":"Hello!"}"#),
-            json_answer(r#"{"error":{"message":"model is loading","code":503}}"#),
+            json_ok(r#"{"generated_text":"x","text":"Hello!"}"#),
+            json_ok(r#"{"error":{"message":"model is loading","code":503}}"#),
             false,
             None,
             "ServerError",
@@ -296,11 +183,10 @@ fn bad_answers_are_typed_errors_and_good_ones_count() {
         if let Some(field) = field {
             args.extend(["--extra-inputs", field]);
         }
-        let (details, received) =
-            run_alternating("template", "/custom/generate", (good, bad), &args);
+        let (details, received) = alternating("template", "/custom/generate", (good, bad), &args);
         // The URL is used as given: no path is appended.
-        for (line, _) in &received {
-            assert!(line.starts_with("POST /custom/generate "), "{line}");
+        for seen in &received {
+            assert_eq!(seen.line(), "POST /custom/generate");
         }
         assert_eq!(details["type"], kind, "{details}");
         assert!(
@@ -308,8 +194,7 @@ fn bad_answers_are_typed_errors_and_good_ones_count() {
             "{details}"
         );
         // The server got the rendered chat bodies.
-        let (_, first) = &received[0];
-        let first: Value = serde_json::from_str(first).unwrap();
+        let first = received[0].json();
         assert_eq!(
             (&first["model"], &first["stream"]),
             (&json!("m"), &json!(streaming))

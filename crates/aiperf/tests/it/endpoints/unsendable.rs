@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use super::media_common::{json_ok, only_error, read_json, server};
+use super::support::{json_ok, only_error, read_json, server};
 use crate::common::{profile, read_lines, stderr};
 
 /// Writes `rows` as a single-turn input file in `dir`.

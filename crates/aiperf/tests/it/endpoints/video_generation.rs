@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
 
-use super::media_common::{Seen, http, json_ok, only_error, read_json, server};
+use super::support::{Seen, http, json_ok, only_error, read_json, server};
 use crate::common::{read_lines, stderr};
 
 const FAST_POLLS: (&str, &str) = ("AIPERF_HTTP_VIDEO_POLL_INTERVAL", "0.01");
@@ -103,7 +103,7 @@ fn jobs_run_to_completion_on_the_simulator() {
 /// A hand-written job server: `job{n}` for the n-th submission; its first status request
 /// answers `in_progress`, the second `completed`, or `failed` for odd `n`; content is there
 /// for jobs whose `n` is not 2 modulo 4.
-fn job_server() -> (std::net::SocketAddr, super::media_common::Requests) {
+fn job_server() -> (std::net::SocketAddr, super::support::Requests) {
     let submitted = Arc::new(Mutex::new(0usize));
     let polls: Arc<Mutex<HashMap<String, u32>>> = Arc::default();
     server(move |r: &Seen, _| {
