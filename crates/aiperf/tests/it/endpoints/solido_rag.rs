@@ -25,6 +25,9 @@ fn streams_and_whole_answers_on_the_simulator() {
             "40",
             "--extra-inputs",
             "max_tokens:6",
+            // Exactly 6 tokens: without it the simulator's natural length may be shorter.
+            "--extra-inputs",
+            "ignore_eos:true",
             "--export-level",
             "raw",
         ];
@@ -44,7 +47,16 @@ fn streams_and_whole_answers_on_the_simulator() {
         for r in &raw {
             let body = r["payload"].as_object().unwrap();
             let keys: Vec<&str> = body.keys().map(String::as_str).collect();
-            assert_eq!(keys, ["query", "filters", "inference_model", "max_tokens"]);
+            assert_eq!(
+                keys,
+                [
+                    "query",
+                    "filters",
+                    "inference_model",
+                    "max_tokens",
+                    "ignore_eos"
+                ]
+            );
             assert_eq!(body["filters"], json!({"family": "Solido", "tool": "SDE"}));
             assert_eq!(body["inference_model"], "fixed-latency-sim");
             let query = body["query"].as_array().unwrap();
