@@ -40,6 +40,9 @@ async fn conversations_on_the_simulator() {
                 "ignore_eos:true",
                 "--use-server-token-count",
             ]);
+        } else {
+            // Long enough to think and answer, whatever length the simulator draws.
+            args.extend(["--extra-inputs", "min_tokens:4"]);
         }
         profile_off_runtime(&dir, "messages", &url, args).await;
 
@@ -59,7 +62,7 @@ async fn conversations_on_the_simulator() {
                     "ignore_eos",
                 ]
             } else {
-                &["model", "messages", "max_tokens", "system"]
+                &["model", "messages", "max_tokens", "system", "min_tokens"]
             };
             assert_eq!(keys, expected, "{payload:?}");
             assert_eq!(payload["max_tokens"], if streaming { 8 } else { 1024 });
