@@ -9,6 +9,7 @@ pub mod profile;
 pub mod sim;
 pub mod speed_bench_report;
 pub mod synthesize;
+pub mod syntax;
 
 /// Benchmark LLM inference servers that speak the OpenAI API.
 #[derive(Debug, Parser)]
@@ -33,8 +34,10 @@ impl Cli {
     {
         use clap::{CommandFactory, FromArgMatches, parser::ValueSource};
         let argv: Vec<std::ffi::OsString> = argv.into_iter().map(Into::into).collect();
-        let command = Self::command();
-        let matches = command.clone().try_get_matches_from(&argv)?;
+        let command = syntax::adapt(Self::command());
+        let matches = command
+            .clone()
+            .try_get_matches_from(syntax::normalize(&command, argv.clone()))?;
         let mut cli = Self::from_arg_matches(&matches)?;
         cli.argv = argv
             .iter()
