@@ -57,7 +57,10 @@ impl Endpoint for Messages {
         history: &[Value],
     ) -> Result<Map<String, Value>, ErrorDetails> {
         let mut system = turn.system.as_deref();
-        let mut messages = Vec::with_capacity(history.len() + 1);
+        let mut messages = Vec::with_capacity(history.len() + 2);
+        if let Some(context) = &turn.user_context {
+            messages.push(json!({"role": "user", "content": context}));
+        }
         for item in history {
             if item.get("role").and_then(Value::as_str) == Some("system") {
                 system = system.or_else(|| item.get("content").and_then(Value::as_str));
@@ -88,6 +91,9 @@ impl Endpoint for Messages {
         if let Some(system) = &turn.system {
             // Carries the system prompt to later turns, which send it as `system`.
             out.push(json!({"role": "system", "content": system}));
+        }
+        if let Some(context) = &turn.user_context {
+            out.push(json!({"role": "user", "content": context}));
         }
         // The turn was sent, so its message was built.
         out.extend(user_message(turn).ok());
@@ -742,11 +748,20 @@ mod tests {
         }
     }
 
-    /// The system prompt of the first turn is sent as `system` with every later turn.
+    /// The system prompt of the first turn is sent as `system` with every later turn, and
+    /// the conversation's user context leads the messages of every turn.
     #[test]
-    fn history_carries_the_system_prompt() {
+    fn history_carries_the_system_prompt_and_the_user_context() {
         let mut first = turn(&["q1"], None);
         first.system = Some("Be brief.".into());
+        first.user_context = Some("ctx".into());
+        let body = Messages
+            .body(&settings("messages", false, Value::Null), "m", &first, &[])
+            .unwrap();
+        assert_eq!(
+            body["messages"],
+            json!([{"role": "user", "content": "ctx"}, {"role": "user", "content": "q1"}])
+        );
         let answer = frames(&[(
             1,
             r#"{"type":"message","content":[{"type":"text","text":"a1"}]}"#,
@@ -763,7 +778,8 @@ mod tests {
         assert_eq!(body["system"], "Be brief.");
         assert_eq!(
             body["messages"],
-            json!([{"role": "user", "content": "q1"},
+            json!([{"role": "user", "content": "ctx"},
+                   {"role": "user", "content": "q1"},
                    {"role": "assistant", "content": "a1"},
                    {"role": "user", "content": "q2"}])
         );

@@ -53,7 +53,10 @@ impl Endpoint for Responses {
         history: &[Value],
     ) -> Result<Map<String, Value>, ErrorDetails> {
         let (earlier_system, earlier) = split_system(history);
-        let mut input = Vec::with_capacity(earlier.len() + 1);
+        let mut input = Vec::with_capacity(earlier.len() + 2);
+        if let Some(context) = &turn.user_context {
+            input.push(context_item(context));
+        }
         input.extend(earlier.into_iter().cloned());
         input.push(user_item(turn)?);
         let mut body = Map::new();
@@ -84,6 +87,9 @@ impl Endpoint for Responses {
         let mut out = Vec::with_capacity(3);
         if let Some(system) = &turn.system {
             out.push(system_marker(system));
+        }
+        if let Some(context) = &turn.user_context {
+            out.push(context_item(context));
         }
         // The turn was sent, so its item was built.
         out.extend(user_item(turn).ok());
@@ -151,6 +157,11 @@ fn user_item(turn: &Turn) -> Result<Value, ErrorDetails> {
         }
     };
     Ok(json!({"role": turn.role, "content": content, "type": "message"}))
+}
+
+/// The conversation's user context (`--user-context-prompt-length`): a leading user message.
+fn context_item(context: &str) -> Value {
+    json!({"type": "message", "role": "user", "content": context})
 }
 
 /// The history entry that carries a conversation's system prompt to its later turns (sent
@@ -747,12 +758,21 @@ mod tests {
         }
     }
 
-    /// The next turn resends the system prompt as instructions, the user item and the
-    /// server's output items (not its reasoning), or the answer's text.
+    /// The next turn resends the system prompt as instructions, the user context, the user
+    /// item and the server's output items (not its reasoning), or the answer's text.
     #[test]
     fn history_resends_output_items_or_the_text() {
         let mut first = turn(&["q1"], Some(4));
         first.system = Some("Be brief.".into());
+        first.user_context = Some("ctx".into());
+        let body = Responses
+            .body(&settings("responses", false, Value::Null), "m", &first, &[])
+            .unwrap();
+        assert_eq!(
+            body["input"],
+            json!([{"type": "message", "role": "user", "content": "ctx"},
+                   {"role": "user", "content": "q1", "type": "message"}])
+        );
         let answer = json!({"object": "response", "status": "completed", "output": [
             {"id": "rs_1", "type": "reasoning", "summary": []},
             {"id": "msg_1", "type": "message", "role": "assistant",
@@ -771,6 +791,7 @@ mod tests {
         assert_eq!(
             body["input"],
             json!([
+                {"type": "message", "role": "user", "content": "ctx"},
                 {"role": "user", "content": "q1", "type": "message"},
                 {"id": "msg_1", "type": "message", "role": "assistant",
                  "content": [{"type": "output_text", "text": "a1"}]},
