@@ -51,6 +51,7 @@ pub async fn run(cli: cli::Cli) -> anyhow::Result<ExitStatus> {
         cli::Command::AnalyzeTrace(args) => commands::analyze_trace::run(&args),
         cli::Command::Synthesize(args) => commands::synthesize::run(&args),
         cli::Command::SpeedBenchReport(args) => commands::speed_bench_report::run(&args),
+        cli::Command::Config(command) => commands::config::run(&command, cli.global.verbose > 0),
         cli::Command::Merge(args) => {
             merge::merge(&args.dirs, &args.output)?;
             Ok(ExitStatus::Success)

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let cli = match aiperf::cli::Cli::parse_command_line(std::env::args_os()) {
+    let cli = match aiperf::config::file::parse_command_line(std::env::args_os()) {
         Ok(cli) => cli,
         Err(e) => return aiperf::cli::exit_with(&e),
     };

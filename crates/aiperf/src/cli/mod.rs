@@ -4,6 +4,7 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 pub mod analyze_trace;
+pub mod config;
 pub mod kube;
 pub mod profile;
 pub mod sim;
@@ -87,6 +88,9 @@ pub enum Command {
     Synthesize(synthesize::SynthesizeArgs),
     /// Assemble per-category SPEED-Bench aiperf results into a matrix report.
     SpeedBenchReport(speed_bench_report::SpeedBenchReportArgs),
+    /// YAML configuration files: bundled templates, validation, sweep previews.
+    #[command(subcommand)]
+    Config(config::ConfigCommand),
 }
 
 #[derive(Debug, Args)]

@@ -1,6 +1,7 @@
 //! One module per subcommand: flags in, the plan run by its driver, an exit status out.
 
 pub mod analyze_trace;
+pub mod config;
 pub mod kube;
 pub mod profile;
 pub mod recipes;

@@ -5,6 +5,7 @@
 
 mod dataset;
 mod endpoint;
+pub mod file;
 mod input;
 mod load;
 mod media;
@@ -151,6 +152,7 @@ fn resolve_all(args: &ProfileArgs, argv: &[String]) -> Result<(ProfileConfig, bo
         post_process: recipe.as_ref().and_then(|e| e.post_process.clone()),
         recipe: recipe.as_ref().map(|e| e.name.clone()),
         cli_command: command_line(argv),
+        config_file: args.config_file.config.clone(),
         shard,
         hub: hub_access(),
     };

@@ -80,6 +80,9 @@ pub struct ProfileConfig {
     pub recipe: Option<String>,
     /// The command line, secrets redacted.
     pub cli_command: String,
+    /// The YAML configuration file the run's flags came from (`--config`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_file: Option<PathBuf>,
     /// This process runs one shard of the benchmark (`--shards`).
     #[serde(default)]
     pub shard: Option<ShardConfig>,

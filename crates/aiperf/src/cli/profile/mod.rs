@@ -100,6 +100,8 @@ pub struct ProfileArgs {
     pub distributed: DistributedArgs,
     #[command(flatten)]
     pub unsupported: UnsupportedArgs,
+    #[command(flatten)]
+    pub config_file: crate::cli::config::ConfigFileArgs,
     /// The flags given on the command line (long names), filled by
     /// [`Cli::parse_command_line`](crate::cli::Cli::parse_command_line).
     #[arg(skip)]
