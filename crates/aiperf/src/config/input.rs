@@ -364,6 +364,12 @@ pub(super) fn resolve_tokenizer(
     endpoint: &EndpointConfig,
     models: &[String],
 ) -> Result<TokenizerSpec, UsageError> {
+    if args.tokenizer.tokenizer_trust_remote_code {
+        tracing::warn!(
+            "--tokenizer-trust-remote-code has no effect here: tokenizers are read from \
+             tokenizer.json files, which never run code"
+        );
+    }
     Ok(match (&args.tokenizer.tokenizer, sim) {
         (None, Some(_)) => TokenizerSpec::Builtin {
             encoding: Encoding::O200kBase,

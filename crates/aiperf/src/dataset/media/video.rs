@@ -46,7 +46,10 @@ pub(super) fn make(spec: &VideoGen, rng: &mut Pcg64Mcg) -> Result<String, UsageE
             .expect("our own base64");
         std::fs::write(&wav, bytes).map_err(|e| io_error(&wav, &e))?;
         cmd.arg("-i").arg(&wav);
-        cmd.args(["-c:a", &track.codec, "-shortest"]);
+        // The channel count as an output option gives the track FFmpeg's default layout for
+        // it: WAV files of 24 and 32 bits name mono as front-left, which AAC refuses.
+        let channels = track.channels.to_string();
+        cmd.args(["-c:a", &track.codec, "-ac", &channels, "-shortest"]);
     }
     cmd.args(["-c:v", &spec.codec, "-pix_fmt", "yuv420p"]);
     if spec.format == VideoFormat::Mp4 {
