@@ -9,6 +9,7 @@ mod faults;
 mod kube;
 mod load_shaping;
 mod media;
+mod option_effects;
 mod plot;
 mod profile;
 mod prompts;
