@@ -46,6 +46,8 @@ struct Shard {
     /// The shard's configuration in the reference tool's shape.
     reference: ReferenceConfig,
     offset_ns: i64,
+    /// Its export file names (`--profile-export-prefix`).
+    names: export::ExportNames,
 }
 
 fn read_json(path: &Path) -> anyhow::Result<Value> {
@@ -56,7 +58,8 @@ fn read_json(path: &Path) -> anyhow::Result<Value> {
 }
 
 fn load(dir: &Path) -> anyhow::Result<Shard> {
-    let summary = read_json(&dir.join(export::SUMMARY_JSON))?;
+    let names = export::ExportNames::in_dir(dir);
+    let summary = read_json(&dir.join(names.summary_json()))?;
     let run_config = read_json(&dir.join(export::RUN_CONFIG_JSON))?;
     let not_ours = |e: serde_json::Error| {
         UsageError::new(format!(
@@ -68,11 +71,11 @@ fn load(dir: &Path) -> anyhow::Result<Shard> {
         serde_json::from_value(run_config["aiperf_config"].clone()).map_err(not_ours)?;
     let reference: ReferenceConfig =
         serde_json::from_value(run_config["cfg"].clone()).map_err(not_ours)?;
-    if !dir.join(export::RECORDS_JSONL).is_file() {
+    if !dir.join(names.records_jsonl()).is_file() {
         return Err(UsageError::new(format!(
             "merge: {} has no {}; shards need per-request records (--export-level records)",
             dir.display(),
-            export::RECORDS_JSONL
+            names.records_jsonl()
         ))
         .into());
     }
@@ -83,6 +86,7 @@ fn load(dir: &Path) -> anyhow::Result<Shard> {
         config,
         reference,
         offset_ns,
+        names,
     })
 }
 
@@ -188,7 +192,10 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> anyhow::Result<()> {
         .map_err(|e| UsageError::new(format!("--output: cannot create {}: {e}", out.display())))?;
     let mut cols = Columns::default();
     let mut errors: HashMap<ErrorDetails, u64> = HashMap::new();
-    let tmp = out.join(format!("{}.tmp", export::RECORDS_JSONL));
+    // The merged files take the names of the first shard's.
+    let names = &first.names;
+    names.create_folder(out)?;
+    let tmp = out.join(format!("{}.tmp", names.records_jsonl()));
     let mut jsonl = std::io::BufWriter::new(
         std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?,
     );
@@ -197,7 +204,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> anyhow::Result<()> {
         let index = s.summary["shard"]["index"]
             .as_u64()
             .map_or(k as u32, |i| i as u32);
-        let file = std::fs::File::open(s.dir.join(export::RECORDS_JSONL))?;
+        let file = std::fs::File::open(s.dir.join(s.names.records_jsonl()))?;
         let mut records = 0_u64;
         for (n, line) in std::io::BufReader::new(file).lines().enumerate() {
             let line = line?;
@@ -207,7 +214,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> anyhow::Result<()> {
             let r = add_record(&line, s.offset_ns, index, &mut cols, &mut errors).map_err(|e| {
                 UsageError::new(format!(
                     "merge: {} line {}: {e}",
-                    s.dir.join(export::RECORDS_JSONL).display(),
+                    s.dir.join(s.names.records_jsonl()).display(),
                     n + 1
                 ))
             })?;
@@ -226,7 +233,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> anyhow::Result<()> {
     }
     jsonl.flush()?;
     drop(jsonl);
-    std::fs::rename(&tmp, out.join(export::RECORDS_JSONL))?;
+    std::fs::rename(&tmp, out.join(names.records_jsonl()))?;
 
     let mut config = first.config.clone();
     config.shard = None;
@@ -263,11 +270,11 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> anyhow::Result<()> {
         shards: per_shard,
     };
     export::write_atomic(
-        &out.join(export::SUMMARY_JSON),
+        &out.join(names.summary_json()),
         &serde_json::to_vec_pretty(&doc)?,
     )?;
     export::write_csv(
-        &out.join(export::SUMMARY_CSV),
+        &out.join(names.summary_csv()),
         &export::summary_csv(&metrics),
     )?;
     crate::ui::console::text(&format!(

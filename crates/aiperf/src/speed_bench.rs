@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::UsageError;
-use crate::export::{SERVER_METRICS_JSON, SUMMARY_JSON};
+use crate::export::{ExportNames, SERVER_METRICS_JSON, SUMMARY_JSON};
 
 /// The figure the matrix shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,7 +150,8 @@ pub fn report(paths: &[PathBuf], metric: Metric) -> Result<Report, anyhow::Error
     }
     let mut matrix = Matrix::new();
     for dir in &run_dirs {
-        let Some(profile) = read_json(&dir.join(SUMMARY_JSON), &mut warnings) else {
+        let names = ExportNames::in_dir(dir);
+        let Some(profile) = read_json(&dir.join(names.summary_json()), &mut warnings) else {
             warnings.push(format!("no {SUMMARY_JSON} in {}, skipping", dir.display()));
             continue;
         };
@@ -167,7 +168,7 @@ pub fn report(paths: &[PathBuf], metric: Metric) -> Result<Report, anyhow::Error
                 .and_then(|m| m.get("avg"))
                 .and_then(Value::as_f64),
             Metric::AcceptLength | Metric::AcceptRate => {
-                match read_json(&dir.join(SERVER_METRICS_JSON), &mut warnings) {
+                match read_json(&dir.join(names.server_metrics_json()), &mut warnings) {
                     Some(server) if metric == Metric::AcceptLength => accept_length(&server),
                     Some(server) => accept_rate(&server),
                     None => {
@@ -210,7 +211,7 @@ fn find_run_dirs(paths: &[PathBuf], warnings: &mut Vec<String>) -> Vec<PathBuf> 
             warnings.push(format!("{} is not a directory, skipping", p.display()));
             continue;
         }
-        if p.join(SUMMARY_JSON).exists() {
+        if has_summary(p) {
             runs.push(p.clone());
             continue;
         }
@@ -221,10 +222,15 @@ fn find_run_dirs(paths: &[PathBuf], warnings: &mut Vec<String>) -> Vec<PathBuf> 
         runs.extend(
             children
                 .into_iter()
-                .filter(|c| c.is_dir() && c.join(SUMMARY_JSON).exists()),
+                .filter(|c| c.is_dir() && has_summary(c)),
         );
     }
     runs
+}
+
+/// A run directory: its summary exists (under the names its `run_config.json` records).
+fn has_summary(dir: &Path) -> bool {
+    dir.join(ExportNames::in_dir(dir).summary_json()).exists()
 }
 
 fn read_json(path: &Path, warnings: &mut Vec<String>) -> Option<Value> {

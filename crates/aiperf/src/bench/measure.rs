@@ -192,8 +192,14 @@ fn collector_config(run: &Prepared, clock: Clock, progress: Arc<Progress>) -> Co
         use_server_token_count: config.endpoint.use_server_token_count,
         open_loop: !matches!(run.mode, LoadMode::Concurrency { .. }),
         clock,
-        records_path: (level != ExportLevel::Summary).then(|| dir.join(export::RECORDS_JSONL)),
-        raw_path: (level == ExportLevel::Raw).then(|| dir.join(export::RAW_JSONL)),
+        records_path: (level != ExportLevel::Summary)
+            .then(|| dir.join(export::ExportNames::of(&config.output).records_jsonl())),
+        raw_path: (level == ExportLevel::Raw)
+            .then(|| dir.join(export::ExportNames::of(&config.output).raw_jsonl())),
+        outputs_path: config.output.export_outputs_json.then(|| {
+            let origin = config.shard.as_ref().map_or(0, |s| s.index);
+            export::output_fragments(dir, origin)
+        }),
         http_trace: config.output.export_http_trace,
         progress,
         process: RecordOrigin::new(config.shard.as_ref().map(|s| s.index), run.warmup.is_some()),

@@ -69,6 +69,9 @@ pub(super) async fn prepare(
 
     let artifact_dir = config.artifact_dir(mode);
     create_dir(&artifact_dir)?;
+    export::ExportNames::of(&config.output)
+        .create_folder(&artifact_dir)
+        .context("creating the folder of --profile-export-prefix")?;
     let log = open_log(&artifact_dir);
     let benchmark_id = uuid::Uuid::new_v4().simple().to_string();
     let inputs = export::inputs_json(&config, &*api, &dataset);

@@ -24,6 +24,7 @@ pub(super) fn finish(
 ) -> anyhow::Result<RunOutcome> {
     let config = &run.config;
     let dir = &run.artifact_dir;
+    let names = export::ExportNames::of(&config.output);
     let collected = &m.collected;
     let mut metrics = summarize(&collected.columns, &config.goodput);
     if matches!(run.mode, LoadMode::FixedSchedule { .. }) {
@@ -63,7 +64,7 @@ pub(super) fn finish(
         metrics.extend(crate::telemetry::energy::efficiency(
             power, energy, &figures,
         ));
-        write_gpu_telemetry(gpus, raw, dir)?;
+        write_gpu_telemetry(gpus, raw, &dir.join(names.gpu_telemetry_jsonl()))?;
     }
     let was_cancelled = interrupts.stop.is_cancelled();
     let info = RunInfo {
@@ -86,22 +87,26 @@ pub(super) fn finish(
     };
     let json = export::summary_json(&metrics, &info);
     export::write_atomic(
-        &dir.join(export::SUMMARY_JSON),
+        &dir.join(names.summary_json()),
         &serde_json::to_vec_pretty(&json)?,
     )
-    .with_context(|| format!("writing {}", export::SUMMARY_JSON))?;
+    .with_context(|| format!("writing {}", names.summary_json()))?;
+    if config.output.export_outputs_json {
+        export::write_outputs_json(dir)
+            .with_context(|| format!("writing {}", export::OUTPUTS_JSON))?;
+    }
     if let Some(secs) = config.output.slice_duration_secs {
         write_timeslices(&collected.columns, config, m.clock, secs, &json, dir)?;
     }
     export::write_csv(
-        &dir.join(export::SUMMARY_CSV),
+        &dir.join(names.summary_csv()),
         &(export::summary_csv(&metrics)
             + &gpus
                 .as_deref()
                 .map(crate::telemetry::gpu::csv_section)
                 .unwrap_or_default()),
     )
-    .with_context(|| format!("writing {}", export::SUMMARY_CSV))?;
+    .with_context(|| format!("writing {}", names.summary_csv()))?;
     let console = crate::ui::console::run_text(
         &metrics,
         gpus.as_deref(),
@@ -111,8 +116,8 @@ pub(super) fn finish(
         &warnings,
         config.output.show_trace_timing,
     );
-    export::write_atomic(&dir.join(export::CONSOLE_TXT), console.as_bytes())
-        .with_context(|| format!("writing {}", export::CONSOLE_TXT))?;
+    export::write_atomic(&dir.join(names.console_txt()), console.as_bytes())
+        .with_context(|| format!("writing {}", names.console_txt()))?;
     if !options.quiet {
         crate::ui::console::report(config.output.export_level, dir, &console)?;
         if let Some(reason) = &m.abort_reason {
@@ -177,18 +182,19 @@ fn write_server_metrics(
 ) -> anyhow::Result<Vec<MetricResult>> {
     let doc = crate::telemetry::server_summary::export(scrapes, benchmark_id, start_iso, end_iso);
     let figures = crate::telemetry::scrape::key_figures(&doc);
+    let names = export::ExportNames::of(&config.output);
     export::write_atomic(
-        &dir.join(export::SERVER_METRICS_JSON),
+        &dir.join(names.server_metrics_json()),
         &serde_json::to_vec_pretty(&doc)?,
     )?;
     // Its rows already end in CRLF and its `#` lines in LF, as the reference tool writes them.
     export::write_atomic(
-        &dir.join(export::SERVER_METRICS_CSV),
+        &dir.join(names.server_metrics_csv()),
         crate::telemetry::server_csv::export_csv(&doc).as_bytes(),
     )?;
     if config.output.server_metrics.jsonl {
         export::write_atomic(
-            &dir.join(export::SERVER_METRICS_JSONL),
+            &dir.join(names.server_metrics_jsonl()),
             &crate::telemetry::scrape::export_jsonl(scrapes),
         )?;
     }
@@ -196,17 +202,15 @@ fn write_server_metrics(
     Ok(figures)
 }
 
-/// Writes `gpu_telemetry_export.jsonl` and says which endpoints were no DCGM exporter.
+/// Writes `gpu_telemetry_export.jsonl` (at `path`) and says which endpoints were no DCGM
+/// exporter.
 fn write_gpu_telemetry(
     gpus: &[crate::telemetry::gpu::Endpoint],
     raw: &[EndpointScrapes],
-    dir: &std::path::Path,
+    path: &std::path::Path,
 ) -> anyhow::Result<()> {
     if gpus.iter().any(|e| !e.gpus.is_empty()) {
-        export::write_atomic(
-            &dir.join(export::GPU_TELEMETRY_JSONL),
-            &crate::telemetry::gpu::export_jsonl(raw),
-        )?;
+        export::write_atomic(path, &crate::telemetry::gpu::export_jsonl(raw))?;
     }
     for e in raw.iter().filter(|e| {
         !e.snapshots.is_empty()
@@ -375,15 +379,16 @@ fn write_timeslices(
         return Ok(());
     }
     let doc = export::timeslices_json(&slices, clock, summary.get("input_config"));
+    let names = export::ExportNames::of(&config.output);
     export::write_atomic(
-        &dir.join(export::TIMESLICES_JSON),
+        &dir.join(names.timeslices_json()),
         &serde_json::to_vec_pretty(&doc)?,
     )
-    .with_context(|| format!("writing {}", export::TIMESLICES_JSON))?;
+    .with_context(|| format!("writing {}", names.timeslices_json()))?;
     export::write_csv(
-        &dir.join(export::TIMESLICES_CSV),
+        &dir.join(names.timeslices_csv()),
         &export::timeslices_csv(&slices, clock),
     )
-    .with_context(|| format!("writing {}", export::TIMESLICES_CSV))?;
+    .with_context(|| format!("writing {}", names.timeslices_csv()))?;
     Ok(())
 }

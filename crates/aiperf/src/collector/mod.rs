@@ -9,6 +9,7 @@
 mod http_trace;
 mod jsonl;
 mod measure;
+mod outputs;
 mod spec_decode;
 
 use std::fs::File;
@@ -86,6 +87,8 @@ pub struct CollectorConfig {
     pub clock: Clock,
     pub records_path: Option<PathBuf>,
     pub raw_path: Option<PathBuf>,
+    /// Each profiled request's generated text (`--export-outputs-json`), one line each.
+    pub outputs_path: Option<PathBuf>,
     /// Write each request's `trace_data` (`--export-http-trace`).
     pub http_trace: bool,
     pub progress: Arc<Progress>,
@@ -201,6 +204,7 @@ pub fn collect(config: &CollectorConfig, rx: &Receiver<RawRecord>) -> Collected 
         Default::default();
     let mut records = open(&config.records_path, &mut out.write_error);
     let mut raw = open(&config.raw_path, &mut out.write_error);
+    let mut texts = open(&config.outputs_path, &mut out.write_error);
     let mut pending = 0usize;
     let mut idle_since: Option<Instant> = None;
     loop {
@@ -303,6 +307,9 @@ pub fn collect(config: &CollectorConfig, rx: &Receiver<RawRecord>) -> Collected 
         if let Some(w) = raw.as_mut() {
             write_raw_line(w, config, &record, &m, &mut out.write_error);
         }
+        if let Some(w) = texts.as_mut() {
+            outputs::write_output_line(w, config, &record, &m, &mut out.write_error);
+        }
         pending += 1;
         if pending >= 256 {
             flush(&mut records, &mut out.write_error);
@@ -312,6 +319,7 @@ pub fn collect(config: &CollectorConfig, rx: &Receiver<RawRecord>) -> Collected 
     }
     flush(&mut records, &mut out.write_error);
     flush(&mut raw, &mut out.write_error);
+    flush(&mut texts, &mut out.write_error);
     let mut errors: Vec<_> = errors.into_values().collect();
     errors.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     out.errors = errors;

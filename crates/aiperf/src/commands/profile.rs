@@ -81,7 +81,11 @@ pub async fn run(args: Box<ProfileArgs>, argv: Vec<String>) -> anyhow::Result<Ex
     if args.distributed.plan.is_some() {
         return run_plan_cell(&args).await;
     }
-    let Planned { plan, auto_plot } = crate::config::plan(&args, &argv)?;
+    let Planned {
+        plan,
+        auto_plot,
+        plot_required,
+    } = crate::config::plan(&args, &argv)?;
     crate::bench::raise_file_limit(plan.config());
     let interrupts = Interrupts::default();
     let signals = tokio::spawn(watch_interrupts(interrupts.clone()));
@@ -102,6 +106,12 @@ pub async fn run(args: Box<ProfileArgs>, argv: Vec<String>) -> anyhow::Result<Ex
     if auto_plot && dir.is_dir() {
         match crate::plot::plot(&dir, None) {
             Ok(report) => crate::ui::console::line(&report.display().to_string())?,
+            Err(e) if plot_required => {
+                // A failed report, not a bad flag: exit 1.
+                return Err(anyhow::anyhow!(
+                    "--auto-plot could not write the report (--plot-required): {e:#}"
+                ));
+            }
             Err(e) => tracing::warn!("--auto-plot: {e:#}"),
         }
     }

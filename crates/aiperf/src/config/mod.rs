@@ -12,6 +12,7 @@ mod media;
 mod output;
 mod plan;
 mod public;
+mod publish;
 mod recipe;
 mod replay;
 mod search;
@@ -60,6 +61,8 @@ pub struct Planned {
     /// Write the HTML report when the plan finishes (`--auto-plot`, or a recipe that asks for
     /// it, unless `--no-auto-plot`).
     pub auto_plot: bool,
+    /// A report that cannot be written fails the command (`--plot-required`).
+    pub plot_required: bool,
 }
 
 /// Validates `args` and decides what runs. `argv` is the command line, recorded (with secrets
@@ -74,7 +77,11 @@ pub fn plan(args: &ProfileArgs, argv: &[String]) -> Result<Planned, UsageError> 
         Plan::Single(config)
     };
     let auto_plot = (args.output.auto_plot || recipe_plots) && !args.output.no_auto_plot;
-    Ok(Planned { plan, auto_plot })
+    Ok(Planned {
+        plan,
+        auto_plot,
+        plot_required: args.output.plot_required,
+    })
 }
 
 /// Validates `args` into a configuration. `argv` is the command line, recorded (with secrets
@@ -142,6 +149,8 @@ fn resolve_all(args: &ProfileArgs, argv: &[String]) -> Result<(ProfileConfig, bo
             gpu_telemetry: telemetry::resolve_gpu_telemetry(args)?,
             export_http_trace: args.http_trace.export_http_trace,
             show_trace_timing: args.http_trace.show_trace_timing,
+            export_prefix: output::export_prefix(args)?,
+            export_outputs_json: args.output.export_outputs_json,
         },
         ui,
         sim,
@@ -175,22 +184,12 @@ fn hub_access() -> HubAccess {
     HubAccess { offline, token }
 }
 
-/// The reference tool's flags that have no counterpart here, and the one that is ignored.
+/// The Python AIPerf's flags whose work is done differently here, or not at all: mapped onto
+/// ours, noted on stderr, or refused with what to do instead.
 fn check_unsupported(args: &ProfileArgs) -> Result<(), UsageError> {
-    args.unsupported.check().map_err(UsageError::new)?;
-    if args.unsupported.bo_constraint_mode.is_some() {
-        if args.recipe.search_recipe.is_some() {
-            return Err(UsageError::new(
-                "--search-recipe is mutually exclusive with --bo-constraint-mode; drop it (the \
-                 recipe defines the search)",
-            ));
-        }
-        tracing::warn!(
-            "--bo-constraint-mode is ignored (as in the reference tool): SLA constraints are \
-             always modelled, expected improvement times the probability of meeting them"
-        );
-    }
-    Ok(())
+    search::check_planner_options(args)?;
+    plan::check_variants(args)?;
+    publish::check(args)
 }
 
 /// `--model`, or the simulator preset's model.

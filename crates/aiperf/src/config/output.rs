@@ -85,3 +85,47 @@ pub(super) fn slice_duration(value: Option<f64>) -> Result<Option<f64>, UsageErr
         v => Ok(v),
     }
 }
+
+/// `--profile-export-prefix`: the value as the export names take it (an absolute path reduced
+/// to its file name, so each run still writes into its own artifact directory; `./` and
+/// doubled slashes dropped, as a path is read), checked against the files it would replace.
+pub(super) fn export_prefix(args: &ProfileArgs) -> Result<Option<String>, UsageError> {
+    let Some(given) = args.output.profile_export_prefix.as_deref() else {
+        return Ok(None);
+    };
+    let parts: Vec<&str> = given
+        .split('/')
+        .filter(|p| !p.is_empty() && *p != ".")
+        .collect();
+    let prefix = if given.starts_with('/') {
+        parts.last().copied().unwrap_or("").to_owned()
+    } else {
+        parts.join("/")
+    };
+    let base = crate::export::prefix_base(&prefix);
+    let file = base.rsplit('/').next().unwrap_or(base);
+    if file.is_empty() || file == "." || file == ".." {
+        return Err(UsageError::new(format!(
+            "--profile-export-prefix {given:?}: give a base file name for the exports, e.g. \
+             --profile-export-prefix run_a (files go into --artifact-dir)"
+        )));
+    }
+    let summary = format!("{base}.json");
+    let taken = [
+        (crate::export::OUTPUTS_JSON, args.output.export_outputs_json),
+        (crate::export::INPUTS_JSON, true),
+        (crate::export::RUN_CONFIG_JSON, true),
+    ];
+    if let Some((name, _)) = taken.iter().find(|(name, on)| *on && summary == *name) {
+        let why = if *name == crate::export::OUTPUTS_JSON {
+            "--export-outputs-json"
+        } else {
+            "the run's own description"
+        };
+        return Err(UsageError::new(format!(
+            "--profile-export-prefix resolves to '{base}', which produces '{summary}', \
+             colliding with {name} ({why}); use a different prefix"
+        )));
+    }
+    Ok(Some(prefix))
+}

@@ -161,6 +161,8 @@ pub(super) fn resolve_multi_run(args: &ProfileArgs) -> Result<MultiRunConfig, Us
         cooldown_secs: m.profile_run_cooldown_seconds,
         warmup_first_only: m.profile_run_disable_warmup_after_first,
         convergence: resolve_convergence(args)?,
+        vary_seed_per_trial: m.vary_seed_per_trial,
+        no_sweep_table: m.no_sweep_table,
     })
 }
 
@@ -233,4 +235,28 @@ pub(super) fn resolve_convergence(args: &ProfileArgs) -> Result<Option<Convergen
         threshold,
         min_runs: m.convergence_min_runs,
     }))
+}
+
+/// `--variant`/`--sweep-variant`: hand-picked sweep values, each setting any flags. Checked as
+/// the Python AIPerf checks them, then refused: this tool sweeps flag lists (grid or zip).
+pub(super) fn check_variants(args: &ProfileArgs) -> Result<(), UsageError> {
+    let variants = &args.multi.variant;
+    match variants.len() {
+        0 => Ok(()),
+        1 => Err(UsageError::new(
+            "--variant: a single occurrence is rejected; use the --isl/--osl/--concurrency \
+             flags for a one-off, and --variant at least twice for a sweep of variants",
+        )),
+        _ if args.recipe.search_recipe.is_some() => Err(UsageError::new(
+            "--variant is mutually exclusive with --search-recipe; drop one (the recipe owns \
+             the sweep's parameters)",
+        )),
+        _ => Err(UsageError::new(format!(
+            "--variant: sweeps of hand-picked variants ({} given) do not run here; sweep flag \
+             lists instead: the i-th values together with --sweep-type zip (e.g. \
+             --concurrency 4,16 --isl 128,1024 --sweep-type zip), or every combination (the \
+             default grid)",
+            variants.len()
+        ))),
+    }
 }

@@ -433,6 +433,7 @@ impl Filled<'_> {
             grid_steps: 8,
             recipe: Some(name.clone()),
             pooled: false,
+            noisy_ei: false,
         })
     }
 

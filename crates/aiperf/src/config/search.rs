@@ -2,7 +2,8 @@
 
 use crate::UsageError;
 use crate::cli::profile::{
-    DirectionArg, OptunaSamplerArg, PlannerArg, PoolingArg, ProfileArgs, SearchArgs,
+    AcquisitionArg, DirectionArg, OptunaSamplerArg, PlannerArg, PoolingArg, ProfileArgs,
+    SearchArgs, TerminatorArg,
 };
 use crate::settings::Param;
 use crate::settings::SpaceDim;
@@ -146,6 +147,7 @@ pub(super) fn resolve_search(
                 a.search_percentile_pooling.is_some(),
             ),
             ("--optuna-sampler", a.optuna_sampler.is_some()),
+            ("--optuna-acquisition", a.optuna_acquisition.is_some()),
             ("--search-initial-points", a.search_initial_points.is_some()),
         ];
         if let Some((flag, _)) = given.iter().find(|g| g.1)
@@ -226,6 +228,7 @@ pub(super) fn resolve_search(
         }
     }
     check_tunables(a)?;
+    let noisy_ei = noisy_incumbent(a, planner)?;
     let stat = a.search_stat.clone().unwrap_or_else(|| "avg".into());
     let pooled = pooling(args, &stat)?;
     Ok(Some(SearchConfig {
@@ -249,7 +252,98 @@ pub(super) fn resolve_search(
         grid_steps: 8,
         recipe: None,
         pooled,
+        noisy_ei,
     }))
+}
+
+/// The Optuna planner's options that map onto ours or do nothing, the deprecated
+/// `--bo-constraint-mode` and the tiered SLAs: checked before the search is built.
+pub(super) fn check_planner_options(args: &ProfileArgs) -> Result<(), UsageError> {
+    let a = &args.search;
+    if args.recipe.search_recipe.is_some() {
+        let defining = [
+            ("--optuna-acquisition", a.optuna_acquisition.is_some()),
+            ("--optuna-terminator", a.optuna_terminator.is_some()),
+            ("--bo-constraint-mode", a.bo_constraint_mode.is_some()),
+        ];
+        if let Some((flag, _)) = defining.iter().find(|d| d.1) {
+            return Err(UsageError::new(format!(
+                "--search-recipe is mutually exclusive with {flag}; drop it (the recipe defines \
+                 the search)"
+            )));
+        }
+    }
+    if !a.search_sla_tier.is_empty() {
+        return Err(UsageError::new(
+            "--search-sla-tier: searches over several SLA tiers do not run here; run one \
+             search per tier, each with its filters as --search-sla (e.g. --search-sla \
+             time_to_first_token:p95:lt:5000)",
+        ));
+    }
+    if a.bo_constraint_mode.is_some() {
+        tracing::warn!(
+            "--bo-constraint-mode is ignored (as in the Python AIPerf): SLA constraints are \
+             always modelled, expected improvement times the probability of meeting them"
+        );
+    }
+    match a.optuna_terminator {
+        Some(TerminatorArg::Regret | TerminatorArg::Emmr)
+            if a.search_planner != Some(PlannerArg::Optuna) =>
+        {
+            Err(UsageError::new(
+                "--optuna-terminator is a stopping rule of --search-planner optuna; add \
+                 --search-planner optuna or drop it",
+            ))
+        }
+        Some(TerminatorArg::Regret | TerminatorArg::Emmr) => {
+            tracing::warn!(
+                "--optuna-terminator: the posterior-regret rule weighs the room left for \
+                 improvement against cross-validation error estimates, which a benchmark does \
+                 not report, so (as in the Python AIPerf) it never stops the search; its budget, \
+                 patience and plateau do"
+            );
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// `--optuna-acquisition`: whether the Gaussian-process planner measures improvement from
+/// its best mean at a feasible point (noisy expected improvement) rather than the best value
+/// seen. The log variants choose the same points as their plain forms.
+fn noisy_incumbent(a: &SearchArgs, planner: PlannerKind) -> Result<bool, UsageError> {
+    let Some(acq) = a.optuna_acquisition else {
+        return Ok(false);
+    };
+    let name = clap::ValueEnum::to_possible_value(&acq)
+        .map(|v| v.get_name().to_owned())
+        .unwrap_or_default();
+    if let Some(sampler) = a.optuna_sampler.filter(|s| *s != OptunaSamplerArg::Botorch) {
+        let sampler = clap::ValueEnum::to_possible_value(&sampler)
+            .map(|v| v.get_name().to_owned())
+            .unwrap_or_default();
+        return Err(UsageError::new(format!(
+            "--optuna-acquisition {name} requires --optuna-sampler botorch; got \
+             --optuna-sampler {sampler}"
+        )));
+    }
+    if planner != PlannerKind::Bayesian {
+        return Err(UsageError::new(format!(
+            "--optuna-acquisition {name} chooses the acquisition of the Gaussian-process \
+             planner (--search-planner optuna or bayesian), not of --search-planner {}",
+            planner.name()
+        )));
+    }
+    match acq {
+        AcquisitionArg::Logei | AcquisitionArg::Qlogei => Ok(false),
+        AcquisitionArg::Qnei | AcquisitionArg::Qlognei => Ok(true),
+        AcquisitionArg::Qehvi | AcquisitionArg::Qnehvi | AcquisitionArg::Qlognehvi => {
+            Err(UsageError::new(format!(
+                "--optuna-acquisition {name} is multi-objective; got 1 objective. Use a \
+                 single-objective acquisition (qlognei recommended)"
+            )))
+        }
+    }
 }
 
 /// `--search-planner` (and `--optuna-sampler`) as the planner that runs.

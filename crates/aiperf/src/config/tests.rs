@@ -537,11 +537,11 @@ fn bad_phase_session_and_unsupported_flags_are_named() {
         ),
         (
             &["-m", "m", "--optuna-terminator", "regret"],
-            "--optuna-acquisition and --optuna-terminator are not supported",
+            "--optuna-terminator is a stopping rule of --search-planner optuna",
         ),
         (
-            &["-m", "m", "--profile-export-file", "x"],
-            "--profile-export-prefix / --profile-export-file are not supported",
+            &["-m", "m", "--profile-export-file", "inputs"],
+            "colliding with inputs.json",
         ),
         (
             &[

@@ -1,7 +1,8 @@
 //! Artifacts in the reference tool's shapes, as typed documents: `profile_export_aiperf.json`
 //! (schema 1.4, [`summary`]), `profile_export_aiperf.csv` ([`csv`]), `inputs.json` and
 //! `run_config.json` ([`inputs`]), the configuration as the reference tool writes it
-//! ([`reference_config`]); the file names every layer uses.
+//! ([`reference_config`]), `outputs.json` ([`outputs`]); the file names every layer uses
+//! ([`names`]).
 //! Every file is written to a temporary name and renamed into place, so a reader never sees
 //! half a file.
 
@@ -11,6 +12,8 @@ use std::time::SystemTime;
 
 mod csv;
 mod inputs;
+mod names;
+mod outputs;
 pub mod reference_config;
 mod reference_dataset;
 mod reference_phases;
@@ -19,6 +22,8 @@ mod timeslices;
 
 pub use self::csv::summary_csv;
 pub use self::inputs::{inputs_json, run_config_json};
+pub use self::names::{ExportNames, NETWORK_LATENCY_JSONL, OUTPUTS_JSON, prefix_base};
+pub use self::outputs::{output_fragments, write_outputs_json};
 pub use self::reference_config::{
     ReferenceConfig, ResolvedPhases, RunIdentity, Variation, reference_config,
 };
@@ -101,31 +106,10 @@ pub fn csv_field(s: &str) -> String {
     }
 }
 
-/// Paths of a run's artifacts, in the order they are listed to the user.
+/// Paths of a run's artifacts, in the order they are listed to the user (under the names its
+/// `run_config.json` records).
 pub fn listed_files(dir: &Path, records: bool, raw: bool) -> Vec<PathBuf> {
-    let mut files = vec![dir.join(SUMMARY_JSON), dir.join(SUMMARY_CSV)];
-    if records {
-        files.push(dir.join(RECORDS_JSONL));
-    }
-    if raw {
-        files.push(dir.join(RAW_JSONL));
-    }
-    files.push(dir.join(INPUTS_JSON));
-    files.push(dir.join(RUN_CONFIG_JSON));
-    files.push(dir.join(CONSOLE_TXT));
-    for f in [
-        TIMESLICES_JSON,
-        TIMESLICES_CSV,
-        SERVER_METRICS_JSON,
-        SERVER_METRICS_CSV,
-        SERVER_METRICS_JSONL,
-        GPU_TELEMETRY_JSONL,
-    ] {
-        if dir.join(f).is_file() {
-            files.push(dir.join(f));
-        }
-    }
-    files
+    ExportNames::in_dir(dir).listed(dir, records, raw)
 }
 
 #[cfg(test)]

@@ -259,6 +259,12 @@ pub struct Artifacts {
     /// `--slice-duration`, seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slice_duration: Option<f64>,
+    /// `--profile-export-prefix`, as the export names take it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+    /// `--export-outputs-json`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub export_outputs_json: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -388,6 +394,8 @@ pub fn reference_config(
             records: (config.output.export_level == ExportLevel::Summary).then_some(false),
             raw: config.output.export_level == ExportLevel::Raw,
             slice_duration: config.output.slice_duration_secs,
+            prefix: config.output.export_prefix.clone(),
+            export_outputs_json: config.output.export_outputs_json,
         },
         slos: config
             .goodput

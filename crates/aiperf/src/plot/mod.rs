@@ -84,7 +84,10 @@ fn sections(path: &Path, out: &Path) -> Report {
     ) {
         repeated::multi_run(&doc, &mut report);
     }
-    if path.join(crate::export::SUMMARY_JSON).is_file() {
+    if path
+        .join(crate::export::ExportNames::in_dir(path).summary_json())
+        .is_file()
+    {
         run::single_run(path, out, &mut report);
     }
     report

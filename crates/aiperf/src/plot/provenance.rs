@@ -61,7 +61,7 @@ pub(super) fn provenance(path: &Path) -> Option<(String, Value)> {
         let cfg = doc.get("cfg").cloned().unwrap_or(doc);
         return Some((command, cfg));
     }
-    let summary = read_json(&path.join(crate::export::SUMMARY_JSON))?;
+    let summary = read_json(&path.join(crate::export::ExportNames::in_dir(path).summary_json()))?;
     let command = summary["run_info"]["cli_command"]
         .as_str()
         .unwrap_or("")

@@ -31,7 +31,8 @@ const OVER_TIME: [(&str, &str); 3] = [
 
 /// A single run: summary table and per-request charts from the JSONL.
 pub(super) fn single_run(dir: &Path, out: &Path, report: &mut Report) {
-    let Some(summary) = read_json(&dir.join("profile_export_aiperf.json")) else {
+    let names = crate::export::ExportNames::in_dir(dir);
+    let Some(summary) = read_json(&dir.join(names.summary_json())) else {
         return;
     };
     let setup = super::provenance::setup_rows(&summary);
@@ -42,7 +43,7 @@ pub(super) fn single_run(dir: &Path, out: &Path, report: &mut Report) {
     };
     html.push_str(&summary_table(&summary));
     html.push_str(&telemetry_table(&summary));
-    let records = read_jsonl(&dir.join("profile_export.jsonl"));
+    let records = read_jsonl(&dir.join(names.records_jsonl()));
     if !records.is_empty() {
         // Every chart's time axis starts at the first request.
         let t0 = records
@@ -53,7 +54,7 @@ pub(super) fn single_run(dir: &Path, out: &Path, report: &mut Report) {
         html.push_str(&latencies_over_time(&records, t0, out));
         html.push_str(&throughput_over_time(&records, t0, out));
         html.push_str(&latency_percentiles(&records, out));
-        let samples = read_jsonl(&dir.join("gpu_telemetry_export.jsonl"));
+        let samples = read_jsonl(&dir.join(names.gpu_telemetry_jsonl()));
         html.push_str(&gpu_power(&samples, t0, out));
     }
     report.add("Run", html);

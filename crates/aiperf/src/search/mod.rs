@@ -74,7 +74,12 @@ fn iteration_plan(
                 parameters: cell.parameters(),
                 values: cell.values.clone(),
                 trial: t,
-                seed: config.random_seed,
+                seed: if config.multi_run.vary_seed_per_trial {
+                    let label = format!("search_iter_{:04}", cell.index);
+                    plan::trial_seed(config.random_seed, &label, t)
+                } else {
+                    config.random_seed
+                },
                 warmup: (first && t == 0) || !config.multi_run.warmup_first_only,
                 dir: PathBuf::from("profile_runs").join(plan::numbered("run", t)),
                 label: format!("{}, run {}", cell.label(), t + 1),
@@ -260,7 +265,8 @@ fn replay(
             let mut runs: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
             runs.sort();
             for run in runs {
-                if let Some(doc) = std::fs::read_to_string(run.join(crate::export::SUMMARY_JSON))
+                let summary = crate::export::ExportNames::in_dir(&run).summary_json();
+                if let Some(doc) = std::fs::read_to_string(run.join(summary))
                     .ok()
                     .and_then(|t| serde_json::from_str::<Value>(&t).ok())
                     .filter(|d| d["was_cancelled"] == false)

@@ -28,13 +28,16 @@ pub(super) fn build_planner(s: &SearchConfig) -> Box<dyn Planner + Send> {
         .collect();
     let max = s.max_iterations as usize;
     match s.planner {
-        PlannerKind::Bayesian => Box::new(BayesianPlanner::new(
-            dims,
-            s.initial_points as usize,
-            max,
-            Stopping::default(),
-            s.seed,
-        )),
+        PlannerKind::Bayesian => Box::new(
+            BayesianPlanner::new(
+                dims,
+                s.initial_points as usize,
+                max,
+                Stopping::default(),
+                s.seed,
+            )
+            .with_noisy_incumbent(s.noisy_ei),
+        ),
         PlannerKind::Tpe => Box::new(TpePlanner::new(
             dims,
             s.initial_points as usize,

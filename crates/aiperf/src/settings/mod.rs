@@ -329,6 +329,13 @@ pub struct OutputConfig {
     /// Print the HTTP timing metrics in a console table of their own (written only when on).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub show_trace_timing: bool,
+    /// `--profile-export-prefix`: every export file is named after it (`foo.json`,
+    /// `foo.jsonl`, ...); `None` keeps the standard names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub export_prefix: Option<String>,
+    /// `--export-outputs-json`: write every request's generated text to `outputs.json`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub export_outputs_json: bool,
 }
 
 /// Collecting GPU telemetry from DCGM exporters during the run.

@@ -181,6 +181,12 @@ pub struct MultiRunConfig {
     /// Stop repeating a cell once its runs agree.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub convergence: Option<Convergence>,
+    /// Each trial gets its own seed (`--vary-seed-per-trial`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub vary_seed_per_trial: bool,
+    /// No line per run while a sweep runs (`--no-sweep-table`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_sweep_table: bool,
 }
 
 /// When repeated runs of a cell agree well enough to stop.
@@ -219,6 +225,8 @@ impl Default for MultiRunConfig {
             cooldown_secs: 0.0,
             warmup_first_only: true,
             convergence: None,
+            vary_seed_per_trial: false,
+            no_sweep_table: false,
         }
     }
 }

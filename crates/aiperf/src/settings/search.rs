@@ -90,4 +90,8 @@ pub struct SearchConfig {
     /// than the mean of each run's percentile (`--search-percentile-pooling pooled`).
     #[serde(default)]
     pub pooled: bool,
+    /// Noisy expected improvement (`--optuna-acquisition qnei`/`qlognei`): improvement is
+    /// measured from the model's best mean at a feasible point.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub noisy_ei: bool,
 }

@@ -11,7 +11,6 @@ use serde_json::{Map, Value};
 use super::RunResult;
 use super::aggregate::Flat;
 use super::plan::PlannedRun;
-use crate::export::RECORDS_JSONL;
 use crate::settings::{Convergence, ConvergenceMode};
 
 /// What the last test of a cell found.
@@ -183,7 +182,8 @@ pub fn request_values(dir: &Path, metric: &str) -> Vec<f64> {
 
 /// Calls `f` with the `metrics` object of every successful profiling-phase record of a run.
 fn for_each_record(dir: &Path, mut f: impl FnMut(&Map<String, Value>)) {
-    let Ok(text) = std::fs::read_to_string(dir.join(RECORDS_JSONL)) else {
+    let records = crate::export::ExportNames::in_dir(dir).records_jsonl();
+    let Ok(text) = std::fs::read_to_string(dir.join(records)) else {
         return;
     };
     for line in text.lines() {

@@ -107,7 +107,9 @@ pub async fn run(
             }
             None => execute(&plan, k, &base, interrupts, Some(tokenizer.clone()), None).await?,
         };
-        crate::ui::console::line(&results::run_line(k, runs.len(), run, &result))?;
+        if config.sweep.is_none() || !config.multi_run.no_sweep_table {
+            crate::ui::console::line(&results::run_line(k, runs.len(), run, &result))?;
+        }
         results[k] = Some(result);
         if let Some(c) = &config.multi_run.convergence {
             let more = runs.get(k + 1).is_some_and(|next| next.cell == run.cell);
@@ -452,7 +454,8 @@ fn completed(dir: &Path) -> Option<Flat> {
     if !dir.join(READY_MARKER).is_file() {
         return None;
     }
-    let text = std::fs::read_to_string(dir.join(crate::export::SUMMARY_JSON)).ok()?;
+    let summary = crate::export::ExportNames::in_dir(dir).summary_json();
+    let text = std::fs::read_to_string(dir.join(summary)).ok()?;
     let doc: Value = serde_json::from_str(&text).ok()?;
     Some(aggregate::flatten(&doc))
 }

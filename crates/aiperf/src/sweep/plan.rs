@@ -177,6 +177,31 @@ pub fn cell_seed(base: u64, cell: usize, same_seed: bool) -> u64 {
     }
 }
 
+/// `--vary-seed-per-trial`: trial `trial` (0-based) of the sweep value labelled `variation`
+/// (`base` without a sweep) gets the first 8 bytes of SHA-256 over
+/// `"<base>:variation:<label>:trial:<trial>"`, big-endian, kept below 2⁶³ — the seed the
+/// Python AIPerf gives the same run.
+pub fn trial_seed(base: u64, variation: &str, trial: u32) -> u64 {
+    let text = format!("{base}:variation:{variation}:trial:{trial}");
+    let digest = ring::digest::digest(&ring::digest::SHA256, text.as_bytes());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest.as_ref()[..8]);
+    u64::from_be_bytes(first) & (i64::MAX as u64)
+}
+
+/// The label of the sweep value `values` (`base` for repeated runs of one configuration), as
+/// the Python AIPerf labels its variations: `path=value` pairs joined by `, `.
+pub fn variation_label(values: Option<&[(Param, f64)]>) -> String {
+    match values {
+        None => "base".to_owned(),
+        Some(values) => values
+            .iter()
+            .map(|(p, v)| format!("{}={}", sweep_path(*p), p.format(*v)))
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
+}
+
 /// A fresh plan identity (a UUID).
 pub fn new_sweep_id() -> String {
     uuid::Uuid::new_v4().to_string()
@@ -250,9 +275,14 @@ impl PlanDoc {
                 parameters: cell.map(Cell::parameters).unwrap_or_default(),
                 values: cell.map(|c| c.values.clone()).unwrap_or_default(),
                 trial: r.trial,
-                seed: cell.map_or(config.random_seed, |c| {
-                    cell_seed(config.random_seed, c.index, same_seed)
-                }),
+                seed: if config.multi_run.vary_seed_per_trial {
+                    let label = variation_label(cell.map(|c| &c.values[..]));
+                    trial_seed(config.random_seed, &label, r.trial)
+                } else {
+                    cell.map_or(config.random_seed, |c| {
+                        cell_seed(config.random_seed, c.index, same_seed)
+                    })
+                },
                 warmup: r.trial == 0 || !config.multi_run.warmup_first_only,
                 // A single benchmark writes into the artifact directory itself.
                 dir: if single { PathBuf::new() } else { r.dir },
@@ -320,12 +350,7 @@ impl PlanDoc {
             },
             Some(cell) => Variation {
                 index: cell,
-                label: r
-                    .values
-                    .iter()
-                    .map(|(p, v)| format!("{}={}", sweep_path(*p), p.format(*v)))
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                label: variation_label(Some(&r.values)),
                 values: r
                     .values
                     .iter()
@@ -350,6 +375,7 @@ impl PlanDoc {
             c.ui = crate::settings::UiMode::None;
             c.resume = false;
             c.output.artifact_dir = None;
+            c.multi_run.no_sweep_table = false;
             (serde_json::to_value(&c).ok(), p.runs.clone(), p.format)
         };
         key(self) == key(other)
@@ -480,5 +506,16 @@ mod tests {
             PathBuf::from("sweep_aggregate")
         );
         assert_eq!((cell_seed(42, 3, false), cell_seed(42, 3, true)), (45, 42));
+    }
+
+    /// The Python AIPerf's `derive_variation_seed(42, "base:trial:0")` and
+    /// `derive_variation_seed(7, "phases.profiling.concurrency=4:trial:2")`.
+    #[test]
+    fn trial_seeds_are_the_python_aiperfs() {
+        assert_eq!(trial_seed(42, "base", 0), 6_858_774_025_263_032_934);
+        assert_eq!(trial_seed(42, "base", 1), 4_337_237_111_802_998_792);
+        let label = variation_label(Some(&[(Param::Concurrency, 4.0)]));
+        assert_eq!(label, "phases.profiling.concurrency=4");
+        assert_eq!(trial_seed(7, &label, 2), 5_013_161_859_273_038_655);
     }
 }

@@ -9,6 +9,8 @@ mod faults;
 mod kube;
 mod load_shaping;
 mod media;
+mod multi_run;
+mod outputs;
 mod option_effects;
 mod plot;
 mod profile;

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+mod accuracy;
 mod endpoint;
 mod input;
 mod load;
@@ -11,11 +12,13 @@ mod media;
 mod output;
 mod plan;
 mod prompt;
+mod publish;
 mod replay;
 mod search;
 mod user_centric;
 mod warmup;
 
+pub use self::accuracy::{AccuracyArgs, AccuracyBenchmarkArg, AccuracyGraderArg, ScenarioArgs};
 pub use self::endpoint::{EndpointArgs, TokenizerArgs};
 pub use self::input::InputArgs;
 pub use self::load::{ArrivalPattern, LoadArgs};
@@ -23,9 +26,11 @@ pub use self::media::{AudioArgs, ImageArgs, VideoArgs};
 pub use self::output::{HttpTraceArgs, OutputArgs, UiArg};
 pub use self::plan::{ConvergenceModeArg, MultiRunArgs, PoolingArg, SweepModeArg, SweepTypeArg};
 pub use self::prompt::PromptArgs;
+pub use self::publish::{PublishArgs, StreamArg};
 pub use self::replay::ReplayArgs;
 pub use self::search::{
-    DirectionArg, OptunaSamplerArg, PlannerArg, RecipeArgs, SearchArgs, SearchStyleArg,
+    AcquisitionArg, ConstraintModeArg, DirectionArg, OptunaSamplerArg, PlannerArg, RecipeArgs,
+    SearchArgs, SearchStyleArg, TerminatorArg,
 };
 pub use self::user_centric::UserCentricArgs;
 pub use self::warmup::WarmupArgs;
@@ -99,46 +104,17 @@ pub struct ProfileArgs {
     #[command(flatten)]
     pub distributed: DistributedArgs,
     #[command(flatten)]
-    pub unsupported: UnsupportedArgs,
+    pub publish: PublishArgs,
+    #[command(flatten)]
+    pub accuracy: AccuracyArgs,
+    #[command(flatten)]
+    pub scenario: ScenarioArgs,
     #[command(flatten)]
     pub config_file: crate::cli::config::ConfigFileArgs,
     /// The flags given on the command line (long names), filled by
     /// [`Cli::parse_command_line`](crate::cli::Cli::parse_command_line).
     #[arg(skip)]
     pub given: Vec<String>,
-}
-
-/// Running one run of a plan, or one shard of a benchmark (as Kubernetes pods do).
-#[derive(Debug, Args)]
-pub struct UnsupportedArgs {
-    /// Reference-tool flags this tool does not offer, accepted only to say so clearly.
-    #[arg(long, hide = true)]
-    pub optuna_acquisition: Option<String>,
-    #[arg(long, hide = true)]
-    pub optuna_terminator: Option<String>,
-    #[arg(long, hide = true)]
-    pub bo_constraint_mode: Option<String>,
-    #[arg(long, hide = true, visible_alias = "profile-export-file")]
-    pub profile_export_prefix: Option<String>,
-}
-
-/// Flags of the Python AIPerf that have no counterpart here, with what to do instead.
-impl UnsupportedArgs {
-    pub fn check(&self) -> Result<(), String> {
-        let u = self;
-        let refusal = if u.optuna_acquisition.is_some() || u.optuna_terminator.is_some() {
-            "--optuna-acquisition and --optuna-terminator are not supported: the Gaussian-process \
-             planner maximizes expected improvement times the probability of meeting every SLA, \
-             and stops on its budget, patience or a plateau; --optuna-sampler tpe selects TPE"
-        } else if u.profile_export_prefix.is_some() {
-            "--profile-export-prefix / --profile-export-file are not supported: artifacts keep \
-             the standard names (what `aiperf plot` and scripts expect); use --artifact-dir to \
-             keep runs apart"
-        } else {
-            return Ok(());
-        };
-        Err(refusal.to_owned())
-    }
 }
 
 #[derive(Debug, Args)]

@@ -25,6 +25,19 @@ pub struct OutputArgs {
     #[arg(long, visible_alias = "output-artifact-dir")]
     pub artifact_dir: Option<PathBuf>,
 
+    /// Base file name of every export: with `foo`, foo.json and foo.csv (the summary),
+    /// foo.jsonl, foo_raw.jsonl, foo_timeslices.{json,csv}, foo_console.txt,
+    /// foo_gpu_telemetry.jsonl and foo_server_metrics.{json,csv,jsonl}. A known ending
+    /// (`_raw.jsonl`, `.json`, ...) is dropped from the value; an absolute path keeps only its
+    /// file name. Default: the standard names (profile_export_aiperf.json, ...).
+    #[arg(long, visible_alias = "profile-export-file", value_name = "PREFIX")]
+    pub profile_export_prefix: Option<String>,
+
+    /// Also write outputs.json: every profiled request's generated text (reasoning, then
+    /// content) with its ids, start and end times and its lengths and latencies.
+    #[arg(long)]
+    pub export_outputs_json: bool,
+
     /// How much to export: summary, records (+ per-request JSONL) or raw (+ raw responses).
     #[arg(long, visible_alias = "profile-export-level", value_enum, default_value_t = ExportLevel::Records)]
     pub export_level: ExportLevel,
@@ -76,6 +89,11 @@ pub struct OutputArgs {
     /// Do not write the report at the end.
     #[arg(long, overrides_with = "auto_plot")]
     pub no_auto_plot: bool,
+
+    /// Fail the command (exit 1) when the report of --auto-plot cannot be written, instead
+    /// of warning.
+    #[arg(long)]
+    pub plot_required: bool,
 
     /// Progress display: simple (progress bar) or none. Default: simple on a terminal.
     #[arg(long, visible_alias = "ui-type", value_enum)]

@@ -84,6 +84,23 @@ pub struct MultiRunArgs {
     #[arg(long)]
     pub parameter_sweep_same_seed: bool,
 
+    /// Give each trial of a configuration its own seed (derived from the seed, the sweep
+    /// value's label and the trial with SHA-256, as the Python AIPerf derives it), so trials
+    /// also draw different prompts; by default every trial repeats the same inputs.
+    #[arg(long)]
+    pub vary_seed_per_trial: bool,
+
+    /// Do not print a line per run during a sweep of several values (the summary table at
+    /// the end is still printed).
+    #[arg(long)]
+    pub no_sweep_table: bool,
+
+    /// One hand-picked sweep value, `[name:] key=value, key=value` (repeatable). Refused
+    /// here: sweep with flag lists instead (--concurrency 4,8 --isl 128,512 --sweep-type
+    /// zip).
+    #[arg(long, visible_alias = "sweep-variant", value_name = "VARIANT", action = clap::ArgAction::Append)]
+    pub variant: Vec<String>,
+
     /// Continue a sweep or repeated run in the same artifact directory, skipping runs that
     /// completed (re-running the same command resumes too; --resume also refuses a
     /// directory that holds a different plan).

@@ -1,6 +1,6 @@
 //! Adaptive search and search recipes.
 
-use clap::{Args, ValueEnum};
+use clap::{ArgAction, Args, ValueEnum};
 
 use super::PoolingArg;
 
@@ -97,6 +97,62 @@ pub struct SearchArgs {
     /// Parzen estimator; gp or botorch (the default), Gaussian-process Bayesian optimization.
     #[arg(long, value_enum)]
     pub optuna_sampler: Option<OptunaSamplerArg>,
+
+    /// Acquisition of the Gaussian-process planner (--search-planner optuna with the
+    /// botorch sampler, or bayesian): logei/qlogei, expected improvement over the best
+    /// feasible value (the default); qnei/qlognei, noisy expected improvement, over the
+    /// model's best mean at a feasible point. The multi-objective ones are refused: a search
+    /// has one objective.
+    #[arg(long, value_enum)]
+    pub optuna_acquisition: Option<AcquisitionArg>,
+
+    /// Posterior-regret stopping rule of --search-planner optuna: regret, emmr or none.
+    /// Accepted with a note: it needs cross-validation error estimates a benchmark does not
+    /// report, so (as in the Python AIPerf) it never stops a search; budget, patience and
+    /// plateau do.
+    #[arg(long, value_enum)]
+    pub optuna_terminator: Option<TerminatorArg>,
+
+    /// Deprecated and ignored, as in the Python AIPerf: SLA constraints are always modelled
+    /// (expected improvement times the probability of meeting them).
+    #[arg(long, value_enum)]
+    pub bo_constraint_mode: Option<ConstraintModeArg>,
+
+    /// One tier of SLA filters, `[LABEL:]FILTER[,FILTER...]` (2-10 tiers). Refused: tiered
+    /// searches do not run here; run one search per tier with --search-sla.
+    #[arg(long, value_name = "TIER", action = ArgAction::Append)]
+    pub search_sla_tier: Vec<String>,
+}
+
+/// `--optuna-acquisition`: the acquisition function of the Gaussian-process planner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AcquisitionArg {
+    /// Log expected improvement (the same choices as expected improvement).
+    Logei,
+    Qlogei,
+    /// Noisy expected improvement: measured from the model's best mean at a feasible point.
+    Qnei,
+    Qlognei,
+    /// Multi-objective (hypervolume) acquisitions: a search here has one objective.
+    Qehvi,
+    Qnehvi,
+    Qlognehvi,
+}
+
+/// `--optuna-terminator`: a posterior-regret stopping rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TerminatorArg {
+    Regret,
+    Emmr,
+    #[value(name = "none")]
+    Off,
+}
+
+/// `--bo-constraint-mode` (deprecated and ignored, as in the Python AIPerf).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ConstraintModeArg {
+    Penalty,
+    Eic,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
