@@ -102,6 +102,9 @@ pub(crate) async fn handle(state: Arc<State>, req: Request<Incoming>) -> Respons
             crate::videos::get(&state, p)
         }
         (&Method::POST, crate::tokenize::TOKENIZE) => crate::tokenize::tokenize(state, req).await,
+        (&Method::POST, p) if crate::control::route(p).is_some() => {
+            crate::control::control(&state, p, arrival)
+        }
         (&Method::POST, crate::tokenize::DETOKENIZE) => {
             crate::tokenize::detokenize(state, req).await
         }
@@ -130,7 +133,10 @@ pub(crate) async fn handle(state: Arc<State>, req: Request<Incoming>) -> Respons
             | crate::audio::TRANSCRIPTIONS
             | crate::videos::PATH
             | crate::tokenize::TOKENIZE
-            | crate::tokenize::DETOKENIZE,
+            | crate::tokenize::DETOKENIZE
+            | crate::control::RESET_PREFIX_CACHE
+            | crate::control::START_PROFILE
+            | crate::control::STOP_PROFILE,
         ) => ApiError::new(
             405,
             "MethodNotAllowed",

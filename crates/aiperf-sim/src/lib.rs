@@ -21,6 +21,7 @@
 mod api;
 mod audio;
 pub mod config;
+mod control;
 mod driver;
 mod embed;
 pub mod engine;

@@ -54,7 +54,8 @@ pub(super) async fn measure(
     let config = &run.config;
     let clock = Clock::new();
     let client = Client::new(&config.endpoint, clock, config.output.export_http_trace)
-        .context("building the HTTP client")?;
+        .context("building the HTTP client")?
+        .with_session_header(config.server_control.session_header.as_deref())?;
     let timer =
         Arc::new(aiperf_shared::timer::PreciseTimer::new().context("starting the timer thread")?);
     let progress = Arc::new(Progress::default());
@@ -86,6 +87,7 @@ pub(super) async fn measure(
         cancellation: config.load.cancellation,
         polling: config.polling,
     });
+    super::server_control::reset_kv_cache(config).await?;
     preconnect(config, run.mode, &ctx).await;
     let grace = Duration::try_from_secs_f64(config.load.grace_period_secs).unwrap_or(Duration::MAX);
     let start_time = SystemTime::now();
@@ -149,7 +151,12 @@ pub(super) async fn measure(
             gpu_scrapes: None,
         }
     } else {
-        profile(run, &ctx, &progress, gpu_urls, grace, interrupts, options).await
+        let profiler = super::server_control::Profiler::start(config).await?;
+        let profiled = profile(run, &ctx, &progress, gpu_urls, grace, interrupts, options).await;
+        if let Some(p) = profiler {
+            p.stop().await;
+        }
+        profiled
     };
     let end_time = SystemTime::now();
     if let Some(server) = clock_server {
@@ -203,6 +210,7 @@ fn collector_config(run: &Prepared, clock: Clock, progress: Arc<Progress>) -> Co
         http_trace: config.output.export_http_trace,
         progress,
         process: RecordOrigin::new(config.shard.as_ref().map(|s| s.index), run.warmup.is_some()),
+        per_chunk_usage: config.server_control.per_chunk_usage,
     }
 }
 

@@ -11,6 +11,7 @@
 mod measure;
 mod prepare;
 mod results;
+mod server_control;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -53,6 +54,7 @@ pub async fn run(
     interrupts: &Interrupts,
     options: RunOptions,
 ) -> anyhow::Result<RunOutcome> {
+    server_control::wait_for_model(&config).await?;
     let mut prepared = prepare::prepare(config, &options).await?;
     let measured = measure::measure(&mut prepared, interrupts, &options).await?;
     results::finish(prepared, &measured, interrupts, &options)

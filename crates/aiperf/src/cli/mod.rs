@@ -128,11 +128,16 @@ pub struct GlobalArgs {
     /// Log level (overridden by `-v`).
     #[arg(long, value_enum, default_value_t = LogLevel::Info, global = true, ignore_case = true)]
     pub log_level: LogLevel,
+
+    /// Trace logging, the same as `-vv` (the Python AIPerf's name).
+    #[arg(long, global = true)]
+    pub extra_verbose: bool,
 }
 
 impl GlobalArgs {
     pub fn log_level(&self) -> &'static str {
         match self.verbose {
+            _ if self.extra_verbose => "trace",
             0 => self.log_level.as_str(),
             1 => "debug",
             _ => "trace",

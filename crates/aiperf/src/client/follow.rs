@@ -16,7 +16,7 @@ use crate::record::Outcome;
 use crate::settings::Polling;
 
 impl Client {
-    /// Follows `ex`, the answer to request `index` of `api`, until the endpoint type is done
+    /// Follows `ex`, the answer to a request of `api` (on the conversation's target), until the endpoint type is done
     /// with it, a follow-up fails, `cancel` fires or the request's time is up. The result is
     /// the last answer polled, ending when the last follow-up was read; a request whose answer
     /// needs no follow-up comes back as it was.
@@ -26,12 +26,11 @@ impl Client {
         api: &dyn Endpoint,
         polling: &Polling,
         affinity: &mut Affinity,
-        index: u64,
         mut ex: Exchange,
         ids: (&str, &str),
         cancel: &CancellationToken,
     ) -> Exchange {
-        let target = self.pool.target((index % self.pool.len() as u64) as usize);
+        let target = self.pool.target(self.pool.target_of(affinity));
         // The request's time left, once it turns out to need a follow-up.
         let mut deadline = None;
         loop {
@@ -62,15 +61,7 @@ impl Client {
                 }
             }
             let next = self
-                .call(
-                    affinity,
-                    index,
-                    Call::Get(&path),
-                    ids,
-                    cancel,
-                    None,
-                    deadline,
-                )
+                .call(affinity, Call::Get(&path), ids, cancel, None, deadline)
                 .await;
             if fetch {
                 return fetched(ex, next);

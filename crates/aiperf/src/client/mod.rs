@@ -89,6 +89,8 @@ pub struct Client {
     clock: Clock,
     /// Keep what `--export-http-trace` writes (headers, chunks, addresses).
     detail: bool,
+    /// The header of a conversation's correlation id (`--session-header`).
+    correlation_header: HeaderName,
 }
 
 /// A connection's counters when a request went out on it.
@@ -164,7 +166,17 @@ impl Client {
             timeout: endpoint.timeout(),
             clock,
             detail,
+            correlation_header: HeaderName::from_static("x-correlation-id"),
         })
+    }
+
+    /// Sends each conversation's correlation id in the header `name` instead of
+    /// `X-Correlation-ID` (`--session-header`).
+    pub fn with_session_header(mut self, name: Option<&str>) -> anyhow::Result<Self> {
+        if let Some(name) = name {
+            self.correlation_header = HeaderName::from_bytes(name.as_bytes())?;
+        }
+        Ok(self)
     }
 
     /// Opens `n` connections to each target ahead of the benchmark, so that the first
@@ -211,14 +223,12 @@ impl Client {
             .await
     }
 
-    /// Sends `body` to the `index`-th target (round robin over `--url`) and reads the whole
-    /// response, unless `cancel` fires first. `affinity` is the conversation's own connection
-    /// (`--connection-reuse-strategy sticky-user-sessions`).
-    #[allow(clippy::too_many_arguments)]
+    /// Sends `body` to the conversation's target (see [`Affinity`]) and reads the whole
+    /// response, unless `cancel` fires first. `affinity` also holds the conversation's own
+    /// connection (`--connection-reuse-strategy sticky-user-sessions`).
     pub async fn send(
         &self,
         affinity: &mut Affinity,
-        index: u64,
         body: Bytes,
         request_id: &str,
         correlation_id: &str,
@@ -228,24 +238,22 @@ impl Client {
         let deadline = tokio::time::Instant::now() + self.timeout;
         let ids = (request_id, correlation_id);
         let call = Call::Post(&body);
-        self.call(affinity, index, call, ids, cancel, abandon_after, deadline)
+        self.call(affinity, call, ids, cancel, abandon_after, deadline)
             .await
     }
 
-    /// Sends `call` to the `index`-th target and reads the whole response, unless `cancel`
-    /// fires, `abandon_after` passes or `deadline` comes first.
-    #[allow(clippy::too_many_arguments)]
+    /// Sends `call` to the conversation's target and reads the whole response, unless
+    /// `cancel` fires, `abandon_after` passes or `deadline` comes first.
     async fn call(
         &self,
         affinity: &mut Affinity,
-        index: u64,
         call: Call<'_>,
         (request_id, correlation_id): (&str, &str),
         cancel: &CancellationToken,
         abandon_after: Option<Duration>,
         deadline: tokio::time::Instant,
     ) -> Exchange {
-        let t = (index % self.pool.len() as u64) as usize;
+        let t = self.pool.target_of(affinity);
         let ids = (
             HeaderValue::from_str(request_id).ok(),
             HeaderValue::from_str(correlation_id).ok(),
@@ -320,7 +328,7 @@ impl Client {
             headers.insert("x-request-id", v.clone());
         }
         if let Some(v) = &ids.1 {
-            headers.insert("x-correlation-id", v.clone());
+            headers.insert(self.correlation_header.clone(), v.clone());
         }
         if conn.is_http2() {
             *request.uri_mut() = match path {

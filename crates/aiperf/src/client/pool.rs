@@ -15,7 +15,7 @@
 //! pool stops keeping connections to that server, so no request pays for a failed attempt.
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use super::connection::{Conn, ConnectError, Connector, Sender, Target, connect};
@@ -52,10 +52,12 @@ pub(crate) struct Lease {
     pub ready_ns: u64,
 }
 
-/// The connection a conversation keeps under `sticky-user-sessions`.
+/// What a conversation keeps across its turns: its target (every turn goes to the server its
+/// first turn went to) and, under `sticky-user-sessions`, its connection.
 #[derive(Debug, Default)]
 pub struct Affinity {
     conn: Option<Conn>,
+    target: Option<usize>,
 }
 
 /// Counts over a run.
@@ -71,6 +73,8 @@ pub(crate) struct Pool {
     strategy: ConnectionReuse,
     connector: Connector,
     pub counters: PoolCounters,
+    /// The target of the next new conversation (`--url-strategy round-robin`).
+    next_target: AtomicUsize,
 }
 
 impl Pool {
@@ -94,7 +98,17 @@ impl Pool {
             strategy,
             connector,
             counters: PoolCounters::default(),
+            next_target: AtomicUsize::new(0),
         }
+    }
+
+    /// The conversation's target: the one its first request went to, or for a new
+    /// conversation the next target in turn (round robin over conversations, as the Python
+    /// AIPerf spreads sessions over several `--url`s).
+    pub(crate) fn target_of(&self, affinity: &mut Affinity) -> usize {
+        *affinity.target.get_or_insert_with(|| {
+            self.next_target.fetch_add(1, Ordering::Relaxed) % self.targets.len()
+        })
     }
 
     pub(crate) fn strategy(&self) -> ConnectionReuse {

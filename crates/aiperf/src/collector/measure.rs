@@ -2,6 +2,8 @@
 //! reference tool defines them (TTFT = first content event − send; latency = last content
 //! event − send; ITL = (latency − TTFT) / (OSL − 1)).
 
+use aiperf_openai::view::ResponseView;
+
 use super::CollectorConfig;
 use crate::endpoints::{Decoded, http_error};
 use crate::metrics::{N_REC, Rec, Values};
@@ -162,7 +164,7 @@ fn generated(config: &CollectorConfig, record: &RawRecord, p: &Decoded, m: &mut 
             set(v, Rec::PrefillThroughputPerUser, isl / (ttft / 1e3));
         }
         if osl >= 2.0 {
-            let itl = (latency - ttft) / (osl - 1.0);
+            let itl = (latency - ttft) / (osl - first_chunk_tokens(config, record, osl));
             set(v, Rec::InterTokenLatency, itl);
             if itl > 0.0 {
                 set(v, Rec::OutputTokenThroughputPerUser, 1e3 / itl);
@@ -224,6 +226,32 @@ fn generated(config: &CollectorConfig, record: &RawRecord, p: &Decoded, m: &mut 
             Rec::OslMismatchDiffPct,
             (osl - requested) / requested * 100.0,
         );
+    }
+}
+
+/// The tokens of the first content chunk, which inter-token latency leaves out: 1, or with
+/// `--per-chunk-usage` the server's cumulative `completion_tokens` on the first chunk that
+/// carries content and usage (reasoning included, as OSL), unless it is out of 1..OSL.
+fn first_chunk_tokens(config: &CollectorConfig, record: &RawRecord, osl: f64) -> f64 {
+    if !config.per_chunk_usage {
+        return 1.0;
+    }
+    let mut first: Option<Option<u64>> = None;
+    let _ = crate::endpoints::sse_events(&record.frames, |data, _| {
+        if first.is_none()
+            && let Ok(chunk) = serde_json::from_str::<ResponseView<'_>>(data)
+            && let (Some(usage), Some(choice)) = (chunk.usage, chunk.choices)
+        {
+            let (content, reasoning) = choice.into_texts();
+            if !content.is_empty() || !reasoning.is_empty() {
+                first = Some(usage.completion_tokens);
+            }
+        }
+        Ok(())
+    });
+    match first.flatten() {
+        Some(n) if n >= 1 && (n as f64) < osl => n as f64,
+        _ => 1.0,
     }
 }
 
@@ -337,6 +365,7 @@ mod tests {
             http_trace: false,
             progress: Arc::default(),
             process: crate::collector::RecordOrigin::new(None, false),
+            per_chunk_usage: false,
         };
         let chunk = |t: u64, text: &str| {
             (
@@ -419,6 +448,7 @@ mod tests {
             http_trace: false,
             progress: Arc::default(),
             process: crate::collector::RecordOrigin::new(None, false),
+            per_chunk_usage: false,
         };
         let record = |body: &'static str, outcome: Outcome| RawRecord {
             phase: Phase::Profiling,

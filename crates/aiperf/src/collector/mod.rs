@@ -94,6 +94,9 @@ pub struct CollectorConfig {
     pub progress: Arc<Progress>,
     /// Who measured the records, as the JSONL metadata names it.
     pub process: RecordOrigin,
+    /// `--per-chunk-usage`: inter-token latency leaves out the tokens of the first content
+    /// chunk as the server counted them.
+    pub per_chunk_usage: bool,
 }
 
 /// A request as an interval of the phase; its chunk gaps will follow the `gaps_at` first

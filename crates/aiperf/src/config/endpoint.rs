@@ -102,6 +102,7 @@ pub(super) fn resolve_endpoint(
         connection_warmup: a.connection_warmup,
         connection_reuse: a.connection_reuse_strategy,
     };
+    super::server_control::add_per_chunk_usage(args, &mut endpoint)?;
     // `template` and `raw` bodies: the template resolved and rendered once before the run.
     let cap = args.input.osl.first().copied();
     crate::endpoints::check_body_template(&mut endpoint, cap, args.input.input_file.is_some())

@@ -16,6 +16,7 @@ mod publish;
 mod recipe;
 mod replay;
 mod search;
+mod server_control;
 mod shaping;
 mod telemetry;
 #[cfg(test)]
@@ -134,6 +135,7 @@ fn resolve_all(args: &ProfileArgs, argv: &[String]) -> Result<(ProfileConfig, bo
         model_selection: args.endpoint.model_selection_strategy,
         endpoint,
         polling,
+        server_control: server_control::resolve(args)?,
         tokenizer,
         input,
         dataset,

@@ -468,7 +468,7 @@ async fn run_session(
                     return false;
                 };
                 let affinity = &mut affinity;
-                let send = exchange(ctx, state, affinity, request_num, &body, ids, abandon_after);
+                let send = exchange(ctx, state, affinity, &body, ids, abandon_after);
                 gates::until_first_token(slot, ctx.api.clone(), send).await
             }
         };
@@ -514,7 +514,6 @@ async fn exchange(
     ctx: &LoadContext,
     state: &PhaseState,
     affinity: &mut crate::client::Affinity,
-    request_num: u64,
     body: &Bytes,
     ids: (&str, &str),
     abandon_after: Option<Duration>,
@@ -526,26 +525,10 @@ async fn exchange(
     };
     let (client, abort) = (&ctx.client, &state.abort);
     let ex = (client)
-        .send(
-            affinity,
-            request_num,
-            wire,
-            ids.0,
-            ids.1,
-            abort,
-            abandon_after,
-        )
+        .send(affinity, wire, ids.0, ids.1, abort, abandon_after)
         .await;
     (client)
-        .follow(
-            &*ctx.api,
-            &ctx.polling,
-            affinity,
-            request_num,
-            ex,
-            ids,
-            abort,
-        )
+        .follow(&*ctx.api, &ctx.polling, affinity, ex, ids, abort)
         .await
 }
 

@@ -11,6 +11,7 @@ mod media;
 mod plan;
 mod polling;
 mod search;
+mod server_control;
 mod shard;
 
 use std::path::PathBuf;
@@ -38,6 +39,7 @@ pub use plan::{
 };
 pub use polling::Polling;
 pub use search::{Objective, PlannerKind, SearchConfig, SpaceDim};
+pub use server_control::{ControlHook, ProfilerHook, ReadinessProbe, ServerControl, WaitForModel};
 pub use shard::ShardConfig;
 
 /// Everything one `aiperf profile` run needs.
@@ -49,6 +51,10 @@ pub struct ProfileConfig {
     /// How answers that are jobs (`video_generation`) are followed to their end.
     #[serde(default, skip_serializing_if = "Polling::is_default")]
     pub polling: Polling,
+    /// Waiting for the model, cache reset and profiler control; the session header and
+    /// per-chunk usage.
+    #[serde(default, skip_serializing_if = "ServerControl::is_default")]
+    pub server_control: ServerControl,
     pub tokenizer: TokenizerSpec,
     pub input: InputConfig,
     /// System and context prompts, length plans, the prompt corpus, cache busting, and what

@@ -20,6 +20,7 @@ mod reference;
 mod reference_config;
 mod reliability;
 mod search;
+mod server_control;
 mod sim;
 mod subcommands;
 mod sweep;

@@ -130,6 +130,12 @@ pub struct TokenizerArgs {
     /// Accepted for compatibility; tokenizer.json files never run code.
     #[arg(long)]
     pub tokenizer_trust_remote_code: bool,
+
+    /// Python AIPerf: count input tokens with the Hugging Face chat template applied. Chat
+    /// templates are not rendered here: input tokens are the prompt's own (a note says so;
+    /// --use-server-token-count reports the server's count, template included).
+    #[arg(long)]
+    pub apply_chat_template: bool,
 }
 
 /// `--endpoint-type`: a type's name, or its kebab-case spelling as the Python AIPerf writes it

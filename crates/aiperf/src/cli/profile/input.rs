@@ -32,7 +32,7 @@ pub struct InputArgs {
     #[arg(
         short = 'b',
         long,
-        visible_alias = "batch-size-text",
+        visible_aliases = ["batch-size-text", "batch-size"],
         default_value_t = 1
     )]
     pub prompt_batch_size: u32,

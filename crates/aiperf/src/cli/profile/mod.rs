@@ -7,6 +7,7 @@ use clap::Args;
 mod accuracy;
 mod endpoint;
 mod input;
+mod internals;
 mod load;
 mod media;
 mod output;
@@ -15,12 +16,14 @@ mod prompt;
 mod publish;
 mod replay;
 mod search;
+mod server;
 mod user_centric;
 mod warmup;
 
 pub use self::accuracy::{AccuracyArgs, AccuracyBenchmarkArg, AccuracyGraderArg, ScenarioArgs};
 pub use self::endpoint::{EndpointArgs, TokenizerArgs};
 pub use self::input::InputArgs;
+pub use self::internals::InternalsArgs;
 pub use self::load::{ArrivalPattern, LoadArgs};
 pub use self::media::{AudioArgs, ImageArgs, VideoArgs};
 pub use self::output::{HttpTraceArgs, OutputArgs, UiArg};
@@ -32,6 +35,7 @@ pub use self::search::{
     AcquisitionArg, ConstraintModeArg, DirectionArg, OptunaSamplerArg, PlannerArg, RecipeArgs,
     SearchArgs, SearchStyleArg, TerminatorArg,
 };
+pub use self::server::{ServerArgs, Transport, UrlStrategy};
 pub use self::user_centric::UserCentricArgs;
 pub use self::warmup::WarmupArgs;
 
@@ -70,6 +74,8 @@ pub struct ProfileArgs {
     #[command(flatten)]
     pub endpoint: EndpointArgs,
     #[command(flatten)]
+    pub server: ServerArgs,
+    #[command(flatten)]
     pub tokenizer: TokenizerArgs,
     #[command(flatten)]
     pub input: InputArgs,
@@ -103,6 +109,8 @@ pub struct ProfileArgs {
     pub sim: SimArgs,
     #[command(flatten)]
     pub distributed: DistributedArgs,
+    #[command(flatten)]
+    pub internals: InternalsArgs,
     #[command(flatten)]
     pub publish: PublishArgs,
     #[command(flatten)]
