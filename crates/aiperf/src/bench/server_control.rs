@@ -165,9 +165,9 @@ pub(super) async fn wait_for_model(config: &ProfileConfig) -> anyhow::Result<()>
     let control = Control::new(&config.endpoint)?;
     let endpoint = &config.endpoint;
     tracing::info!(
-        "waiting for the model to be ready (--wait-for-model-mode {:?}, up to {} s, every {} s) \
+        "waiting for the model to be ready (--wait-for-model-mode {}, up to {} s, every {} s) \
          at {} URL(s) for {} model(s)",
-        wait.probe,
+        wait.probe.name(),
         wait.timeout_secs,
         wait.interval_secs,
         endpoint.urls.len(),

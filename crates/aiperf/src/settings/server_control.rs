@@ -49,6 +49,17 @@ pub enum ReadinessProbe {
     Both,
 }
 
+impl ReadinessProbe {
+    /// Its `--wait-for-model-mode` value.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Models => "models",
+            Self::Inference => "inference",
+            Self::Both => "both",
+        }
+    }
+}
+
 /// `--wait-for-model-timeout`, `--wait-for-model-mode`, `--wait-for-model-interval`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct WaitForModel {
