@@ -27,4 +27,5 @@ mod sweep;
 mod telemetry;
 mod timeslices;
 mod tokenizer;
+mod tutorials;
 mod wire;
