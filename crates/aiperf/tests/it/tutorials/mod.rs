@@ -8,9 +8,12 @@
 //! values. Everything else stays as the tutorial spells it.
 
 mod fixed_schedule;
+mod local_tokenizer;
 mod multi_url;
 mod prefill_concurrency;
 mod ramping;
+mod sequence_distributions;
+mod sharegpt;
 mod timeslices;
 mod user_centric_timing;
 mod warmup;
