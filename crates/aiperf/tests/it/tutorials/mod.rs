@@ -10,10 +10,12 @@
 mod fixed_schedule;
 mod local_tokenizer;
 mod multi_url;
+mod parameter_sweeping;
 mod prefill_concurrency;
 mod ramping;
 mod sequence_distributions;
 mod sharegpt;
+mod sweeps;
 mod timeslices;
 mod user_centric_timing;
 mod warmup;
