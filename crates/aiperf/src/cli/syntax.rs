@@ -85,6 +85,41 @@ pub fn normalize(command: &Command, argv: Vec<OsString>) -> Vec<OsString> {
             out.push(format!("--{positive}=false").into());
             continue;
         }
+        // A global boolean flag (defined once for every command, so left as a plain flag):
+        // its value or negation decides whether the flag is passed on at all.
+        let global = |name: &str| {
+            find_option(command, name).filter(|a| matches!(a.get_action(), ArgAction::SetTrue))
+        };
+        let negated = flag
+            .strip_prefix("--no-")
+            .filter(|_| find_option(sub, flag).is_none())
+            .and_then(|positive| global(&format!("--{positive}")));
+        if let Some(arg) = negated.or_else(|| global(flag)) {
+            let value = if negated.is_some() {
+                Some("false".to_owned())
+            } else {
+                let value = inline.map(str::to_owned).or_else(|| {
+                    let next = rest.peek()?.to_str()?;
+                    parse_bool(next).map(|_| next.to_owned())
+                });
+                if inline.is_none() && value.is_some() {
+                    rest.next();
+                }
+                value
+            };
+            let long = format!("--{}", arg.get_long().unwrap_or_default());
+            match value.as_deref().map(parse_bool) {
+                None | Some(Some(true)) => out.push(long.into()),
+                // The later one wins: earlier occurrences are taken back.
+                Some(Some(false)) => out.retain(|t| {
+                    find_option(command, &t.to_string_lossy())
+                        .is_none_or(|a| a.get_id() != arg.get_id())
+                }),
+                // Not a boolean: passed on for clap to report.
+                Some(None) => out.push(token.clone()),
+            }
+            continue;
+        }
         let Some(arg) = find_option(sub, flag) else {
             out.push(token.clone());
             continue;
@@ -105,6 +140,15 @@ pub fn normalize(command: &Command, argv: Vec<OsString>) -> Vec<OsString> {
         }
     }
     out
+}
+
+/// A boolean spelt as clap's `BoolishValueParser` reads it.
+fn parse_bool(text: &str) -> Option<bool> {
+    match text.to_ascii_lowercase().as_str() {
+        "true" | "yes" | "y" | "on" | "1" => Some(true),
+        "false" | "no" | "n" | "off" | "0" => Some(false),
+        _ => None,
+    }
 }
 
 /// The option a `--long` or `-s` token names, by its name or any alias.
@@ -296,6 +340,17 @@ mod tests {
         assert_eq!(args.endpoint.headers, ["X-A:1", "X-B:2"]);
         assert!(args.output.no_server_metrics);
         assert!(args.given.contains(&"--streaming".to_owned()));
+        let verbosity = |args: &[&str]| {
+            let argv = ["aiperf", "profile", "--sim"].iter().chain(args);
+            Cli::parse_command_line(argv).unwrap().global.log_level()
+        };
+        assert_eq!(verbosity(&["--extra-verbose"]), "trace");
+        assert_eq!(verbosity(&["--extra-verbose", "true"]), "trace");
+        assert_eq!(verbosity(&["--extra-verbose=false"]), "info");
+        assert_eq!(
+            verbosity(&["--extra-verbose", "--no-extra-verbose"]),
+            "info"
+        );
         adapt(Cli::command()).debug_assert();
     }
 }

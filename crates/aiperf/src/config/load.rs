@@ -97,6 +97,17 @@ fn arrival(a: &LoadArgs, request_rate: Option<f64>) -> Result<Arrival, UsageErro
         (Some(p), None) => p,
         (None, None) => ArrivalPattern::Poisson,
     };
+    if pattern == ArrivalPattern::ConcurrencyBurst {
+        if request_rate.is_some() || a.request_rate_series.is_some() {
+            return Err(UsageError::new(
+                "--arrival-pattern concurrency-burst sends each request as soon as a \
+                 --concurrency slot frees, without a rate: drop --request-rate (or pick \
+                 constant, poisson or gamma arrivals)",
+            ));
+        }
+        // Closed loop: the arrival process is never used.
+        return Ok(Arrival::Poisson);
+    }
     if a.request_rate_mode.is_some() && request_rate.is_none() && a.request_rate_series.is_none() {
         return Err(UsageError::new(
             "--request-rate-mode (--arrival-pattern) needs --request-rate",
@@ -104,7 +115,7 @@ fn arrival(a: &LoadArgs, request_rate: Option<f64>) -> Result<Arrival, UsageErro
     }
     Ok(match pattern {
         ArrivalPattern::Constant => Arrival::Constant,
-        ArrivalPattern::Poisson => Arrival::Poisson,
+        ArrivalPattern::Poisson | ArrivalPattern::ConcurrencyBurst => Arrival::Poisson,
         ArrivalPattern::Gamma => Arrival::Gamma {
             smoothness: a.arrival_smoothness.unwrap_or(1.0),
         },
@@ -240,8 +251,15 @@ fn warmup_load(args: &ProfileArgs, has_warmup: bool) -> Result<Option<WarmupLoad
             "--warmup-request-rate must be a positive number of requests per second, got {r}"
         )));
     }
+    let burst = pattern == Some(ArrivalPattern::ConcurrencyBurst);
+    if burst && rate.is_some() {
+        return Err(UsageError::new(
+            "--warmup-arrival-pattern concurrency-burst runs the warmup in closed loop: drop \
+             --warmup-request-rate (or pick constant, poisson or gamma arrivals)",
+        ));
+    }
     let arrival = match pattern {
-        None => None,
+        None | Some(ArrivalPattern::ConcurrencyBurst) => None,
         Some(_) if rate.or(first(&a.request_rate)).is_none() => {
             tracing::warn!(
                 "--warmup-arrival-pattern shapes a warmup rate; without --warmup-request-rate \
@@ -259,6 +277,7 @@ fn warmup_load(args: &ProfileArgs, has_warmup: bool) -> Result<Option<WarmupLoad
         concurrency,
         rate,
         arrival,
+        burst,
     }))
 }
 

@@ -55,6 +55,10 @@ pub struct WarmupLoad {
     pub rate: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arrival: Option<Arrival>,
+    /// `--warmup-arrival-pattern concurrency-burst`: the warmup runs in closed loop whatever
+    /// the rates.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub burst: bool,
 }
 
 /// How a phase's load is brought up and gated: session concurrency and request rate ramped
@@ -287,7 +291,7 @@ impl LoadConfig {
     pub fn warmup_mode(&self, _profiling: LoadMode) -> LoadMode {
         let w = self.warmup_load.unwrap_or_default();
         let concurrency = w.concurrency.or(self.concurrency);
-        match w.rate.or(self.request_rate) {
+        match w.rate.or(self.request_rate).filter(|_| !w.burst) {
             Some(rate) => LoadMode::Rate {
                 rate,
                 arrival: w.arrival.unwrap_or(self.arrival),
@@ -420,6 +424,7 @@ mod tests {
             concurrency: Some(2),
             rate: None,
             arrival: Some(Arrival::Constant),
+            burst: false,
         });
         assert_eq!(
             rate.warmup_mode(fixed),
@@ -428,6 +433,16 @@ mod tests {
                 arrival: Arrival::Constant,
                 max_concurrency: Some(2)
             }
+        );
+        // A concurrency burst warms up in closed loop, whatever the profiling rate.
+        rate.warmup_load = Some(WarmupLoad {
+            concurrency: Some(2),
+            burst: true,
+            ..WarmupLoad::default()
+        });
+        assert_eq!(
+            rate.warmup_mode(fixed),
+            LoadMode::Concurrency { concurrency: 2 }
         );
         assert_eq!(
             load(None, None, None).warmup_mode(fixed),

@@ -7,6 +7,9 @@ use super::{list_count, list_number};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 #[value(rename_all = "snake_case")]
 pub enum ArrivalPattern {
+    /// No gaps: each request starts as soon as a concurrency slot is free (the closed loop
+    /// at --concurrency), as the Python AIPerf's concurrency phases send.
+    ConcurrencyBurst,
     Constant,
     Poisson,
     Gamma,

@@ -277,3 +277,73 @@ fn warmup_rate_ramp_sends_sparser_first() {
     assert!(per_half[3] >= 12, "{per_half:?}");
     assert_eq!(phases(&dir)[0]["rate_ramp"]["duration"], 1.5);
 }
+
+/// `--warmup-arrival-pattern concurrency_burst`: the warmup runs in closed loop at the warmup
+/// concurrency (each request as soon as a slot frees) although profiling has a rate; and
+/// `--arrival-pattern concurrency-burst` is the closed loop of profiling, refused with a rate.
+#[test]
+fn concurrency_burst_arrivals_are_the_closed_loop() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (dir, warmup) = warmup_run(
+        tmp.path(),
+        "burst",
+        "8",
+        &[
+            "--request-rate",
+            "2",
+            "--request-count",
+            "2",
+            "--osl",
+            "8",
+            "--warmup-request-count",
+            "12",
+            "--warmup-concurrency",
+            "3",
+            "--warmup-arrival-pattern",
+            "concurrency_burst",
+        ],
+    );
+    let spans: Vec<(f64, f64)> = warmup
+        .iter()
+        .map(|r| (at(r, "arrival_ns"), at(r, "end_ns")))
+        .collect();
+    assert_eq!(spans.len(), 12);
+    assert_eq!(max_overlap(&spans), 3, "{spans:?}");
+    // At 2 requests per second, 12 warmup requests would take over 5 s; in closed loop they
+    // follow each other.
+    let span = (spans[11].0 - spans[0].0) / 1e9;
+    assert!(span < 5.0, "the warmup took {span:.2} s");
+    let phases_written = phases(&dir);
+    let kinds: Vec<(&str, &str)> = phases_written
+        .iter()
+        .map(|p| (p["kind"].as_str().unwrap(), p["type"].as_str().unwrap()))
+        .collect();
+    assert_eq!(kinds, [("warmup", "concurrency"), ("profiling", "poisson")]);
+
+    let closed = tmp.path().join("closed");
+    let output = profile(
+        &closed,
+        &[
+            "--sim",
+            "--concurrency",
+            "2",
+            "--request-count",
+            "4",
+            "--arrival-pattern",
+            "concurrency-burst",
+        ],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(phases(&closed)[0]["type"], "concurrency");
+    crate::common::assert_usage_error(
+        &[
+            "profile",
+            "--sim",
+            "--request-rate",
+            "5",
+            "--arrival-pattern",
+            "concurrency-burst",
+        ],
+        "drop --request-rate",
+    );
+}
