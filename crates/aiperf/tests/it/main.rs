@@ -2,6 +2,7 @@
 
 mod architecture;
 mod common;
+mod config_files;
 mod dashboard;
 mod datasets;
 mod endpoints;

@@ -53,12 +53,15 @@ const FILE: [&str; 19] = [
     "ignore_trace_delays",
     "use_think_time_only",
 ];
-const PUBLIC: [&str; 5] = [
+const PUBLIC: [&str; 8] = [
     "dataset",
     "hf_subset",
     "filters",
     "hf_weka_dataset",
     "inter_turn_delay_cap_seconds",
+    "ignore_trace_delays",
+    "trace_idle_gap_cap_seconds",
+    "use_think_time_only",
 ];
 
 pub(super) fn datasets(m: &mut Mapper, node: &Node, path: &str) -> Result<()> {

@@ -8,6 +8,8 @@
 //! had been typed.
 
 mod argv;
+#[cfg(test)]
+mod coverage;
 mod dataset;
 mod env;
 mod jinja;

@@ -183,6 +183,9 @@ fn endpoint(m: &mut Mapper, node: &Node, path: &str) -> Result<()> {
                 }
                 _ => urls.push(m.text(value, &p)?),
             },
+            // Round robin is how several URLs are used by default; only another strategy
+            // needs the flag.
+            "url_strategy" if m.text(value, &p)? == "round_robin" => {}
             "url_strategy" => m.text_flag("url-strategy", value, &p)?,
             "type" => m.text_flag("endpoint-type", value, &p)?,
             "path" => m.text_flag("endpoint", value, &p)?,
