@@ -21,7 +21,7 @@ const SIMPLE: &str = r"aiperf profile \
 fn a_run_is_summarized_slice_by_slice() {
     let tmp = tempfile::tempdir().unwrap();
     let run = Tutorial::parse(SIMPLE)
-        .on_sim("fixed", 5.0)
+        .on_sim("fixed", 20.0)
         .with("--benchmark-duration", "3")
         .with("--slice-duration", "0.5")
         .run_in(tmp.path())
