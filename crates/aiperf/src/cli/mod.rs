@@ -9,8 +9,8 @@ pub mod kube;
 pub mod profile;
 pub mod sim;
 pub mod speed_bench_report;
-pub mod synthesize;
 pub mod syntax;
+pub mod synthesize;
 
 /// Benchmark LLM inference servers that speak the OpenAI API.
 #[derive(Debug, Parser)]
@@ -149,9 +149,12 @@ impl GlobalArgs {
 pub enum LogLevel {
     Trace,
     Debug,
+    /// NOTICE and SUCCESS, levels of the Python AIPerf between INFO and WARNING, log as INFO.
+    #[value(alias = "notice", alias = "success")]
     Info,
     #[value(alias = "warn")]
     Warning,
+    #[value(alias = "critical")]
     Error,
 }
 

@@ -88,7 +88,8 @@ pub fn normalize(command: &Command, argv: Vec<OsString>) -> Vec<OsString> {
         // A global boolean flag (defined once for every command, so left as a plain flag):
         // its value or negation decides whether the flag is passed on at all.
         let global = |name: &str| {
-            find_option(command, name).filter(|a| matches!(a.get_action(), ArgAction::SetTrue))
+            find_option(command, name)
+                .filter(|a| matches!(a.get_action(), ArgAction::SetTrue | ArgAction::Count))
         };
         let negated = flag
             .strip_prefix("--no-")
@@ -177,11 +178,17 @@ fn negated_bool<'a>(command: &'a Command, flag: &str) -> Option<&'a str> {
         return None;
     }
     let arg = find_option(command, &format!("--{positive}"))?;
+    let choices: Vec<String> = arg
+        .get_possible_values()
+        .iter()
+        .map(|c| c.get_name().to_owned())
+        .collect();
     let is_bool = matches!(arg.get_action(), ArgAction::SetTrue)
         || (matches!(arg.get_action(), ArgAction::Set)
-            && arg
+            && (arg
                 .get_value_names()
-                .is_some_and(|names| names.len() == 1 && names[0] == "true|false"));
+                .is_some_and(|names| names.len() == 1 && names[0] == "true|false")
+                || choices == ["true", "false"]));
     is_bool.then(|| arg.get_long()).flatten()
 }
 
@@ -350,6 +357,13 @@ mod tests {
         assert_eq!(
             verbosity(&["--extra-verbose", "--no-extra-verbose"]),
             "info"
+        );
+        assert_eq!(verbosity(&["--verbose", "true"]), "debug");
+        assert_eq!(verbosity(&["-v", "false"]), "info");
+        assert!(
+            !profile(&["--no-set-consistent-seed"])
+                .multi
+                .set_consistent_seed
         );
         adapt(Cli::command()).debug_assert();
     }

@@ -688,3 +688,100 @@ fn batch_size_is_the_prompt_batch_size() {
     let input = &inputs["data"][0]["payloads"][0]["input"];
     assert_eq!(input.as_array().map(Vec::len), Some(3), "{input}");
 }
+
+/// The control paths and timeouts are the ones given: the reset, start and stop requests go
+/// to `--reset-kv-cache-path`, `--server-profiler-start-path` and `--server-profiler-stop-path`;
+/// a reset the server has not answered within `--reset-kv-cache-timeout-seconds` is tried
+/// again, and a profiler start not answered within `--server-profiler-timeout-seconds` stops
+/// the run before anything is measured.
+#[test]
+fn control_paths_and_timeouts_are_the_ones_given() {
+    let resets = Arc::new(Mutex::new(0));
+    let counted = resets.clone();
+    let (url, seen) = server(move |_, path, _| match path {
+        "/admin/reset" => {
+            let mut n = counted.lock().unwrap();
+            *n += 1;
+            if *n == 1 {
+                // The first reset is answered after the client gave up on it.
+                std::thread::sleep(Duration::from_millis(1500));
+            }
+            (200, "application/json", vec!["{}".into()])
+        }
+        "/admin/start" | "/admin/stop" => (200, "application/json", vec!["{}".into()]),
+        "/slow/start" => {
+            std::thread::sleep(Duration::from_millis(1500));
+            (200, "application/json", vec!["{}".into()])
+        }
+        _ => (200, "application/json", vec![COMPLETION.into()]),
+    });
+    let tmp = tempfile::tempdir().unwrap();
+    let base = [
+        "-m",
+        "m",
+        "--url",
+        &url,
+        "--request-count",
+        "2",
+        "--no-server-metrics",
+    ];
+    let out = profile(
+        &tmp.path().join("paths"),
+        &[
+            &base[..],
+            &[
+                "--reset-kv-cache",
+                "--reset-kv-cache-path",
+                "/admin/reset",
+                "--reset-kv-cache-timeout-seconds",
+                "0.3",
+                "--server-profiler",
+                "--server-profiler-start-path",
+                "/admin/start",
+                "--server-profiler-stop-path",
+                "/admin/stop",
+            ],
+        ]
+        .concat(),
+    );
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("no answer within 0.3 s; trying again"),
+        "{err}"
+    );
+    let paths: Vec<String> = seen.lock().unwrap().iter().map(|s| s.1.clone()).collect();
+    let chat = "/v1/chat/completions".to_owned();
+    assert_eq!(
+        paths,
+        [
+            "/admin/reset",
+            "/admin/reset",
+            "/admin/start",
+            &chat,
+            &chat,
+            "/admin/stop"
+        ]
+    );
+
+    seen.lock().unwrap().clear();
+    let out = profile(
+        &tmp.path().join("slow"),
+        &[
+            &base[..],
+            &[
+                "--server-profiler",
+                "--server-profiler-start-path",
+                "/slow/start",
+                "--server-profiler-timeout-seconds",
+                "0.3",
+            ],
+        ]
+        .concat(),
+    );
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("/slow/start failed: no answer within 0.3 s"), "{err}");
+    let sent = seen.lock().unwrap().iter().filter(|s| s.1 == chat).count();
+    assert_eq!(sent, 0, "nothing was sent to the model");
+}
