@@ -1,6 +1,7 @@
 //! End-to-end tests of the `aiperf` binary, run as users run it.
 
 mod architecture;
+mod cli_coverage;
 mod common;
 mod config_files;
 mod dashboard;
@@ -11,8 +12,8 @@ mod kube;
 mod load_shaping;
 mod media;
 mod multi_run;
-mod outputs;
 mod option_effects;
+mod outputs;
 mod plot;
 mod profile;
 mod prompts;
