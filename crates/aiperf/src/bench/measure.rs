@@ -34,6 +34,8 @@ pub(super) struct Measurement {
     pub abort_reason: Option<String>,
     pub scrapes: Option<Vec<EndpointScrapes>>,
     pub gpu_scrapes: Option<Vec<EndpointScrapes>>,
+    /// The network round-trip probes (`--network-latency-automatic`).
+    pub network_probes: Option<Vec<crate::telemetry::network::Sample>>,
     pub shard_info: Option<ShardInfo>,
     pub client_counts: ClientCounts,
 }
@@ -140,6 +142,8 @@ pub(super) async fn measure(
         }
         info.start_lag_ms = Some(lag);
     }
+    let prober =
+        crate::telemetry::network::Prober::start(&config.network_latency, &config.endpoint.urls);
     let profiled = if interrupts.stop.is_cancelled() {
         Profiled {
             end: PhaseEnd {
@@ -159,6 +163,10 @@ pub(super) async fn measure(
         profiled
     };
     let end_time = SystemTime::now();
+    let network_probes = match prober {
+        Some(p) => Some(p.finish().await),
+        None => None,
+    };
     if let Some(server) = clock_server {
         server.abort();
     }
@@ -181,6 +189,7 @@ pub(super) async fn measure(
         abort_reason: profiled.abort_reason,
         scrapes: profiled.scrapes,
         gpu_scrapes: profiled.gpu_scrapes,
+        network_probes,
         shard_info,
         client_counts,
     })

@@ -30,6 +30,21 @@ pub(super) fn finish(
     if matches!(run.mode, LoadMode::FixedSchedule { .. }) {
         metrics.extend(crate::metrics::replay_lag(&collected.columns));
     }
+    let probes = m.network_probes.as_deref();
+    let network_rtt_ms = crate::telemetry::network::round_trip_ms(
+        &config.network_latency,
+        probes.unwrap_or_default(),
+    );
+    metrics.extend(crate::metrics::network_adjusted(
+        &collected.columns,
+        network_rtt_ms,
+    ));
+    if let Some(samples) = probes {
+        export::write_atomic(
+            &dir.join(names.network_latency_jsonl()),
+            &crate::telemetry::network::jsonl(samples),
+        )?;
+    }
     let audit = audit(&run, m, &metrics);
     let warnings: Vec<String> = audit
         .warnings
@@ -96,7 +111,8 @@ pub(super) fn finish(
             .with_context(|| format!("writing {}", export::OUTPUTS_JSON))?;
     }
     if let Some(secs) = config.output.slice_duration_secs {
-        write_timeslices(&collected.columns, config, m.clock, secs, &json, dir)?;
+        let columns = &collected.columns;
+        write_timeslices(columns, network_rtt_ms, config, m.clock, secs, &json, dir)?;
     }
     export::write_csv(
         &dir.join(names.summary_csv()),
@@ -368,13 +384,15 @@ fn run_figures(
 /// `--slice-duration`: the time slices' JSON and CSV (nothing when no request was measured).
 fn write_timeslices(
     columns: &crate::metrics::Columns,
+    network_rtt_ms: Option<f64>,
     config: &crate::settings::ProfileConfig,
     clock: crate::record::Clock,
     secs: f64,
     summary: &serde_json::Value,
     dir: &std::path::Path,
 ) -> anyhow::Result<()> {
-    let slices = crate::metrics::timeslices(columns, &config.goodput, (secs * 1e9).round() as u64);
+    let slice_ns = (secs * 1e9).round() as u64;
+    let slices = crate::metrics::timeslices(columns, &config.goodput, slice_ns, network_rtt_ms);
     if slices.is_empty() {
         return Ok(());
     }

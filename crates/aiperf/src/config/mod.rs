@@ -9,6 +9,7 @@ pub mod file;
 mod input;
 mod load;
 mod media;
+mod network;
 mod output;
 mod plan;
 mod public;
@@ -143,6 +144,7 @@ fn resolve_all(args: &ProfileArgs, argv: &[String]) -> Result<(ProfileConfig, bo
         random_seed,
         load,
         goodput,
+        network_latency: network::resolve_network_latency(args)?,
         output: OutputConfig {
             artifact_dir: args.output.artifact_dir.clone(),
             export_level: args.output.export_level,

@@ -46,7 +46,22 @@ pub struct ReferenceConfig {
     pub gpu_telemetry: Telemetry,
     #[serde(default, skip_serializing_if = "Telemetry::is_default")]
     pub server_metrics: Telemetry,
+    /// Written when the network round trip is taken out (`--network-latency-*`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_latency: Option<NetworkLatencyDoc>,
     pub runtime: Runtime,
+}
+
+/// `network_latency`: on, with the probes' interval or the fixed mean.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NetworkLatencyDoc {
+    pub enabled: bool,
+    /// Seconds, when measured and given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ping_interval: Option<f64>,
+    /// Milliseconds, when fixed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mean_ms: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -413,6 +428,7 @@ pub fn reference_config(
             &config.output.server_metrics.urls,
             config.output.server_metrics.jsonl,
         ),
+        network_latency: network_latency(&config.network_latency),
         runtime: Runtime {
             ui: match config.ui {
                 UiMode::Simple => "simple",
@@ -585,6 +601,24 @@ fn tokenizer(spec: &TokenizerSpec) -> Option<Tokenizer> {
         TokenizerSpec::Server { .. } => return None,
     };
     Some(Tokenizer { name, revision })
+}
+
+fn network_latency(n: &crate::settings::NetworkLatency) -> Option<NetworkLatencyDoc> {
+    use crate::settings::{NetworkLatency, Probing};
+    match n {
+        NetworkLatency::Off => None,
+        NetworkLatency::Fixed { mean_ms } => Some(NetworkLatencyDoc {
+            enabled: true,
+            ping_interval: None,
+            mean_ms: Some(*mean_ms),
+        }),
+        NetworkLatency::Automatic(p) => Some(NetworkLatencyDoc {
+            enabled: true,
+            ping_interval: (p.interval_secs != Probing::DEFAULT_INTERVAL_SECS)
+                .then_some(p.interval_secs),
+            mean_ms: None,
+        }),
+    }
 }
 
 fn telemetry(enabled: bool, urls: &[String], jsonl: bool) -> Telemetry {

@@ -363,3 +363,22 @@ pub(super) const SPEC_DECODE_OVERALL_DRAFT_ACCEPTANCE_RATE: MetricDef = rate(
 );
 pub(super) const GOOD_REQUEST_FRACTION: MetricDef =
     def("good_request_fraction", "Good Request Fraction", "ratio");
+
+// Network-latency calibration (`--network-latency-*`): the round trip subtracted, and the
+// latency metrics that start at the request's send with it taken out.
+pub(super) const NETWORK_RTT: MetricDef = def("network_rtt", "Network RTT", "ms");
+pub(super) const NETWORK_ADJUSTED_REQUEST_LATENCY: MetricDef = def(
+    "network_adjusted_request_latency",
+    "Network-Adjusted Request Latency",
+    "ms",
+);
+pub(super) const NETWORK_ADJUSTED_TIME_TO_FIRST_TOKEN: MetricDef = def(
+    "network_adjusted_time_to_first_token",
+    "Network-Adjusted Time to First Token",
+    "ms",
+);
+pub(super) const NETWORK_ADJUSTED_TIME_TO_FIRST_OUTPUT_TOKEN: MetricDef = def(
+    "network_adjusted_time_to_first_output_token",
+    "Network-Adjusted Time to First Output Token",
+    "ms",
+);

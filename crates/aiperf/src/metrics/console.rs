@@ -3,9 +3,13 @@
 /// Rows of the console table, in display order.
 pub const CONSOLE_ORDER: &[&str] = &[
     "time_to_first_token",
+    "network_adjusted_time_to_first_token",
     "time_to_second_token",
     "time_to_first_output_token",
+    "network_adjusted_time_to_first_output_token",
     "request_latency",
+    "network_adjusted_request_latency",
+    "network_rtt",
     "video_inference_time",
     "video_peak_memory",
     "decode_duration",

@@ -22,8 +22,14 @@ pub struct Slice {
 
 /// The slices of `slice_ns` of the phase, starting at its first send. The requests are
 /// sorted by send time once and the curves of the time-weighted figures built once, then
-/// measured over each window.
-pub fn timeslices(cols: &Columns, goodput: &[GoodputTarget], slice_ns: u64) -> Vec<Slice> {
+/// measured over each window. With a network round trip (`rtt_ms`), each slice has its
+/// network-adjusted latencies too.
+pub fn timeslices(
+    cols: &Columns,
+    goodput: &[GoodputTarget],
+    slice_ns: u64,
+    rtt_ms: Option<f64>,
+) -> Vec<Slice> {
     let slice_ns = slice_ns.max(1);
     let Some(first) = cols.spans.iter().map(|s| s.start_ns).min() else {
         return Vec::new();
@@ -62,6 +68,7 @@ pub fn timeslices(cols: &Columns, goodput: &[GoodputTarget], slice_ns: u64) -> V
             let secs = (end - from) as f64 / 1e9;
             let mut metrics = request_figures(&sent, goodput, Some(secs)).0;
             metrics.extend(over_time);
+            metrics.extend(super::network::network_adjusted(&sent, rtt_ms));
             Slice {
                 start_ns: from,
                 end_ns: end,
@@ -109,7 +116,7 @@ mod tests {
         for t in [0, 200, 400, 1_100, 2_850] {
             add(&mut cols, t);
         }
-        let slices = timeslices(&cols, &[], 1_000_000_000);
+        let slices = timeslices(&cols, &[], 1_000_000_000, None);
         // 0-1 s: three requests; 1-2 s: one; 2-3 s: one, cut at the last end (2.95 s).
         assert_eq!(slices.len(), 3);
         assert_eq!(value(&slices[0].metrics, "request_count"), 3.0);
@@ -121,6 +128,14 @@ mod tests {
         assert!(!last.complete);
         assert_eq!(last.end_ns - last.start_ns, 950_000_000);
         assert!(value(&last.metrics, "effective_concurrency") > 0.0);
+        assert!(last.metrics.iter().all(|m| !m.tag.starts_with("network_")));
+        // A network round trip is taken out of each slice's latencies.
+        let adjusted = timeslices(&cols, &[], 1_000_000_000, Some(10.0));
+        assert_eq!(value(&adjusted[1].metrics, "network_rtt"), 10.0);
+        assert_eq!(
+            value(&adjusted[1].metrics, "network_adjusted_request_latency"),
+            90.0
+        );
     }
 
     #[test]
@@ -128,7 +143,7 @@ mod tests {
         let mut cols = Columns::default();
         add(&mut cols, 0);
         add(&mut cols, 5_000);
-        let slices = timeslices(&cols, &[], 1_000_000_000);
+        let slices = timeslices(&cols, &[], 1_000_000_000, None);
         assert_eq!(slices.len(), 2);
         assert_eq!(slices[1].start_ns, 5_000_000_000);
         assert_eq!(slices[1].end_ns, 5_100_000_000);

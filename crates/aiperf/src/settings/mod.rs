@@ -8,6 +8,7 @@
 mod input;
 mod load;
 mod media;
+mod network;
 mod plan;
 mod polling;
 mod search;
@@ -33,6 +34,7 @@ pub use media::{
     AudioFormat, AudioGen, ImageFormat, ImageGen, ImageSource, MediaConfig, SourceSampling,
     VideoAudio, VideoFormat, VideoGen, VideoSynth,
 };
+pub use network::{NetworkLatency, Probing};
 pub use plan::{
     Convergence, ConvergenceMode, MultiRunConfig, Param, PostProcessSpec, SlaFilter, SlaOp,
     SweepConfig, SweepKind, SweepMode, SweepParam,
@@ -68,6 +70,9 @@ pub struct ProfileConfig {
     pub random_seed: u64,
     pub load: LoadConfig,
     pub goodput: Vec<GoodputTarget>,
+    /// `--network-latency-*`: the network round trip taken out of the latency metrics.
+    #[serde(default, skip_serializing_if = "NetworkLatency::is_off")]
+    pub network_latency: NetworkLatency,
     pub output: OutputConfig,
     pub ui: UiMode,
     /// Benchmark the built-in simulator started in-process.

@@ -5,6 +5,7 @@ pub mod energy;
 pub mod gpu;
 pub mod gpu_export;
 mod histogram_estimate;
+pub mod network;
 pub mod prometheus;
 pub mod scrape;
 pub mod server_csv;

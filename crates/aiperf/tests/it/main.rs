@@ -12,6 +12,7 @@ mod kube;
 mod load_shaping;
 mod media;
 mod multi_run;
+mod network_latency;
 mod option_effects;
 mod outputs;
 mod plot;

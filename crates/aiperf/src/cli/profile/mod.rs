@@ -10,6 +10,7 @@ mod input;
 mod internals;
 mod load;
 mod media;
+mod network;
 mod output;
 mod plan;
 mod prompt;
@@ -26,6 +27,7 @@ pub use self::input::InputArgs;
 pub use self::internals::InternalsArgs;
 pub use self::load::{ArrivalPattern, LoadArgs};
 pub use self::media::{AudioArgs, ImageArgs, VideoArgs};
+pub use self::network::NetworkLatencyArgs;
 pub use self::output::{HttpTraceArgs, OutputArgs, UiArg};
 pub use self::plan::{ConvergenceModeArg, MultiRunArgs, PoolingArg, SweepModeArg, SweepTypeArg};
 pub use self::prompt::PromptArgs;
@@ -95,6 +97,8 @@ pub struct ProfileArgs {
     pub user_centric: UserCentricArgs,
     #[command(flatten)]
     pub replay: ReplayArgs,
+    #[command(flatten)]
+    pub network: NetworkLatencyArgs,
     #[command(flatten)]
     pub output: OutputArgs,
     #[command(flatten)]
