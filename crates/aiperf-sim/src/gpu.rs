@@ -154,7 +154,7 @@ impl Gpus {
         let used_mib = (c.memory_mib as f64 * MEMORY_UTILIZATION).round();
         let mut out = String::with_capacity(4096);
         type Field = (&'static str, &'static str, &'static str);
-        const FIELDS: [Field; 14] = [
+        const FIELDS: [Field; 15] = [
             (
                 "DCGM_FI_DEV_SM_CLOCK",
                 "gauge",
@@ -213,6 +213,12 @@ impl Gpus {
                 "gauge",
                 "The ratio of cycles an SM has at least 1 warp assigned.",
             ),
+            // Not among the exporter's default fields: asked for with a metrics file.
+            (
+                "DCGM_FI_PROF_PIPE_TENSOR_ACTIVE",
+                "gauge",
+                "Ratio of cycles the tensor (HMMA) pipe is active.",
+            ),
         ];
         for (name, kind, help) in FIELDS {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
@@ -243,6 +249,9 @@ impl Gpus {
                     "DCGM_FI_DEV_FB_USED" => used_mib,
                     "DCGM_FI_PROF_SM_ACTIVE" => {
                         (busy_frac * (0.4 + 0.6 * load) * 1e4).round() / 1e4
+                    }
+                    "DCGM_FI_PROF_PIPE_TENSOR_ACTIVE" => {
+                        (busy_frac * (0.2 + 0.5 * load) * 1e4).round() / 1e4
                     }
                     _ => 0.0,
                 };

@@ -480,6 +480,9 @@ async fn gpu_telemetry_urls(
     if !g.enabled {
         return None;
     }
+    if g.collector == crate::settings::GpuCollector::Nvml {
+        return Some(vec![crate::telemetry::nvml::SOURCE.to_owned()]);
+    }
     let mut urls = g.urls.clone();
     if let Some(server) = sim {
         let url = format!("{}/dcgm/metrics", server.base_url());

@@ -65,7 +65,9 @@ pub(super) fn finish(
             (&start_iso, &end_iso),
         )?);
     }
-    let gpus = m.gpu_scrapes.as_deref().map(crate::telemetry::gpu::collect);
+    let gpu_fields =
+        crate::telemetry::gpu_fields::catalogue(&config.output.gpu_telemetry.custom_fields);
+    let gpus = (m.gpu_scrapes.as_deref()).map(|s| crate::telemetry::gpu::collect(s, &gpu_fields));
     // The summary, a layer below, holds `telemetry_data` as a JSON value.
     let telemetry_data = gpus.as_deref().map(|g| {
         serde_json::to_value(crate::telemetry::gpu::telemetry_data(
@@ -226,7 +228,10 @@ fn write_gpu_telemetry(
     path: &std::path::Path,
 ) -> anyhow::Result<()> {
     if gpus.iter().any(|e| !e.gpus.is_empty()) {
-        export::write_atomic(path, &crate::telemetry::gpu::export_jsonl(raw))?;
+        export::write_atomic(
+            path,
+            &crate::telemetry::gpu::export_jsonl(raw, &gpus[0].fields),
+        )?;
     }
     for e in raw.iter().filter(|e| {
         !e.snapshots.is_empty()

@@ -45,6 +45,7 @@ pub(super) fn resolve_server_metrics(
 pub(super) fn resolve_gpu_telemetry(
     args: &ProfileArgs,
 ) -> Result<crate::settings::GpuTelemetryConfig, UsageError> {
+    use crate::settings::GpuCollector;
     let o = &args.output;
     let interval = o.gpu_telemetry_interval_ms;
     if !(interval.is_finite() && interval >= 1.0) {
@@ -59,23 +60,21 @@ pub(super) fn resolve_gpu_telemetry(
         ));
     }
     let mut urls = Vec::new();
+    let mut metrics_file = None;
+    let mut collector = GpuCollector::Dcgm;
     for v in given {
-        match v.as_str() {
+        let lowered = v.to_ascii_lowercase();
+        match lowered.as_str() {
             "dashboard" => {}
-            "pynvml" | "amdsmi" => {
-                return Err(UsageError::new(format!(
-                    "--gpu-telemetry {v}: only DCGM exporter endpoints are supported; run \
-                     nvidia's dcgm-exporter next to the server and pass its URL, e.g. \
-                     --gpu-telemetry http://localhost:9400/metrics"
-                )));
+            "pynvml" => collector = GpuCollector::Nvml,
+            "amdsmi" => {
+                return Err(UsageError::new(
+                    "--gpu-telemetry amdsmi: AMD GPUs are not supported; use pynvml for this \
+                     machine's NVIDIA GPUs, or a DCGM exporter's URL, e.g. \
+                     --gpu-telemetry http://localhost:9400/metrics",
+                ));
             }
-            _ if v.ends_with(".csv") => {
-                return Err(UsageError::new(format!(
-                    "--gpu-telemetry {v}: custom DCGM field files are not supported; the \
-                     standard fields (power, energy, utilisation, memory, temperature, clocks) \
-                     are always read"
-                )));
-            }
+            _ if v.ends_with(".csv") => metrics_file = Some(std::path::PathBuf::from(v)),
             _ => {
                 let url = normalize_url(v)
                     .map_err(|e| UsageError::new(e.0.replace("--url", "--gpu-telemetry")))?;
@@ -94,9 +93,64 @@ pub(super) fn resolve_gpu_telemetry(
             }
         }
     }
+    let custom_fields = match &metrics_file {
+        Some(path) => crate::telemetry::dcgm_csv::read(path).map_err(UsageError::new)?,
+        None => Vec::new(),
+    };
+    if collector == GpuCollector::Nvml {
+        check_nvml(&urls, &args.endpoint.urls)?;
+    }
     Ok(crate::settings::GpuTelemetryConfig {
         enabled: !o.no_gpu_telemetry,
         urls,
         interval_ms: interval,
+        metrics_file,
+        custom_fields,
+        collector,
+    })
+}
+
+/// `--gpu-telemetry pynvml`: this machine's GPUs, so no DCGM URLs, and NVML must load.
+fn check_nvml(dcgm_urls: &[String], server_urls: &[String]) -> Result<(), UsageError> {
+    if !dcgm_urls.is_empty() {
+        return Err(UsageError::new(
+            "--gpu-telemetry pynvml cannot be combined with DCGM exporter URLs: use pynvml for \
+             this machine's GPUs or the URLs of DCGM exporters, not both",
+        ));
+    }
+    crate::telemetry::nvml::check().map_err(|e| {
+        UsageError::new(format!(
+            "--gpu-telemetry pynvml: {e}; NVML (libnvidia-ml.so.1) comes with the NVIDIA driver: \
+             run where the GPUs and their driver are, or read the GPUs through a DCGM exporter's \
+             URL instead"
+        ))
+    })?;
+    let remote: Vec<&String> = (server_urls.iter()).filter(|u| !is_local(u)).collect();
+    if !remote.is_empty() {
+        tracing::warn!(
+            "--gpu-telemetry pynvml reads this machine's GPUs only, but the server is at {}; \
+             if it runs elsewhere, read its GPUs through a DCGM exporter there instead",
+            remote
+                .iter()
+                .map(|u| u.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// Whether a server URL names this machine.
+fn is_local(url: &str) -> bool {
+    let with_scheme = if url.contains("://") {
+        url.to_owned()
+    } else {
+        format!("http://{url}")
+    };
+    with_scheme.parse::<http::Uri>().is_ok_and(|u| {
+        matches!(
+            u.host().map(str::to_ascii_lowercase).as_deref(),
+            Some("localhost" | "127.0.0.1" | "[::1]" | "::1")
+        )
     })
 }

@@ -299,6 +299,12 @@ pub struct Telemetry {
     pub urls: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub formats: Vec<String>,
+    /// GPU telemetry: the metrics file of DCGM fields read besides the standard ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics_file: Option<PathBuf>,
+    /// GPU telemetry: `pynvml` when this machine's GPUs are read (DCGM is the default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collector: Option<String>,
 }
 
 impl Telemetry {
@@ -418,11 +424,17 @@ pub fn reference_config(
             .map(|g| (g.tag.clone(), Value::from(g.threshold)))
             .collect(),
         tokenizer: tokenizer(&config.tokenizer),
-        gpu_telemetry: telemetry(
-            config.output.gpu_telemetry.enabled,
-            &config.output.gpu_telemetry.urls,
-            false,
-        ),
+        gpu_telemetry: Telemetry {
+            metrics_file: config.output.gpu_telemetry.metrics_file.clone(),
+            collector: (config.output.gpu_telemetry.collector
+                == crate::settings::GpuCollector::Nvml)
+                .then(|| "pynvml".to_owned()),
+            ..telemetry(
+                config.output.gpu_telemetry.enabled,
+                &config.output.gpu_telemetry.urls,
+                false,
+            )
+        },
         server_metrics: telemetry(
             config.output.server_metrics.enabled,
             &config.output.server_metrics.urls,
@@ -623,6 +635,8 @@ fn network_latency(n: &crate::settings::NetworkLatency) -> Option<NetworkLatency
 
 fn telemetry(enabled: bool, urls: &[String], jsonl: bool) -> Telemetry {
     Telemetry {
+        metrics_file: None,
+        collector: None,
         enabled: (!enabled).then_some(false),
         urls: if enabled { urls.to_vec() } else { Vec::new() },
         formats: if enabled && jsonl {

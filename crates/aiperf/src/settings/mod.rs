@@ -5,6 +5,7 @@
 //! records them. They import nothing of this crate, so any layer may use them. Secrets are
 //! wrapped in [`Secret`] so they are never written anywhere.
 
+mod gpu;
 mod input;
 mod load;
 mod media;
@@ -21,6 +22,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+pub use gpu::{GpuCollector, GpuField};
 pub use input::{
     BAILIAN_BLOCK_TOKENS, CacheBustTarget, CorpusStyle, DatasetFileKind, DatasetOptions, Encoding,
     LengthDist, LengthPlan, PromptCorpus, PublicSource, Sampling, SeqPair, Synthesis,
@@ -356,6 +358,15 @@ pub struct GpuTelemetryConfig {
     /// Endpoints given with `--gpu-telemetry`, scraped whether or not they answer.
     pub urls: Vec<String>,
     pub interval_ms: f64,
+    /// The metrics file given with `--gpu-telemetry` (a `.csv` in DCGM's format).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics_file: Option<PathBuf>,
+    /// The fields that file lists (those it adds to the standard ones are read besides them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub custom_fields: Vec<GpuField>,
+    /// Where the readings come from (`--gpu-telemetry pynvml`: this machine's GPUs).
+    #[serde(default, skip_serializing_if = "GpuCollector::is_default")]
+    pub collector: GpuCollector,
 }
 
 impl GpuTelemetryConfig {

@@ -8,194 +8,16 @@ use super::gpu_export::{
     CounterStats, EndpointDoc, EndpointError, FieldStats, FieldValues, GaugeField, GpuDoc, GpuLine,
     TelemetryData, TelemetrySummary,
 };
+pub use super::gpu_fields::{FIELDS, Field};
 use super::prometheus::{Family, Kind};
 use super::scrape::{EndpointScrapes, during_load};
 use super::server_export::{GaugeStats, OrderedMap, finite};
 
-/// One DCGM field as the reports name it.
-#[derive(Debug, Clone, Copy)]
-pub struct Field {
-    /// The exporter's metric name.
-    pub dcgm: &'static str,
-    /// The name in `telemetry_data` (the reference tool's vendor-prefixed names).
-    pub name: &'static str,
-    pub header: &'static str,
-    pub unit: &'static str,
-    /// Multiplies the exported value into `unit`.
-    pub scale: f64,
-    /// A cumulative counter: reported as the increase over the run, not as a distribution.
-    pub counter: bool,
-}
-
-const fn field(
-    dcgm: &'static str,
-    name: &'static str,
-    header: &'static str,
-    unit: &'static str,
-    scale: f64,
-    counter: bool,
-) -> Field {
-    Field {
-        dcgm,
-        name,
-        header,
-        unit,
-        scale,
-        counter,
-    }
-}
-
-/// MiB → GB.
-const MIB_TO_GB: f64 = 1.048_576e-3;
-
-/// The fields read from a DCGM exporter, in report order: the reference tool's fields (its
-/// names, units and scales) first, then the ones only this tool reads.
-pub const FIELDS: &[Field] = &[
-    field(
-        "DCGM_FI_DEV_POWER_USAGE",
-        "nvidia_power_usage",
-        "NVIDIA GPU Power Usage",
-        "W",
-        1.0,
-        false,
-    ),
-    field(
-        "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION",
-        "nvidia_energy_consumption",
-        "NVIDIA Energy Consumption",
-        "MJ",
-        1e-9,
-        true,
-    ),
-    field(
-        "DCGM_FI_DEV_GPU_UTIL",
-        "nvidia_gpu_utilization",
-        "NVIDIA GPU Utilization",
-        "%",
-        1.0,
-        false,
-    ),
-    field(
-        "DCGM_FI_DEV_MEM_COPY_UTIL",
-        "nvidia_memory_utilization",
-        "NVIDIA Memory Utilization",
-        "%",
-        1.0,
-        false,
-    ),
-    field(
-        "DCGM_FI_DEV_FB_USED",
-        "nvidia_memory_used",
-        "NVIDIA GPU Memory Used",
-        "GB",
-        MIB_TO_GB,
-        false,
-    ),
-    field(
-        "DCGM_FI_DEV_GPU_TEMP",
-        "nvidia_temperature",
-        "NVIDIA GPU Temperature",
-        "°C",
-        1.0,
-        false,
-    ),
-    field(
-        "DCGM_FI_PROF_SM_ACTIVE",
-        "nvidia_sm_utilization",
-        "NVIDIA SM Utilization",
-        "%",
-        100.0,
-        false,
-    ),
-    field(
-        "DCGM_FI_DEV_DEC_UTIL",
-        "nvidia_decoder_utilization",
-        "NVIDIA Decoder Utilization",
-        "%",
-        1.0,
-        false,
-    ),
-    field(
-        "DCGM_FI_DEV_ENC_UTIL",
-        "nvidia_encoder_utilization",
-        "NVIDIA Encoder Utilization",
-        "%",
-        1.0,
-        false,
-    ),
-    // Reported as its increase over the run, as the reference tool does.
-    field(
-        "DCGM_FI_DEV_XID_ERRORS",
-        "nvidia_xid_errors",
-        "NVIDIA XID Errors",
-        "count",
-        1.0,
-        true,
-    ),
-    // The exporter counts nanoseconds of throttling; reported in microseconds.
-    field(
-        "DCGM_FI_DEV_POWER_VIOLATION",
-        "nvidia_power_violation",
-        "NVIDIA Power Violation",
-        "us",
-        1e-3,
-        true,
-    ),
-    field(
-        "DCGM_FI_DEV_FB_FREE",
-        "nvidia_memory_free",
-        "NVIDIA GPU Memory Free",
-        "GB",
-        MIB_TO_GB,
-        false,
-    ),
-    field(
-        "DCGM_FI_DEV_FB_TOTAL",
-        "nvidia_memory_total",
-        "NVIDIA GPU Memory Total",
-        "GB",
-        MIB_TO_GB,
-        false,
-    ),
-    field(
-        "DCGM_FI_DEV_MEMORY_TEMP",
-        "nvidia_memory_temperature",
-        "NVIDIA Memory Temperature",
-        "°C",
-        1.0,
-        false,
-    ),
-    field(
-        "DCGM_FI_DEV_SM_CLOCK",
-        "nvidia_sm_clock",
-        "NVIDIA SM Clock",
-        "MHz",
-        1.0,
-        false,
-    ),
-    field(
-        "DCGM_FI_DEV_MEM_CLOCK",
-        "nvidia_memory_clock",
-        "NVIDIA Memory Clock",
-        "MHz",
-        1.0,
-        false,
-    ),
-    field(
-        "DCGM_FI_DEV_POWER_MGMT_LIMIT",
-        "nvidia_power_limit",
-        "NVIDIA Power Limit",
-        "W",
-        1.0,
-        false,
-    ),
-];
-
 /// The field a sample belongs to: the exporter's name, with or without the `_total` suffix
 /// some exporters give counters.
-fn field_of(sample_name: &str) -> Option<usize> {
+fn field_of(fields: &[Field], sample_name: &str) -> Option<usize> {
     let base = sample_name.strip_suffix("_total").unwrap_or(sample_name);
-    FIELDS.iter().position(|f| f.dcgm == base)
+    fields.iter().position(|f| f.dcgm == base)
 }
 
 /// One GPU's samples of one field over the run.
@@ -221,35 +43,35 @@ pub struct Gpu {
 }
 
 impl Gpu {
-    /// The field's statistics: gauges as a distribution, counters as their increase.
-    fn stats(&self, field: usize) -> Option<FieldStats> {
+    /// The statistics of field `field` (`f`): gauges as a distribution, counters as their
+    /// increase.
+    fn stats(&self, field: usize, f: &Field) -> Option<FieldStats> {
         let s = self.series.get(&field)?;
-        let f = &FIELDS[field];
         if f.counter {
             let first = s.points.first()?.1;
             let last = s.points.last()?.1;
             Some(FieldStats::Counter(CounterStats {
-                unit: f.unit,
+                unit: f.unit.to_string(),
                 // A counter reset (exporter restart) would make the difference negative.
                 avg: finite((last - first).max(0.0)),
             }))
         } else {
             let values: Vec<f64> = during_load(&s.points).iter().map(|p| p.1).collect();
             Some(FieldStats::Gauge(GaugeField {
-                unit: f.unit,
+                unit: f.unit.to_string(),
                 stats: GaugeStats::of(&values),
             }))
         }
     }
 
-    fn avg(&self, field: &str) -> Option<f64> {
-        let i = FIELDS.iter().position(|f| f.name == field)?;
+    fn avg(&self, fields: &[Field], field: &str) -> Option<f64> {
+        let i = fields.iter().position(|f| f.name == field)?;
         let points = during_load(&self.series.get(&i)?.points);
         (!points.is_empty()).then(|| points.iter().map(|p| p.1).sum::<f64>() / points.len() as f64)
     }
 
-    fn increase(&self, field: &str) -> Option<f64> {
-        let i = FIELDS.iter().position(|f| f.name == field)?;
+    fn increase(&self, fields: &[Field], field: &str) -> Option<f64> {
+        let i = fields.iter().position(|f| f.name == field)?;
         let s = self.series.get(&i)?;
         Some((s.points.last()?.1 - s.points.first()?.1).max(0.0))
     }
@@ -259,6 +81,8 @@ impl Gpu {
 #[derive(Debug, Clone)]
 pub struct Endpoint {
     pub url: String,
+    /// The fields read (a GPU's series are indexed by them).
+    pub fields: std::sync::Arc<[Field]>,
     pub gpus: Vec<Gpu>,
     pub fetches: usize,
     pub failures: u64,
@@ -284,15 +108,16 @@ fn identity(labels: &[(String, String)]) -> Gpu {
     }
 }
 
-/// Groups the DCGM samples of every endpoint by GPU.
-pub fn collect(scrapes: &[EndpointScrapes]) -> Vec<Endpoint> {
+/// Groups the samples of `fields` of every endpoint by GPU.
+pub fn collect(scrapes: &[EndpointScrapes], fields: &[Field]) -> Vec<Endpoint> {
+    let fields: std::sync::Arc<[Field]> = fields.into();
     scrapes
         .iter()
         .map(|e| {
             let mut gpus: BTreeMap<(u64, String), Gpu> = BTreeMap::new();
             for snap in &e.snapshots {
                 for fam in &snap.families {
-                    let Some(i) = field_of(&fam.name) else {
+                    let Some(i) = field_of(&fields, &fam.name) else {
                         continue;
                     };
                     for s in fam.samples.iter().filter(|s| s.name == fam.name) {
@@ -304,13 +129,14 @@ pub fn collect(scrapes: &[EndpointScrapes]) -> Vec<Endpoint> {
                             .entry(i)
                             .or_default()
                             .points
-                            .push((snap.unix_ns, s.value * FIELDS[i].scale));
+                            .push((snap.unix_ns, s.value * fields[i].scale));
                     }
                 }
             }
             let gpus: Vec<Gpu> = gpus.into_values().collect();
             Endpoint {
                 url: e.url.clone(),
+                fields: fields.clone(),
                 gpus,
                 fetches: e.snapshots.len(),
                 failures: e.failures,
@@ -321,15 +147,15 @@ pub fn collect(scrapes: &[EndpointScrapes]) -> Vec<Endpoint> {
 }
 
 /// One GPU of `telemetry_data`: its identity and every field it reported.
-fn gpu_doc(g: &Gpu) -> GpuDoc<'_> {
+fn gpu_doc<'a>(g: &'a Gpu, fields: &'a [Field]) -> GpuDoc<'a> {
     GpuDoc {
         gpu_index: g.index.parse::<u64>().ok(),
         gpu_name: &g.name,
         gpu_uuid: &g.uuid,
         platform: "nvidia",
         hostname: &g.hostname,
-        metrics: (0..FIELDS.len())
-            .filter_map(|i| Some((FIELDS[i].name, g.stats(i)?)))
+        metrics: (fields.iter().enumerate())
+            .filter_map(|(i, f)| Some((&*f.name, g.stats(i, f)?)))
             .collect(),
     }
 }
@@ -347,7 +173,7 @@ pub fn telemetry_data<'a>(
             let gpus = e
                 .gpus
                 .iter()
-                .map(|g| (format!("gpu_{}", g.index), gpu_doc(g)))
+                .map(|g| (format!("gpu_{}", g.index), gpu_doc(g, &e.fields)))
                 .collect();
             (endpoint_key(&e.url), EndpointDoc { url: &e.url, gpus })
         })
@@ -407,8 +233,8 @@ pub fn csv_section(endpoints: &[Endpoint]) -> String {
     let mut rows = 0;
     for e in endpoints {
         for g in &e.gpus {
-            for (i, f) in FIELDS.iter().enumerate() {
-                let Some(s) = g.stats(i) else { continue };
+            for (i, f) in e.fields.iter().enumerate() {
+                let Some(s) = g.stats(i, f) else { continue };
                 let mut row = vec![
                     csv_field(&endpoint_key(&e.url)),
                     csv_field(&g.index),
@@ -437,19 +263,19 @@ pub fn csv_section(endpoints: &[Endpoint]) -> String {
     out
 }
 
-/// The per-sample `gpu_telemetry_export.jsonl`: one record per GPU per scrape, in the
-/// reference tool's record shape. A GPU without a numeric `gpu` label is left out, as the
+/// The per-sample `gpu_telemetry_export.jsonl` of `fields`: one record per GPU per scrape, in
+/// the reference tool's record shape. A GPU without a numeric `gpu` label is left out, as the
 /// reference tool leaves it out.
-pub fn export_jsonl(scrapes: &[EndpointScrapes]) -> Vec<u8> {
+pub fn export_jsonl(scrapes: &[EndpointScrapes], fields: &[Field]) -> Vec<u8> {
     let mut out = Vec::new();
     for e in scrapes {
         for snap in &e.snapshots {
-            let mut per_gpu: BTreeMap<(u64, String), (Gpu, FieldValues)> = BTreeMap::new();
+            let mut per_gpu: BTreeMap<(u64, String), (Gpu, FieldValues<'_>)> = BTreeMap::new();
             for fam in &snap.families {
-                let Some(i) = field_of(&fam.name) else {
+                let Some(i) = field_of(fields, &fam.name) else {
                     continue;
                 };
-                let f = &FIELDS[i];
+                let f = &fields[i];
                 for s in fam.samples.iter().filter(|s| s.name == fam.name) {
                     let id = identity(&s.labels);
                     let Ok(index) = id.index.parse::<u64>() else {
@@ -460,7 +286,7 @@ pub fn export_jsonl(scrapes: &[EndpointScrapes]) -> Vec<u8> {
                         .or_insert_with(|| (id, OrderedMap::default()))
                         .1;
                     if let Some(v) = finite(s.value * f.scale) {
-                        values.insert(f.name, v);
+                        values.insert(&*f.name, v);
                     }
                 }
             }
@@ -492,20 +318,24 @@ pub fn export_jsonl(scrapes: &[EndpointScrapes]) -> Vec<u8> {
 /// while the load ran) and the energy (each energy counter's increase, in joules). `None`
 /// where no GPU reported the field.
 pub fn power_and_energy(endpoints: &[Endpoint]) -> (Option<f64>, Option<f64>) {
-    let gpus = || endpoints.iter().flat_map(|e| &e.gpus);
-    let sum = |f: &dyn Fn(&Gpu) -> Option<f64>| {
-        let v: Vec<f64> = gpus().filter_map(f).collect();
+    let gpus = || {
+        endpoints
+            .iter()
+            .flat_map(|e| e.gpus.iter().map(|g| (g, &e.fields[..])))
+    };
+    let sum = |f: &dyn Fn(&Gpu, &[Field]) -> Option<f64>| {
+        let v: Vec<f64> = gpus().filter_map(|(g, fields)| f(g, fields)).collect();
         (!v.is_empty()).then(|| v.iter().sum::<f64>())
     };
-    let power = sum(&|g| g.avg("nvidia_power_usage"));
-    let energy_j = sum(&|g| g.increase("nvidia_energy_consumption")).map(|mj| mj * 1e6);
+    let power = sum(&|g, f| g.avg(f, "nvidia_power_usage"));
+    let energy_j = sum(&|g, f| g.increase(f, "nvidia_energy_consumption")).map(|mj| mj * 1e6);
     (power, energy_j)
 }
 
 /// The console table "GPU Telemetry Summary": the main fields of every GPU.
 pub fn console_table(endpoints: &[Endpoint]) -> Option<String> {
     use comfy_table::{CellAlignment, ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
-    let shown = [
+    let main = [
         "nvidia_power_usage",
         "nvidia_gpu_utilization",
         "nvidia_memory_used",
@@ -520,12 +350,16 @@ pub fn console_table(endpoints: &[Endpoint]) -> Option<String> {
     for e in endpoints {
         for g in &e.gpus {
             let who = format!("{} #{} ({})", endpoint_key(&e.url), g.index, g.name);
-            for name in shown {
-                let Some(i) = FIELDS.iter().position(|f| f.name == name) else {
+            // The main fields, and those a metrics file asked for.
+            let asked = (e.fields.iter())
+                .filter(|f| !FIELDS.iter().any(|d| d.dcgm == f.dcgm))
+                .map(|f| &*f.name);
+            for name in main.into_iter().chain(asked) {
+                let Some(i) = e.fields.iter().position(|f| f.name == name) else {
                     continue;
                 };
-                let Some(s) = g.stats(i) else { continue };
-                let f = &FIELDS[i];
+                let f = &e.fields[i];
+                let Some(s) = g.stats(i, f) else { continue };
                 let mut row = vec![who.clone(), format!("{} ({})", f.header, f.unit)];
                 for k in ["avg", "min", "max", "p50", "p99"] {
                     row.push(f2(s.get(k)));
@@ -619,7 +453,7 @@ mod tests {
         ]);
         assert!(is_dcgm(&s[0].snapshots[0].families));
         assert_eq!(live_power(&s[0].snapshots[1].families), Some(700.0));
-        let endpoints = collect(&s);
+        let endpoints = collect(&s, FIELDS);
         assert_eq!(endpoints[0].gpus.len(), 2);
         let doc = serde_json::to_value(telemetry_data(&endpoints, "a", "b")).unwrap();
         let gpu1 = &doc["endpoints"]["node1:9400"]["gpus"]["gpu_1"];
@@ -658,7 +492,7 @@ mod tests {
         let table = console_table(&endpoints).unwrap();
         assert!(table.contains("GPU Power Usage (W)"));
 
-        let raw = String::from_utf8(export_jsonl(&s)).unwrap();
+        let raw = String::from_utf8(export_jsonl(&s, FIELDS)).unwrap();
         let lines: Vec<Value> = raw
             .lines()
             .map(|l| serde_json::from_str(l).unwrap())
@@ -682,7 +516,7 @@ mod tests {
 
     #[test]
     fn nothing_scraped_means_no_section_and_no_power() {
-        let endpoints = collect(&scrapes(&[]));
+        let endpoints = collect(&scrapes(&[]), FIELDS);
         assert!(csv_section(&endpoints).is_empty());
         assert_eq!(power_and_energy(&endpoints), (None, None));
         assert!(console_table(&endpoints).is_none());

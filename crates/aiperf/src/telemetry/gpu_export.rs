@@ -38,7 +38,7 @@ pub struct GpuDoc<'a> {
     pub platform: &'static str,
     pub hostname: &'a str,
     /// Field name → its statistics.
-    pub metrics: OrderedMap<&'static str, FieldStats>,
+    pub metrics: OrderedMap<&'a str, FieldStats>,
 }
 
 /// An endpoint whose scrapes failed.
@@ -60,14 +60,14 @@ pub enum FieldStats {
 /// A counter: its increase over the run, under `avg` as the reference tool writes it.
 #[derive(Debug, Clone, Serialize)]
 pub struct CounterStats {
-    pub unit: &'static str,
+    pub unit: String,
     pub avg: Option<f64>,
 }
 
 /// A gauge: its distribution while the load ran.
 #[derive(Debug, Clone, Serialize)]
 pub struct GaugeField {
-    pub unit: &'static str,
+    pub unit: String,
     #[serde(flatten)]
     pub stats: GaugeStats,
 }
@@ -103,9 +103,9 @@ pub struct GpuLine<'a> {
     pub platform: &'static str,
     pub timestamp_ns: u64,
     pub telemetry_source_url: &'a str,
-    pub telemetry_data: &'a FieldValues,
+    pub telemetry_data: &'a FieldValues<'a>,
 }
 
 /// Field name → its value in one scrape, in the order the scrape lists the fields; values
 /// that are not finite are left out.
-pub type FieldValues = OrderedMap<&'static str, f64>;
+pub type FieldValues<'a> = OrderedMap<&'a str, f64>;

@@ -152,6 +152,9 @@ async fn scrape_once(client: &ScrapeClient, e: &mut EndpointScrapes, timeout: Du
 }
 
 async fn fetch(client: &ScrapeClient, url: &str, timeout: Duration) -> Result<String, String> {
+    if url == super::nvml::SOURCE {
+        return super::nvml::exposition(timeout).await;
+    }
     let uri: hyper::Uri = url.parse().map_err(|e| format!("bad URL: {e}"))?;
     let fut = async {
         let response = client.get(uri).await.map_err(|e| e.to_string())?;

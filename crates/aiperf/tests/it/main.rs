@@ -8,6 +8,7 @@ mod dashboard;
 mod datasets;
 mod endpoints;
 mod faults;
+mod gpu_metrics_file;
 mod kube;
 mod load_shaping;
 mod media;

@@ -62,9 +62,16 @@ pub struct OutputArgs {
 
     /// DCGM exporter endpoint(s) to scrape for GPU telemetry during the run (power, energy,
     /// utilisation, memory, temperature per GPU). http://localhost:9400/metrics and :9401 are
-    /// tried by default; with --sim, the simulator's /dcgm/metrics. `dashboard` is accepted
-    /// for compatibility (the summary always shows the telemetry).
-    #[arg(long, visible_alias = "gpu-telemetry-url", num_args = 0.., value_name = "URL")]
+    /// tried by default; with --sim, the simulator's /dcgm/metrics. A `.csv` file lists more
+    /// DCGM fields to read (DCGM exporter's format: `DCGM_FI_..., gauge|counter, help (in
+    /// UNIT)`); `pynvml` reads this machine's GPUs through NVML instead of DCGM. `dashboard`
+    /// is accepted for compatibility (the summary always shows the telemetry).
+    #[arg(
+        long,
+        visible_alias = "gpu-telemetry-url",
+        num_args = 0..,
+        value_name = "URL|FILE.csv|pynvml"
+    )]
     pub gpu_telemetry: Option<Vec<String>>,
 
     /// Do not collect GPU telemetry.
