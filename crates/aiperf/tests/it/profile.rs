@@ -1044,11 +1044,11 @@ fn bad_input_is_a_usage_error_naming_the_flag() {
             "--slice-duration",
         ),
         (
-            &["profile", "--sim", "--export-http-trace=yes"],
+            &["profile", "--sim", "--export-http-trace=maybe"],
             "--export-http-trace",
         ),
         (
-            &["profile", "--sim", "--show-trace-timing=1"],
+            &["profile", "--sim", "--show-trace-timing=maybe"],
             "--show-trace-timing",
         ),
         (
