@@ -781,7 +781,10 @@ fn control_paths_and_timeouts_are_the_ones_given() {
     );
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(err.contains("/slow/start failed: no answer within 0.3 s"), "{err}");
+    assert!(
+        err.contains("/slow/start failed: no answer within 0.3 s"),
+        "{err}"
+    );
     let sent = seen.lock().unwrap().iter().filter(|s| s.1 == chat).count();
     assert_eq!(sent, 0, "nothing was sent to the model");
 }
