@@ -696,8 +696,7 @@ fn batch_size_is_the_prompt_batch_size() {
 /// the run before anything is measured.
 #[test]
 fn control_paths_and_timeouts_are_the_ones_given() {
-    let resets = Arc::new(Mutex::new(0));
-    let counted = resets.clone();
+    let counted = Arc::new(Mutex::new(0));
     let (url, seen) = server(move |_, path, _| match path {
         "/admin/reset" => {
             let mut n = counted.lock().unwrap();
