@@ -77,7 +77,7 @@ fn the_file_settings_reach_the_run() {
     assert_eq!(recs.len(), 9, "requests: 9 of the profiling phase");
     let config = json(&out.join("run_config.json"));
     let settings = &config["aiperf_config"];
-    assert_eq!(settings["config_file"], Value::String(file.clone()));
+    assert_eq!(settings["config_file"], Value::String(file));
     assert_eq!(settings["random_seed"], 7);
     let inputs = json(&out.join("inputs.json"));
     let payload = &inputs["data"][0]["payloads"][0];

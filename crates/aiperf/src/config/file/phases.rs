@@ -176,9 +176,6 @@ fn profiling_phase(m: &mut Mapper, phase: &Node, path: &str) -> Result<()> {
     let kind = checked_type(m, phase, path)?;
     stop_condition(phase, path, &kind)?;
     match kind.as_str() {
-        "concurrency" if phase.get("concurrency").is_none() => {
-            m.flag("concurrency", "1".into(), phase, path);
-        }
         "poisson" | "gamma" | "constant" => m.flag("arrival-pattern", kind.clone(), phase, path),
         "fixed_schedule" => m.push("fixed-schedule", Vec::new(), phase, path),
         _ => {}
