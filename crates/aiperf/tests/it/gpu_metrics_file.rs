@@ -190,3 +190,38 @@ fn pynvml_reads_the_local_gpus_or_says_why_not() {
         "--gpu-telemetry amdsmi: AMD GPUs are not supported",
     );
 }
+
+/// In a config file, `gpu_telemetry.metrics_file` is the same DCGM metric CSV.
+#[test]
+fn a_config_files_metrics_file_adds_its_fields() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("custom_gpu_metrics.csv");
+    std::fs::write(&file, METRICS_FILE).unwrap();
+    let config = tmp.path().join("bench.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "schemaVersion: \"2.0\"\nbenchmark:\n  model: m\n  gpuTelemetry:\n    \
+             metricsFile: {}\n  phases:\n    type: concurrency\n    concurrency: 2\n    \
+             requests: 8\n",
+            file.display()
+        ),
+    )
+    .unwrap();
+    let dir = tmp.path().join("run");
+    profile_ok(
+        &dir,
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "--sim",
+            "--gpu-telemetry-interval-ms",
+            "50",
+        ],
+    );
+    let summary = read_json(&dir.join("profile_export_aiperf.json"));
+    let endpoints = summary["telemetry_data"]["endpoints"].as_object().unwrap();
+    let (_, endpoint) = endpoints.iter().next().expect("the simulator's GPUs");
+    let metrics = endpoint["gpus"]["gpu_0"]["metrics"].as_object().unwrap();
+    assert!(metrics.contains_key("nvidia_pipe_tensor_active"), "{metrics:?}");
+}

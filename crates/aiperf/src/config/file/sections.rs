@@ -546,32 +546,27 @@ fn gpu_telemetry(m: &mut Mapper, node: &Node, path: &str) -> Result<()> {
                         }
                     }
                     "url" | "urls" => tokens.extend(list_of_text(m, value, &p)?),
-                    "collector" => {
-                        let c = m.text(value, &p)?;
-                        if c != "dcgm" {
+                    "collector" => match m.text(value, &p)?.as_str() {
+                        "dcgm" => {}
+                        "pynvml" => tokens.push("pynvml".into()),
+                        c => {
                             return Err(m.refuse(
                                 value,
                                 &p,
                                 &format!(
-                                    "the {c} collector reads GPUs on this host from the Python \
-                                     process; GPU telemetry is scraped from DCGM exporters here \
-                                     (give their urls)"
+                                    "the {c} collector is not offered here: use pynvml for this \
+                                     host's NVIDIA GPUs or DCGM exporter urls"
                                 ),
                             ));
                         }
-                    }
+                    },
                     "mode" => {
                         if m.text(value, &p)? == "realtime_dashboard" {
                             tokens.push("dashboard".into());
                         }
                     }
-                    "metrics_file" => {
-                        return Err(m.refuse(
-                            value,
-                            &p,
-                            "pre-recorded GPU metrics are not read; telemetry is scraped live",
-                        ));
-                    }
+                    // The DCGM metric CSV naming extra fields (`--gpu-telemetry FILE.csv`).
+                    "metrics_file" => tokens.push(m.text(value, &p)?),
                     _ => {
                         return Err(unknown_key(
                             key,
