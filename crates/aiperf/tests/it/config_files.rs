@@ -83,7 +83,10 @@ fn the_file_settings_reach_the_run() {
     let payload = &inputs["data"][0]["payloads"][0];
     assert_eq!(payload["ignore_eos"], true, "endpoint.extra: {payload}");
     assert_eq!(payload["stream"], true, "endpoint.streaming: {payload}");
-    assert_eq!(payload["max_completion_tokens"], 6, "prompts.osl: {payload}");
+    assert_eq!(
+        payload["max_completion_tokens"], 6,
+        "prompts.osl: {payload}"
+    );
 }
 
 #[test]

@@ -223,5 +223,8 @@ fn a_config_files_metrics_file_adds_its_fields() {
     let endpoints = summary["telemetry_data"]["endpoints"].as_object().unwrap();
     let (_, endpoint) = endpoints.iter().next().expect("the simulator's GPUs");
     let metrics = endpoint["gpus"]["gpu_0"]["metrics"].as_object().unwrap();
-    assert!(metrics.contains_key("nvidia_pipe_tensor_active"), "{metrics:?}");
+    assert!(
+        metrics.contains_key("nvidia_pipe_tensor_active"),
+        "{metrics:?}"
+    );
 }
