@@ -88,7 +88,7 @@ impl Control {
                 .client
                 .request(request)
                 .await
-                .map_err(|e| error_chain(&e))?;
+                .map_err(|e| crate::client::error_chain(&e))?;
             let status = response.status();
             let body = response
                 .into_body()
@@ -445,20 +445,6 @@ impl Profiler {
             Err(e) => tracing::warn!("--server-profiler: stopping it failed: POST {url} {e}"),
         }
     }
-}
-
-/// An error and its causes on one line ("connection refused" is usually two levels down).
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts = vec![e.to_string()];
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        source = s.source();
-    }
-    parts.join(": ")
 }
 
 #[cfg(test)]

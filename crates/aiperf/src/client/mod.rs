@@ -587,7 +587,7 @@ fn undecodable(parts: &http::response::Parts, e: &std::io::Error) -> Outcome {
 }
 
 /// An error and its causes on one line ("connection refused" is usually two levels down).
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut parts = vec![e.to_string()];
     let mut source = e.source();
     while let Some(s) = source {
