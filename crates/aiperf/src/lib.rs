@@ -40,12 +40,7 @@ pub async fn run(cli: cli::Cli) -> anyhow::Result<ExitStatus> {
     match cli.command {
         cli::Command::Sim(args) => commands::sim::run(args).await,
         cli::Command::Recipes(args) => commands::recipes::run(&args),
-        cli::Command::Plot(args) => {
-            let report = plot::plot(&args.path, args.output.as_deref())?;
-
-            ui::console::line(&report.display().to_string())?;
-            Ok(ExitStatus::Success)
-        }
+        cli::Command::Plot(args) => commands::plot::run(args).await,
         cli::Command::Profile(args) => commands::profile::run(args, cli.argv).await,
         cli::Command::Kube(command) => commands::kube::run(command, &cli.argv).await,
         cli::Command::AnalyzeTrace(args) => commands::analyze_trace::run(&args),

@@ -105,11 +105,47 @@ pub struct MergeArgs {
 
 #[derive(Debug, Args)]
 pub struct PlotArgs {
-    /// A results directory: a run, repeated runs, a sweep or a search.
-    pub path: std::path::PathBuf,
-    /// Where to write the charts and report.html. [default: PATH/plots]
+    /// Results directories: a run, repeated runs, a sweep or a search; several are compared.
+    /// [default: ./artifacts]
+    pub paths: Vec<std::path::PathBuf>,
+    /// More results directories (the same as giving them as arguments).
+    #[arg(long = "paths", num_args = 1.., value_name = "PATH")]
+    pub more_paths: Vec<std::path::PathBuf>,
+    /// Where to write the charts and report.html. [default: FIRST_PATH/plots]
     #[arg(long)]
     pub output: Option<std::path::PathBuf>,
+    /// The report's and the charts' colours.
+    #[arg(long, value_enum, default_value_t = PlotTheme::Light, ignore_case = true)]
+    pub theme: PlotTheme,
+    /// A plot configuration YAML of the Python AIPerf; accepted and noted (the report's
+    /// charts are chosen from the results).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<std::path::PathBuf>,
+    /// Serve the report on a local web server that follows the results as they are written.
+    #[arg(long)]
+    pub dashboard: bool,
+    /// The dashboard's address.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// The dashboard's port (0: any free port).
+    #[arg(long, default_value_t = 8050)]
+    pub port: u16,
+    /// Upload the charts to an MLflow run; accepted and noted (no MLflow upload).
+    #[arg(long)]
+    pub mlflow_upload: bool,
+    /// The MLflow tracking URI for --mlflow-upload.
+    #[arg(long, value_name = "URI")]
+    pub mlflow_tracking_uri: Option<String>,
+    /// The MLflow run for --mlflow-upload.
+    #[arg(long, value_name = "ID")]
+    pub mlflow_run_id: Option<String>,
+}
+
+/// Report colours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PlotTheme {
+    Light,
+    Dark,
 }
 
 #[derive(Debug, Args)]

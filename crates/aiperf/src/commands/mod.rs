@@ -3,6 +3,7 @@
 pub mod analyze_trace;
 pub mod config;
 pub mod kube;
+pub mod plot;
 pub mod profile;
 pub mod recipes;
 pub mod sim;

@@ -104,7 +104,11 @@ pub async fn run(args: Box<ProfileArgs>, argv: Vec<String>) -> anyhow::Result<Ex
         status = ExitStatus::Interrupted;
     }
     if auto_plot && dir.is_dir() {
-        match crate::plot::plot(&dir, None) {
+        match crate::plot::plot(
+            std::slice::from_ref(&dir),
+            None,
+            &crate::plot::Options::default(),
+        ) {
             Ok(report) => crate::ui::console::line(&report.display().to_string())?,
             Err(e) if plot_required => {
                 // A failed report, not a bad flag: exit 1.

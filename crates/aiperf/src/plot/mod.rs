@@ -39,56 +39,106 @@ fn sweep_dir(path: &Path) -> Option<PathBuf> {
     .find(|d| d.join(crate::sweep::aggregate::SWEEP_JSON).is_file())
 }
 
-/// Writes `plots/` for the results in `path`; returns the report's path.
-pub fn plot(path: &Path, output: Option<&Path>) -> anyhow::Result<PathBuf> {
-    if !path.is_dir() {
-        return Err(UsageError::new(format!(
-            "aiperf plot: {} is not a directory of results",
-            path.display()
-        ))
-        .into());
+/// The report's colours (page and exported charts).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Theme {
+    #[default]
+    Light,
+    Dark,
+}
+
+impl Theme {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Light => "light",
+            Self::Dark => "dark",
+        }
     }
-    let out = output.map_or_else(|| path.join("plots"), Path::to_path_buf);
+}
+
+/// How the report is written.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub theme: Theme,
+    /// Served by the dashboard: the page follows the results as they change.
+    pub live: bool,
+}
+
+/// Writes `plots/` (or `output`) for the results in `paths` and returns the report's path:
+/// one directory's report, or a comparison of several.
+pub fn plot(
+    paths: &[PathBuf],
+    output: Option<&Path>,
+    options: &Options,
+) -> anyhow::Result<PathBuf> {
+    let Some(first) = paths.first() else {
+        return Err(UsageError::new("aiperf plot: give a results directory").into());
+    };
+    let out = output.map_or_else(|| first.join("plots"), Path::to_path_buf);
     std::fs::create_dir_all(&out)
         .map_err(|e| UsageError::new(format!("--output: cannot create {}: {e}", out.display())))?;
-    let report = sections(path, &out);
+    let page = page(paths, &out, options)?;
+    let report_path = out.join("report.html");
+    crate::export::write_atomic(&report_path, page.as_bytes())?;
+    Ok(report_path)
+}
+
+/// The report page for `paths`, its charts' PNG and SVG files written into `out`.
+pub fn page(paths: &[PathBuf], out: &Path, options: &Options) -> anyhow::Result<String> {
+    for path in paths {
+        if !path.is_dir() {
+            return Err(UsageError::new(format!(
+                "aiperf plot: {} is not a directory of results",
+                path.display()
+            ))
+            .into());
+        }
+    }
+    let out = html::out_for(out, options);
+    let mut report = Report::new(options);
+    if let [path] = paths {
+        sections(path, &out, &mut report);
+    } else {
+        for path in paths {
+            let mut one = Report::new(options);
+            sections(path, &out, &mut one);
+            report.extend_titled(&path.display().to_string(), one);
+        }
+    }
     if report.is_empty() {
+        let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
         return Err(UsageError::new(format!(
             "aiperf plot: {} holds no aiperf results (profile_export_aiperf.json, sweep_aggregate/, aggregate/ or search_history.json)",
-            path.display()
+            names.join(", ")
         ))
         .into());
     }
-    let report_path = out.join("report.html");
-    crate::export::write_atomic(&report_path, report.page(path).as_bytes())?;
-    Ok(report_path)
+    Ok(report.page(paths))
 }
 
 /// A section for each kind of results found in `path`, charts written to `out`; a directory
 /// can hold several (a search is also a sweep).
-fn sections(path: &Path, out: &Path) -> Report {
-    let mut report = Report::default();
+fn sections(path: &Path, out: &chart::Out, report: &mut Report) {
     if let Some(h) = read_json(&path.join(crate::search::HISTORY)) {
-        search::search(&h, out, &mut report);
+        search::search(&h, out, report);
     }
     if let Some(d) = sweep_dir(path) {
         if let Some(doc) = read_json(&d.join(crate::sweep::aggregate::SWEEP_JSON)) {
-            sweep::sweep(&doc, out, &mut report);
+            sweep::sweep(&doc, out, report);
         }
-        recipes::recipes(&d, out, &mut report);
+        recipes::recipes(&d, out, report);
     }
     if let Some(doc) = read_json(
         &path
             .join("aggregate")
             .join(crate::sweep::aggregate::AGGREGATE_JSON),
     ) {
-        repeated::multi_run(&doc, &mut report);
+        repeated::multi_run(&doc, report);
     }
     if path
         .join(crate::export::ExportNames::in_dir(path).summary_json())
         .is_file()
     {
-        run::single_run(path, out, &mut report);
+        run::single_run(path, out, report);
     }
-    report
 }

@@ -21,12 +21,18 @@ pub(super) fn environment() -> String {
 
 /// The first `run_config.json` under `dir` (breadth first, sorted), a few levels deep.
 fn find_run_config(dir: &Path) -> Option<PathBuf> {
+    find_file(dir, |d| Some(d.join("run_config.json")))
+}
+
+/// The first file `name_in(d)` names under `dir` (breadth first, sorted), a few levels deep.
+fn find_file(dir: &Path, name_in: impl Fn(&Path) -> Option<PathBuf>) -> Option<PathBuf> {
     let mut level = vec![dir.to_path_buf()];
     for _ in 0..5 {
         let mut next = Vec::new();
         for d in &level {
-            let candidate = d.join("run_config.json");
-            if candidate.is_file() {
+            if let Some(candidate) = name_in(d)
+                && candidate.is_file()
+            {
                 return Some(candidate);
             }
             if let Ok(entries) = std::fs::read_dir(d) {
@@ -67,6 +73,54 @@ pub(super) fn provenance(path: &Path) -> Option<(String, Value)> {
         .unwrap_or("")
         .to_owned();
     Some((command, summary["input_config"].clone()))
+}
+
+/// What ran against what and when, from the first run summary under `path`: model,
+/// endpoint, server and start time; empty when there is none.
+pub(super) fn facts(path: &Path) -> Vec<(String, String)> {
+    let Some(summary) = find_file(path, |d| {
+        let p = d.join(crate::export::ExportNames::in_dir(d).summary_json());
+        read_json(&p)
+            .filter(|doc| doc["input_config"].is_object())
+            .map(|_| p)
+    })
+    .and_then(|p| read_json(&p)) else {
+        return Vec::new();
+    };
+    let cfg = &summary["input_config"];
+    let list = |v: &Value, key: &str| -> Option<String> {
+        let items: Vec<&str> = v
+            .as_array()?
+            .iter()
+            .filter_map(|i| {
+                if key.is_empty() {
+                    i.as_str()
+                } else {
+                    i[key].as_str()
+                }
+            })
+            .collect();
+        (!items.is_empty()).then(|| items.join(", "))
+    };
+    let endpoint = cfg["endpoint"]["type"].as_str().map(|t| {
+        if cfg["endpoint"]["streaming"] == true {
+            format!("{t}, streaming")
+        } else {
+            t.to_owned()
+        }
+    });
+    let started = summary["start_time"]
+        .as_str()
+        .map(|t| t.get(..19).unwrap_or(t).replace('T', " "));
+    [
+        ("model", list(&cfg["models"]["items"], "name")),
+        ("endpoint", endpoint),
+        ("server", list(&cfg["endpoint"]["urls"], "")),
+        ("started", started),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| Some((k.to_owned(), v?)))
+    .collect()
 }
 
 /// What was benchmarked, from `input_config` of a summary (the reference tool's configuration

@@ -5,12 +5,12 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::chart::{self, Chart, Series, Style};
-use super::html::{Report, chart_or_note, table};
+use super::chart::{Chart, Out, Series, Style};
+use super::html::{Report, figure, heatmap_figure, table};
 use super::read_json;
 
 /// The recipes' answer files.
-pub(super) fn recipes(dir: &Path, out: &Path, report: &mut Report) {
+pub(super) fn recipes(dir: &Path, out: &Out, report: &mut Report) {
     if let Some(c) = read_json(&dir.join("prefill_curve.json")) {
         prefill_curve(&c, out, report);
     }
@@ -30,7 +30,7 @@ pub(super) fn recipes(dir: &Path, out: &Path, report: &mut Report) {
 }
 
 /// TTFT against input length as measured, with the fitted polynomial and its equation.
-fn prefill_curve(c: &Value, out: &Path, report: &mut Report) {
+fn prefill_curve(c: &Value, out: &Out, report: &mut Report) {
     let pts: Vec<(f64, f64)> = c["raw_points"]
         .as_array()
         .map(|a| {
@@ -75,14 +75,11 @@ fn prefill_curve(c: &Value, out: &Path, report: &mut Report) {
         ],
         ..Chart::default()
     };
-    report.add(
-        "Prefill: TTFT(ISL)",
-        chart_or_note(chart::render(&chart, out, "prefill_curve")),
-    );
+    report.add("Prefill: TTFT(ISL)", figure(&chart, out, "prefill_curve"));
 }
 
 /// Inter-token latency over concurrency × output length as a heat map.
-fn decode_surface(s: &Value, out: &Path, report: &mut Report) {
+fn decode_surface(s: &Value, out: &Out, report: &mut Report) {
     let axis = |k: &str| -> Vec<f64> {
         s["surface"][k]
             .as_array()
@@ -101,7 +98,7 @@ fn decode_surface(s: &Value, out: &Path, report: &mut Report) {
                 .collect()
         })
         .unwrap_or_default();
-    let res = chart::heatmap(
+    let html = heatmap_figure(
         "Inter-token latency (ms)",
         "concurrency",
         "output length",
@@ -111,12 +108,14 @@ fn decode_surface(s: &Value, out: &Path, report: &mut Report) {
         out,
         "decode_itl_surface",
     );
-    report.add("Decode: ITL(concurrency, OSL)", chart_or_note(res));
+    if !html.is_empty() {
+        report.add("Decode: ITL(concurrency, OSL)", html);
+    }
 }
 
 /// The swept latency statistic against the swept parameter, with the knee and the
 /// threshold above the baseline that defines it.
-fn degradation_knee(k: &Value, out: &Path, report: &mut Report) {
+fn degradation_knee(k: &Value, out: &Out, report: &mut Report) {
     let stat = k["stat"].as_str().unwrap_or("p99").to_owned();
     let param = k["swept_param"]
         .as_str()
@@ -150,8 +149,5 @@ fn degradation_knee(k: &Value, out: &Path, report: &mut Report) {
             .hlines
             .push((b * (1.0 + t), format!("baseline +{:.0} %", t * 100.0)));
     }
-    report.add(
-        "Degradation knee",
-        chart_or_note(chart::render(&chart, out, "degradation_knee")),
-    );
+    report.add("Degradation knee", figure(&chart, out, "degradation_knee"));
 }

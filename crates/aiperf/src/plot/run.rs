@@ -5,8 +5,8 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::chart::{self, Chart, Series, Style};
-use super::html::{Report, chart_or_note, num, table};
+use super::chart::{Chart, Out, Series, Style};
+use super::html::{Report, figure, human, num, table};
 use super::read_json;
 
 /// The summary metrics tabled for a run, in table order.
@@ -30,11 +30,12 @@ const OVER_TIME: [(&str, &str); 3] = [
 ];
 
 /// A single run: summary table and per-request charts from the JSONL.
-pub(super) fn single_run(dir: &Path, out: &Path, report: &mut Report) {
+pub(super) fn single_run(dir: &Path, out: &Out, report: &mut Report) {
     let names = crate::export::ExportNames::in_dir(dir);
     let Some(summary) = read_json(&dir.join(names.summary_json())) else {
         return;
     };
+    headline(&summary, report);
     let setup = super::provenance::setup_rows(&summary);
     let mut html = if setup.is_empty() {
         String::new()
@@ -53,7 +54,7 @@ pub(super) fn single_run(dir: &Path, out: &Path, report: &mut Report) {
             .unwrap_or(0);
         html.push_str(&latencies_over_time(&records, t0, out));
         html.push_str(&throughput_over_time(&records, t0, out));
-        html.push_str(&latency_percentiles(&records, out));
+        html.push_str(&percentiles(&records, out));
         let samples = read_jsonl(&dir.join(names.gpu_telemetry_jsonl()));
         html.push_str(&gpu_power(&samples, t0, out));
     }
@@ -71,23 +72,64 @@ fn read_jsonl(path: &Path) -> Vec<Value> {
         .unwrap_or_default()
 }
 
+/// The run's headline figures for the report's header: throughput, latencies, errors.
+fn headline(summary: &Value, report: &mut Report) {
+    let unit = |b: &Value| b["unit"].as_str().unwrap_or("").to_owned();
+    let figure = |tag: &str, stat: &str| -> Option<String> {
+        let b = &summary[tag];
+        Some(human(b[stat].as_f64()?, &unit(b)))
+    };
+    if let Some(v) = figure("request_throughput", "avg") {
+        report.key("Request throughput", v, String::new());
+    }
+    if let Some(v) = figure("output_token_throughput", "avg") {
+        let per_user = figure("output_token_throughput_per_user", "avg")
+            .map_or(String::new(), |u| format!("{u} per user"));
+        report.key("Output token throughput", v, per_user);
+    }
+    for (tag, label) in [
+        ("time_to_first_token", "Time to first token"),
+        ("inter_token_latency", "Inter-token latency"),
+        ("request_latency", "Request latency"),
+    ] {
+        if let (Some(p50), Some(p99)) = (figure(tag, "p50"), figure(tag, "p99")) {
+            report.key(label, format!("p50 {p50}"), format!("p99 {p99}"));
+        }
+    }
+    let count = summary["request_count"]["avg"].as_f64();
+    let errors = summary["error_request_count"]["avg"]
+        .as_f64()
+        .unwrap_or(0.0);
+    if let Some(n) = count {
+        report.key(
+            "Requests",
+            human(n, ""),
+            if errors > 0.0 {
+                format!("{} errors", human(errors, ""))
+            } else {
+                "no errors".into()
+            },
+        );
+    }
+}
+
 /// Average and percentiles of the main metrics.
 fn summary_table(summary: &Value) -> String {
     let mut rows = Vec::new();
     for tag in SUMMARY_METRICS {
         let b = &summary[tag];
         if b.is_object() {
+            let unit = b["unit"].as_str().unwrap_or("");
             rows.push(vec![
                 tag.to_owned(),
-                b["unit"].as_str().unwrap_or("").to_owned(),
-                num(&b["avg"]),
-                num(&b["p50"]),
-                num(&b["p90"]),
-                num(&b["p99"]),
+                num(&b["avg"], unit),
+                num(&b["p50"], unit),
+                num(&b["p90"], unit),
+                num(&b["p99"], unit),
             ]);
         }
     }
-    table(&["metric", "unit", "avg", "p50", "p90", "p99"], &rows)
+    table(&["metric", "avg", "p50", "p90", "p99"], &rows)
 }
 
 /// The server's and GPUs' averages, if any were collected; empty otherwise.
@@ -102,8 +144,7 @@ fn telemetry_table(summary: &Value) -> String {
         .map(|(tag, b)| {
             vec![
                 tag.clone(),
-                b["unit"].as_str().unwrap_or("").to_owned(),
-                num(&b["avg"]),
+                num(&b["avg"], b["unit"].as_str().unwrap_or("")),
             ]
         })
         .collect();
@@ -111,12 +152,12 @@ fn telemetry_table(summary: &Value) -> String {
         return String::new();
     }
     let mut html = String::from("<h3>Server and GPU telemetry</h3>");
-    html.push_str(&table(&["metric", "unit", "value"], &rows));
+    html.push_str(&table(&["metric", "average"], &rows));
     html
 }
 
 /// Each request's TTFT, ITL and latency at the time it started, one chart per metric.
-fn latencies_over_time(records: &[Value], t0: u64, out: &Path) -> String {
+fn latencies_over_time(records: &[Value], t0: u64, out: &Out) -> String {
     let over_time = |tag: &str| -> Vec<(f64, f64)> {
         records
             .iter()
@@ -135,22 +176,21 @@ fn latencies_over_time(records: &[Value], t0: u64, out: &Path) -> String {
         }
         let chart = Chart {
             title: title.into(),
-            x_label: "seconds since the first request".into(),
-            y_label: "ms".into(),
-            series: vec![Series::points("", pts, Style::Points)],
+            x_label: "time since the first request".into(),
+            y_label: "latency".into(),
+            x_unit: "s".into(),
+            y_unit: "ms".into(),
+            series: vec![Series::points(title_short(tag), pts, Style::Points)],
+            sync: "run-time".into(),
             ..Chart::default()
         };
-        html.push_str(&chart_or_note(chart::render(
-            &chart,
-            out,
-            &format!("run_{tag}"),
-        )));
+        html.push_str(&figure(&chart, out, &format!("run_{tag}")));
     }
     html
 }
 
 /// Completions per second, in one-second bins.
-fn throughput_over_time(records: &[Value], t0: u64, out: &Path) -> String {
+fn throughput_over_time(records: &[Value], t0: u64, out: &Out) -> String {
     let ends: Vec<f64> = records
         .iter()
         .filter_map(|r| r["metadata"]["request_end_ns"].as_u64())
@@ -171,42 +211,64 @@ fn throughput_over_time(records: &[Value], t0: u64, out: &Path) -> String {
         .collect();
     let chart = Chart {
         title: "Throughput over time".into(),
-        x_label: "seconds since the first request".into(),
+        x_label: "time since the first request".into(),
         y_label: "requests completed per second".into(),
-        series: vec![Series::line("", pts)],
+        x_unit: "s".into(),
+        y_unit: "requests/s".into(),
+        series: vec![Series::line("completions", pts)],
+        sync: "run-time".into(),
         ..Chart::default()
     };
-    chart_or_note(chart::render(&chart, out, "run_throughput"))
+    figure(&chart, out, "run_throughput")
 }
 
-/// The request latency distribution: each sorted latency at its percentile.
-fn latency_percentiles(records: &[Value], out: &Path) -> String {
-    let mut lat: Vec<f64> = records
-        .iter()
-        .filter_map(|r| r["metrics"]["request_latency"]["value"].as_f64())
-        .collect();
-    lat.sort_by(f64::total_cmp);
-    if lat.len() < 2 {
-        return String::new();
+/// A short series name for a metric tag.
+fn title_short(tag: &str) -> &'static str {
+    match tag {
+        "time_to_first_token" => "TTFT",
+        "inter_token_latency" => "ITL",
+        _ => "request latency",
     }
-    let n = lat.len() - 1;
-    let pts: Vec<(f64, f64)> = lat
+}
+
+/// Each latency's distribution: every sorted value at its percentile, TTFT, ITL and request
+/// latency on one chart (hover shows all three at one percentile).
+fn percentiles(records: &[Value], out: &Out) -> String {
+    let series: Vec<Series> = OVER_TIME
         .iter()
-        .enumerate()
-        .map(|(i, v)| (100.0 * i as f64 / n as f64, *v))
+        .filter_map(|(tag, _)| {
+            let mut v: Vec<f64> = records
+                .iter()
+                .filter_map(|r| r["metrics"][*tag]["value"].as_f64())
+                .collect();
+            v.sort_by(f64::total_cmp);
+            if v.len() < 2 {
+                return None;
+            }
+            let n = (v.len() - 1) as f64;
+            let pts = v
+                .iter()
+                .enumerate()
+                .map(|(i, y)| (100.0 * i as f64 / n, *y))
+                .collect();
+            Some(Series::line(title_short(tag), pts))
+        })
         .collect();
     let chart = Chart {
-        title: "Request latency by percentile".into(),
+        title: "Latency by percentile".into(),
         x_label: "percentile".into(),
-        y_label: "ms".into(),
-        series: vec![Series::line("", pts)],
+        y_label: "latency".into(),
+        x_unit: "%".into(),
+        y_unit: "ms".into(),
+        series,
+        sync: "percentile".into(),
         ..Chart::default()
     };
-    chart_or_note(chart::render(&chart, out, "run_latency_percentiles"))
+    figure(&chart, out, "run_latency_percentiles")
 }
 
 /// GPU power next to the load, one line per GPU; empty without telemetry samples.
-fn gpu_power(samples: &[Value], t0: u64, out: &Path) -> String {
+fn gpu_power(samples: &[Value], t0: u64, out: &Out) -> String {
     let mut per_gpu: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
     for s in samples {
         let (Some(t), Some(w)) = (
@@ -231,13 +293,16 @@ fn gpu_power(samples: &[Value], t0: u64, out: &Path) -> String {
     }
     let chart = Chart {
         title: "GPU power over time".into(),
-        x_label: "seconds since the first request".into(),
-        y_label: "W".into(),
+        x_label: "time since the first request".into(),
+        y_label: "power".into(),
+        x_unit: "s".into(),
+        y_unit: "W".into(),
+        sync: "run-time".into(),
         series: per_gpu
             .into_iter()
             .map(|(name, pts)| Series::line(&name, pts))
             .collect(),
         ..Chart::default()
     };
-    chart_or_note(chart::render(&chart, out, "run_gpu_power"))
+    figure(&chart, out, "run_gpu_power")
 }

@@ -2,18 +2,17 @@
 //! iterations as a table, its best trial and why it stopped.
 
 use std::fmt::Write as _;
-use std::path::Path;
 
 use serde_json::Value;
 
-use super::chart::{self, Chart, Series, Style};
-use super::html::{Report, chart_or_note, esc, table};
+use super::chart::{Chart, Out, Series, Style};
+use super::html::{Report, esc, figure, human, table};
 
 /// How a search iteration is placed on the y axis.
 type YOf = fn(&Value) -> Option<f64>;
 
 /// A search: the probes it made and, for SLA searches, the boundary.
-pub(super) fn search(doc: &Value, out: &Path, report: &mut Report) {
+pub(super) fn search(doc: &Value, out: &Out, report: &mut Report) {
     let iterations = doc["iterations"]
         .as_array()
         .map(Vec::as_slice)
@@ -26,19 +25,34 @@ pub(super) fn search(doc: &Value, out: &Path, report: &mut Report) {
     }
     let mut html = probes_chart(doc, iterations, path, out);
     html.push_str(&iterations_table(iterations));
-    html.push_str(&outcome(doc));
+    let verdict = outcome(doc);
+    html.push_str(&verdict);
+    report.highlight("Search result", verdict);
+    let passed = iterations
+        .iter()
+        .filter(|it| it["feasible"] == true)
+        .count();
+    report.key(
+        "Search",
+        format!("{} probes", iterations.len()),
+        format!("{passed} met the SLA"),
+    );
     report.add("Search", html);
 }
 
 /// Each probe at the value of `path` it tried, passed ones highlighted, with the SLA
 /// threshold and the highest passing value marked.
-fn probes_chart(doc: &Value, iterations: &[Value], path: &str, out: &Path) -> String {
+fn probes_chart(doc: &Value, iterations: &[Value], path: &str, out: &Out) -> String {
     let sla = &doc["config"]["sla_filters"][0];
     let (y_label, y_of) = y_axis(sla);
-    let pts = |v: &[&Value]| -> Vec<(f64, f64)> {
+    let short = path.rsplit('.').next().unwrap_or(path).to_owned();
+    let pts = |v: &[&Value]| -> (Vec<(f64, f64)>, Vec<String>) {
         v.iter()
-            .filter_map(|it| Some((it["variation_values"][path].as_f64()?, y_of(it)?)))
-            .collect()
+            .filter_map(|it| {
+                let x = it["variation_values"][path].as_f64()?;
+                Some(((x, y_of(it)?), format!("{short}={}", human(x, ""))))
+            })
+            .unzip()
     };
     let (yes, no): (Vec<&Value>, Vec<&Value>) =
         iterations.iter().partition(|it| it["feasible"] == true);
@@ -47,21 +61,34 @@ fn probes_chart(doc: &Value, iterations: &[Value], path: &str, out: &Path) -> St
             "Search probes ({})",
             doc["config"]["planner"].as_str().unwrap_or("")
         ),
-        x_label: path.rsplit('.').next().unwrap_or(path).to_owned(),
+        x_label: short.clone(),
+        y_unit: if y_label.ends_with("(ms)") {
+            "ms".into()
+        } else {
+            String::new()
+        },
         y_label,
         series: vec![
-            Series::points("passed", pts(&yes), Style::Highlight),
-            Series::points("failed", pts(&no), Style::Muted),
+            {
+                let (p, l) = pts(&yes);
+                Series::points("passed", p, Style::Highlight).labelled(l)
+            },
+            {
+                let (p, l) = pts(&no);
+                Series::points("failed", p, Style::Muted).labelled(l)
+            },
         ],
         ..Chart::default()
     };
     if let Some(t) = sla["threshold"].as_f64() {
-        chart.hlines.push((t, format!("SLA {t}")));
+        chart
+            .hlines
+            .push((t, format!("SLA {}", human(t, &chart.y_unit))));
     }
     if let Some(b) = doc["boundary_summary"]["feasible_max"]["value"].as_f64() {
         chart.vlines.push((b, format!("highest passing {b}")));
     }
-    chart_or_note(chart::render(&chart, out, "search_probes"))
+    figure(&chart, out, "search_probes")
 }
 
 /// The y axis: the first SLA's observed value for SLA searches, the objective otherwise.
@@ -99,9 +126,43 @@ fn iterations_table(iterations: &[Value]) -> String {
     table(&["iteration", "values", "objective", "feasible"], &rows)
 }
 
-/// The best trial, if any, and why the search stopped.
+/// The SLA verdict (each limit and whether the best probe met it), the best trial, if any,
+/// and why the search stopped.
 fn outcome(doc: &Value) -> String {
     let mut html = String::new();
+    let limits: Vec<Vec<String>> = doc["config"]["sla_filters"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+        .map(|(i, f)| {
+            let observed = doc["best_trials"][0]["sla_observed"][i]["observed"].as_f64();
+            let threshold = f["threshold"].as_f64().unwrap_or(f64::NAN);
+            let (symbol, met): (&str, fn(f64, f64) -> bool) = match f["op"].as_str() {
+                Some("lt") => ("<", |o, t| o < t),
+                Some("gt") => (">", |o, t| o > t),
+                Some("ge") => ("≥", |o, t| o >= t),
+                _ => ("≤", |o, t| o <= t),
+            };
+            vec![
+                format!(
+                    "{} {} {symbol} {}",
+                    f["metric_tag"].as_str().unwrap_or(""),
+                    f["stat"].as_str().unwrap_or(""),
+                    human(threshold, "")
+                ),
+                observed.map_or("–".into(), |v| human(v, "")),
+                match observed {
+                    Some(o) if met(o, threshold) => "met".into(),
+                    Some(_) => "missed".into(),
+                    None => "no passing probe".into(),
+                },
+            ]
+        })
+        .collect();
+    if !limits.is_empty() {
+        html.push_str(&table(&["limit", "best probe", "verdict"], &limits));
+    }
     if let Some(best) = doc["best_trials"][0].as_object() {
         let _ = write!(
             html,

@@ -1,12 +1,10 @@
 //! The sweep section: each metric against the last swept parameter (one line per combination
 //! of the others), the Pareto frontier, the best configurations and a row per cell.
 
-use std::path::Path;
-
 use serde_json::Value;
 
-use super::chart::{self, Chart, Series, Style};
-use super::html::{Report, chart_or_note, num, table};
+use super::chart::{Chart, Out, Series, Style};
+use super::html::{Report, figure, human, num, table};
 
 /// x, y and, with several trials, the confidence interval of y.
 type BandPoint = (f64, f64, Option<(f64, f64)>);
@@ -52,7 +50,7 @@ struct Sweep<'a> {
 }
 
 /// A sweep: throughput and latency against the swept parameter, and the Pareto frontier.
-pub(super) fn sweep(doc: &Value, out: &Path, report: &mut Report) {
+pub(super) fn sweep(doc: &Value, out: &Out, report: &mut Report) {
     let params: Vec<String> = doc["metadata"]["sweep_parameters"]
         .as_array()
         .map(|a| {
@@ -77,8 +75,33 @@ pub(super) fn sweep(doc: &Value, out: &Path, report: &mut Report) {
         html.push_str(&sweep.metric_chart(key, title, unit, out));
     }
     html.push_str(&sweep.pareto_chart(out));
-    html.push_str(&best_configurations(doc));
     html.push_str(&sweep.cell_table());
+    let best = best_configurations(doc);
+    if !best.is_empty() {
+        report.highlight("Best configurations", best);
+    }
+    let front = sweep.pareto_table();
+    if !front.is_empty() {
+        report.highlight("Pareto frontier (throughput vs latency)", front);
+    }
+    report.key(
+        "Sweep",
+        format!("{} configurations", cells.len()),
+        format!("{} Pareto optimal", sweep.pareto.len()),
+    );
+    for (k, label) in [
+        ("best_throughput", "Best throughput"),
+        ("best_latency_p99", "Best p99 latency"),
+    ] {
+        let b = &doc["best_configurations"][k];
+        if let Some(v) = b["metric"].as_f64() {
+            report.key(
+                label,
+                human(v, b["unit"].as_str().unwrap_or("")),
+                Sweep::label(b),
+            );
+        }
+    }
     report.add("Sweep", html);
 }
 
@@ -163,7 +186,7 @@ impl<'a> Sweep<'a> {
     }
 
     /// One metric against the swept parameter, a line per group, with its inflection points.
-    fn metric_chart(&self, key: &str, title: &str, unit: &str, out: &Path) -> String {
+    fn metric_chart(&self, key: &str, title: &str, unit: &str, out: &Out) -> String {
         let series: Vec<Series> = self
             .groups
             .iter()
@@ -181,13 +204,15 @@ impl<'a> Sweep<'a> {
         let chart = Chart {
             title: format!("{title} vs {}", self.x_name),
             x_label: self.x_name.to_owned(),
-            y_label: unit.into(),
+            y_label: title.into(),
+            y_unit: unit.into(),
             series,
             vlines,
             log_x: self.log_x,
+            sync: "sweep".into(),
             ..Chart::default()
         };
-        chart_or_note(chart::render(&chart, out, &format!("sweep_{key}")))
+        figure(&chart, out, &format!("sweep_{key}"))
     }
 
     /// One group's means of `key` by the swept value, banded when every point has an interval.
@@ -219,37 +244,99 @@ impl<'a> Sweep<'a> {
             points: pts.iter().map(|p| (p.0, p.1)).collect(),
             band,
             style: Style::Line,
+            labels: Vec::new(),
         }
     }
 
-    /// Throughput against latency, the Pareto frontier drawn and dominated cells grey.
-    fn pareto_chart(&self, out: &Path) -> String {
-        let point = |c: &Value| -> Option<(f64, f64)> {
-            Some((
-                c["metrics"][self.latency_key]["mean"].as_f64()?,
-                c["metrics"]["request_throughput_avg"]["mean"].as_f64()?,
-            ))
+    /// A short label of a cell's parameters: `concurrency=8` or `concurrency=8, isl=512`.
+    fn label(cell: &Value) -> String {
+        cell["parameters"]
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| format!("{}={v}", k.rsplit('.').next().unwrap_or(k)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .unwrap_or_default()
+    }
+
+    /// A cell's (latency, throughput) point, if it has both.
+    fn pareto_point(&self, c: &Value) -> Option<(f64, f64)> {
+        Some((
+            c["metrics"][self.latency_key]["mean"].as_f64()?,
+            c["metrics"]["request_throughput_avg"]["mean"].as_f64()?,
+        ))
+    }
+
+    /// Throughput against latency, the Pareto frontier drawn and dominated cells grey, every
+    /// point labelled with its configuration.
+    fn pareto_chart(&self, out: &Out) -> String {
+        let labelled = |cells: &[&Value]| -> (Vec<(f64, f64)>, Vec<String>) {
+            let mut v: Vec<((f64, f64), String)> = cells
+                .iter()
+                .filter_map(|c| Some((self.pareto_point(c)?, Self::label(c))))
+                .collect();
+            v.sort_by(|a, b| a.0.0.total_cmp(&b.0.0));
+            v.into_iter().unzip()
         };
         let (front, rest): (Vec<&Value>, Vec<&Value>) =
             self.cells.iter().partition(|c| self.is_pareto(c));
-        let mut front_pts: Vec<(f64, f64)> = front.iter().filter_map(|c| point(c)).collect();
-        front_pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let (front_pts, front_labels) = labelled(&front);
+        let (rest_pts, rest_labels) = labelled(&rest);
         let chart = Chart {
             title: "Throughput vs latency (Pareto frontier)".into(),
-            x_label: format!("{} (ms)", self.latency_key),
-            y_label: "requests/s".into(),
+            x_label: format!("{} (mean)", self.latency_key),
+            y_label: "request throughput".into(),
+            x_unit: "ms".into(),
+            y_unit: "requests/s".into(),
             series: vec![
-                Series::points(
-                    "dominated",
-                    rest.iter().filter_map(|c| point(c)).collect(),
-                    Style::Muted,
-                ),
+                Series::points("dominated", rest_pts, Style::Muted).labelled(rest_labels),
                 Series::line("frontier", front_pts.clone()),
-                Series::points("Pareto optimal", front_pts, Style::Highlight),
+                Series::points("Pareto optimal", front_pts, Style::Highlight)
+                    .labelled(front_labels),
             ],
             ..Chart::default()
         };
-        chart_or_note(chart::render(&chart, out, "sweep_pareto"))
+        figure(&chart, out, "sweep_pareto")
+    }
+
+    /// The Pareto-optimal configurations by latency: what each buys in throughput.
+    fn pareto_table(&self) -> String {
+        let mut front: Vec<(&Value, (f64, f64))> = self
+            .cells
+            .iter()
+            .filter(|c| self.is_pareto(c))
+            .filter_map(|c| Some((c, self.pareto_point(c)?)))
+            .collect();
+        if front.is_empty() {
+            return String::new();
+        }
+        front.sort_by(|a, b| a.1.0.total_cmp(&b.1.0));
+        let rows: Vec<Vec<String>> = front
+            .iter()
+            .map(|(c, (lat, thr))| {
+                vec![
+                    Self::label(c),
+                    human(*thr, "requests/s"),
+                    num(
+                        &c["metrics"]["output_token_throughput_avg"]["mean"],
+                        "tokens/s",
+                    ),
+                    human(*lat, "ms"),
+                ]
+            })
+            .collect();
+        let latency = format!("{} (mean)", self.latency_key);
+        table(
+            &[
+                "configuration",
+                "request throughput",
+                "output token throughput",
+                &latency,
+            ],
+            &rows,
+        )
     }
 
     /// A row per cell: throughput, latency, whether it is Pareto optimal, and what the
@@ -262,27 +349,30 @@ impl<'a> Sweep<'a> {
             .iter()
             .map(|c| {
                 let mut row = vec![
-                    c["parameters"].to_string(),
-                    num(&c["metrics"]["request_throughput_avg"]["mean"]),
-                    num(&c["metrics"][self.latency_key]["mean"]),
+                    Self::label(c),
+                    num(
+                        &c["metrics"]["request_throughput_avg"]["mean"],
+                        "requests/s",
+                    ),
+                    num(&c["metrics"][self.latency_key]["mean"], "ms"),
                     if self.is_pareto(c) {
                         "yes".into()
                     } else {
                         String::new()
                     },
                 ];
-                row.extend(figures.iter().map(|f| num(&c["metrics"][f.0]["mean"])));
+                row.extend(figures.iter().map(|f| num(&c["metrics"][f.0]["mean"], f.2)));
                 row
             })
             .collect();
-        let latency_header = format!("{} (ms)", self.latency_key);
+        let latency_header = self.latency_key.to_owned();
         let figure_headers: Vec<String> = figures
             .iter()
-            .map(|(_, title, unit, _)| format!("{title} ({unit})"))
+            .map(|(_, title, _, _)| (*title).to_owned())
             .collect();
         let mut header = vec![
             "configuration",
-            "requests/s",
+            "request throughput",
             latency_header.as_str(),
             "Pareto optimal",
         ];
@@ -300,13 +390,24 @@ fn best_configurations(doc: &Value) -> String {
     ] {
         let b = &doc["best_configurations"][k];
         if b.is_object() {
+            let params = b["parameters"]
+                .as_object()
+                .map(|m| {
+                    m.iter()
+                        .map(|(k, v)| format!("{k}={v}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
+                .unwrap_or_default();
             rows.push(vec![
                 label.into(),
-                b["parameters"].to_string(),
-                num(&b["metric"]),
-                b["unit"].as_str().unwrap_or("").into(),
+                params,
+                num(&b["metric"], b["unit"].as_str().unwrap_or("")),
             ]);
         }
     }
-    table(&["", "configuration", "value", "unit"], &rows)
+    if rows.is_empty() {
+        return String::new();
+    }
+    table(&["", "configuration", "value"], &rows)
 }
