@@ -504,3 +504,50 @@ pub fn heatmap(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_read_in_human_units() {
+        assert_eq!(human(1_200_000.0, "tokens/s"), "1.2M tokens/s");
+        assert_eq!(human(350.0, "ms"), "350 ms");
+        assert_eq!(human(1500.0, "ms"), "1.5 s");
+        assert_eq!(human(87.5, "ms"), "87.5 ms");
+        assert_eq!(human(0.0, "requests/s"), "0 requests/s");
+        assert_eq!(human(12.345, ""), "12.3");
+        assert_eq!(human(3.0, ""), "3");
+        assert_eq!(human(0.0123, ""), "0.012");
+        assert_eq!(human(25_000.0, ""), "25k");
+        assert_eq!(human(2.5e9, "tokens"), "2.5G tokens");
+        assert_eq!(human(42.0, "%"), "42%");
+        assert_eq!(human(f64::NAN, "ms"), "–");
+        assert_eq!(human(-1500.0, "ms"), "-1.5 s");
+    }
+
+    #[test]
+    fn long_units_go_to_the_axis_title() {
+        assert_eq!(tick(1_200_000.0, "tokens/s"), "1.2M");
+        assert_eq!(tick(2000.0, "ms"), "2 s");
+        assert_eq!(
+            axis_title("throughput", "tokens/s"),
+            "throughput (tokens/s)"
+        );
+        assert_eq!(axis_title("latency", "ms"), "latency");
+    }
+
+    #[test]
+    fn a_chart_of_zeros_or_nothing_has_no_data() {
+        let mut chart = Chart {
+            series: vec![Series::line("a", vec![(1.0, 0.0), (2.0, 0.0)])],
+            ..Chart::default()
+        };
+        assert!(!chart.has_data());
+        chart.series.push(Series::line("b", vec![(1.0, f64::NAN)]));
+        assert!(!chart.has_data());
+        chart.series.push(Series::line("c", vec![(1.0, 0.5)]));
+        assert!(chart.has_data());
+        assert!(!Chart::default().has_data());
+    }
+}

@@ -151,9 +151,12 @@ impl<'a> Sweep<'a> {
         }
     }
 
-    /// Whether any cell reports `key`.
+    /// Whether any cell reports `key` with a value other than zero (a figure the server never
+    /// reported reads as zero everywhere and is left out).
     fn has(&self, key: &str) -> bool {
-        self.cells.iter().any(|c| c["metrics"][key].is_object())
+        self.cells
+            .iter()
+            .any(|c| c["metrics"][key]["mean"].as_f64().is_some_and(|v| v != 0.0))
     }
 
     fn is_pareto(&self, cell: &Value) -> bool {

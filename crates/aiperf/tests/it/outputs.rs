@@ -109,7 +109,10 @@ fn a_prefix_names_every_export_and_plot_finds_them() {
     assert!(plot.status.success(), "{}", stderr(&plot));
     let html = std::fs::read_to_string(dir.join("plots/report.html")).unwrap();
     // The run's own charts, drawn from foo.jsonl and foo_gpu_telemetry.jsonl.
-    assert!(html.matches("<svg").count() >= 3, "{html}");
+    assert!(
+        html.matches("<figure class=\"chart\"").count() >= 3,
+        "{html}"
+    );
 }
 
 #[test]

@@ -6,11 +6,10 @@ use crate::common::{run, stderr};
 
 fn assert_report(plots: &Path, min_charts: usize, must_mention: &[&str]) {
     let html = std::fs::read_to_string(plots.join("report.html")).unwrap();
-    assert!(
-        html.matches("<svg").count() >= min_charts,
-        "{} charts",
-        html.matches("<svg").count()
-    );
+    // Each chart is a figure with its data as JSON (drawn by the page) or a heat map table.
+    let figures = html.matches("<figure class=\"chart\"").count()
+        + html.matches("<figure class=\"heatmap\"").count();
+    assert!(figures >= min_charts, "{figures} charts");
     for needle in must_mention {
         assert!(html.contains(needle), "report does not mention {needle}");
     }
@@ -110,10 +109,7 @@ fn sweeps_runs_searches_and_recipes_are_plotted() {
     assert_report(
         &tmp.path().join("out"),
         5,
-        &[
-            "Time to first token over time",
-            "Request latency by percentile",
-        ],
+        &["Time to first token over time", "Latency by percentile"],
     );
 
     // The curve recipes write their report by default.
@@ -235,4 +231,99 @@ fn a_reference_run_is_described_from_its_input_config() {
     ] {
         assert!(html.contains(row), "report lacks {row}: {html}");
     }
+}
+
+/// The report's header says what ran and leads with the figures; every point of the Pareto
+/// chart carries its configuration; a figure the server never reported (all zero on the
+/// zero-latency simulator) is left out rather than drawn as a flat line; `--theme dark`
+/// colours the page and the exported charts.
+#[test]
+fn the_report_leads_with_what_ran_and_leaves_out_empty_charts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sweep = tmp.path().join("sweep");
+    let output = run(&[
+        "profile",
+        "--sim",
+        "zero",
+        "--streaming",
+        "--ui",
+        "none",
+        "--concurrency",
+        "1,4",
+        "--request-count",
+        "12",
+        "--osl",
+        "4",
+        "--artifact-dir",
+        sweep.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let out = tmp.path().join("light");
+    let output = run(&[
+        "plot",
+        sweep.to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    // The simulator reports no running requests at zero latency: no chart, no files.
+    assert!(!html.contains("data-stem=\"sweep_server_running_requests_avg\""));
+    assert!(!out.join("sweep_server_running_requests_avg.png").exists());
+    assert!(html.contains("data-stem=\"sweep_request_throughput_avg\""));
+    // What ran, against what, when; the headline figures and the Pareto table.
+    for needle in [
+        "<span class=\"muted\">model</span>",
+        "<span class=\"muted\">server</span> http://127.0.0.1:",
+        "<span class=\"muted\">started</span> 20",
+        "<div class=\"label\">Best throughput</div>",
+        "<h3>Pareto frontier (throughput vs latency)</h3>",
+        "<td>concurrency=1</td>",
+        "<td>concurrency=4</td>",
+        "data-theme=\"light\"",
+        "Content-Security-Policy",
+        "default-src 'none'",
+    ] {
+        assert!(html.contains(needle), "report lacks {needle}");
+    }
+    // The Pareto chart's points are labelled with their configuration.
+    let spec_start = html.find("data-stem=\"sweep_pareto\"").unwrap();
+    let spec = &html[spec_start..];
+    let json = &spec[spec.find('>').unwrap() + 1..];
+    let json = &json[json.find('>').unwrap() + 1..json.find("</script>").unwrap()];
+    let chart: serde_json::Value = serde_json::from_str(json).unwrap();
+    let labels: Vec<&str> = chart["series"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["labels"].as_array().into_iter().flatten())
+        .filter_map(|l| l.as_str())
+        .collect();
+    assert!(
+        labels.contains(&"concurrency=1") && labels.contains(&"concurrency=4"),
+        "{labels:?}"
+    );
+
+    let dark = tmp.path().join("dark");
+    let output = run(&[
+        "plot",
+        sweep.to_str().unwrap(),
+        "--output",
+        dark.to_str().unwrap(),
+        "--theme",
+        "dark",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        std::fs::read_to_string(dark.join("report.html"))
+            .unwrap()
+            .contains("data-theme=\"dark\"")
+    );
+    let corner = |dir: &Path| {
+        let img = image::open(dir.join("sweep_pareto.png")).unwrap().to_rgb8();
+        let p = img.get_pixel(2, 2).0;
+        p.iter().map(|c| u32::from(*c)).sum::<u32>()
+    };
+    assert!(corner(&out) > 600, "light charts on white");
+    assert!(corner(&dark) < 150, "dark charts on a dark background");
 }

@@ -247,7 +247,11 @@ fn gpu_power_and_server_load_follow_the_concurrency() {
             .is_file()
     );
     let html = std::fs::read_to_string(dir.join("plots/report.html")).unwrap();
-    assert!(html.contains("Total GPU power (W)"));
+    assert!(html.contains("<th>Total GPU power</th>"), "{html}");
+    assert!(
+        html.contains("\"y_unit\":\"W\""),
+        "the power chart's axis is in watts"
+    );
 
     let sweep = read_json(&dir.join("sweep_aggregate/profile_export_aiperf_sweep.json"));
     for c in sweep["per_combination_metrics"].as_array().unwrap() {
