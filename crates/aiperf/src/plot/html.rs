@@ -218,16 +218,56 @@ pub(super) fn figure(c: &Chart, out: &Out, stem: &str) -> String {
     match chart::render(c, out, stem) {
         Ok(false) => String::new(),
         Ok(true) => {
-            let spec = serde_json::to_string(c).unwrap_or_else(|_| "{}".into());
+            let (page_chart, thinned) = thin(c);
+            let spec = serde_json::to_string(&page_chart).unwrap_or_else(|_| "{}".into());
             format!(
                 "<figure class=\"chart\" data-stem=\"{stem}\"><script type=\"application/json\" class=\"chart-spec\">{}</script>\
-                 <figcaption><a href=\"{stem}.png\" download>PNG</a> <a href=\"{stem}.svg\" download>SVG</a></figcaption></figure>\n",
+                 <figcaption>{thinned}<a href=\"{stem}.png\" download>PNG</a> <a href=\"{stem}.svg\" download>SVG</a></figcaption></figure>\n",
                 script_json(&spec),
                 stem = esc(stem)
             )
         }
         Err(e) => format!("<p class=\"note\">chart not drawn: {}</p>", esc(&e)),
     }
+}
+
+/// Most points a series keeps in the page; the exported PNG and SVG draw them all.
+const PAGE_POINTS: usize = 4000;
+
+/// The chart for the page, its long series thinned to about [`PAGE_POINTS`] (an even sample
+/// plus the highest 1 %, so the tail stays visible), and a caption saying so.
+fn thin(c: &Chart) -> (Chart, String) {
+    let mut page = c.clone();
+    let mut note = String::new();
+    for s in &mut page.series {
+        let n = s.points.len();
+        if n <= PAGE_POINTS || !s.labels.is_empty() {
+            continue;
+        }
+        let step = n.div_ceil(PAGE_POINTS * 99 / 100);
+        let mut by_y: Vec<usize> = (0..n).collect();
+        by_y.sort_by(|a, b| s.points[*b].1.total_cmp(&s.points[*a].1));
+        let mut keep = vec![false; n];
+        for i in by_y.into_iter().take(n / 100) {
+            keep[i] = true;
+        }
+        for i in (0..n).step_by(step) {
+            keep[i] = true;
+        }
+        s.points = s
+            .points
+            .iter()
+            .zip(&keep)
+            .filter_map(|(p, k)| k.then_some(*p))
+            .collect();
+        let _ = write!(
+            note,
+            "{}: {} of {n} points shown (every {step}th and the highest 1 %). ",
+            if s.name.is_empty() { "values" } else { &s.name },
+            s.points.len()
+        );
+    }
+    (page, esc(&note))
 }
 
 /// A heat map as a table of coloured cells (hover shows the cell), its PNG and SVG exports
@@ -318,5 +358,50 @@ pub(super) fn out_for(dir: &Path, options: &Options) -> Out {
     Out {
         dir: dir.to_path_buf(),
         theme: options.theme,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plot::chart::{Series, Style};
+
+    #[test]
+    fn long_series_are_thinned_for_the_page_keeping_the_tail() {
+        let pts: Vec<(f64, f64)> = (0..10_000)
+            .map(|i| (f64::from(i), f64::from((i * 7919) % 10_007)))
+            .collect();
+        let max = pts.iter().map(|p| p.1).fold(f64::MIN, f64::max);
+        let c = Chart {
+            series: vec![
+                Series::points("ttft", pts, Style::Points),
+                Series::line("short", vec![(0.0, 1.0), (1.0, 2.0)]),
+            ],
+            ..Chart::default()
+        };
+        let (page, note) = thin(&c);
+        let kept = &page.series[0].points;
+        assert!(
+            kept.len() <= PAGE_POINTS + 100 && kept.len() >= PAGE_POINTS / 2,
+            "{}",
+            kept.len()
+        );
+        assert!(kept.iter().any(|p| p.1 == max), "the highest value stays");
+        assert!(kept.windows(2).all(|w| w[0].0 < w[1].0), "order kept");
+        assert_eq!(page.series[1].points.len(), 2);
+        assert!(note.contains("of 10000 points shown"), "{note}");
+        let short = Chart {
+            series: vec![page.series[1].clone()],
+            ..Chart::default()
+        };
+        assert_eq!(thin(&short).1, "", "short series are left alone");
+    }
+
+    #[test]
+    fn chart_json_cannot_close_its_script_element() {
+        assert_eq!(
+            script_json(r#"{"title":"</script><b>"}"#),
+            r#"{"title":"\u003c/script>\u003cb>"}"#
+        );
     }
 }
