@@ -111,10 +111,10 @@ fn iterations_table(iterations: &[Value]) -> String {
         .map(|it| {
             vec![
                 it["iteration_idx"].to_string(),
-                it["variation_values"].to_string(),
+                values(&it["variation_values"]),
                 it["objective_values"][0]
                     .as_f64()
-                    .map_or("–".into(), |v| format!("{v:.2}")),
+                    .map_or("–".into(), |v| human(v, "")),
                 if it["feasible"] == true {
                     "yes".into()
                 } else {
@@ -126,17 +126,38 @@ fn iterations_table(iterations: &[Value]) -> String {
     table(&["iteration", "values", "objective", "feasible"], &rows)
 }
 
+/// A probe's values as `concurrency=29`, the last part of each path.
+fn values(v: &Value) -> String {
+    v.as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| format!("{}={v}", k.rsplit('.').next().unwrap_or(k)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default()
+}
+
 /// The SLA verdict (each limit and whether the best probe met it), the best trial, if any,
 /// and why the search stopped.
 fn outcome(doc: &Value) -> String {
     let mut html = String::new();
+    let best_iteration = doc["iterations"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|it| {
+            it["iteration_idx"] == doc["best_trials"][0]["iteration_idx"]
+                && !doc["best_trials"][0]["iteration_idx"].is_null()
+        })
+        .unwrap_or(&Value::Null);
     let limits: Vec<Vec<String>> = doc["config"]["sla_filters"]
         .as_array()
         .into_iter()
         .flatten()
         .enumerate()
         .map(|(i, f)| {
-            let observed = doc["best_trials"][0]["sla_observed"][i]["observed"].as_f64();
+            let observed = best_iteration["sla_observed"][i]["observed"].as_f64();
             let threshold = f["threshold"].as_f64().unwrap_or(f64::NAN);
             let (symbol, met): (&str, fn(f64, f64) -> bool) = match f["op"].as_str() {
                 Some("lt") => ("<", |o, t| o < t),
@@ -167,7 +188,7 @@ fn outcome(doc: &Value) -> String {
         let _ = write!(
             html,
             "<p><b>Best:</b> {} (iteration {})</p>",
-            esc(&best["variation_values"].to_string()),
+            esc(&values(&best["variation_values"])),
             best["iteration_idx"]
         );
     }

@@ -165,7 +165,14 @@ fn sweeps_runs_searches_and_recipes_are_plotted() {
     assert_report(
         &search.join("plots"),
         2,
-        &["Search probes", "highest passing"],
+        &[
+            "Search probes",
+            "highest passing",
+            // The SLA verdict of the best probe, up front.
+            "<h3>Search result</h3>",
+            "<td>time_to_first_token p95 &lt; 60</td>",
+            "<td>met</td>",
+        ],
     );
 }
 
