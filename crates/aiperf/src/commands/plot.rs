@@ -41,7 +41,15 @@ pub async fn run(args: PlotArgs) -> anyhow::Result<ExitStatus> {
         live: args.dashboard,
     };
     if args.dashboard {
-        return Err(UsageError::new("--dashboard: not available in this build").into());
+        if let Some(output) = &args.output {
+            tracing::warn!(
+                "--output {}: not used with --dashboard; the dashboard serves its charts from a \
+                 temporary directory (run `aiperf plot` without --dashboard to write them)",
+                output.display()
+            );
+        }
+        crate::plot::dashboard::serve(paths, &args.host, args.port, options).await?;
+        return Ok(ExitStatus::Success);
     }
     let report = crate::plot::plot(&paths, args.output.as_deref(), &options)?;
     crate::ui::console::line(&report.display().to_string())?;

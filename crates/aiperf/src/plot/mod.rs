@@ -10,6 +10,7 @@
 //! page and `provenance` says where the results came from.
 
 pub mod chart;
+pub mod dashboard;
 mod html;
 mod provenance;
 mod recipes;
