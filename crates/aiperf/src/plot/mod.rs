@@ -10,6 +10,7 @@
 //! page and `provenance` says where the results came from.
 
 pub mod chart;
+mod compare;
 pub mod dashboard;
 mod html;
 mod provenance;
@@ -99,7 +100,8 @@ pub fn page(paths: &[PathBuf], out: &Path, options: &Options) -> anyhow::Result<
     let mut report = Report::new(options);
     if let [path] = paths {
         sections(path, &out, &mut report);
-    } else {
+    } else if !compare::compare(paths, &out, &mut report)? {
+        // Nothing of the same kind to compare: each directory's own sections.
         for path in paths {
             let mut one = Report::new(options);
             sections(path, &out, &mut one);

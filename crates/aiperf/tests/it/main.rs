@@ -17,6 +17,7 @@ mod network_latency;
 mod option_effects;
 mod outputs;
 mod plot;
+mod plot_compare;
 mod plot_dashboard;
 mod profile;
 mod prompts;

@@ -1,0 +1,134 @@
+//! Several results directories in one report (`aiperf plot A B ...`): what sets each apart
+//! (its label, from the settings that differ), the headline metrics against the first
+//! directory (the baseline) with a verdict on whether each difference goes beyond the
+//! confidence intervals, and overlay charts with a series per directory.
+//!
+//! Single runs and repeated trials are compared as a whole; sweeps and searches cell by cell
+//! (cells with the same parameters). A run is not matched to a sweep cell: mixed kinds are
+//! compared within their kind, and the page says so.
+
+mod data;
+mod deltas;
+mod labels;
+mod overlays;
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use self::data::Dir;
+use super::chart::Out;
+use super::html::{Report, esc, table};
+use crate::UsageError;
+
+/// The colours of the deltas tables.
+const STYLE: &str = "<style>table.deltas td.better{color:#1a7f37;font-weight:600}\
+     table.deltas td.worse{color:#c62828;font-weight:600}\
+     html[data-theme=dark] table.deltas td.better{color:#4ade80}\
+     html[data-theme=dark] table.deltas td.worse{color:#f87171}\
+     table.deltas .ci{opacity:.7;font-size:.85em}</style>\n";
+
+/// Adds the comparison of the results in `paths` to `report`, charts written to `out`;
+/// whether any two directories were of a kind to be compared. A usage error names a path
+/// that holds no results.
+pub(super) fn compare(paths: &[PathBuf], out: &Out, report: &mut Report) -> anyhow::Result<bool> {
+    let mut dirs = Vec::with_capacity(paths.len());
+    for path in paths {
+        let dir = Dir::load(path).ok_or_else(|| {
+            UsageError::new(format!(
+                "aiperf plot: {} holds no aiperf results (profile_export_aiperf.json, sweep_aggregate/, aggregate/ or search_history.json)",
+                path.display()
+            ))
+        })?;
+        dirs.push(dir);
+    }
+    labels::assign(&mut dirs);
+    let (whole, cells): (Vec<&Dir>, Vec<&Dir>) = dirs.iter().partition(|d| !d.kind.has_cells());
+    let mut notes = kind_notes(&whole, &cells);
+    let mut sections: Vec<(&str, String)> = Vec::new();
+    if whole.len() >= 2 {
+        sections.push(("Runs: differences", deltas::whole_tables(&whole)));
+        sections.push(("Runs overlaid", overlays::runs(&whole, out)));
+    }
+    if cells.len() >= 2 {
+        let (tables, unmatched) = deltas::cell_tables(&cells);
+        let (charts, left_out) = overlays::sweeps(&cells, out);
+        notes.extend(unmatched);
+        notes.extend(left_out);
+        sections.push(("Sweeps: differences by cell", tables));
+        sections.push(("Sweeps overlaid", charts));
+    }
+    let mut html = String::from(STYLE);
+    html.push_str(&header(&dirs, &whole, &cells));
+    for n in &notes {
+        let _ = writeln!(html, "<p class=\"note\">{}</p>", esc(n));
+    }
+    report.add("Compared results", html);
+    let compared = !sections.is_empty();
+    for (title, body) in sections {
+        if !body.is_empty() {
+            report.add(title, body);
+        }
+    }
+    Ok(compared)
+}
+
+/// A row per directory: its label, path, kind, model, server and date; the first of each
+/// kind compared is the baseline.
+fn header(dirs: &[Dir], whole: &[&Dir], cells: &[&Dir]) -> String {
+    let baselines: Vec<&Dir> = [whole, cells]
+        .into_iter()
+        .filter(|g| g.len() >= 2)
+        .map(|g| g[0])
+        .collect();
+    let rows: Vec<Vec<String>> = dirs
+        .iter()
+        .map(|d| {
+            vec![
+                if baselines.iter().any(|b| std::ptr::eq(*b, d)) {
+                    "baseline".to_owned()
+                } else {
+                    String::new()
+                },
+                d.label.clone(),
+                d.path.display().to_string(),
+                d.kind.name().to_owned(),
+                d.model(),
+                d.url(),
+                d.date(),
+            ]
+        })
+        .collect();
+    table(
+        &["", "label", "path", "kind", "model", "URL", "date"],
+        &rows,
+    )
+}
+
+/// What is compared with what when the kinds differ.
+fn kind_notes(whole: &[&Dir], cells: &[&Dir]) -> Vec<String> {
+    let names = |g: &[&Dir]| {
+        g.iter()
+            .map(|d| d.label.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut notes = Vec::new();
+    if !whole.is_empty() && !cells.is_empty() {
+        notes.push(format!(
+            "A single run is not matched to a sweep cell: runs and trials ({}) are compared with \
+             each other, sweeps and searches ({}) with each other.",
+            names(whole),
+            names(cells)
+        ));
+    }
+    for group in [whole, cells] {
+        if let [only] = group {
+            notes.push(format!(
+                "{} ({}) has nothing of its kind to be compared with.",
+                only.label,
+                only.kind.name()
+            ));
+        }
+    }
+    notes
+}
