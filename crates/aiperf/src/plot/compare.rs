@@ -20,13 +20,6 @@ use super::chart::Out;
 use super::html::{Report, esc, table};
 use crate::UsageError;
 
-/// The colours of the deltas tables.
-const STYLE: &str = "<style>table.deltas td.better{color:#1a7f37;font-weight:600}\
-     table.deltas td.worse{color:#c62828;font-weight:600}\
-     html[data-theme=dark] table.deltas td.better{color:#4ade80}\
-     html[data-theme=dark] table.deltas td.worse{color:#f87171}\
-     table.deltas .ci{opacity:.7;font-size:.85em}</style>\n";
-
 /// Adds the comparison of the results in `paths` to `report`, charts written to `out`;
 /// whether any two directories were of a kind to be compared. A usage error names a path
 /// that holds no results.
@@ -57,7 +50,7 @@ pub(super) fn compare(paths: &[PathBuf], out: &Out, report: &mut Report) -> anyh
         sections.push(("Sweeps: differences by cell", tables));
         sections.push(("Sweeps overlaid", charts));
     }
-    let mut html = String::from(STYLE);
+    let mut html = String::new();
     html.push_str(&header(&dirs, &whole, &cells));
     for n in &notes {
         let _ = writeln!(html, "<p class=\"note\">{}</p>", esc(n));

@@ -3,11 +3,13 @@
 //! Everything is read from the files a run, a sweep or a search wrote, so results produced
 //! earlier (or by the Python reference tool, where the files have the same shape) can be
 //! plotted. Output: `plots/*.png`, `plots/*.svg` and `plots/report.html`, which inlines its
-//! SVG charts and CSS and references nothing outside itself.
+//! chart data, script and CSS and references nothing outside itself.
 //!
 //! One file per kind of results, each adding its section to the report: `search`, `sweep`,
-//! `recipes`, `repeated` (several runs of one configuration) and `run`; `html` writes the
-//! page and `provenance` says where the results came from.
+//! `recipes`, `repeated` (several runs of one configuration) and `run`; `compare` sets several
+//! directories side by side (`aiperf plot A B`); `html` writes the page (charts drawn in the
+//! browser by the inlined uPlot, see `assets/report/`), `chart` the PNG/SVG exports,
+//! `provenance` says where the results came from and `dashboard` serves the page live.
 
 pub mod chart;
 mod compare;
