@@ -25,6 +25,7 @@ mod realserver;
 mod reference;
 mod reference_config;
 mod reliability;
+mod report_browser;
 mod search;
 mod server_control;
 mod sim;
