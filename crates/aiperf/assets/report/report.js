@@ -109,6 +109,8 @@
       var ctx = u.ctx;
       var fg = css('--fg') || '#222';
       ctx.save();
+      ctx.textAlign = 'left';
+      ctx.textBaseline = 'alphabetic';
       ctx.font = Math.round(11 * devicePixelRatio) + 'px sans-serif';
       ctx.lineWidth = devicePixelRatio;
       (spec.vlines || []).forEach(function (v) {
@@ -137,7 +139,11 @@
           if (y == null || label == null) return;
           var x = u.data[0][j];
           if (x < u.scales.x.min || x > u.scales.x.max) return;
-          ctx.fillText(label, u.valToPos(x, 'x', true) + 7 * devicePixelRatio, u.valToPos(y, 'y', true) - 5 * devicePixelRatio);
+          var px = u.valToPos(x, 'x', true) + 7 * devicePixelRatio;
+          var width = ctx.measureText(label).width;
+          // Near the right edge the label goes to the left of its point.
+          if (px + width > u.bbox.left + u.bbox.width) px -= width + 14 * devicePixelRatio;
+          ctx.fillText(label, px, u.valToPos(y, 'y', true) - 5 * devicePixelRatio);
         });
       });
       ctx.restore();
@@ -194,6 +200,8 @@
       var a = { label: long ? label + ' (' + unit + ')' : label, stroke: fg, grid: { stroke: grid, width: 1 },
         ticks: { stroke: grid }, values: function (u, splits) { return splits.map(function (v) { return tick(v, unit); }); } };
       if (y) a.size = 64;
+      // Label every tick asked for (uPlot blanks most ticks of a log axis by default).
+      else a.filter = function (u, splits) { return splits; };
       return a;
     };
     var width = Math.max(320, fig.clientWidth || 900);

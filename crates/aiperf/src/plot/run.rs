@@ -36,14 +36,8 @@ pub(super) fn single_run(dir: &Path, out: &Out, report: &mut Report) {
         return;
     };
     headline(&summary, report);
-    let setup = super::provenance::setup_rows(&summary);
-    let mut html = if setup.is_empty() {
-        String::new()
-    } else {
-        table(&["benchmark", ""], &setup)
-    };
-    html.push_str(&summary_table(&summary));
-    html.push_str(&telemetry_table(&summary));
+    // The charts first (the header already holds the headline figures), then the tables.
+    let mut html = String::new();
     let records = read_jsonl(&dir.join(names.records_jsonl()));
     if !records.is_empty() {
         // Every chart's time axis starts at the first request.
@@ -58,6 +52,12 @@ pub(super) fn single_run(dir: &Path, out: &Out, report: &mut Report) {
         let samples = read_jsonl(&dir.join(names.gpu_telemetry_jsonl()));
         html.push_str(&gpu_power(&samples, t0, out));
     }
+    html.push_str(&summary_table(&summary));
+    let setup = super::provenance::setup_rows(&summary);
+    if !setup.is_empty() {
+        html.push_str(&table(&["benchmark", ""], &setup));
+    }
+    html.push_str(&telemetry_table(&summary));
     report.add("Run", html);
 }
 
@@ -277,11 +277,16 @@ fn gpu_power(samples: &[Value], t0: u64, out: &Out) -> String {
         ) else {
             continue;
         };
-        let name = format!(
-            "{} GPU {}",
-            s["telemetry_source_url"].as_str().unwrap_or(""),
-            s["gpu_index"]
-        );
+        // "GPU 0 (host:port)": the exporter's address without scheme and path.
+        let source = s["telemetry_source_url"].as_str().unwrap_or("");
+        let host = source
+            .split("://")
+            .last()
+            .unwrap_or(source)
+            .split('/')
+            .next()
+            .unwrap_or("");
+        let name = format!("GPU {} ({host})", s["gpu_index"]);
         let point = (t.saturating_sub(t0) as f64 / 1e9, w);
         match per_gpu.iter_mut().find(|g| g.0 == name) {
             Some(g) => g.1.push(point),

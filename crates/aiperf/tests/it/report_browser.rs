@@ -524,7 +524,7 @@ fn a_sweep_report_with_trials_works_offline_in_chromium() {
             "fixed",
             "--streaming",
             "--concurrency",
-            "1,2,4",
+            "1,2,8",
             "--num-profile-runs",
             "2",
             "--request-count",
@@ -557,6 +557,17 @@ fn a_sweep_report_with_trials_works_offline_in_chromium() {
             );
         }
         assert!(!c["synced"].as_array().unwrap().is_empty(), "{title}");
+        // A tick labelled at every swept value (1 to 8 is drawn on a log axis, where uPlot
+        // blanks most ticks by default).
+        let ticks: Vec<&str> = c["x_ticks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|t| t.as_str())
+            .collect();
+        for v in ["1", "2", "8"] {
+            assert!(ticks.contains(&v), "{title}: ticks {ticks:?}");
+        }
     }
     let pareto = chart(&r, "Throughput vs latency (Pareto");
     let optimal = series(pareto, "Pareto optimal");

@@ -88,6 +88,8 @@
       stem: entry.stem,
       title: entry.title,
       sync: spec.sync || null,
+      // The x axis' tick labels as drawn.
+      x_ticks: (plot.axes[0]._values || []).map(String),
       series: []
     };
     var strokes = [];
