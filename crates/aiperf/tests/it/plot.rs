@@ -334,3 +334,72 @@ fn the_report_leads_with_what_ran_and_leaves_out_empty_charts() {
     assert!(corner(&out) > 600, "light charts on white");
     assert!(corner(&dark) < 150, "dark charts on a dark background");
 }
+
+/// The Python AIPerf's `plot` options: `./artifacts` without a path, `--paths`, `--config` and
+/// the MLflow upload accepted with a note, `--mlflow-upload` with `--dashboard` refused.
+#[test]
+fn plot_takes_the_python_aiperfs_options() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run_dir = tmp.path().join("artifacts");
+    let output = run(&[
+        "profile",
+        "--sim",
+        "zero",
+        "--streaming",
+        "--ui",
+        "none",
+        "--request-count",
+        "6",
+        "--osl",
+        "4",
+        "--artifact-dir",
+        run_dir.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+
+    // No path: ./artifacts.
+    let output = crate::common::aiperf()
+        .current_dir(tmp.path())
+        .args(["plot"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(run_dir.join("plots/report.html").is_file());
+
+    let out = tmp.path().join("out");
+    let output = run(&[
+        "plot",
+        "--paths",
+        run_dir.to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+        "--config",
+        "plot_config.yaml",
+        "--mlflow-upload",
+        "--mlflow-run-id",
+        "abc",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let err = stderr(&output);
+    assert!(
+        err.contains("--config plot_config.yaml: plot configuration files"),
+        "{err}"
+    );
+    assert!(
+        err.contains("--mlflow-upload, --mlflow-tracking-uri and --mlflow-run-id have no effect"),
+        "{err}"
+    );
+    assert!(out.join("report.html").is_file());
+
+    let output = run(&[
+        "plot",
+        run_dir.to_str().unwrap(),
+        "--dashboard",
+        "--mlflow-upload",
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("--mlflow-upload and --dashboard cannot be combined"));
+    let output = run(&["plot", run_dir.to_str().unwrap(), "--theme", "sepia"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("--theme"), "{}", stderr(&output));
+}
