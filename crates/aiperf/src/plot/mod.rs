@@ -138,7 +138,7 @@ fn sections(path: &Path, out: &chart::Out, report: &mut Report) {
             .join("aggregate")
             .join(crate::sweep::aggregate::AGGREGATE_JSON),
     ) {
-        repeated::multi_run(&doc, report);
+        repeated::multi_run(path, &doc, out, report);
     }
     if path
         .join(crate::export::ExportNames::in_dir(path).summary_json())

@@ -1,11 +1,17 @@
-//! The repeated-runs section: the confidence aggregate of several runs of one configuration.
+//! The repeated-runs section: the confidence aggregate of several runs of one configuration,
+//! and each run's latency distribution beside the others'.
+
+use std::path::Path;
 
 use serde_json::Value;
 
-use super::html::{Report, human, num, table};
+use super::chart::{Chart, Out, Series};
+use super::html::{Report, figure, human, num, table};
+use super::run::{percentile_curve, read_jsonl};
 
-/// Repeated runs: the confidence aggregate as a table.
-pub(super) fn multi_run(doc: &Value, report: &mut Report) {
+/// Repeated runs: each run's TTFT and request latency by percentile (how much the runs differ
+/// over the whole distribution), and the confidence aggregate as a table.
+pub(super) fn multi_run(dir: &Path, doc: &Value, out: &Out, report: &mut Report) {
     let Some(metrics) = doc["metrics"].as_object() else {
         return;
     };
@@ -47,12 +53,63 @@ pub(super) fn multi_run(doc: &Value, report: &mut Report) {
             );
         }
     }
+    let mut html = runs_by_percentile(dir, out);
+    html.push_str(&table(&["metric", "mean", "interval", "CV"], &rows));
     report.add(
         &format!(
             "Across runs ({} runs, {:.0} % confidence)",
             doc["metadata"]["num_successful_runs"],
             level * 100.0
         ),
-        table(&["metric", "mean", "interval", "CV"], &rows),
+        html,
     );
+}
+
+/// The runs under `dir/profile_runs/`, in order: (name, records).
+fn runs(dir: &Path) -> Vec<(String, Vec<Value>)> {
+    let Ok(entries) = std::fs::read_dir(dir.join("profile_runs")) else {
+        return Vec::new();
+    };
+    let mut dirs: Vec<_> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    dirs.into_iter()
+        .filter_map(|d| {
+            let names = crate::export::ExportNames::in_dir(&d);
+            let records = read_jsonl(&d.join(names.records_jsonl()));
+            let name = d.file_name()?.to_string_lossy().replace('_', " ");
+            (!records.is_empty()).then_some((name, records))
+        })
+        .collect()
+}
+
+/// A chart per latency with one line per run, linked at the same percentile.
+fn runs_by_percentile(dir: &Path, out: &Out) -> String {
+    let runs = runs(dir);
+    let mut html = String::new();
+    for (tag, title) in [
+        ("time_to_first_token", "TTFT by percentile, each run"),
+        ("request_latency", "Request latency by percentile, each run"),
+    ] {
+        let chart = Chart {
+            title: title.into(),
+            x_label: "percentile".into(),
+            y_label: "latency".into(),
+            x_unit: "%".into(),
+            y_unit: "ms".into(),
+            series: runs
+                .iter()
+                .filter_map(|(name, records)| {
+                    Some(Series::line(name, percentile_curve(records, tag)?))
+                })
+                .collect(),
+            sync: "runs-percentile".into(),
+            ..Chart::default()
+        };
+        html.push_str(&figure(&chart, out, &format!("runs_{tag}_percentiles")));
+    }
+    html
 }

@@ -62,7 +62,7 @@ pub(super) fn single_run(dir: &Path, out: &Out, report: &mut Report) {
 }
 
 /// One value per line; lines that do not parse are skipped, a missing file reads as empty.
-fn read_jsonl(path: &Path) -> Vec<Value> {
+pub(super) fn read_jsonl(path: &Path) -> Vec<Value> {
     std::fs::read_to_string(path)
         .map(|t| {
             t.lines()
@@ -222,6 +222,25 @@ fn throughput_over_time(records: &[Value], t0: u64, out: &Out) -> String {
     figure(&chart, out, "run_throughput")
 }
 
+/// Every value of `tag` in `records`, sorted, at its percentile; none for fewer than two.
+pub(super) fn percentile_curve(records: &[Value], tag: &str) -> Option<Vec<(f64, f64)>> {
+    let mut v: Vec<f64> = records
+        .iter()
+        .filter_map(|r| r["metrics"][tag]["value"].as_f64())
+        .collect();
+    v.sort_by(f64::total_cmp);
+    if v.len() < 2 {
+        return None;
+    }
+    let n = (v.len() - 1) as f64;
+    Some(
+        v.iter()
+            .enumerate()
+            .map(|(i, y)| (100.0 * i as f64 / n, *y))
+            .collect(),
+    )
+}
+
 /// A short series name for a metric tag.
 fn title_short(tag: &str) -> &'static str {
     match tag {
@@ -237,21 +256,10 @@ fn percentiles(records: &[Value], out: &Out) -> String {
     let series: Vec<Series> = OVER_TIME
         .iter()
         .filter_map(|(tag, _)| {
-            let mut v: Vec<f64> = records
-                .iter()
-                .filter_map(|r| r["metrics"][*tag]["value"].as_f64())
-                .collect();
-            v.sort_by(f64::total_cmp);
-            if v.len() < 2 {
-                return None;
-            }
-            let n = (v.len() - 1) as f64;
-            let pts = v
-                .iter()
-                .enumerate()
-                .map(|(i, y)| (100.0 * i as f64 / n, *y))
-                .collect();
-            Some(Series::line(title_short(tag), pts))
+            Some(Series::line(
+                title_short(tag),
+                percentile_curve(records, tag)?,
+            ))
         })
         .collect();
     let chart = Chart {

@@ -403,3 +403,52 @@ fn plot_takes_the_python_aiperfs_options() {
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr(&output).contains("--theme"), "{}", stderr(&output));
 }
+
+/// Repeated runs of one configuration: each run's latency distribution on one chart, a line
+/// per run, beside the confidence table.
+#[test]
+fn repeated_runs_are_drawn_run_by_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("trials");
+    let output = run(&[
+        "profile",
+        "--sim",
+        "fixed",
+        "--streaming",
+        "--ui",
+        "none",
+        "--num-profile-runs",
+        "2",
+        "--request-count",
+        "6",
+        "--osl",
+        "4",
+        "--auto-plot",
+        "--artifact-dir",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let html = std::fs::read_to_string(dir.join("plots/report.html")).unwrap();
+    assert!(html.contains("Across runs (2 runs, 95 % confidence)"));
+    let start = html
+        .find("data-stem=\"runs_request_latency_percentiles\"")
+        .expect("the runs' latency chart");
+    let rest = &html[start..];
+    let json =
+        &rest[rest.find("class=\"chart-spec\">").unwrap() + 19..rest.find("</script>").unwrap()];
+    let chart: serde_json::Value = serde_json::from_str(json).unwrap();
+    let names: Vec<&str> = chart["series"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["run 0001", "run 0002"]);
+    for s in chart["series"].as_array().unwrap() {
+        assert_eq!(
+            s["points"].as_array().unwrap().len(),
+            6,
+            "a point per request"
+        );
+    }
+}
