@@ -388,17 +388,26 @@ pub fn render(chart: &Chart, out: &Out, stem: &str) -> Result<bool, String> {
 }
 
 /// A heat map of `grid[i][j]` over `x_axis[i]` × `y_axis[j]` (`None` cells left blank).
-#[allow(clippy::too_many_arguments)] // the chart's parts; a struct for one call would add nothing
-pub fn heatmap(
-    title: &str,
-    x_label: &str,
-    y_label: &str,
-    x_axis: &[f64],
-    y_axis: &[f64],
-    grid: &[Vec<Option<f64>>],
-    out: &Out,
-    stem: &str,
-) -> Result<(), String> {
+#[derive(Debug, Clone, Default)]
+pub struct Heatmap {
+    pub title: String,
+    pub x_label: String,
+    pub y_label: String,
+    pub x_axis: Vec<f64>,
+    pub y_axis: Vec<f64>,
+    pub grid: Vec<Vec<Option<f64>>>,
+}
+
+/// Draws `map` into `<stem>.png` and `<stem>.svg` under `out.dir`.
+pub fn heatmap(map: &Heatmap, out: &Out, stem: &str) -> Result<(), String> {
+    let Heatmap {
+        title,
+        x_label,
+        y_label,
+        x_axis,
+        y_axis,
+        grid,
+    } = map;
     register_font();
     let values: Vec<f64> = grid.iter().flatten().flatten().copied().collect();
     let lo = values.iter().copied().fold(f64::INFINITY, f64::min);

@@ -8,7 +8,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use super::chart::{self, Chart, Out};
+use super::chart::{self, Chart, Heatmap, Out};
 use super::{Options, provenance};
 
 pub(super) use super::chart::human;
@@ -272,22 +272,20 @@ fn thin(c: &Chart) -> (Chart, String) {
 
 /// A heat map as a table of coloured cells (hover shows the cell), its PNG and SVG exports
 /// written beside the report.
-#[allow(clippy::too_many_arguments)] // the chart's parts; a struct for one call would add nothing
-pub(super) fn heatmap_figure(
-    title: &str,
-    x_label: &str,
-    y_label: &str,
-    x_axis: &[f64],
-    y_axis: &[f64],
-    grid: &[Vec<Option<f64>>],
-    out: &Out,
-    stem: &str,
-) -> String {
+pub(super) fn heatmap_figure(map: &Heatmap, out: &Out, stem: &str) -> String {
+    let Heatmap {
+        title,
+        x_label,
+        y_label,
+        x_axis,
+        y_axis,
+        grid,
+    } = map;
     let values: Vec<f64> = grid.iter().flatten().flatten().copied().collect();
     if values.is_empty() {
         return String::new();
     }
-    if let Err(e) = chart::heatmap(title, x_label, y_label, x_axis, y_axis, grid, out, stem) {
+    if let Err(e) = chart::heatmap(map, out, stem) {
         return format!("<p class=\"note\">chart not drawn: {}</p>", esc(&e));
     }
     let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
@@ -346,6 +344,18 @@ pub(super) fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     }
     t.push_str("</table>\n");
     t
+}
+
+/// Parameters as `concurrency=8, isl=512`: each key's last dotted part and its value.
+pub(super) fn params_label(v: &serde_json::Value) -> String {
+    v.as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| format!("{}={v}", k.rsplit('.').next().unwrap_or(k)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default()
 }
 
 /// A number in human units (see [`human`]), or a dash where the value is missing.

@@ -33,6 +33,19 @@ fn read_json(path: &Path) -> Option<Value> {
     serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()
 }
 
+/// The runs of repeated trials (`profile_runs/*/`), in order.
+fn run_dirs(path: &Path) -> Vec<PathBuf> {
+    let mut runs: Vec<PathBuf> = std::fs::read_dir(path.join("profile_runs"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    runs.sort();
+    runs
+}
+
 /// Where a results directory keeps its sweep aggregate, if any.
 fn sweep_dir(path: &Path) -> Option<PathBuf> {
     [

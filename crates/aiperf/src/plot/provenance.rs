@@ -20,7 +20,7 @@ pub(super) fn environment() -> String {
 }
 
 /// The first `run_config.json` under `dir` (breadth first, sorted), a few levels deep.
-fn find_run_config(dir: &Path) -> Option<PathBuf> {
+pub(super) fn find_run_config(dir: &Path) -> Option<PathBuf> {
     find_file(dir, |d| Some(d.join("run_config.json")))
 }
 

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::chart::{Chart, Out, Series, Style};
+use super::chart::{Chart, Heatmap, Out, Series, Style};
 use super::html::{Report, figure, heatmap_figure, table};
 use super::read_json;
 
@@ -98,16 +98,15 @@ fn decode_surface(s: &Value, out: &Out, report: &mut Report) {
                 .collect()
         })
         .unwrap_or_default();
-    let html = heatmap_figure(
-        "Inter-token latency (ms)",
-        "concurrency",
-        "output length",
-        &axis("concurrency_axis"),
-        &axis("osl_axis"),
-        &grid,
-        out,
-        "decode_itl_surface",
-    );
+    let map = Heatmap {
+        title: "Inter-token latency (ms)".into(),
+        x_label: "concurrency".into(),
+        y_label: "output length".into(),
+        x_axis: axis("concurrency_axis"),
+        y_axis: axis("osl_axis"),
+        grid,
+    };
+    let html = heatmap_figure(&map, out, "decode_itl_surface");
     if !html.is_empty() {
         report.add("Decode: ITL(concurrency, OSL)", html);
     }

@@ -67,16 +67,8 @@ pub(super) fn multi_run(dir: &Path, doc: &Value, out: &Out, report: &mut Report)
 
 /// The runs under `dir/profile_runs/`, in order: (name, records).
 fn runs(dir: &Path) -> Vec<(String, Vec<Value>)> {
-    let Ok(entries) = std::fs::read_dir(dir.join("profile_runs")) else {
-        return Vec::new();
-    };
-    let mut dirs: Vec<_> = entries
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.is_dir())
-        .collect();
-    dirs.sort();
-    dirs.into_iter()
+    super::run_dirs(dir)
+        .into_iter()
         .filter_map(|d| {
             let names = crate::export::ExportNames::in_dir(&d);
             let records = read_jsonl(&d.join(names.records_jsonl()));

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use serde_json::Value;
 
 use super::chart::{Chart, Out, Series, Style};
-use super::html::{Report, esc, figure, human, table};
+use super::html::{Report, esc, figure, human, params_label, table};
 
 /// How a search iteration is placed on the y axis.
 type YOf = fn(&Value) -> Option<f64>;
@@ -111,7 +111,7 @@ fn iterations_table(iterations: &[Value]) -> String {
         .map(|it| {
             vec![
                 it["iteration_idx"].to_string(),
-                values(&it["variation_values"]),
+                params_label(&it["variation_values"]),
                 it["objective_values"][0]
                     .as_f64()
                     .map_or("–".into(), |v| human(v, "")),
@@ -124,18 +124,6 @@ fn iterations_table(iterations: &[Value]) -> String {
         })
         .collect();
     table(&["iteration", "values", "objective", "feasible"], &rows)
-}
-
-/// A probe's values as `concurrency=29`, the last part of each path.
-fn values(v: &Value) -> String {
-    v.as_object()
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| format!("{}={v}", k.rsplit('.').next().unwrap_or(k)))
-                .collect::<Vec<_>>()
-                .join(", ")
-        })
-        .unwrap_or_default()
 }
 
 /// The SLA verdict (each limit and whether the best probe met it), the best trial, if any,
@@ -188,7 +176,7 @@ fn outcome(doc: &Value) -> String {
         let _ = write!(
             html,
             "<p><b>Best:</b> {} (iteration {})</p>",
-            esc(&values(&best["variation_values"])),
+            esc(&params_label(&best["variation_values"])),
             best["iteration_idx"]
         );
     }

@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::chart::{Chart, Out, Series, Style};
-use super::html::{Report, figure, human, num, table};
+use super::html::{Report, figure, human, num, params_label, table};
 
 /// x, y and, with several trials, the confidence interval of y.
 type BandPoint = (f64, f64, Option<(f64, f64)>);
@@ -253,15 +253,7 @@ impl<'a> Sweep<'a> {
 
     /// A short label of a cell's parameters: `concurrency=8` or `concurrency=8, isl=512`.
     fn label(cell: &Value) -> String {
-        cell["parameters"]
-            .as_object()
-            .map(|m| {
-                m.iter()
-                    .map(|(k, v)| format!("{}={v}", k.rsplit('.').next().unwrap_or(k)))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            })
-            .unwrap_or_default()
+        params_label(&cell["parameters"])
     }
 
     /// A cell's (latency, throughput) point, if it has both.
@@ -393,18 +385,9 @@ fn best_configurations(doc: &Value) -> String {
     ] {
         let b = &doc["best_configurations"][k];
         if b.is_object() {
-            let params = b["parameters"]
-                .as_object()
-                .map(|m| {
-                    m.iter()
-                        .map(|(k, v)| format!("{k}={v}"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                })
-                .unwrap_or_default();
             rows.push(vec![
                 label.into(),
-                params,
+                params_label(&b["parameters"]),
                 num(&b["metric"], b["unit"].as_str().unwrap_or("")),
             ]);
         }

@@ -218,7 +218,7 @@ impl Dir {
         } else {
             return None;
         };
-        let config_path = find_run_config(path);
+        let config_path = super::super::provenance::find_run_config(path);
         let config = config_path.as_deref().and_then(read_json);
         let summary = match kind {
             Kind::Run => read_json(&path.join(&summary_name)),
@@ -504,43 +504,11 @@ pub(super) fn quantile_interval(sorted: &[f64], q: f64) -> Option<(f64, f64)> {
 
 /// The records of each trial of repeated runs (`profile_runs/*/`).
 fn trial_records(path: &Path) -> Vec<PathBuf> {
-    let mut runs: Vec<PathBuf> = std::fs::read_dir(path.join("profile_runs"))
+    super::super::run_dirs(path)
         .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.is_dir())
-        .collect();
-    runs.sort();
-    runs.into_iter()
         .map(|d| d.join(ExportNames::in_dir(&d).records_jsonl()))
         .filter(|f| f.is_file())
         .collect()
-}
-
-/// The first `run_config.json` under `dir` (breadth first, sorted), a few levels deep.
-fn find_run_config(dir: &Path) -> Option<PathBuf> {
-    let mut level = vec![dir.to_path_buf()];
-    for _ in 0..5 {
-        let mut next = Vec::new();
-        for d in &level {
-            let candidate = d.join("run_config.json");
-            if candidate.is_file() {
-                return Some(candidate);
-            }
-            let mut dirs: Vec<PathBuf> = std::fs::read_dir(d)
-                .into_iter()
-                .flatten()
-                .flatten()
-                .map(|e| e.path())
-                .filter(|p| p.is_dir())
-                .collect();
-            dirs.sort();
-            next.extend(dirs);
-        }
-        level = next;
-    }
-    None
 }
 
 #[cfg(test)]
