@@ -4,6 +4,17 @@ use std::path::Path;
 
 use crate::common::{run, stderr};
 
+/// The JSON the page draws the chart `stem` from.
+fn chart_spec(html: &str, stem: &str) -> serde_json::Value {
+    let start = html
+        .find(&format!("data-stem=\"{stem}\""))
+        .unwrap_or_else(|| panic!("no chart {stem}"));
+    let rest = &html[start..];
+    let open = "class=\"chart-spec\">";
+    let json = &rest[rest.find(open).unwrap() + open.len()..rest.find("</script>").unwrap()];
+    serde_json::from_str(json).unwrap()
+}
+
 fn assert_report(plots: &Path, min_charts: usize, must_mention: &[&str]) {
     let html = std::fs::read_to_string(plots.join("report.html")).unwrap();
     // Each chart is a figure with its data as JSON (drawn by the page) or a heat map table.
@@ -294,11 +305,7 @@ fn the_report_leads_with_what_ran_and_leaves_out_empty_charts() {
         assert!(html.contains(needle), "report lacks {needle}");
     }
     // The Pareto chart's points are labelled with their configuration.
-    let spec_start = html.find("data-stem=\"sweep_pareto\"").unwrap();
-    let spec = &html[spec_start..];
-    let json = &spec[spec.find('>').unwrap() + 1..];
-    let json = &json[json.find('>').unwrap() + 1..json.find("</script>").unwrap()];
-    let chart: serde_json::Value = serde_json::from_str(json).unwrap();
+    let chart = chart_spec(&html, "sweep_pareto");
     let labels: Vec<&str> = chart["series"]
         .as_array()
         .unwrap()
@@ -430,13 +437,7 @@ fn repeated_runs_are_drawn_run_by_run() {
     assert!(output.status.success(), "{}", stderr(&output));
     let html = std::fs::read_to_string(dir.join("plots/report.html")).unwrap();
     assert!(html.contains("Across runs (2 runs, 95 % confidence)"));
-    let start = html
-        .find("data-stem=\"runs_request_latency_percentiles\"")
-        .expect("the runs' latency chart");
-    let rest = &html[start..];
-    let json =
-        &rest[rest.find("class=\"chart-spec\">").unwrap() + 19..rest.find("</script>").unwrap()];
-    let chart: serde_json::Value = serde_json::from_str(json).unwrap();
+    let chart = chart_spec(&html, "runs_request_latency_percentiles");
     let names: Vec<&str> = chart["series"]
         .as_array()
         .unwrap()
