@@ -87,7 +87,8 @@ fn use_legacy_max_tokens_renames_the_output_cap() {
         let dir = tmp.path().join(name);
         let args = [
             &["--sim", "zero", "--request-count", "3", "--osl", "5"][..],
-            &["--export-level", "raw"],
+            // The whole cap: without ignore_eos the simulator may stop early, as engines do.
+            &["--export-level", "raw", "--extra-inputs", "ignore_eos:true"],
             extra,
         ]
         .concat();
