@@ -467,9 +467,16 @@ async fn run_session(
                 let Ok(slot) = state.shaped.gates.prefill_slot(&state.issuing).await else {
                     return false;
                 };
-                let affinity = &mut affinity;
-                let send = exchange(ctx, state, affinity, &body, ids, abandon_after);
-                gates::until_first_token(slot, ctx.api.clone(), send).await
+                let send = exchange(ctx, state, &mut affinity, &body, ids, abandon_after);
+                match slot {
+                    None => send.await,
+                    // Boxed, so the watched send does not grow every session's own state
+                    // (thousands of them stay in cache at high concurrency).
+                    Some(slot) => {
+                        let api = ctx.api.clone();
+                        Box::pin(gates::until_first_token(Some(slot), api, send)).await
+                    }
+                }
             }
         };
         let more = turn_index + 1 < turns.end;
