@@ -42,6 +42,14 @@ pub(super) fn compare(paths: &[PathBuf], out: &Out, report: &mut Report) -> anyh
         sections.push(("Runs: differences", deltas::whole_tables(&whole)));
         sections.push(("Runs overlaid", overlays::runs(&whole, out)));
     }
+    let searches: Vec<&Dir> = cells
+        .iter()
+        .copied()
+        .filter(|d| d.path.join(crate::search::HISTORY).is_file())
+        .collect();
+    if searches.len() >= 2 {
+        sections.push(("Searches: outcomes", search_outcomes(&searches)));
+    }
     if cells.len() >= 2 {
         let (tables, unmatched) = deltas::cell_tables(&cells);
         let (charts, left_out) = overlays::sweeps(&cells, out);
@@ -93,6 +101,31 @@ fn header(dirs: &[Dir], whole: &[&Dir], cells: &[&Dir]) -> String {
         .collect();
     table(
         &["", "label", "path", "kind", "model", "URL", "date"],
+        &rows,
+    )
+}
+
+/// Each search's outcome side by side: what it found, against which limits, and why it
+/// stopped.
+fn search_outcomes(searches: &[&Dir]) -> String {
+    let rows: Vec<Vec<String>> = searches
+        .iter()
+        .filter_map(|d| {
+            let doc = super::read_json(&d.path.join(crate::search::HISTORY))?;
+            let mut row = vec![d.label.clone()];
+            row.extend(super::search::outcome_row(&doc));
+            Some(row)
+        })
+        .collect();
+    table(
+        &[
+            "",
+            "best probe",
+            "objective",
+            "limits at the best probe",
+            "probes",
+            "stopped",
+        ],
         &rows,
     )
 }

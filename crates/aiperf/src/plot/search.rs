@@ -126,10 +126,9 @@ fn iterations_table(iterations: &[Value]) -> String {
     table(&["iteration", "values", "objective", "feasible"], &rows)
 }
 
-/// The SLA verdict (each limit and whether the best probe met it), the best trial, if any,
-/// and why the search stopped.
-fn outcome(doc: &Value) -> String {
-    let mut html = String::new();
+/// Each SLA limit of the search with the best probe's observed value and the verdict:
+/// `[limit, observed, met|missed|no passing probe]`.
+fn limits(doc: &Value) -> Vec<Vec<String>> {
     let best_iteration = doc["iterations"]
         .as_array()
         .into_iter()
@@ -139,7 +138,7 @@ fn outcome(doc: &Value) -> String {
                 && !doc["best_trials"][0]["iteration_idx"].is_null()
         })
         .unwrap_or(&Value::Null);
-    let limits: Vec<Vec<String>> = doc["config"]["sla_filters"]
+    doc["config"]["sla_filters"]
         .as_array()
         .into_iter()
         .flatten()
@@ -168,7 +167,40 @@ fn outcome(doc: &Value) -> String {
                 },
             ]
         })
+        .collect()
+}
+
+/// A search's outcome in one row, for comparisons: the best probe, its objective, each
+/// limit's observed value and verdict, the number of probes and why it stopped.
+pub(super) fn outcome_row(doc: &Value) -> Vec<String> {
+    let best = &doc["best_trials"][0];
+    let verdicts: Vec<String> = limits(doc)
+        .into_iter()
+        .map(|l| format!("{}: {} ({})", l[0], l[1], l[2]))
         .collect();
+    vec![
+        if best.is_object() {
+            params_label(&best["variation_values"])
+        } else {
+            "none".into()
+        },
+        best["objective_values"][0]
+            .as_f64()
+            .map_or("–".into(), |v| human(v, "")),
+        verdicts.join("; "),
+        doc["iterations"].as_array().map_or(0, Vec::len).to_string(),
+        doc["convergence_reason"]
+            .as_str()
+            .unwrap_or("not finished")
+            .to_owned(),
+    ]
+}
+
+/// The SLA verdict (each limit and whether the best probe met it), the best trial, if any,
+/// and why the search stopped.
+fn outcome(doc: &Value) -> String {
+    let mut html = String::new();
+    let limits = limits(doc);
     if !limits.is_empty() {
         html.push_str(&table(&["limit", "best probe", "verdict"], &limits));
     }

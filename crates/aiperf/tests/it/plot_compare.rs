@@ -233,3 +233,50 @@ fn a_path_without_results_is_named() {
         );
     }
 }
+
+/// Two searches: their outcomes side by side (best probe, objective, each limit's verdict,
+/// why each stopped), then their cells compared.
+#[test]
+fn two_searches_show_their_outcomes_side_by_side() {
+    let tmp = tempfile::tempdir().unwrap();
+    let search = |name: &str, speedup: &str| {
+        let dir = tmp.path().join(name);
+        profile_ok(
+            &dir,
+            &[
+                "--sim",
+                "--sim-speedup",
+                speedup,
+                "--streaming",
+                "--osl",
+                "8",
+                "--isl",
+                "64",
+                "--search-recipe",
+                "max-concurrency-under-sla",
+                "--ttft-sla-ms",
+                "60",
+                "--concurrency-max",
+                "16",
+            ],
+        );
+        dir
+    };
+    let (a, b) = (search("a", "1"), search("b", "0.5"));
+    let html = plot(&[&a, &b], &tmp.path().join("out"));
+    let start = html
+        .find("<h2>Searches: outcomes</h2>")
+        .expect("the outcomes section");
+    let section = &html[start..start + html[start..].find("</table>").unwrap()];
+    let rows: Vec<&str> = section.split("<tr>").skip(2).collect();
+    assert_eq!(rows.len(), 2, "{section}");
+    for (row, label) in rows.iter().zip(["speedup=1.0", "speedup=0.5"]) {
+        assert!(
+            row.starts_with(&format!("<td>{label}</td><td>concurrency=")),
+            "{row}"
+        );
+        assert!(row.contains("time_to_first_token p95 &lt; 60: "), "{row}");
+        assert!(row.contains("(met)"), "{row}");
+    }
+    assert!(html.contains("<h2>Sweeps: differences by cell</h2>"));
+}
