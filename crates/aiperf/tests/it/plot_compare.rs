@@ -280,3 +280,49 @@ fn two_searches_show_their_outcomes_side_by_side() {
     }
     assert!(html.contains("<h2>Sweeps: differences by cell</h2>"));
 }
+
+/// Runs of the Python AIPerf (no `run_config.json`, no records): labelled from the summary's
+/// `input_config`, compared without intervals.
+#[test]
+fn python_aiperf_runs_are_labelled_from_their_input_config() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dirs: Vec<std::path::PathBuf> = [(4, 179.1), (8, 250.0)]
+        .iter()
+        .map(|(concurrency, latency)| {
+            let dir = tmp.path().join(format!("c{concurrency}"));
+            std::fs::create_dir_all(&dir).unwrap();
+            let summary = serde_json::json!({
+                "schema_version": "1.4",
+                "benchmark_id": format!("run-{concurrency}"),
+                "request_latency": {"unit": "ms", "avg": latency, "p50": latency, "p99": latency + 10.0},
+                "input_config": {
+                    "models": {"items": [{"name": "served-model"}]},
+                    "endpoint": {"urls": ["http://127.0.0.1:8000"], "type": "chat", "streaming": true},
+                    "phases": [{"name": "profiling", "kind": "profiling", "type": "concurrency",
+                                "requests": 40, "concurrency": concurrency}],
+                },
+                "run_info": {"cli_command": format!("aiperf profile -m served-model --concurrency {concurrency}")},
+            });
+            std::fs::write(
+                dir.join("profile_export_aiperf.json"),
+                serde_json::to_vec(&summary).unwrap(),
+            )
+            .unwrap();
+            dir
+        })
+        .collect();
+    let html = plot(&[&dirs[0], &dirs[1]], &tmp.path().join("out"));
+    assert!(
+        html.contains("<td>baseline</td><td>concurrency=4</td>"),
+        "{html}"
+    );
+    assert!(html.contains("<td>concurrency=8</td>"));
+    let row = rows(&html, "request_latency_avg");
+    assert_eq!(row.len(), 1);
+    assert!(
+        row[0].contains("<td class=\"worse\">+70.9 ms</td>"),
+        "{}",
+        row[0]
+    );
+    assert!(row[0].contains("no CI"), "{}", row[0]);
+}
