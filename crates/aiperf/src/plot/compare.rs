@@ -73,8 +73,8 @@ pub(super) fn compare(paths: &[PathBuf], out: &Out, report: &mut Report) -> anyh
     Ok(compared)
 }
 
-/// A row per directory: its label, path, kind, model, server and date; the first of each
-/// kind compared is the baseline.
+/// A row per directory: its label, path and kind (what ran, against what and when is in the
+/// page's header); the first of each kind compared is the baseline.
 fn header(dirs: &[Dir], whole: &[&Dir], cells: &[&Dir]) -> String {
     let baselines: Vec<&Dir> = [whole, cells]
         .into_iter()
@@ -93,16 +93,10 @@ fn header(dirs: &[Dir], whole: &[&Dir], cells: &[&Dir]) -> String {
                 d.label.clone(),
                 d.path.display().to_string(),
                 d.kind.name().to_owned(),
-                d.model(),
-                d.url(),
-                d.date(),
             ]
         })
         .collect();
-    table(
-        &["", "label", "path", "kind", "model", "URL", "date"],
-        &rows,
-    )
+    table(&["", "label", "path", "kind"], &rows)
 }
 
 /// Each search's outcome side by side: what it found, against which limits, and why it

@@ -88,39 +88,45 @@ pub(super) fn facts(path: &Path) -> Vec<(String, String)> {
         return Vec::new();
     };
     let cfg = &summary["input_config"];
-    let list = |v: &Value, key: &str| -> Option<String> {
-        let items: Vec<&str> = v
-            .as_array()?
-            .iter()
-            .filter_map(|i| {
-                if key.is_empty() {
-                    i.as_str()
-                } else {
-                    i[key].as_str()
-                }
-            })
-            .collect();
-        (!items.is_empty()).then(|| items.join(", "))
-    };
-    let endpoint = cfg["endpoint"]["type"].as_str().map(|t| {
-        if cfg["endpoint"]["streaming"] == true {
-            format!("{t}, streaming")
-        } else {
-            t.to_owned()
-        }
-    });
+    let urls: Vec<&str> = cfg["endpoint"]["urls"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
     let started = summary["start_time"]
         .as_str()
         .map(|t| t.get(..19).unwrap_or(t).replace('T', " "));
     [
-        ("model", list(&cfg["models"]["items"], "name")),
-        ("endpoint", endpoint),
-        ("server", list(&cfg["endpoint"]["urls"], "")),
+        ("model", models(cfg)),
+        ("endpoint", endpoint(cfg)),
+        ("server", (!urls.is_empty()).then(|| urls.join(", "))),
         ("started", started),
     ]
     .into_iter()
     .filter_map(|(k, v)| Some((k.to_owned(), v?)))
     .collect()
+}
+
+/// The models of an `input_config`, comma-separated; none without any.
+fn models(cfg: &Value) -> Option<String> {
+    let names: Vec<&str> = cfg["models"]["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m["name"].as_str())
+        .collect();
+    (!names.is_empty()).then(|| names.join(", "))
+}
+
+/// The endpoint type of an `input_config`, with ", streaming" when it streamed.
+fn endpoint(cfg: &Value) -> Option<String> {
+    let t = cfg["endpoint"]["type"].as_str()?;
+    Some(if cfg["endpoint"]["streaming"] == true {
+        format!("{t}, streaming")
+    } else {
+        t.to_owned()
+    })
 }
 
 /// What was benchmarked, from `input_config` of a summary (the reference tool's configuration
@@ -133,28 +139,14 @@ pub(super) fn setup_rows(summary: &Value) -> Vec<Vec<String>> {
         Value::Number(n) => Some(n.to_string()),
         _ => None,
     };
-    let models: Vec<String> = cfg["models"]["items"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|m| text(&m["name"]))
-        .collect();
-    let endpoint = text(&cfg["endpoint"]["type"]).map(|t| {
-        let streaming = cfg["endpoint"]["streaming"] == true;
-        if streaming {
-            format!("{t}, streaming")
-        } else {
-            t
-        }
-    });
     let profiling = cfg["phases"]
         .as_array()
         .and_then(|phases| phases.iter().find(|p| p["kind"] == "profiling"))
         .unwrap_or(&Value::Null);
     let prompts = &cfg["datasets"][0]["prompts"];
     [
-        ("model", (!models.is_empty()).then(|| models.join(", "))),
-        ("endpoint", endpoint),
+        ("model", models(cfg)),
+        ("endpoint", endpoint(cfg)),
         ("load", text(&profiling["type"])),
         ("concurrency", text(&profiling["concurrency"])),
         ("request rate", text(&profiling["rate"])),

@@ -293,49 +293,6 @@ impl Dir {
         .unwrap_or("")
     }
 
-    /// The models benchmarked, comma-separated, or "".
-    pub(super) fn model(&self) -> String {
-        let c = self.config.as_ref().unwrap_or(&Value::Null);
-        let s = self.summary.as_ref().unwrap_or(&Value::Null);
-        let ours = c["aiperf_config"]["models"].as_array();
-        let theirs = c["cfg"]["models"]["items"]
-            .as_array()
-            .or_else(|| s["input_config"]["models"]["items"].as_array());
-        let names: Vec<&str> = match (ours, theirs) {
-            (Some(m), _) => m.iter().filter_map(Value::as_str).collect(),
-            (None, Some(m)) => m.iter().filter_map(|m| m["name"].as_str()).collect(),
-            (None, None) => self.aggregate.as_ref().map_or_else(Vec::new, |a| {
-                a["metadata"]["model"].as_str().into_iter().collect()
-            }),
-        };
-        names.join(", ")
-    }
-
-    /// The server's first URL, or "".
-    pub(super) fn url(&self) -> String {
-        let c = self.config.as_ref().unwrap_or(&Value::Null);
-        let s = self.summary.as_ref().unwrap_or(&Value::Null);
-        [
-            &c["aiperf_config"]["endpoint"]["urls"][0],
-            &c["cfg"]["endpoint"]["urls"][0],
-            &s["input_config"]["endpoint"]["urls"][0],
-        ]
-        .into_iter()
-        .find_map(Value::as_str)
-        .unwrap_or("")
-        .to_owned()
-    }
-
-    /// When the (first) run started, to the minute, or "".
-    pub(super) fn date(&self) -> String {
-        let start = self
-            .summary
-            .as_ref()
-            .and_then(|s| s["start_time"].as_str())
-            .unwrap_or("");
-        start.get(..16).unwrap_or(start).replace('T', " ")
-    }
-
     /// The sweep's cells (`parameters` and `metrics` each).
     pub(super) fn cells(&self) -> &[Value] {
         self.sweep
