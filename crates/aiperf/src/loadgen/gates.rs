@@ -125,19 +125,14 @@ async fn acquire(
     }
 }
 
-/// Runs `send` (a request's exchange) holding `slot`, if any, until the answer carries its
-/// first token as `api` decodes it (or until the exchange ends).
-pub(super) async fn until_first_token<F, A>(slot: Option<PrefillSlot>, api: A, send: F) -> F::Output
+/// Runs `send` (a request's exchange) holding `slot` until the answer carries its first token
+/// as `api` decodes it (or until the exchange ends).
+pub(super) async fn until_first_token<F, A>(mut slot: PrefillSlot, api: A, send: F) -> F::Output
 where
     F: std::future::Future,
     A: std::ops::Deref<Target = dyn Endpoint> + Send + 'static,
 {
-    match slot {
-        None => send.await,
-        Some(mut slot) => {
-            crate::client::Client::watching(move |body| slot.on_body(&*api, body), send).await
-        }
-    }
+    crate::client::Client::watching(move |body| slot.on_body(&*api, body), send).await
 }
 
 /// A request's prefill slot: given back at its first token, or when dropped.

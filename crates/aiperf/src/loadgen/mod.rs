@@ -474,7 +474,7 @@ async fn run_session(
                     // (thousands of them stay in cache at high concurrency).
                     Some(slot) => {
                         let api = ctx.api.clone();
-                        Box::pin(gates::until_first_token(Some(slot), api, send)).await
+                        Box::pin(gates::until_first_token(slot, api, send)).await
                     }
                 }
             }
